@@ -1,0 +1,150 @@
+"""The accountflow CLI: serve, migrate, token create, export-schema, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import db
+from app.auth.models import Role
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+async def _create_token(url: str, email: str, role: Role, name: str | None) -> str:
+    from app.auth import service
+    from app.auth.actor import SYSTEM
+
+    engine = db.create_engine(url)
+    try:
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
+            return await service.ensure_user_token(
+                session, actor=SYSTEM, email=email, role=role, name=name, token_name="cli"
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _valid_token(url: str, token: str) -> bool:
+    from app.auth.service import authenticate
+
+    engine = db.create_engine(url)
+    try:
+        async with db.create_sessionmaker(engine)() as session:
+            return await authenticate(session, token) is not None
+    finally:
+        await engine.dispose()
+
+
+def admin_token(settings: Settings, url: str) -> str:
+    """The embedded database's ready admin token, kept in the data dir across restarts."""
+    path = settings.data_dir / "admin-token"
+    if path.exists():
+        token = path.read_text().strip()
+        if asyncio.run(_valid_token(url, token)):
+            return token
+    token = asyncio.run(_create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin"))
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    url = db.resolve_database_url(settings)
+    if settings.database_url is None:
+        migrate(url)
+        token = admin_token(settings, url)
+        os.environ["DATABASE_URL"] = url  # workers reuse this server instead of starting one
+        print(f"accountflow: GraphiQL on http://{args.host}:{args.port}/graphql", flush=True)
+        print(f"accountflow: admin token (header 'Authorization: Bearer …'): {token}", flush=True)
+    uvicorn.run(
+        "app.server:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    migrate(db.resolve_database_url(settings))
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    url = db.resolve_database_url(settings)
+    if settings.database_url is None:
+        migrate(url)
+    print(asyncio.run(_create_token(url, args.email, Role(args.role), args.name)))
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
+    from schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from app.demo import seed_demo
+
+    url = db.resolve_database_url(settings)
+    if settings.database_url is None:
+        migrate(url)
+    summary = asyncio.run(seed_demo(url, accounts=args.accounts, seed=args.seed))
+    print(summary)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="accountflow", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate (embedded) and serve GraphQL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=cmd_serve)
+    sub.add_parser("migrate", help="alembic upgrade head").set_defaults(run=cmd_migrate)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="create a token (and the user when missing)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name")
+    create.set_defaults(run=cmd_token_create)
+    sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        run=cmd_export_schema
+    )
+    seed = sub.add_parser("seed-demo", help="load a believable demo data set")
+    seed.add_argument("--accounts", type=int, default=300)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.set_defaults(run=cmd_seed_demo)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr)
+    for noisy in ("pgserver", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args.run(args, settings)
+
+
+if __name__ == "__main__":
+    main()

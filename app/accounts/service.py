@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, BuyingRole, Classification, Contact
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from app.pagination import Page, PageArgs, partitioned_pages
+from app.validation import Checks
+
+UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class AddressFields:
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    search: str | None = None
+    classification: Sequence[Classification] | None = None
+    industry: str | None = None
+    country_code: str | None = None
+    parent_id: int | None = None
+    include_archived: bool = False
+
+
+ACCOUNT_FIELDS = (
+    "name",
+    "classification",
+    "industry",
+    "source",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country_code",
+    "phone",
+    "email",
+    "website",
+    "external_ref",
+    "attributes",
+    "parent_id",
+)
+
+
+def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate the given account fields (absent ones are not touched) and normalise them."""
+    checks = Checks()
+    clean: dict[str, Any] = {}
+    limits = {"industry": 100, "street": 200, "city": 100, "region": 100, "postal_code": 20}
+    limits |= {"phone": 50, "website": 300, "external_ref": 100}
+    for key, value in values.items():
+        field = _camel(key)
+        if key == "name":
+            clean[key] = checks.text(field, value, max_length=200, required=True)
+        elif key == "email":
+            clean[key] = checks.email(field, value)
+        elif key == "country_code":
+            clean[key] = checks.country("address.countryCode", value)
+        elif key == "attributes":
+            clean[key] = checks.json_object(field, value) or {}
+        elif key in limits:
+            clean[key] = checks.text(field, value, max_length=limits[key])
+        else:
+            clean[key] = value
+    checks.raise_if_any()
+    return clean
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def _check_external_ref(
+    session: AsyncSession, external_ref: str | None, *, exclude_id: int | None = None
+) -> None:
+    if external_ref is None:
+        return
+    query = select(Account.id).where(Account.external_ref == external_ref)
+    if exclude_id is not None:
+        query = query.where(Account.id != exclude_id)
+    if await session.scalar(query) is not None:
+        raise AlreadyExistsError("Another account has this externalRef.", field="externalRef")
+
+
+async def _check_parent(
+    session: AsyncSession, parent_id: int | None, *, child_id: int | None
+) -> None:
+    if parent_id is None:
+        return
+    if await session.get(Account, parent_id) is None:
+        raise NotFoundError("Unknown parent account.", field="parentId")
+    if child_id is None:
+        return
+    ancestors = (
+        select(Account.id, Account.parent_id)
+        .where(Account.id == parent_id)
+        .cte("ancestors", recursive=True)
+    )
+    ancestors = ancestors.union(
+        select(Account.id, Account.parent_id).join(ancestors, Account.id == ancestors.c.parent_id)
+    )
+    if await session.scalar(select(literal(1)).where(ancestors.c.id == child_id).limit(1)):
+        raise InvalidInputError("An account cannot be its own ancestor.", field="parentId")
+
+
+async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) -> Account:
+    clean = _clean_account_fields(fields)
+    await _check_external_ref(session, clean.get("external_ref"))
+    await _check_parent(session, clean.get("parent_id"), child_id=None)
+    account = Account(**clean, created_by_id=actor.user_id)
+    session.add(account)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="account.create",
+        entity_type="Account",
+        entity_id=account.id,
+        changes=audit.created(clean),
+    )
+    return account
+
+
+async def get_account_for_update(session: AsyncSession, account_id: int) -> Account:
+    query = select(Account).where(Account.id == account_id).with_for_update()
+    account = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    if account is None:
+        raise NotFoundError("Unknown account.", field="id")
+    return account
+
+
+async def update_account(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: int,
+    expected_version: int | None = None,
+    **fields: Any,
+) -> Account:
+    changes = {k: v for k, v in fields.items() if v is not UNSET}
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
+    clean = _clean_account_fields(changes)
+    account = await get_account_for_update(session, account_id)
+    if expected_version is not None and account.version != expected_version:
+        raise ConflictError(
+            f"The account changed since version {expected_version} (now {account.version}).",
+            field="expectedVersion",
+        )
+    if "external_ref" in clean:
+        await _check_external_ref(session, clean["external_ref"], exclude_id=account_id)
+    if clean.get("parent_id") is not None:
+        await _check_parent(session, clean["parent_id"], child_id=account_id)
+    before = {key: getattr(account, key) for key in clean}
+    delta = audit.diff(before, clean)
+    if delta:
+        for key, value in clean.items():
+            setattr(account, key, value)
+        account.version += 1
+        account.updated_at = func.now()
+        await session.flush()
+        await session.refresh(account, ["updated_at"])
+        await audit.record(
+            session,
+            actor=actor,
+            action="account.update",
+            entity_type="Account",
+            entity_id=account.id,
+            changes=delta,
+        )
+    return account
+
+
+async def archive_account(session: AsyncSession, *, actor: Actor, account_id: int) -> Account:
+    account = await get_account_for_update(session, account_id)
+    if account.archived_at is None:
+        account.archived_at = func.now()
+        account.version += 1
+        await session.flush()
+        await session.refresh(account, ["archived_at"])
+        await audit.record(
+            session,
+            actor=actor,
+            action="account.archive",
+            entity_type="Account",
+            entity_id=account.id,
+            changes=audit.diff({"archivedAt": None}, {"archivedAt": account.archived_at}),
+        )
+    return account
+
+
+async def add_contact(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: int,
+    name: str,
+    title: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    buying_role: BuyingRole | None = None,
+) -> Contact:
+    checks = Checks()
+    values = {
+        "name": checks.text("name", name, max_length=200, required=True),
+        "title": checks.text("title", title, max_length=200),
+        "email": checks.email("email", email),
+        "phone": checks.text("phone", phone, max_length=50),
+        "buying_role": buying_role,
+    }
+    checks.raise_if_any()
+    if await session.get(Account, account_id) is None:
+        raise NotFoundError("Unknown account.", field="accountId")
+    contact = Contact(account_id=account_id, **values)
+    session.add(contact)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="contact.create",
+        entity_type="Contact",
+        entity_id=contact.id,
+        changes=audit.created({"accountId": account_id, **values}),
+    )
+    return contact
+
+
+def accounts_query(filter: AccountFilter) -> Select[Account]:
+    query = select(Account)
+    if not filter.include_archived:
+        query = query.where(Account.archived_at.is_(None))
+    if filter.search:
+        escaped = filter.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Account.name.ilike(f"%{escaped}%"))
+    if filter.classification:
+        query = query.where(Account.classification.in_(filter.classification))
+    if filter.industry:
+        query = query.where(Account.industry == filter.industry)
+    if filter.country_code:
+        query = query.where(Account.country_code == filter.country_code.upper())
+    if filter.parent_id is not None:
+        query = query.where(Account.parent_id == filter.parent_id)
+    return query
+
+
+ACCOUNT_ORDER = (Account.name, Account.id)
+
+
+async def accounts_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Account | None]:
+    rows = await session.scalars(select(Account).where(Account.id.in_(ids)))
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def contacts_by_account(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> list[list[Contact]]:
+    query = select(Contact).where(Contact.account_id.in_(account_ids)).order_by(Contact.id)
+    grouped: dict[int, list[Contact]] = {i: [] for i in account_ids}
+    for contact in await session.scalars(query):
+        grouped[contact.account_id].append(contact)
+    return [grouped[i] for i in account_ids]
+
+
+async def contacts_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Contact | None]:
+    rows = await session.scalars(select(Contact).where(Contact.id.in_(ids)))
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def branch_pages(
+    session: AsyncSession, keys: Sequence[tuple[int, PageArgs]]
+) -> list[tuple[Page[Account], int]]:
+    return await partitioned_pages(
+        session,
+        Account,
+        partition="parent_id",
+        order=("name", "id"),
+        keys=keys,
+        where=[Account.archived_at.is_(None)],
+    )

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin
+from app.enums import enum_column
+
+
+class ActivityKind(StrEnum):
+    CALL_INBOUND = "CALL_INBOUND"
+    CALL_OUTBOUND = "CALL_OUTBOUND"
+    EMAIL_SENT = "EMAIL_SENT"
+    EMAIL_RECEIVED = "EMAIL_RECEIVED"
+    TEXT = "TEXT"
+    MEETING = "MEETING"
+    VISIT = "VISIT"
+    QUOTE = "QUOTE"
+    INVOICE = "INVOICE"
+    PARTS_PURCHASE = "PARTS_PURCHASE"
+    SERVICE_ORDER = "SERVICE_ORDER"
+    TRADE_ASSESSMENT = "TRADE_ASSESSMENT"
+    NOTE = "NOTE"
+
+
+class Activity(IdMixin, TimestampMixin, Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index(None, "account_id", "occurred_at", "id"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind, "activity_kind"))
+    occurred_at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    contact_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("contacts.id"))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    summary: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(200))

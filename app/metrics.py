@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "accountflow_graphql_requests",
+    "GraphQL requests by operation and outcome.",
+    ["operation", "outcome"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "accountflow_graphql_request_seconds",
+    "GraphQL request latency by operation.",
+    ["operation"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_MAX_OPERATIONS = 200
+_seen: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """Operation names come from clients: cap how many label values they can create."""
+    if not name:
+        return "anonymous"
+    if name in _seen:
+        return name
+    if len(_seen) >= _MAX_OPERATIONS or len(name) > 64:
+        return "other"
+    _seen.add(name)
+    return name

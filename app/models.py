@@ -1,0 +1,21 @@
+"""Every table, imported in one place so Alembic and tests see the whole metadata."""
+
+from app.accounts.models import Account, Contact
+from app.activities.models import Activity
+from app.assignments.models import Assignment
+from app.audit.models import AuditEntry
+from app.auth.models import ApiToken, User
+from app.db import Base
+from app.planning.models import AccountPlan
+
+__all__ = [
+    "Account",
+    "AccountPlan",
+    "Activity",
+    "ApiToken",
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "User",
+]

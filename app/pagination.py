@@ -1,0 +1,199 @@
+"""Keyset pagination: a cursor is the sort key of the last row seen, never an offset."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
+
+from app.errors import InvalidInputError
+
+T = TypeVar("T")
+Key = tuple[Any, ...]
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    if hasattr(value, "value"):  # StrEnum
+        return value.value
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "dt" in value:
+            return datetime.fromisoformat(value["dt"])
+        if "d" in value:
+            return date.fromisoformat(value["d"])
+        if "n" in value:
+            return Decimal(value["n"])
+    return value
+
+
+def encode_cursor(key: Key) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in key])).decode()
+
+
+def decode_cursor(cursor: str, *, size: int) -> Key:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise InvalidInputError("Malformed cursor.", field="after") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise InvalidInputError("Malformed cursor.", field="after")
+    try:
+        return tuple(_decode_value(v) for v in values)
+    except (ValueError, TypeError):
+        raise InvalidInputError("Malformed cursor.", field="after") from None
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    first: int
+    after: str | None = None
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def check_page_args(
+    first: int | None, after: str | None, *, default: int, maximum: int
+) -> PageArgs:
+    if first is None:
+        first = default
+    if first < 0 or first > maximum:
+        raise InvalidInputError(f"first must be between 0 and {maximum}.", field="first")
+    return PageArgs(first=first, after=after)
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    order: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    args: PageArgs,
+    descending: bool = False,
+) -> Page[Any]:
+    """Rows of `query` after the cursor in `order` (the last column must be unique).
+
+    The query's first selected entity is returned as the item; the order columns are
+    selected alongside so the cursor comes from SQL values, not Python attributes.
+    """
+    key_cols = [c.label(f"_k{i}") for i, c in enumerate(order)]
+    query = query.add_columns(*key_cols)
+    if args.after is not None:
+        key = decode_cursor(args.after, size=len(order))
+        row_key = tuple_(*order)
+        query = query.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
+    query = query.order_by(*[c.desc() if descending else c.asc() for c in order])
+    rows = (await session.execute(query.limit(args.first + 1))).all()
+    n = len(order)
+    visible = rows[: args.first]
+    return Page(
+        items=[row[0] for row in visible],
+        cursors=[encode_cursor(tuple(row[-n:])) for row in visible],
+        has_next_page=len(rows) > args.first,
+        has_previous_page=args.after is not None,
+    )
+
+
+async def count(session: AsyncSession, query: Select[Any]) -> int:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return int(total or 0)
+
+
+async def partitioned_pages(
+    session: AsyncSession,
+    entity: Any,
+    *,
+    partition: str,
+    order: Sequence[str],
+    keys: Sequence[tuple[int, PageArgs]],
+    where: Sequence[ColumnElement[bool]] = (),
+    descending: bool = False,
+) -> list[tuple[Page[Any], int]]:
+    """One page per parent for many parents at once (a DataLoader's batch), with totals.
+
+    Keys sharing the same page arguments are answered by one windowed query.
+    """
+    groups: dict[PageArgs, list[int]] = {}
+    for parent_id, args in keys:
+        groups.setdefault(args, []).append(parent_id)
+    found: dict[tuple[int, PageArgs], tuple[Page[Any], int]] = {}
+    for args, parent_ids in groups.items():
+        pages = await _partition_group(
+            session, entity, partition, order, parent_ids, args, where, descending
+        )
+        for parent_id in parent_ids:
+            found[(parent_id, args)] = pages.get(parent_id, (Page([], [], False, False), 0))
+    return [found[key] for key in keys]
+
+
+async def _partition_group(
+    session: AsyncSession,
+    entity: Any,
+    partition: str,
+    order: Sequence[str],
+    parent_ids: list[int],
+    args: PageArgs,
+    where: Sequence[ColumnElement[bool]],
+    descending: bool,
+) -> dict[int, tuple[Page[Any], int]]:
+    from sqlalchemy.orm import aliased
+
+    table = entity.__table__
+    part_col = table.c[partition]
+    counted = (
+        select(table, func.count().over(partition_by=part_col).label("_total"))
+        .where(part_col.in_(parent_ids), *where)
+        .subquery()
+    )
+    order_cols = [counted.c[name] for name in order]
+    inner = select(counted)
+    if args.after is not None:
+        key = decode_cursor(args.after, size=len(order))
+        row_key = tuple_(*order_cols)
+        inner = inner.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
+    ordering = [c.desc() if descending else c.asc() for c in order_cols]
+    numbered = inner.add_columns(
+        func.row_number().over(partition_by=counted.c[partition], order_by=ordering).label("_rn")
+    ).subquery()
+    row = aliased(entity, numbered)
+    query = (
+        select(row, numbered.c._total, *[numbered.c[name] for name in order])
+        .where(numbered.c._rn <= args.first + 1)
+        .order_by(numbered.c[partition], numbered.c._rn)
+    )
+    result: dict[int, tuple[Page[Any], int]] = {}
+    rows_by_parent: dict[int, list[Any]] = {}
+    for record in (await session.execute(query)).all():
+        rows_by_parent.setdefault(getattr(record[0], partition), []).append(record)
+    for parent_id, rows in rows_by_parent.items():
+        visible = rows[: args.first]
+        page = Page(
+            items=[r[0] for r in visible],
+            cursors=[encode_cursor(tuple(r[2:])) for r in visible],
+            has_next_page=len(rows) > args.first,
+            has_previous_page=args.after is not None,
+        )
+        result[parent_id] = (page, int(rows[0][1]))
+    return result

@@ -1,0 +1,87 @@
+"""The composition root: the Starlette app that mounts the GraphQL schema."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from app import db, metrics
+from app.auth.service import authenticate
+from app.settings import Settings
+from schema import build_schema
+from schema.http import GraphQLEndpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class State:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
+    url = database_url or db.resolve_database_url(settings)
+    schema = build_schema(settings.limits)
+    holder: dict[str, State] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = db.create_engine(url)
+        holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
+        app.state.accountflow = holder["state"]
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    def state() -> State:
+        return holder["state"]
+
+    async def graphql(request: Request) -> Response:
+        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings)
+        return await endpoint(request)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with state().engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("readiness check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        async with state().sessionmaker() as session:
+            if not token or await authenticate(session, token) is None:
+                return JSONResponse({"error": "a valid bearer token is required"}, 401)
+        return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for worker processes: the database URL comes from the environment."""
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    return create_app(settings)

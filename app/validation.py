@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+from app.errors import AppError, ErrorGroup, InvalidInputError
+
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+class Checks:
+    """Collects every input error of one call, so the client sees them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[AppError] = []
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.append(InvalidInputError(message, field=field))
+
+    def add(self, error: AppError) -> None:
+        self.errors.append(error)
+
+    def raise_if_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ErrorGroup(self.errors)
+
+    def text(
+        self, field: str, value: str | None, *, max_length: int, required: bool = False
+    ) -> str | None:
+        if value is None:
+            if required:
+                self.fail(field, f"{field} is required.")
+            return None
+        value = value.strip()
+        if not value:
+            if required:
+                self.fail(field, f"{field} must not be empty.")
+            return None
+        if len(value) > max_length:
+            self.fail(field, f"{field} must be at most {max_length} characters.")
+        return value
+
+    def email(self, field: str, value: str | None, *, required: bool = False) -> str | None:
+        value = self.text(field, value, max_length=254, required=required)
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            self.fail(field, f"{field} is not a valid email address: {exc}")
+            return value
+
+    def country(self, field: str, value: str | None) -> str | None:
+        value = self.text(field, value, max_length=2)
+        if value is None:
+            return None
+        code = value.upper()
+        if code not in COUNTRY_CODES:
+            self.fail(field, f"{field} must be an ISO 3166 alpha-2 country code.")
+        return code
+
+    def int_range(self, field: str, value: int | None, *, low: int, high: int) -> int | None:
+        if value is not None and not low <= value <= high:
+            self.fail(field, f"{field} must be between {low} and {high}.")
+        return value
+
+    def json_object(self, field: str, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(field, f"{field} must be a JSON object.")
+            return None
+        return value

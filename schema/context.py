@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from app.auth.actor import Actor
+from app.auth.models import Role, User
+from app.settings import Settings
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+BatchFn = Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
+
+
+@dataclass(slots=True)
+class Context:
+    """Per request: one session, serialised by a lock (sibling fields resolve concurrently)."""
+
+    session: AsyncSession
+    viewer: User
+    token_id: int
+    request_id: str
+    settings: Settings
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    action: str | None = None
+    _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def role(self) -> Role:
+        return self.viewer.role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=self.viewer.id,
+            role=self.viewer.role,
+            token_id=self.token_id,
+            request_id=self.request_id,
+        )
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        async with self.lock:
+            yield self.session
+
+    def loader(self, batch: BatchFn[K, V]) -> DataLoader[K, V]:
+        """One DataLoader per batch function per request; batches never overlap on the session."""
+        found = self._loaders.get(batch)
+        if found is None:
+
+            async def load(keys: list[K]) -> Sequence[V]:
+                async with self.lock:
+                    return await batch(self.session, keys)
+
+            found = DataLoader(load_fn=load)
+            self._loaders[batch] = found
+        return found
+
+
+Info = StrawberryInfo[Context, None]

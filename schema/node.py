@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from schema import permissions
+from schema.context import Info
+from schema.relay import NODE_LOADERS, Node, from_global_id
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id; null when unknown.")
+    @permissions.query("viewer")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = from_global_id(id)
+        found = NODE_LOADERS.get(type_name)
+        if found is None:
+            return None
+        action, load = found
+        if not permissions.allowed(info.context, action):
+            raise GraphQLError(permissions.FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
+        return await load(info.context, pk)

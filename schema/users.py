@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Self
+
+import strawberry
+
+from app.auth import models, service
+from app.pagination import count, keyset_page
+from schema import permissions
+from schema.cadence import UserCadenceFields
+from schema.context import Context, Info
+from schema.enums import Role
+from schema.errors import UserError
+from schema.relay import Connection, Node, connection, page_args, register_node, to_global_id
+
+
+@strawberry.type
+class User(UserCadenceFields, Node):
+    email: str
+    name: str
+    role: Role
+    max_accounts: int | None
+    is_active: bool
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: models.User) -> Self:
+        return cls(
+            id=to_global_id("User", row.id),
+            pk=row.id,
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            max_accounts=row.max_accounts,
+            is_active=row.is_active,
+        )
+
+
+async def load_user(context: Context, pk: int | None) -> User | None:
+    if pk is None:
+        return None
+    row = await context.loader(service.users_by_id).load(pk)
+    return None if row is None else User.from_model(row)
+
+
+register_node("User", "user.read", load_user)
+
+
+@strawberry.input
+class CreateUserInput:
+    email: str
+    name: str
+    role: Role
+    max_accounts: int | None = None
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The user behind the request's token.")
+    @permissions.query("viewer")
+    async def viewer(self, info: Info) -> User:
+        return User.from_model(info.context.viewer)
+
+    @strawberry.field
+    @permissions.query("user.read")
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        args = page_args(info, first, after)
+        query = service.users_query()
+        async with info.context.db() as session:
+            page = await keyset_page(session, query, order=service.USER_ORDER, args=args)
+
+        async def total() -> int:
+            async with info.context.db() as session:
+                return await count(session, query)
+
+        return connection(page, User.from_model, total)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    @permissions.mutation("user.create")
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        row = await service.create_user(
+            info.context.session,
+            actor=info.context.actor,
+            email=input.email,
+            name=input.name,
+            role=input.role,
+            max_accounts=input.max_accounts,
+        )
+        return UserPayload(user=User.from_model(row))
