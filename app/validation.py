@@ -55,7 +55,7 @@ class Checks:
             return value
 
     def country(self, field: str, value: str | None) -> str | None:
-        value = self.text(field, value, max_length=2)
+        value = self.text(field, value, max_length=100)
         if value is None:
             return None
         code = value.upper()

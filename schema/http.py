@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -76,6 +77,16 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
     return query, variables, name
 
 
+_OPERATION_NAME = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _operation_name(query: str, name: str | None) -> str | None:
+    if name:
+        return name
+    found = _OPERATION_NAME.match(query)
+    return found.group(1) if found else None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -125,7 +136,7 @@ class GraphQLEndpoint:
                 outcome = "unauthorized"
                 return _json(_error_body("Missing bearer token.", "UNAUTHENTICATED"), 401)
             query, variables, name = _parse(body)
-            operation = metrics.operation_label(name)
+            operation = metrics.operation_label(_operation_name(query, name))
             response, outcome = await self._execute(token, query, variables, name, request_id)
             return response
         except BadRequestError as error:
