@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from app.activities import ingest, models, rules, service
 from app.errors import AppError
@@ -133,6 +137,21 @@ class LogActivityInput:
             source=self.source,
             external_id=self.external_id,
         )
+
+
+_INPUT_FIELDS = tuple(
+    (f.python_name, to_camel_case(f.python_name))
+    for f in get_object_definition(LogActivityInput, strict=True).fields
+)
+
+
+def _build_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+    """graphql-core has coerced every field already (enums, DateTime, Decimal, ID): build
+    the input directly, as strawberry's generic conversion costs ~0.4 ms per batch item."""
+    return cls(**{python: value.get(graphql) for python, graphql in _INPUT_FIELDS})
+
+
+get_object_definition(LogActivityInput, strict=True).from_input = _build_input
 
 
 def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:

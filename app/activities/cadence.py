@@ -130,17 +130,39 @@ _HITS = """
     GROUP BY a.id
 """
 
-_FIND_HITS = text(f"SELECT id FROM ({_HITS}) h")
+
+def _typed(statement: Any) -> Any:
+    return statement.bindparams(
+        bindparam("account_ids", type_=ARRAY(BigInteger)),
+        bindparam("kinds", type_=ARRAY(String)),
+        bindparam("user_ids", type_=ARRAY(BigInteger)),
+        bindparam("occurred", type_=ARRAY(DateTime(timezone=True))),
+    )
+
+
+# Locks, in id order so concurrent batches never deadlock, the rows the batch changes.
+_LOCK_HITS = _typed(
+    text(
+        f"""
+    SELECT a.id FROM assignments a JOIN ({_HITS}) h ON h.id = a.id
+    WHERE a.last_contact_at IS NULL OR h.last > a.last_contact_at
+       OR NOT h.days <@ a.contact_days
+    ORDER BY a.id FOR UPDATE OF a
+    """
+    )
+)
 
 # SET reads `a` (not a snapshot subquery): a row updated meanwhile is merged, not overwritten.
-_APPLY_HITS = text(
-    f"""
+_APPLY_HITS = _typed(
+    text(
+        f"""
     UPDATE assignments a
     SET last_contact_at = greatest(a.last_contact_at, h.last),
         contact_days = ARRAY(SELECT DISTINCT d FROM unnest(a.contact_days || h.days) d ORDER BY d)
     FROM ({_HITS}) h
-    WHERE a.id = h.id
+    WHERE a.id = h.id AND a.id = ANY(:ids)
     """
+    ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 )
 
 _RECOMPUTE = text(
@@ -172,30 +194,19 @@ def _event_params(events: Sequence[tuple[int, str, int | None, datetime]]) -> di
     }
 
 
-def _typed(statement: Any) -> Any:
-    return statement.bindparams(
-        bindparam("account_ids", type_=ARRAY(BigInteger)),
-        bindparam("kinds", type_=ARRAY(String)),
-        bindparam("user_ids", type_=ARRAY(BigInteger)),
-        bindparam("occurred", type_=ARRAY(DateTime(timezone=True))),
-    )
-
-
 async def apply_contacts(
     session: AsyncSession, events: Sequence[tuple[int, str, int | None, datetime]]
 ) -> None:
     """Fold newly stored activities (account, kind, user, occurredAt) into the assignments.
 
-    Rows are locked in id order first so concurrent batches never deadlock.
+    Only rows that change are locked and written (a repeat day or an older event is a no-op).
     """
     if not events:
         return
     params = _event_params(events)
-    ids = list((await session.execute(_typed(_FIND_HITS), params)).scalars())
-    if not ids:
-        return
-    await session.execute(_LOCK, {"ids": sorted(ids)})
-    await session.execute(_typed(_APPLY_HITS), params)
+    ids = list((await session.execute(_LOCK_HITS, params)).scalars())
+    if ids:
+        await session.execute(_APPLY_HITS, {**params, "ids": ids})
 
 
 async def recompute_assignments(session: AsyncSession, ids: Sequence[int]) -> None:

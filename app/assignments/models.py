@@ -40,7 +40,7 @@ class Assignment(IdMixin, TimestampMixin, Base):
     __mapper_args__ = {"eager_defaults": True}
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     manager_type: Mapped[ManagerType] = mapped_column(enum_column(ManagerType, "manager_type"))
     contact_frequency_days: Mapped[int]
     started_at: Mapped[datetime]

@@ -54,16 +54,34 @@ CREATE FUNCTION cadence_balance(
 $$
 """
 
-# Every writer of assignments gets consistent derived columns, however it writes.
+# Every writer of assignments gets consistent derived columns, however it writes. The
+# balance is cadence_balance(..., 365, 1.5, 0.5) unrolled into a loop over the sorted days:
+# calling the SQL function from here costs ~30 us a row, a third of an ingest's update.
 TRIGGER_FUNCTION = """
 CREATE FUNCTION assignments_cadence() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     today date := (now() AT TIME ZONE 'UTC')::date;
+    start date := greatest(today - 364, (NEW.started_at AT TIME ZONE 'UTC')::date);
+    n integer := today - start + 1;
+    actual integer := 0;
+    ratio double precision;
+    d date;
 BEGIN
     NEW.next_contact_due := coalesce(NEW.last_contact_at, NEW.started_at)
         + make_interval(hours => 24 * NEW.contact_frequency_days);
-    NEW.balance_status := cadence_balance(
-        NEW.contact_days, NEW.started_at, NEW.contact_frequency_days, today, 365, 1.5, 0.5);
+    IF n <= 0 THEN
+        NEW.balance_status := 'BALANCED';
+    ELSE
+        FOREACH d IN ARRAY NEW.contact_days LOOP
+            IF d >= start AND d <= today THEN
+                actual := actual + 1;
+            END IF;
+        END LOOP;
+        ratio := actual * NEW.contact_frequency_days::float8 / n;
+        NEW.balance_status := CASE WHEN ratio >= 1.5 THEN 'SURPLUS'
+                                   WHEN ratio <= 0.5 THEN 'DEFICIT'
+                                   ELSE 'BALANCED' END;
+    END IF;
     NEW.balance_as_of := today;
     RETURN NEW;
 END
@@ -119,6 +137,10 @@ def upgrade() -> None:
     # Existing assignments get their derived columns; activities are folded in by the app.
     op.execute("UPDATE assignments SET contact_days = contact_days")
     op.alter_column("assignments", "next_contact_due", nullable=False)
+    # Room on each page so that ingest updates which move no index key stay HOT.
+    op.execute("ALTER TABLE assignments SET (fillfactor = 80)")
+    # Covered by (user_id, next_contact_due, id); one index less to write on every ingest.
+    op.drop_index(op.f("ix_assignments_user_id"), table_name="assignments")
     op.drop_constraint(
         op.f("uq_assignments_account_id_manager_type"), "assignments", type_="unique"
     )
@@ -143,6 +165,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index(op.f("ix_assignments_user_id"), "assignments", ["user_id"], unique=False)
+    op.execute("ALTER TABLE assignments RESET (fillfactor)")
     op.drop_index(op.f("ix_assignments_user_id_next_contact_due_id"), table_name="assignments")
     op.drop_index(op.f("ix_assignments_next_contact_due_id"), table_name="assignments")
     op.drop_index(

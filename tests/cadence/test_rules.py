@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.cadence import cadence_status, contact_balance
-from app.assignments.models import BalanceStatus, CadenceStatus
+from app.assignments.models import Assignment, BalanceStatus, CadenceStatus
+from app.auth import service as auth
+from app.auth.actor import SYSTEM
+from app.auth.models import Role
+from tests.accounts.factories import create_account
+from tests.cadence.factories import create_assignment
 
 NOW = datetime(2026, 6, 15, 10, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -36,7 +41,7 @@ CASES = [
     # (contact days ago, started days ago, frequency, window) -> expected, actual, ratio, status
     # Clipped: started 19 days ago = 20 days; every 10 days = 2 expected; 3 days = 1.5.
     ((1, 2, 3), 19, 10, 365, 2.0, 3, 1.5, BalanceStatus.SURPLUS),
-    # Just under 1.5: 3 days against 20.1 expected? No: 3 of 21 days every 10 = 1.43.
+    # Just under 1.5: 3 days in 21 days every 10 days = 1.43.
     ((1, 2, 3), 20, 10, 365, 2.1, 3, 3 * 10 / 21, BalanceStatus.BALANCED),
     # Exactly 0.5: 1 day in 20 days every 10 days.
     ((5,), 19, 10, 365, 2.0, 1, 0.5, BalanceStatus.DEFICIT),
@@ -102,3 +107,29 @@ def test_thresholds_are_arguments() -> None:
         deficit_at=1.5,
     )
     assert balance.status is BalanceStatus.DEFICIT
+
+
+async def test_trigger_stores_the_same_default_balance(session: AsyncSession) -> None:
+    """The assignments trigger unrolls the rule for the default window: same answers."""
+    account = await create_account(session, "Acme")
+    user = await auth.create_user(
+        session, actor=SYSTEM, email="rep@example.org", name="Rep", role=Role.REP
+    )
+    row = await create_assignment(session, account_id=account.id, user_id=user.id)
+    today = datetime.now(UTC).date()
+    for contacts, started, frequency, window, *_, status in CASES:
+        if window != 365:
+            continue
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.id == row.id)
+            .values(
+                contact_days=sorted(today - timedelta(days=n) for n in contacts),
+                started_at=datetime.combine(today - timedelta(days=started), NOW.timetz()),
+                contact_frequency_days=frequency,
+            )
+        )
+        stored = await session.scalar(
+            select(Assignment.balance_status).where(Assignment.id == row.id)
+        )
+        assert stored == status.value, (contacts, started, frequency)
