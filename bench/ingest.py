@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -278,8 +279,12 @@ def main() -> None:
         )
         for i in range(0, len(events), args.batch)
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with serve(url, args.port, args.workers):
         elapsed, totals, latencies = asyncio.run(send_all(args.port, token, bodies, args.clients))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The server and its workers, reaped when it stops (PostgreSQL's CPU is not included).
+    server_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stored = asyncio.run(count_activities(url))
     floor = asyncio.run(copy_floor(url, unique, prefix))
     rate = len(events) / elapsed
@@ -292,6 +297,7 @@ def main() -> None:
         "server_workers": args.workers,
         "elapsed_s": round(elapsed, 2),
         "events_per_s": round(rate),
+        "server_cpu_ms_per_1000_events": round(server_cpu / len(events) * 1e6, 1),
         "batch_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "batch_max_ms": round(max(latencies) * 1000, 1),
         **totals,

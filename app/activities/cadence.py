@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, text
+from sqlalchemy import ColumnElement, Date, and_, bindparam, cast, func, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, DateTime, String
@@ -94,9 +94,13 @@ def status_condition(statuses: Sequence[CadenceStatus], now: datetime) -> Column
     return or_(*(ranges[s] for s in dict.fromkeys(statuses)))
 
 
-def balance_condition(statuses: Sequence[BalanceStatus], now: datetime) -> ColumnElement[bool]:
-    """Default-window balance: the stored status when computed today, else computed now."""
-    today = utc_today(now)
+def balance_condition(statuses: Sequence[BalanceStatus]) -> ColumnElement[bool]:
+    """Default-window balance: the stored status when computed today, else computed now.
+
+    "Today" is the database's, as in the trigger that stores the status. Both branches are
+    index ranges (balance_status; balance_as_of), so a fresh table answers from indexes.
+    """
+    today = cast(func.timezone("UTC", func.now()), Date)
     wanted = [s.value for s in dict.fromkeys(statuses)]
     computed = func.cadence_balance(
         Assignment.contact_days,
@@ -108,10 +112,11 @@ def balance_condition(statuses: Sequence[BalanceStatus], now: datetime) -> Colum
         DEFAULT_DEFICIT_AT,
         type_=String,
     )
-    fresh = Assignment.balance_as_of == today
+    as_of = Assignment.balance_as_of
+    stale = or_(as_of.is_(None), as_of < today, as_of > today)
     return or_(
-        and_(fresh, Assignment.balance_status.in_(wanted)),
-        and_(or_(Assignment.balance_as_of.is_(None), ~fresh), computed.in_(wanted)),
+        and_(Assignment.balance_status.in_(wanted), as_of == today),
+        and_(stale, computed.in_(wanted)),
     )
 
 

@@ -269,8 +269,10 @@ async def log_activity(
     new_id = result.new_ids[0]
     if new_id is not None:
         return await _activity(session, Activity.id == new_id), False
+    # The stored key is the trimmed one (see _check_item).
+    source, external_id = (v.strip() if v else v for v in (item.source, item.external_id))
     return await _activity(
-        session, Activity.source == item.source, Activity.external_id == item.external_id
+        session, Activity.source == source, Activity.external_id == external_id
     ), True
 
 

@@ -35,6 +35,8 @@ class Assignment(IdMixin, TimestampMixin, Base):
         Index(None, "user_id", "next_contact_due", "id"),
         Index(None, "next_contact_due", "id"),
         Index(None, "balance_status", "next_contact_due", "id"),
+        Index(None, "user_id", "balance_status", "next_contact_due", "id"),
+        Index(None, "balance_as_of"),
     )
     # The trigger writes the derived columns; RETURNING brings them back on every flush.
     __mapper_args__ = {"eager_defaults": True}

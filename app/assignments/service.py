@@ -166,7 +166,7 @@ def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignm
     if filter.status:
         query = query.where(cadence.status_condition(filter.status, now))
     if filter.balance:
-        query = query.where(cadence.balance_condition(filter.balance, now))
+        query = query.where(cadence.balance_condition(filter.balance))
     return query
 
 

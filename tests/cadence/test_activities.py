@@ -48,7 +48,11 @@ async def test_log_activity_then_repeat_is_a_duplicate(api: Api) -> None:
     assert activity["account"] == {"id": to_global_id("Account", account.id)}
     assert activity["user"] == {"id": rep.id}
     again = (
-        await api.op("LogActivity", {"input": {**item, "amount": "9.99"}}, caller=integration)
+        await api.op(
+            "LogActivity",
+            {"input": {**item, "amount": "9.99", "source": " erp ", "externalId": "INV-1 "}},
+            caller=integration,
+        )
     )["logActivity"]
     assert again["duplicate"] is True
     assert again["activity"] == activity

@@ -198,3 +198,24 @@ async def test_account_list_shows_assignments(api: Api) -> None:
         ("SALES", "ON_TRACK", "Rob"),
         ("PARTS", "ON_TRACK", "Rob"),
     ]
+
+
+async def test_balance_arguments_and_rule_input_are_checked(api: Api) -> None:
+    admin = await api.caller(Role.ADMIN)
+    account = await create_account(api.session, "Acme")
+    await create_assignment(api.session, account_id=account.id, user_id=admin.user_id)
+    query = (
+        "query($w: Int!) { assignments { edges { node { balance(windowDays: $w) { actual } } } } }"
+    )
+    for window in (0, 3651):
+        result = await api.gql(query, {"w": window}, caller=admin)
+        assert result["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    ok = await api.data(query, {"w": 3650}, caller=admin)
+    assert ok["assignments"]["edges"][0]["node"]["balance"] == {"actual": 0}
+    empty = {"managerType": "PARTS", "kinds": [], "assigneeOnly": True}
+    result = (await api.op("SetContactRule", {"input": empty}, caller=admin))["setContactRule"]
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID_INPUT", "kinds")]
+    rules = (await api.op("ContactRules", caller=admin))["contactRules"]
+    assert rules[2]["managerType"] == "PARTS"
+    assert rules[2]["assigneeOnly"] is False
+    assert len(rules[2]["kinds"]) == 12
