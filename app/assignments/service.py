@@ -25,8 +25,11 @@ MAX_FREQUENCY_DAYS = 730
 
 
 async def lock_account(session: AsyncSession, account_id: int, *, field: str) -> Account:
-    """Serialises assignment changes per account (one user per account and manager type)."""
-    query = select(Account).where(Account.id == account_id).with_for_update()
+    """Serialises assignment changes per account (one user per account and manager type).
+
+    FOR NO KEY UPDATE: activities being logged for the account (foreign key checks) go on.
+    """
+    query = select(Account).where(Account.id == account_id).with_for_update(key_share=True)
     account = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
     if account is None:
         raise NotFoundError("Unknown account.", field=field)

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.activities.models import Activity
+from app.assignments.models import Assignment
 from app.auth.models import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
+from tests.cadence.factories import create_assignment, noon
 from tests.support import Api, contract_operations
 
 
@@ -184,3 +186,44 @@ async def test_every_role_may_log(api: Api) -> None:
         result = (await api.op("LogActivity", {"input": item}, caller=caller))["logActivity"]
         assert result["errors"] == []
     assert await count_activities(api) == len(Role)
+
+
+async def test_concurrent_batches_on_the_same_assignments_merge_their_days(api: Api) -> None:
+    integration = await api.caller(Role.INTEGRATION)
+    rep = await api.caller(Role.REP)
+    accounts = [await create_account(api.session, f"A{n}") for n in range(5)]
+    started = datetime.now(UTC) - timedelta(days=100)
+    for account in accounts:
+        await create_assignment(
+            api.session, account_id=account.id, user_id=rep.user_id, started_at=started
+        )
+    batches = []
+    for client in range(4):
+        order = accounts if client % 2 else accounts[::-1]
+        batches.append(
+            [
+                {
+                    "accountId": to_global_id("Account", account.id),
+                    "kind": "VISIT",
+                    "occurredAt": iso(noon(client * 10 + n)),
+                    "source": "crm",
+                    "externalId": f"{client}-{account.id}-{n}",
+                }
+                for account in order
+                for n in range(3)
+            ]
+        )
+    results = await asyncio.gather(
+        *(
+            api.op("LogActivities", {"input": {"activities": b}}, caller=integration)
+            for b in batches
+        )
+    )
+    assert [r["logActivities"]["acceptedCount"] for r in results] == [15, 15, 15, 15]
+    rows = (await api.session.scalars(select(Assignment).order_by(Assignment.id))).all()
+    for row in rows:
+        await api.session.refresh(row)
+        assert row.last_contact_at == noon(0)
+        assert row.contact_days == sorted(
+            {noon(c * 10 + n).date() for c in range(4) for n in range(3)}
+        )

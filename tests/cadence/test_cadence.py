@@ -103,7 +103,7 @@ async def test_filters_by_user_type_and_account(api: Api) -> None:
         api.session, account_id=a.id, user_id=other.user_id, manager_type=ManagerType.PARTS
     )
     await create_assignment(api.session, account_id=b.id, user_id=other.user_id)
-    by_user = await assignments(api, manager, userId=rep.id)
+    by_user = await assignments(api, rep, userId=rep.id)
     assert [n["id"] for n in by_user] == [to_global_id("Assignment", mine.id)]
     by_type = await assignments(api, manager, managerType="PARTS")
     assert [n["id"] for n in by_type] == [to_global_id("Assignment", parts.id)]
