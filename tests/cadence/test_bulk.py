@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.activities.models import ActivityKind
+from app.activities.rules import set_contact_rule
 from app.assignments.models import Assignment, ManagerType
 from app.audit.models import AuditEntry
+from app.auth.actor import SYSTEM
 from app.auth.models import Role, User
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment
+from tests.cadence.factories import create_assignment, log, noon
 from tests.support import Api, Caller
 
 
@@ -142,3 +145,27 @@ async def test_reps_cannot_reassign(api: Api) -> None:
     result = await reassign(api, old, fromUserId=old.id, toUserId=new.id, mode="REPLACE")
     assert [e["code"] for e in result["errors"]] == ["FORBIDDEN"]
     assert await holdings(api) == before
+
+
+async def test_moved_assignments_count_the_new_users_contacts_under_assignee_only(
+    api: Api,
+) -> None:
+    manager, old, new, (a, _b, _parts) = await setup(api)
+    await set_contact_rule(
+        api.session,
+        actor=SYSTEM,
+        manager_type=ManagerType.SALES,
+        kinds=[ActivityKind.CALL_OUTBOUND],
+        assignee_only=True,
+    )
+    await api.session.commit()
+    await log(api.session, account_id=a.account_id, occurred_at=noon(5), user_id=old.user_id)
+    await log(api.session, account_id=a.account_id, occurred_at=noon(9), user_id=new.user_id)
+    gid = to_global_id("Assignment", a.id)
+    moved = await reassign(api, manager, assignmentIds=[gid], toUserId=new.id, mode="REPLACE")
+    assert moved["errors"] == []
+    row = await api.session.get(Assignment, a.id, populate_existing=True)
+    assert row is not None
+    assert row.user_id == new.user_id
+    assert row.last_contact_at == noon(9)
+    assert row.contact_days == [noon(9).date()]
