@@ -1,7 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole metadata."""
 
 from app.accounts.models import Account, Contact
-from app.activities.models import Activity
+from app.activities.models import Activity, ContactRule
 from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
@@ -17,5 +17,6 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Contact",
+    "ContactRule",
     "User",
 ]

@@ -1,19 +1,48 @@
-"""Assignments and contact cadence: the foundation gives their shape, cadence fills them."""
+"""Assignments and contact cadence: who covers which account, and who is overdue."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
+from graphql import GraphQLError
 
-from schema.context import Info
+from app.activities import cadence
+from app.assignments import bulk, models, service
+from app.assignments.models import BalanceStatus, BulkMode
+from app.pagination import count, keyset_page
+from schema import permissions
+from schema.context import Context, Info
 from schema.enums import CadenceStatus, ManagerType
-from schema.relay import Node
+from schema.errors import UserError
+from schema.relay import (
+    Connection,
+    Node,
+    connection,
+    decode_id,
+    decode_optional,
+    page_args,
+    register_node,
+    to_global_id,
+)
 
 if TYPE_CHECKING:
     from schema.accounts import Account
     from schema.users import User
+
+strawberry.enum(BalanceStatus)
+strawberry.enum(BulkMode, name="BulkReassignMode")
+
+MAX_WINDOW_DAYS = 3650
+
+
+@strawberry.type(description="Contacts against the frequency over a window (see DESIGN.md).")
+class ContactBalance:
+    expected: float
+    actual: int
+    ratio: float | None
+    status: BalanceStatus
 
 
 @strawberry.type
@@ -26,6 +55,49 @@ class Assignment(Node):
     status: CadenceStatus
     user_pk: strawberry.Private[int]
     account_pk: strawberry.Private[int]
+    contact_days: strawberry.Private[list[date]]
+    today: strawberry.Private[date]
+
+    @classmethod
+    def from_model(cls, row: models.Assignment, now: datetime | None = None) -> Self:
+        now = now or datetime.now(UTC)
+        return cls(
+            id=to_global_id("Assignment", row.id),
+            manager_type=row.manager_type,
+            contact_frequency_days=row.contact_frequency_days,
+            started_at=row.started_at,
+            last_contact_at=row.last_contact_at,
+            next_contact_due=row.next_contact_due,
+            status=cadence.cadence_status(row.next_contact_due, now),
+            user_pk=row.user_id,
+            account_pk=row.account_id,
+            contact_days=row.contact_days,
+            today=cadence.utc_today(now),
+        )
+
+    @strawberry.field
+    def balance(
+        self,
+        window_days: int = cadence.DEFAULT_WINDOW_DAYS,
+        surplus_at: float = cadence.DEFAULT_SURPLUS_AT,
+        deficit_at: float = cadence.DEFAULT_DEFICIT_AT,
+    ) -> ContactBalance:
+        if not 1 <= window_days <= MAX_WINDOW_DAYS:
+            raise _bad_argument(f"windowDays must be between 1 and {MAX_WINDOW_DAYS}.")
+        if not 0 <= deficit_at < surplus_at:
+            raise _bad_argument("Need 0 <= deficitAt < surplusAt.")
+        found = cadence.contact_balance(
+            self.contact_days,
+            started_at=self.started_at,
+            frequency_days=self.contact_frequency_days,
+            today=self.today,
+            window_days=window_days,
+            surplus_at=surplus_at,
+            deficit_at=deficit_at,
+        )
+        return ContactBalance(
+            expected=found.expected, actual=found.actual, ratio=found.ratio, status=found.status
+        )
 
     @strawberry.field
     async def user(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")]:
@@ -44,19 +116,180 @@ class Assignment(Node):
         return found
 
 
+def _bad_argument(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "INVALID_INPUT"})
+
+
+async def load_assignment(context: Context, pk: int) -> Assignment | None:
+    row = await context.loader(service.assignments_by_id).load(pk)
+    return None if row is None else Assignment.from_model(row)
+
+
+register_node("Assignment", "assignment.read", load_assignment)
+
+
 @strawberry.type
 class AccountCadenceFields:
-    @strawberry.field
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Who covers the account, one per manager type.")
     async def assignments(self, info: Info) -> list[Assignment]:
-        return []
+        rows = await info.context.loader(service.assignments_by_account).load(self.pk)
+        now = datetime.now(UTC)
+        return [Assignment.from_model(row, now) for row in rows]
 
 
 @strawberry.type
 class UserCadenceFields:
-    @strawberry.field
-    async def assigned_account_count(self, info: Info) -> int:
-        return 0
+    pk: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="Distinct accounts the user is assigned to.")
+    async def assigned_account_count(self, info: Info) -> int:
+        found = await info.context.loader(service.workload_by_user).load(self.pk)
+        return found.assigned_accounts
+
+    @strawberry.field(description="The user's assignments whose next contact is past due.")
     async def overdue_count(self, info: Info) -> int:
-        return 0
+        found = await info.context.loader(service.workload_by_user).load(self.pk)
+        return found.overdue
+
+
+@strawberry.input
+class AssignmentFilter:
+    user_id: strawberry.ID | None = None
+    manager_type: ManagerType | None = None
+    account_id: strawberry.ID | None = None
+    status: list[CadenceStatus] | None = None
+    balance: list[BalanceStatus] | None = strawberry.field(
+        default=None, description="Over the default window (365 days) and thresholds."
+    )
+
+    def to_args(self) -> service.AssignmentFilter:
+        return service.AssignmentFilter(
+            user_id=decode_optional(self.user_id, "User", field="filter.userId"),
+            manager_type=self.manager_type,
+            account_id=decode_optional(self.account_id, "Account", field="filter.accountId"),
+            status=self.status,
+            balance=self.balance,
+        )
+
+
+@strawberry.input
+class AssignAccountInput:
+    account_id: strawberry.ID
+    user_id: strawberry.ID
+    manager_type: ManagerType
+    contact_frequency_days: int
+    started_at: datetime | None = None
+
+
+@strawberry.input
+class UnassignInput:
+    assignment_id: strawberry.ID
+
+
+@strawberry.input
+class BulkReassignInput:
+    mode: BulkMode
+    to_user_id: strawberry.ID | None = None
+    assignment_ids: list[strawberry.ID] | None = None
+    from_user_id: strawberry.ID | None = None
+    manager_type: ManagerType | None = None
+    dry_run: bool | None = False
+
+
+@strawberry.type
+class AssignPayload:
+    assignment: Assignment | None = None
+    warnings: list[str] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UnassignPayload:
+    removed_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BulkReassignPayload:
+    affected_count: int = 0
+    dry_run: bool = False
+    assignments: list[Assignment] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Assignments, most overdue first.")
+    @permissions.query("assignment.read")
+    async def assignments(
+        self,
+        info: Info,
+        filter: AssignmentFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Assignment]:
+        args = page_args(info, first, after)
+        now = datetime.now(UTC)
+        query = service.assignments_query(
+            filter.to_args() if filter else service.AssignmentFilter(), now
+        )
+        async with info.context.db() as session:
+            page = await keyset_page(session, query, order=service.ASSIGNMENT_ORDER, args=args)
+
+        async def total() -> int:
+            async with info.context.db() as session:
+                return await count(session, query)
+
+        return connection(page, lambda row: Assignment.from_model(row, now), total)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    @permissions.mutation("assignment.write")
+    async def assign_account(self, info: Info, input: AssignAccountInput) -> AssignPayload:
+        row, warnings = await service.assign_account(
+            info.context.session,
+            actor=info.context.actor,
+            account_id=decode_id(input.account_id, "Account", field="accountId"),
+            user_id=decode_id(input.user_id, "User", field="userId"),
+            manager_type=input.manager_type,
+            contact_frequency_days=input.contact_frequency_days,
+            started_at=input.started_at,
+        )
+        return AssignPayload(assignment=Assignment.from_model(row), warnings=warnings)
+
+    @strawberry.mutation
+    @permissions.mutation("assignment.write")
+    async def unassign(self, info: Info, input: UnassignInput) -> UnassignPayload:
+        removed = await service.unassign(
+            info.context.session,
+            actor=info.context.actor,
+            assignment_id=decode_id(input.assignment_id, "Assignment", field="assignmentId"),
+        )
+        return UnassignPayload(removed_id=to_global_id("Assignment", removed))
+
+    @strawberry.mutation
+    @permissions.mutation("assignment.write")
+    async def bulk_reassign(self, info: Info, input: BulkReassignInput) -> BulkReassignPayload:
+        ids = input.assignment_ids
+        result = await bulk.bulk_reassign(
+            info.context.session,
+            actor=info.context.actor,
+            mode=input.mode,
+            to_user_id=decode_optional(input.to_user_id, "User", field="toUserId"),
+            assignment_ids=None
+            if ids is None
+            else [decode_id(i, "Assignment", field="assignmentIds") for i in ids],
+            from_user_id=decode_optional(input.from_user_id, "User", field="fromUserId"),
+            manager_type=input.manager_type,
+            dry_run=bool(input.dry_run),
+        )
+        now = datetime.now(UTC)
+        return BulkReassignPayload(
+            affected_count=result.affected_count,
+            dry_run=result.dry_run,
+            assignments=[Assignment.from_model(r, now) for r in result.assignments],
+        )

@@ -4,9 +4,20 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.assignments.models import ManagerType
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
 
@@ -43,3 +54,16 @@ class Activity(IdMixin, TimestampMixin, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class ContactRule(Base):
+    """Which activity kinds count as a contact for one manager type (seeded with defaults)."""
+
+    __tablename__ = "contact_rules"
+
+    manager_type: Mapped[ManagerType] = mapped_column(
+        enum_column(ManagerType, "manager_type"), primary_key=True
+    )
+    kinds: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    assignee_only: Mapped[bool] = mapped_column(default=False, server_default="false")
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, UniqueConstraint
+from sqlalchemy import BigInteger, Date, FetchedValue, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -20,17 +21,59 @@ class ManagerType(StrEnum):
 
 
 class Assignment(IdMixin, TimestampMixin, Base):
+    """A user covering an account for one manager type, with its cadence kept up to date.
+
+    assignAccount allows one user per account and manager type; a bulk APPEND may add a
+    second user (a copy), so the key is (account, manager type, user).
+    The cadence columns are derived from the activities by app.activities.cadence, in the
+    transaction that logs them, so overdue and balance lists read an index.
+    """
+
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("account_id", "manager_type"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "manager_type", "user_id"),
+        Index(None, "user_id", "next_contact_due", "id"),
+        Index(None, "next_contact_due", "id"),
+        Index(None, "balance_status", "next_contact_due", "id"),
+        Index(None, "user_id", "balance_status", "next_contact_due", "id"),
+        Index(None, "balance_as_of"),
+    )
+    # The trigger writes the derived columns; RETURNING brings them back on every flush.
+    __mapper_args__ = {"eager_defaults": True}
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
     manager_type: Mapped[ManagerType] = mapped_column(enum_column(ManagerType, "manager_type"))
     contact_frequency_days: Mapped[int]
     started_at: Mapped[datetime]
+    last_contact_at: Mapped[datetime | None]
+    next_contact_due: Mapped[datetime] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    # Distinct UTC days with a counting contact, ascending.
+    contact_days: Mapped[list[date]] = mapped_column(ARRAY(Date), default=list, server_default="{}")
+    # The balance under the default window and thresholds, as of balance_as_of (a UTC day).
+    balance_status: Mapped[str | None] = mapped_column(
+        String(16), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    balance_as_of: Mapped[date | None] = mapped_column(
+        server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
 
 class CadenceStatus(StrEnum):
     OVERDUE = "OVERDUE"
     DUE_SOON = "DUE_SOON"
     ON_TRACK = "ON_TRACK"
+
+
+class BalanceStatus(StrEnum):
+    SURPLUS = "SURPLUS"
+    BALANCED = "BALANCED"
+    DEFICIT = "DEFICIT"
+
+
+class BulkMode(StrEnum):
+    APPEND = "APPEND"
+    REMOVE = "REMOVE"
+    REPLACE = "REPLACE"

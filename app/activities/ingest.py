@@ -1,0 +1,284 @@
+"""Logging activities: validate each item, store the valid ones with one statement.
+
+(source, externalId) is the idempotency key: a repeat (in the table already, in flight in
+another transaction, or earlier in the same batch) is skipped by ON CONFLICT DO NOTHING and
+reported as a duplicate. Items are inserted in key order so that two batches sharing keys
+wait for each other instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import BigInteger, DateTime, Numeric, String, Text
+
+from app.accounts.models import Account, Contact
+from app.activities import cadence
+from app.activities.models import Activity, ActivityKind
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import User
+from app.errors import AppError, ErrorGroup, InvalidInputError, NotFoundError
+from app.validation import Checks
+
+MAX_SUMMARY = 2000
+MAX_FUTURE = timedelta(hours=24)
+MAX_AMOUNT = Decimal("1e12")
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInput:
+    kind: ActivityKind
+    occurred_at: datetime
+    account_id: int | None = None
+    account_external_ref: str | None = None
+    user_id: int | None = None
+    user_email: str | None = None
+    contact_id: int | None = None
+    summary: str | None = None
+    amount: Decimal | None = None
+    source: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
+class LogResult:
+    accepted_count: int = 0
+    duplicate_count: int = 0
+    rejected: list[tuple[int, list[AppError]]] = field(default_factory=list)
+    # Per item: the stored id of a newly written row; None for duplicates and rejected.
+    new_ids: list[int | None] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Row:
+    index: int
+    account_id: int
+    kind: str
+    occurred_at: datetime
+    user_id: int | None
+    contact_id: int | None
+    amount: Decimal | None
+    summary: str | None
+    source: str | None
+    external_id: str | None
+
+
+def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, Any]]:
+    checks = Checks()
+    if (item.account_id is None) == (item.account_external_ref is None):
+        checks.fail("accountId", "Give accountId or accountExternalRef (exactly one).")
+    if item.user_id is not None and item.user_email is not None:
+        checks.fail("userId", "Give userId or userEmail, not both.")
+    if item.occurred_at.tzinfo is None:
+        checks.fail("occurredAt", "occurredAt needs a time zone.")
+    elif item.occurred_at > now + MAX_FUTURE:
+        checks.fail("occurredAt", "occurredAt is more than 24 hours in the future.")
+    if item.amount is not None and not Decimal(0) <= item.amount < MAX_AMOUNT:
+        checks.fail("amount", "amount must be at least 0 and below 10^12.")
+    elif item.amount is not None and item.amount != item.amount.quantize(Decimal("0.01")):
+        checks.fail("amount", "amount has more than 2 decimal places.")
+    clean = {
+        "summary": checks.text("summary", item.summary, max_length=MAX_SUMMARY),
+        "source": checks.text("source", item.source, max_length=64),
+        "external_id": checks.text("externalId", item.external_id, max_length=200),
+    }
+    if clean["external_id"] is not None and clean["source"] is None:
+        checks.fail("source", "source is required with externalId.")
+    return checks, clean
+
+
+@dataclass(slots=True)
+class _References:
+    account_ids: set[int]
+    account_refs: dict[str, int]
+    user_ids: set[int]
+    user_emails: dict[str, int]
+    contacts: dict[int, int]
+
+
+async def _load_references(session: AsyncSession, items: Sequence[ActivityInput]) -> _References:
+    """Every account, user and contact the batch names, in one query per kind."""
+    ids = {i.account_id for i in items if i.account_id is not None}
+    refs = {i.account_external_ref for i in items if i.account_external_ref is not None}
+    user_ids = {i.user_id for i in items if i.user_id is not None}
+    emails = {i.user_email.lower() for i in items if i.user_email is not None}
+    contact_ids = {i.contact_id for i in items if i.contact_id is not None}
+    found = _References(set(), {}, set(), {}, {})
+    if ids:
+        found.account_ids = set(
+            await session.scalars(select(Account.id).where(Account.id.in_(ids)))
+        )
+    if refs:
+        rows = await session.execute(
+            select(Account.external_ref, Account.id).where(Account.external_ref.in_(refs))
+        )
+        found.account_refs = {ref: pk for ref, pk in rows if ref is not None}
+    if user_ids:
+        found.user_ids = set(await session.scalars(select(User.id).where(User.id.in_(user_ids))))
+    if emails:
+        rows = await session.execute(
+            select(func.lower(User.email), User.id).where(func.lower(User.email).in_(emails))
+        )
+        found.user_emails = {str(email): int(pk) for email, pk in rows}
+    if contact_ids:
+        owners = await session.execute(
+            select(Contact.id, Contact.account_id).where(Contact.id.in_(contact_ids))
+        )
+        found.contacts = dict(owners.all())
+    return found
+
+
+def _resolve(
+    index: int, item: ActivityInput, checks: Checks, clean: dict[str, Any], refs: _References
+) -> _Row | None:
+    account_id = item.account_id
+    if account_id is not None and account_id not in refs.account_ids:
+        checks.add(NotFoundError("Unknown account.", field="accountId"))
+    if item.account_external_ref is not None:
+        account_id = refs.account_refs.get(item.account_external_ref)
+        if account_id is None:
+            checks.add(
+                NotFoundError("No account has this externalRef.", field="accountExternalRef")
+            )
+    user_id = item.user_id
+    if user_id is not None and user_id not in refs.user_ids:
+        checks.add(NotFoundError("Unknown user.", field="userId"))
+    if item.user_email is not None:
+        user_id = refs.user_emails.get(item.user_email.lower())
+        if user_id is None:
+            checks.add(NotFoundError("No user has this email.", field="userEmail"))
+    if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
+        checks.add(NotFoundError("Unknown contact for this account.", field="contactId"))
+    if checks.errors or account_id is None:
+        return None
+    return _Row(
+        index=index,
+        account_id=account_id,
+        kind=item.kind.value,
+        occurred_at=item.occurred_at,
+        user_id=user_id,
+        contact_id=item.contact_id,
+        amount=item.amount,
+        summary=clean["summary"],
+        source=clean["source"],
+        external_id=clean["external_id"],
+    )
+
+
+_COLUMNS: dict[str, Any] = {
+    "account_id": BigInteger,
+    "kind": String,
+    "occurred_at": DateTime(timezone=True),
+    "user_id": BigInteger,
+    "contact_id": BigInteger,
+    "amount": Numeric(14, 2),
+    "summary": Text,
+    "source": String,
+    "external_id": String,
+}
+_names = ", ".join(_COLUMNS)
+_INSERT = text(
+    f"""
+    INSERT INTO activities ({_names})
+    SELECT {_names} FROM unnest({", ".join(":" + c for c in _COLUMNS)}) AS x({_names})
+    ORDER BY source, external_id
+    ON CONFLICT (source, external_id) DO NOTHING
+    RETURNING id, account_id, kind, user_id, occurred_at, source, external_id
+    """
+).bindparams(*(bindparam(c, type_=ARRAY(t)) for c, t in _COLUMNS.items()))
+
+
+async def log_activities(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    items: Sequence[ActivityInput | AppError],
+    max_batch: int,
+    now: datetime | None = None,
+) -> LogResult:
+    """Store the valid items, skip repeats, report each invalid one by its index.
+
+    An item may be an AppError already: the edge could not parse it (e.g. a malformed id).
+    """
+    if not 1 <= len(items) <= max_batch:
+        raise InvalidInputError(f"Send between 1 and {max_batch} activities.", field="activities")
+    now = now or datetime.now(UTC)
+    result = LogResult(new_ids=[None] * len(items))
+    parsed = [i for i in items if isinstance(i, ActivityInput)]
+    refs = await _load_references(session, parsed)
+    rows: list[_Row] = []
+    for index, item in enumerate(items):
+        if isinstance(item, AppError):
+            result.rejected.append((index, list(item)))
+            continue
+        checks, clean = _check_item(item, now)
+        row = _resolve(index, item, checks, clean, refs)
+        if row is None:
+            result.rejected.append((index, checks.errors))
+        else:
+            rows.append(row)
+    if rows:
+        await _store(session, rows, result)
+    await audit.record(
+        session,
+        actor=actor,
+        action="activity.log",
+        entity_type="Activity",
+        entity_id=next((i for i in result.new_ids if i is not None), None),
+        changes={
+            "accepted": result.accepted_count,
+            "duplicates": result.duplicate_count,
+            "rejected": len(result.rejected),
+        },
+    )
+    return result
+
+
+async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> None:
+    params = {c: [getattr(r, c) for r in rows] for c in _COLUMNS}
+    stored = (await session.execute(_INSERT, params)).all()
+    result.accepted_count = len(stored)
+    result.duplicate_count = len(rows) - len(stored)
+    by_key = {(s.source, s.external_id): s.id for s in stored if s.external_id is not None}
+    unkeyed = iter(s.id for s in stored if s.external_id is None)
+    for row in rows:
+        if row.external_id is None:
+            result.new_ids[row.index] = next(unkeyed)
+        else:
+            # Only the first of in-batch repeats owns the new row.
+            result.new_ids[row.index] = by_key.pop((row.source, row.external_id), None)
+    events = [(s.account_id, s.kind, s.user_id, s.occurred_at) for s in stored]
+    await cadence.apply_contacts(session, events)
+
+
+async def log_activity(
+    session: AsyncSession, *, actor: Actor, item: ActivityInput, now: datetime | None = None
+) -> tuple[Activity, bool]:
+    """One activity; a repeat of (source, externalId) returns the stored one and True."""
+    result = await log_activities(session, actor=actor, items=[item], max_batch=1, now=now)
+    if result.rejected:
+        raise _single_error(result.rejected[0][1])
+    new_id = result.new_ids[0]
+    if new_id is not None:
+        return await _activity(session, Activity.id == new_id), False
+    # The stored key is the trimmed one (see _check_item).
+    source, external_id = (v.strip() if v else v for v in (item.source, item.external_id))
+    return await _activity(
+        session, Activity.source == source, Activity.external_id == external_id
+    ), True
+
+
+def _single_error(errors: list[AppError]) -> AppError:
+    return errors[0] if len(errors) == 1 else ErrorGroup(errors)
+
+
+async def _activity(session: AsyncSession, *where: Any) -> Activity:
+    return (await session.scalars(select(Activity).where(*where))).one()

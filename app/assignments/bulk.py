@@ -1,0 +1,201 @@
+"""Bulk reassignment: move, copy or drop a set of assignments, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activities import cadence
+from app.assignments.models import Assignment, BulkMode, ManagerType
+from app.assignments.service import AlreadyAssignedError, assignable_user, reload
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import User
+from app.errors import InvalidInputError, NotFoundError
+
+
+@dataclass(slots=True)
+class BulkResult:
+    affected_count: int
+    dry_run: bool
+    # APPEND: the copies; REPLACE: the moved rows; REMOVE: the removed rows as they were.
+    assignments: list[Assignment]
+
+
+async def bulk_reassign(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    mode: BulkMode,
+    to_user_id: int | None,
+    assignment_ids: Sequence[int] | None = None,
+    from_user_id: int | None = None,
+    manager_type: ManagerType | None = None,
+    dry_run: bool = False,
+) -> BulkResult:
+    """Select by ids or by the user holding them; any failure leaves everything unchanged.
+
+    A dry run does the same work inside a savepoint and rolls it back, so it reports
+    exactly what the real call would do (ids of would-be copies are not kept).
+    """
+    if not dry_run:
+        return await _reassign(
+            session, actor, mode, to_user_id, assignment_ids, from_user_id, manager_type
+        )
+    nested = await session.begin_nested()
+    try:
+        result = await _reassign(
+            session, actor, mode, to_user_id, assignment_ids, from_user_id, manager_type
+        )
+        for row in result.assignments:
+            session.expunge(row)
+    finally:
+        await nested.rollback()
+    result.dry_run = True
+    return result
+
+
+async def _select(
+    session: AsyncSession,
+    assignment_ids: Sequence[int] | None,
+    from_user_id: int | None,
+    manager_type: ManagerType | None,
+) -> list[Assignment]:
+    if (assignment_ids is None) == (from_user_id is None):
+        raise InvalidInputError("Give assignmentIds or fromUserId (exactly one).")
+    query = select(Assignment).order_by(Assignment.id).with_for_update()
+    if assignment_ids is not None:
+        if manager_type is not None:
+            raise InvalidInputError("managerType narrows fromUserId only.", field="managerType")
+        wanted = list(dict.fromkeys(assignment_ids))
+        query = query.where(Assignment.id.in_(wanted))
+    else:
+        if await session.get(User, from_user_id) is None:
+            raise NotFoundError("Unknown user.", field="fromUserId")
+        query = query.where(Assignment.user_id == from_user_id)
+        if manager_type is not None:
+            query = query.where(Assignment.manager_type == manager_type)
+    rows = list(await session.scalars(query.execution_options(populate_existing=True)))
+    if assignment_ids is not None:
+        missing = set(wanted) - {r.id for r in rows}
+        if missing:
+            raise NotFoundError(
+                f"Unknown assignments: {len(missing)} of {len(wanted)}.", field="assignmentIds"
+            )
+    return rows
+
+
+async def _check_conflicts(session: AsyncSession, rows: list[Assignment], to_user_id: int) -> None:
+    keys = [(r.account_id, r.manager_type) for r in rows]
+    clash = await session.scalar(
+        select(Assignment.id)
+        .where(
+            Assignment.user_id == to_user_id,
+            tuple_(Assignment.account_id, Assignment.manager_type).in_(keys),
+        )
+        .limit(1)
+    )
+    if clash is not None:
+        raise AlreadyAssignedError(
+            "The target user already holds one of these accounts for that manager type.",
+            field="toUserId",
+        )
+
+
+async def _reassign(
+    session: AsyncSession,
+    actor: Actor,
+    mode: BulkMode,
+    to_user_id: int | None,
+    assignment_ids: Sequence[int] | None,
+    from_user_id: int | None,
+    manager_type: ManagerType | None,
+) -> BulkResult:
+    if mode is not BulkMode.REMOVE:
+        if to_user_id is None:
+            raise InvalidInputError("toUserId is required to append or replace.", field="toUserId")
+        await assignable_user(session, to_user_id, field="toUserId")
+    rows = await _select(session, assignment_ids, from_user_id, manager_type)
+    if not rows:
+        return BulkResult(0, False, [])
+    if mode is BulkMode.REMOVE:
+        return BulkResult(len(rows), False, await _remove(session, actor, rows))
+    assert to_user_id is not None
+    await _check_conflicts(session, rows, to_user_id)
+    if mode is BulkMode.APPEND:
+        changed = await _append(session, actor, rows, to_user_id)
+    else:
+        changed = await _replace(session, actor, rows, to_user_id)
+    return BulkResult(len(rows), False, changed)
+
+
+async def _remove(session: AsyncSession, actor: Actor, rows: list[Assignment]) -> list[Assignment]:
+    for row in rows:
+        await session.delete(row)
+        await audit.record(
+            session,
+            actor=actor,
+            action="assignment.bulk_remove",
+            entity_type="Assignment",
+            entity_id=row.id,
+            changes=audit.diff({"userId": row.user_id}, {"userId": None}),
+        )
+    await session.flush()
+    return rows
+
+
+async def _append(
+    session: AsyncSession, actor: Actor, rows: list[Assignment], to_user_id: int
+) -> list[Assignment]:
+    now = datetime.now(UTC)
+    copies = [
+        Assignment(
+            account_id=r.account_id,
+            user_id=to_user_id,
+            manager_type=r.manager_type,
+            contact_frequency_days=r.contact_frequency_days,
+            started_at=now,
+        )
+        for r in rows
+    ]
+    session.add_all(copies)
+    await session.flush()
+    ids = [c.id for c in copies]
+    await cadence.recompute_assignments(session, ids)
+    for source, copy in zip(rows, copies, strict=True):
+        await audit.record(
+            session,
+            actor=actor,
+            action="assignment.bulk_append",
+            entity_type="Assignment",
+            entity_id=copy.id,
+            changes={
+                "copiedFrom": {"before": None, "after": source.id},
+                **audit.diff({"userId": None}, {"userId": to_user_id}),
+            },
+        )
+    return await reload(session, ids)
+
+
+async def _replace(
+    session: AsyncSession, actor: Actor, rows: list[Assignment], to_user_id: int
+) -> list[Assignment]:
+    for row in rows:
+        await audit.record(
+            session,
+            actor=actor,
+            action="assignment.bulk_replace",
+            entity_type="Assignment",
+            entity_id=row.id,
+            changes=audit.diff({"userId": row.user_id}, {"userId": to_user_id}),
+        )
+        row.user_id = to_user_id
+    await session.flush()
+    ids = [r.id for r in rows]
+    # An assignee-only rule counts the new user's own contacts from now on.
+    await cadence.recompute_assignments(session, ids)
+    return await reload(session, ids)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activities import ingest
+from app.activities.models import ActivityKind
+from app.assignments import service
+from app.assignments.models import Assignment, ManagerType
+from app.auth.actor import SYSTEM
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def noon(days_ago: int) -> datetime:
+    """Noon UTC of a day relative to today: never more than 12 hours in the future."""
+    return datetime.combine(today() - timedelta(days=days_ago), time(12), tzinfo=UTC)
+
+
+def day_start(days_ago: int) -> datetime:
+    return datetime.combine(today() - timedelta(days=days_ago), time(0), tzinfo=UTC)
+
+
+async def create_assignment(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    user_id: int,
+    manager_type: ManagerType = ManagerType.SALES,
+    frequency: int = 30,
+    started_at: datetime | None = None,
+) -> Assignment:
+    row, _ = await service.assign_account(
+        session,
+        actor=SYSTEM,
+        account_id=account_id,
+        user_id=user_id,
+        manager_type=manager_type,
+        contact_frequency_days=frequency,
+        started_at=started_at,
+    )
+    await session.commit()
+    return row
+
+
+async def log(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    occurred_at: datetime,
+    kind: ActivityKind = ActivityKind.CALL_OUTBOUND,
+    user_id: int | None = None,
+    external_id: str | None = None,
+    amount: Decimal | None = None,
+) -> None:
+    item = ingest.ActivityInput(
+        kind=kind,
+        occurred_at=occurred_at,
+        account_id=account_id,
+        user_id=user_id,
+        amount=amount,
+        source="test" if external_id else None,
+        external_id=external_id,
+    )
+    result = await ingest.log_activities(session, actor=SYSTEM, items=[item], max_batch=1)
+    assert result.rejected == []
+    await session.commit()
