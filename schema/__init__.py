@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
@@ -18,6 +19,7 @@ from strawberry.types import ExecutionContext
 from app.settings import Limits
 from schema import accounts, audit, node, users
 from schema.errors import ERROR_TYPES, BasicError
+from schema.executor import FastExecutionContext
 
 Query = merge_types("Query", (node.Query, users.Query, accounts.Query, audit.Query))
 Mutation = merge_types("Mutation", (users.Mutation, accounts.Mutation))
@@ -33,9 +35,14 @@ class AccountflowSchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None) -> AccountflowSchema:
     limits = limits or Limits()
+    # The limiters make a new rule class per instance, and the validation cache is keyed by
+    # the rules: build them once, or every request misses the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
@@ -44,6 +51,7 @@ def build_schema(limits: Limits | None = None) -> AccountflowSchema:
         mutation=Mutation,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
+        execution_context_class=FastExecutionContext,
     )
 
 
