@@ -92,11 +92,14 @@ async def keyset_page(
     order: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
     args: PageArgs,
     descending: bool = False,
+    whole_row: bool = False,
 ) -> Page[Any]:
     """Rows of `query` after the cursor in `order` (the last column must be unique).
 
-    The query's first selected entity is returned as the item; the order columns are
-    selected alongside so the cursor comes from SQL values, not Python attributes.
+    The query's first selected entity is returned as the item, or with `whole_row` the
+    row itself (for a query of plain columns: no ORM objects to build for a read-only
+    page); the order columns are selected alongside so the cursor comes from SQL values,
+    not Python attributes.
     """
     key_cols = [c.label(f"_k{i}") for i, c in enumerate(order)]
     query = query.add_columns(*key_cols)
@@ -109,7 +112,7 @@ async def keyset_page(
     n = len(order)
     visible = rows[: args.first]
     return Page(
-        items=[row[0] for row in visible],
+        items=list(visible) if whole_row else [row[0] for row in visible],
         cursors=[encode_cursor(tuple(row[-n:])) for row in visible],
         has_next_page=len(rows) > args.first,
         has_previous_page=args.after is not None,

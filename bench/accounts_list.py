@@ -32,7 +32,7 @@ from app.accounts.models import Account
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
-from bench.generate import database_url, generate_accounts
+from bench.generate import database_url, generate_accounts, vacuum_analyze
 
 # Copied verbatim from contract/accounts.graphql.
 ACCOUNT_LIST = """\
@@ -73,8 +73,12 @@ async def prepare(url: str, accounts: int, contacts: int) -> str:
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            if not await session.scalar(select(func.count()).select_from(Account)):
+            empty = not await session.scalar(select(func.count()).select_from(Account))
+            if empty:
                 await generate_accounts(session, accounts=accounts, contacts=contacts)
+        if empty:
+            await vacuum_analyze(engine)
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
             return await auth.ensure_user_token(
                 session, actor=SYSTEM, email="bench@accountflow.io", role=Role.ADMIN, name="Bench"
             )
@@ -155,7 +159,8 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def wrk(port: int, script: Path, *, seconds: int, connections: int) -> dict[str, Any]:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    command += ["-s", str(script)]
     command.append(f"http://127.0.0.1:{port}/graphql")
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse_wrk(done.stdout)

@@ -13,10 +13,11 @@ import asyncio
 import dataclasses
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app import db
 from app.accounts.models import AccountSource, BuyingRole
@@ -78,6 +79,7 @@ TITLES = (
 # Weights in percent; None is an account without classification.
 CLASSIFICATIONS = (("A", 10), ("B", 25), ("C", 40), ("D", 20), (None, 5))
 ROLES = tuple(role.value for role in BuyingRole)
+TABLES = ("accounts", "contacts")
 SOURCES = tuple(source.value for source in AccountSource)
 
 
@@ -219,9 +221,9 @@ async def generate_accounts(
 ) -> Generated:
     """Insert `accounts` accounts (a `branch_share` of them branches) and `contacts` contacts.
 
-    Runs inside the caller's transaction and does not commit. Generated accounts carry
-    `external_ref` '<prefix>-<n>' (default prefix 'gen<seed>'), so a second run with
-    another seed adds to the data instead of colliding.
+    Runs inside the caller's transaction and does not commit (then `vacuum_analyze`).
+    Generated accounts carry `external_ref` '<prefix>-<n>' (default prefix 'gen<seed>'),
+    so a second run with another seed adds to the data instead of colliding.
     """
     started = time.perf_counter()
     prefix = prefix or f"gen{seed}"
@@ -236,16 +238,27 @@ async def generate_accounts(
     await conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
     for sql in (_HEADS, _BRANCHES, _NUMBERED, _CONTACTS):
         await conn.execute(text(sql), _used(sql, params))
-    await conn.execute(text("ANALYZE accounts"))
-    await conn.execute(text("ANALYZE contacts"))
     return Generated(accounts, branches, contacts, round(time.perf_counter() - started, 2))
+
+
+async def vacuum_analyze(engine: AsyncEngine, tables: Sequence[str] = TABLES) -> None:
+    """Fresh statistics and visibility map after a bulk load (counts can use the index alone).
+
+    VACUUM cannot run in a transaction: call it after the generating one committed.
+    """
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            await conn.execute(text(f"VACUUM ANALYZE {table}"))
 
 
 async def _run(url: str, accounts: int, contacts: int, seed: int) -> Generated:
     engine = db.create_engine(url)
     try:
         async with engine.begin() as conn:
-            return await generate_accounts(conn, accounts=accounts, contacts=contacts, seed=seed)
+            made = await generate_accounts(conn, accounts=accounts, contacts=contacts, seed=seed)
+        await vacuum_analyze(engine)
+        return made
     finally:
         await engine.dispose()
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from schema.accounts import Account
     from schema.users import User
 
+
 @strawberry.type
 class Assignment(Node):
     manager_type: ManagerType
