@@ -108,7 +108,11 @@ async def keyset_page(
         row_key = tuple_(*order)
         query = query.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
     query = query.order_by(*[c.desc() if descending else c.asc() for c in order])
-    rows = (await session.execute(query.limit(args.first + 1))).all()
+    query = query.limit(args.first + 1)
+    if whole_row:  # Core execution: plain rows skip the ORM's result processing entirely
+        rows = list((await (await session.connection()).execute(query)).all())
+    else:
+        rows = list((await session.execute(query)).all())
     n = len(order)
     visible = rows[: args.first]
     return Page(

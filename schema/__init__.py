@@ -33,7 +33,8 @@ class AccountflowSchema(strawberry.Schema):
         return None
 
 
-def build_schema(limits: Limits | None = None) -> AccountflowSchema:
+def build_schema(limits: Limits | None = None, *, planned: bool = True) -> AccountflowSchema:
+    """The schema; `planned=False` leaves queries to graphql-core alone (to compare)."""
     limits = limits or Limits()
     # The limiters make a new rule class per instance, and the validation cache is keyed by
     # the rules: build them once, or every request misses the cache.
@@ -51,7 +52,7 @@ def build_schema(limits: Limits | None = None) -> AccountflowSchema:
         mutation=Mutation,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
-        execution_context_class=FastExecutionContext,
+        execution_context_class=FastExecutionContext if planned else None,
     )
 
 

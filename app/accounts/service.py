@@ -289,7 +289,7 @@ async def contact_rows_by_account(
     table = Contact.__table__
     query = select(*table.columns).where(table.c.account_id.in_(account_ids)).order_by(table.c.id)
     grouped: dict[int, list[Row[Any]]] = {i: [] for i in account_ids}
-    for row in await session.execute(query):
+    for row in await (await session.connection()).execute(query):
         grouped[row.account_id].append(row)
     return [grouped[i] for i in account_ids]
 
