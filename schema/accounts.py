@@ -27,6 +27,7 @@ from schema.relay import (
     list_connection,
     page_args,
     register_node,
+    selects,
     to_global_id,
 )
 
@@ -278,12 +279,20 @@ class Query:
     ) -> Connection[Account]:
         args = page_args(info, first, after)
         query = service.account_rows_query(filter.to_args() if filter else AccountFilterArgs())
+        with_total = selects(info, "totalCount")
         async with info.context.db() as session:
             page = await keyset_page(
-                session, query, order=service.ACCOUNT_ORDER, args=args, whole_row=True
+                session,
+                query,
+                order=service.ACCOUNT_ORDER,
+                args=args,
+                whole_row=True,
+                with_total=with_total,
             )
 
         async def total() -> int:
+            if page.total is not None:
+                return page.total
             async with info.context.db() as session:
                 return await count(session, query)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
+import weakref
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -100,6 +102,34 @@ def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
+@functools.lru_cache(maxsize=256)
+def _is_query(query: str, name: str | None) -> bool:
+    try:
+        operation = get_operation_ast(parse(query), name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.QUERY
+
+
+_readers: weakref.WeakKeyDictionary[
+    async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]
+] = weakref.WeakKeyDictionary()
+
+
+def _reader(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions in autocommit for queries: no BEGIN and ROLLBACK round trips around a read.
+
+    Each statement of a query then reads its own snapshot; mutations keep one transaction.
+    """
+    found = _readers.get(sessionmaker)
+    if found is None:
+        bind = sessionmaker.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        found = _readers[sessionmaker] = async_sessionmaker(
+            bind, expire_on_commit=False, autoflush=False
+        )
+    return found
+
+
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -143,7 +173,8 @@ class GraphQLEndpoint:
         name: str | None,
         request_id: str,
     ) -> tuple[Response, str]:
-        async with self.sessionmaker() as session:
+        sessionmaker = _reader(self.sessionmaker) if _is_query(query, name) else self.sessionmaker
+        async with sessionmaker() as session:
             principal = await auth.authenticate(session, token)
             if principal is None:
                 body = _error_body("Invalid or revoked token.", "UNAUTHENTICATED")

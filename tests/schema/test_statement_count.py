@@ -34,8 +34,8 @@ query List($first: Int) {
 }
 """
 
-# The token, the page, its totalCount, then one per list level: parents, contacts, branches.
-STATEMENTS = 6
+# The token, the page with its totalCount, then one per list level: parents, contacts, branches.
+STATEMENTS = 5
 
 
 @contextmanager
@@ -87,3 +87,15 @@ async def test_statements_do_not_grow_with_the_page(
     assert branch["contacts"] == []
     assert branch["branches"] == {"totalCount": 0, "edges": []}
     assert edges[49]["node"]["parent"]["name"] == "Account 48"
+
+
+async def test_total_of_an_empty_page_past_the_end(api: Api) -> None:
+    admin = await api.caller(Role.ADMIN)
+    await arrange(api)
+    query = "query($after: String) { accounts(first: 100, after: $after) { totalCount "
+    query += "pageInfo { endCursor } edges { cursor } } }"
+    full = (await api.data(query, caller=admin))["accounts"]
+    after = full["pageInfo"]["endCursor"]
+    empty = (await api.data(query, {"after": after}, caller=admin))["accounts"]
+    assert (full["totalCount"], len(full["edges"])) == (60, 60)
+    assert empty == {"totalCount": 60, "pageInfo": {"endCursor": None}, "edges": []}
