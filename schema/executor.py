@@ -69,13 +69,14 @@ FUNCTION = "function"  # the resolver function itself, without source
 class Step:
     key: str
     parent: GraphQLObjectType
-    type: GraphQLOutputType
+    output: GraphQLOutputType
     details: FieldDetailsList
     mode: str
     attr: str | None = None
     resolve: Callable[..., Any] = getattr
     info: GraphQLResolveInfo[Any] | None = None
     args: dict[str, Any] = field(default_factory=dict)
+    plain: type | None = None  # a value of this class is the answer as it is
 
 
 # A resolver's task and where its value goes.
@@ -137,7 +138,7 @@ class Plan:
                     failure = value
                     continue
                 try:
-                    out[step.key] = self.complete(step.type, step, value)
+                    out[step.key] = self.complete(step.output, step, value)
                 except Exception as error:
                     failure = error
         if failure is not None:
@@ -155,7 +156,7 @@ class Plan:
         try:
             awaited = coroutine.send(None)
         except StopIteration as stop:
-            out[step.key] = self.complete(step.type, step, stop.value)
+            out[step.key] = self.complete(step.output, step, stop.value)
             return
         task = self.loop.create_task(_resume(coroutine, awaited))
         self.pending.append((task, out, step))
@@ -167,6 +168,9 @@ class Plan:
             mode = step.mode
             if mode is ATTR:
                 value = getattr(source, step.attr)  # type: ignore[arg-type]
+                if value.__class__ is step.plain:  # most fields: a str that stays a str
+                    out[step.key] = value
+                    continue
             elif mode is TYPENAME:
                 out[step.key] = step.parent.name
                 continue
@@ -184,7 +188,7 @@ class Plan:
                         value = value.__await__()
                     self.start(value, out, step)
                     continue
-            out[step.key] = self.complete(step.type, step, value)
+            out[step.key] = self.complete(step.output, step, value)
         return out
 
     def complete(self, type_: GraphQLOutputType, step: Step, value: Any) -> Any:
@@ -265,7 +269,12 @@ class Plan:
         definition = (field.extensions or {}).get("strawberry-definition")
         resolve = field.resolve
         if definition is not None and getattr(resolve, "_is_default", False):
-            return Step(key, parent, field.type, details, ATTR, attr=definition.python_name)
+            named, _ = _nullable(field.type)
+            plain = PLAIN.get(named.name) if isinstance(named, GraphQLScalarType) else None
+            if plain is int:  # an int must also fit in 32 bits: leave it to complete()
+                plain = None
+            attr = definition.python_name
+            return Step(key, parent, field.type, details, ATTR, attr=attr, plain=plain)
         args = {}
         if field.args or node.arguments:
             args = get_argument_values(
