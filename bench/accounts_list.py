@@ -170,15 +170,30 @@ def measure(
     name: str, port: int, url: str, body: bytes, token: str, args: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one endpoint: check its answer, warm it up, then measure; returns (figures, data)."""
-    with serve(SERVERS[name], port, url), tempfile.TemporaryDirectory() as tmp:
+    with serve(SERVERS[name], port, url) as server, tempfile.TemporaryDirectory() as tmp:
         answer = post(port, body, token)
         if "errors" in answer or len(answer["data"]["accounts"]["edges"]) != args.first:
             raise RuntimeError(f"{name} answered wrongly: {str(answer)[:500]}")
         script = Path(tmp) / "post.lua"
         script.write_text(wrk_script(body, token))
         wrk(port, script, seconds=args.warmup, connections=args.connections)
-        figures = wrk(port, script, seconds=args.seconds, connections=args.connections)
+        with profiling(server.pid, args.py_spy and f"{args.py_spy}-{name}.svg", args.seconds):
+            figures = wrk(port, script, seconds=args.seconds, connections=args.connections)
     return figures, answer
+
+
+@contextmanager
+def profiling(pid: int, output: str | None, seconds: int) -> Iterator[None]:
+    """A py-spy flame graph of the server while it is measured (py-spy on PATH)."""
+    if not output:
+        yield
+        return
+    command = ["py-spy", "record", "--pid", str(pid), "--duration", str(seconds)]
+    spy = subprocess.Popen([*command, "--rate", "200", "--nonblocking", "--output", output])
+    try:
+        yield
+    finally:
+        spy.wait(timeout=seconds + 30)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -189,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first", type=int, default=100)
     parser.add_argument("--port", type=int, default=8760, help="GraphQL; the bare one is +1")
     parser.add_argument("--only", choices=sorted(SERVERS), help="measure one endpoint")
+    parser.add_argument("--py-spy", metavar="PREFIX", help="flame graphs to PREFIX-<name>.svg")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=300_000)
     args = parser.parse_args(argv)
