@@ -102,8 +102,14 @@ def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=256)
 def _is_query(query: str, name: str | None) -> bool:
+    # Runs before the token is checked: parse (and keep) only texts of a reasonable size;
+    # a longer one simply runs in a transaction.
+    return len(query) < 20_000 and _operation_is_query(query, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _operation_is_query(query: str, name: str | None) -> bool:
     try:
         operation = get_operation_ast(parse(query), name)
     except GraphQLError:
