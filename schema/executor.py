@@ -77,6 +77,7 @@ class Step:
     info: GraphQLResolveInfo[Any] | None = None
     args: dict[str, Any] = field(default_factory=dict)
     plain: type | None = None  # a value of this class is the answer as it is
+    finish: Callable[[Any], Any] | None = None  # completes a value (built on first use)
 
 
 # A resolver's task and where its value goes.
@@ -138,7 +139,7 @@ class Plan:
                     failure = value
                     continue
                 try:
-                    out[step.key] = self.complete(step.output, step, value)
+                    out[step.key] = self.complete(step, value)
                 except Exception as error:
                     failure = error
         if failure is not None:
@@ -156,7 +157,7 @@ class Plan:
         try:
             awaited = coroutine.send(None)
         except StopIteration as stop:
-            out[step.key] = self.complete(step.output, step, stop.value)
+            out[step.key] = self.complete(step, stop.value)
             return
         task = self.loop.create_task(_resume(coroutine, awaited))
         self.pending.append((task, out, step))
@@ -188,31 +189,51 @@ class Plan:
                         value = value.__await__()
                     self.start(value, out, step)
                     continue
-            out[step.key] = self.complete(step.output, step, value)
+            out[step.key] = self.complete(step, value)
         return out
 
-    def complete(self, type_: GraphQLOutputType, step: Step, value: Any) -> Any:
-        type_, nullable = _nullable(type_)
-        if value is None:
-            if nullable:
-                return None
-            raise Fallback("null in a non-null field")
+    def complete(self, step: Step, value: Any) -> Any:
+        finish = step.finish
+        if finish is None:
+            finish = step.finish = self.completer(step.output, step)
+        return finish(value)
+
+    def completer(self, type_: GraphQLOutputType, step: Step) -> Callable[[Any], Any]:
+        """The completion of a value of this type, decided once per step, not per value."""
+        named, nullable = _nullable(type_)
+        inner = self._completer(named, step)
+        if nullable:
+            return lambda value: None if value is None else inner(value)
+
+        def non_null(value: Any) -> Any:
+            if value is None:
+                raise Fallback("null in a non-null field")
+            return inner(value)
+
+        return non_null
+
+    def _completer(self, type_: GraphQLOutputType, step: Step) -> Callable[[Any], Any]:
+        leaf, enum, object_ = self.leaf, self.enum, self.object
         if isinstance(type_, GraphQLScalarType):
             plain = PLAIN.get(type_.name)
-            if value.__class__ is plain and (plain is not int or value in INT_RANGE):
-                return value
-            return self.leaf(type_, value)
+            if plain is int:
+                return lambda v: v if v.__class__ is int and v in INT_RANGE else leaf(type_, v)
+            return lambda v: v if v.__class__ is plain else leaf(type_, v)
         if isinstance(type_, GraphQLEnumType):
-            return self.enum(type_, value)
+            return lambda v: enum(type_, v)
         if isinstance(type_, GraphQLList):
-            inner = type_.of_type
-            return [self.complete(inner, step, item) for item in value]
+            item = self.completer(type_.of_type, step)
+            return lambda v: [item(x) for x in v]
         if isinstance(type_, GraphQLObjectType):
-            return self.object(type_, self.subfields(type_, step.details), value)
+            steps = self.subfields(type_, step.details)
+            return lambda v: object_(type_, steps, v)
         if is_abstract_type(type_):
-            runtime = self.runtime_type(type_, step, value)
-            return self.object(runtime, self.subfields(runtime, step.details), value)
+            return lambda v: self.abstract(type_, step, v)
         raise Fallback(f"unexpected type {type_}")
+
+    def abstract(self, type_: Any, step: Step, value: Any) -> dict[str, Any]:
+        runtime = self.runtime_type(type_, step, value)
+        return self.object(runtime, self.subfields(runtime, step.details), value)
 
     def leaf(self, type_: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
         coerced = type_.coerce_output_value(value)
