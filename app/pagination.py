@@ -73,6 +73,7 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+    total: int | None = None  # when asked for and the page is not empty
 
 
 def check_page_args(
@@ -92,32 +93,48 @@ async def keyset_page(
     order: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
     args: PageArgs,
     descending: bool = False,
+    whole_row: bool = False,
+    with_total: bool = False,
 ) -> Page[Any]:
     """Rows of `query` after the cursor in `order` (the last column must be unique).
 
-    The query's first selected entity is returned as the item; the order columns are
-    selected alongside so the cursor comes from SQL values, not Python attributes.
+    The query's first selected entity is returned as the item, or with `whole_row` the
+    row itself (for a query of plain columns: no ORM objects to build for a read-only
+    page); the order columns are selected alongside so the cursor comes from SQL values,
+    not Python attributes. `with_total` counts the whole query in the same statement
+    (`Page.total`; None for an empty page).
     """
     key_cols = [c.label(f"_k{i}") for i, c in enumerate(order)]
+    if with_total:
+        key_cols.insert(0, _count_query(query).scalar_subquery().label("_total"))
     query = query.add_columns(*key_cols)
     if args.after is not None:
         key = decode_cursor(args.after, size=len(order))
         row_key = tuple_(*order)
         query = query.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
     query = query.order_by(*[c.desc() if descending else c.asc() for c in order])
-    rows = (await session.execute(query.limit(args.first + 1))).all()
+    query = query.limit(args.first + 1)
+    if whole_row:  # Core execution: plain rows skip the ORM's result processing entirely
+        rows = list((await (await session.connection()).execute(query)).all())
+    else:
+        rows = list((await session.execute(query)).all())
     n = len(order)
     visible = rows[: args.first]
     return Page(
-        items=[row[0] for row in visible],
+        items=list(visible) if whole_row else [row[0] for row in visible],
         cursors=[encode_cursor(tuple(row[-n:])) for row in visible],
         has_next_page=len(rows) > args.first,
         has_previous_page=args.after is not None,
+        total=int(rows[0][-n - 1]) if with_total and rows else None,
     )
 
 
+def _count_query(query: Select[Any]) -> Select[Any]:
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
 async def count(session: AsyncSession, query: Select[Any]) -> int:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = await session.scalar(_count_query(query))
     return int(total or 0)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
@@ -18,6 +19,7 @@ from strawberry.types import ExecutionContext
 from app.settings import Limits
 from schema import accounts, activities, audit, cadence, node, users
 from schema.errors import ERROR_TYPES, BasicError
+from schema.executor import FastExecutionContext
 
 Query = merge_types(
     "Query",
@@ -36,11 +38,17 @@ class AccountflowSchema(strawberry.Schema):
         return None
 
 
-def build_schema(limits: Limits | None = None) -> AccountflowSchema:
+def build_schema(limits: Limits | None = None, *, planned: bool = True) -> AccountflowSchema:
+    """The schema; `planned=False` leaves queries to graphql-core alone (to compare)."""
     limits = limits or Limits()
+    # The limiters make a new rule class per instance, and the validation cache is keyed by
+    # the rules: build them once, or every request misses the cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
@@ -49,6 +57,7 @@ def build_schema(limits: Limits | None = None) -> AccountflowSchema:
         mutation=Mutation,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
+        execution_context_class=FastExecutionContext if planned else None,
     )
 
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, Self
 
 import strawberry
+from sqlalchemy import Row
 from strawberry.scalars import JSON
 
 from app.accounts import models, service
@@ -26,6 +27,7 @@ from schema.relay import (
     list_connection,
     page_args,
     register_node,
+    selects,
     to_global_id,
 )
 
@@ -49,7 +51,7 @@ class Contact(Node):
     account_pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, row: models.Contact) -> Self:
+    def from_model(cls, row: models.Contact | Row[Any]) -> Self:
         return cls(
             id=to_global_id("Contact", row.id),
             name=row.name,
@@ -87,7 +89,7 @@ class Account(
     parent_pk: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, row: models.Account) -> Self:
+    def from_model(cls, row: models.Account | Row[Any]) -> Self:
         return cls(
             id=to_global_id("Account", row.id),
             pk=row.id,
@@ -118,7 +120,7 @@ class Account(
 
     @strawberry.field
     async def contacts(self, info: Info) -> list[Contact]:
-        rows = await info.context.loader(service.contacts_by_account).load(self.pk)
+        rows = await info.context.loader(service.contact_rows_by_account).load(self.pk)
         return [Contact.from_model(row) for row in rows]
 
     @strawberry.field
@@ -276,11 +278,21 @@ class Query:
         filter: AccountFilter | None = None,
     ) -> Connection[Account]:
         args = page_args(info, first, after)
-        query = service.accounts_query(filter.to_args() if filter else AccountFilterArgs())
+        query = service.account_rows_query(filter.to_args() if filter else AccountFilterArgs())
+        with_total = selects(info, "totalCount")
         async with info.context.db() as session:
-            page = await keyset_page(session, query, order=service.ACCOUNT_ORDER, args=args)
+            page = await keyset_page(
+                session,
+                query,
+                order=service.ACCOUNT_ORDER,
+                args=args,
+                whole_row=True,
+                with_total=with_total,
+            )
 
         async def total() -> int:
+            if page.total is not None:
+                return page.total
             async with info.context.db() as session:
                 return await count(session, query)
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from app.errors import InvalidInputError, NotFoundError
 from app.pagination import Page, PageArgs, check_page_args
@@ -83,6 +84,21 @@ def page_args(info: Info, first: int | None, after: str | None) -> PageArgs:
     return check_page_args(
         first, after, default=limits.default_page_size, maximum=limits.max_page_size
     )
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether the current field's selection asks for `name` (fragments included)."""
+
+    def walk(selections: Sequence[Selection]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif walk(selection.selections):
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)
 
 
 def connection(

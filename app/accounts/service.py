@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Row, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, BuyingRole, Classification, Contact
@@ -261,6 +261,11 @@ def accounts_query(filter: AccountFilter) -> Select[Account]:
 ACCOUNT_ORDER = (Account.name, Account.id)
 
 
+def account_rows_query(filter: AccountFilter) -> Select[Any]:
+    """`accounts_query` as plain columns: rows for read-only lists, no ORM objects to build."""
+    return accounts_query(filter).with_only_columns(*Account.__table__.columns)
+
+
 async def accounts_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Account | None]:
     rows = await session.scalars(select(Account).where(Account.id.in_(ids)))
     found = {row.id: row for row in rows}
@@ -274,6 +279,18 @@ async def contacts_by_account(
     grouped: dict[int, list[Contact]] = {i: [] for i in account_ids}
     for contact in await session.scalars(query):
         grouped[contact.account_id].append(contact)
+    return [grouped[i] for i in account_ids]
+
+
+async def contact_rows_by_account(
+    session: AsyncSession, account_ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    """`contacts_by_account` as plain rows (same attributes), for read-only lists."""
+    table = Contact.__table__
+    query = select(*table.columns).where(table.c.account_id.in_(account_ids)).order_by(table.c.id)
+    grouped: dict[int, list[Row[Any]]] = {i: [] for i in account_ids}
+    for row in await (await session.connection()).execute(query):
+        grouped[row.account_id].append(row)
     return [grouped[i] for i in account_ids]
 
 
