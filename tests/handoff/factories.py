@@ -65,6 +65,7 @@ async def insert_events(
     **extra: Any,
 ) -> list[StageEvent]:
     """A chain of events with chosen times; durations follow from the previous event."""
+    extra.setdefault("missing_recommended", [])
     events: list[StageEvent] = []
     previous: datetime | None = None
     for from_stage, to_stage, at in moves:
@@ -75,7 +76,6 @@ async def insert_events(
             to_stage=to_stage,
             trigger="enter" if from_stage is None else "move",
             occurred_at=at,
-            missing_recommended=[],
             seconds_in_previous_stage=None if previous is None else (at - previous).total_seconds(),
             **extra,
         )

@@ -460,3 +460,18 @@ async def test_reports_run_as_written(api: Api) -> None:
     )
     assert rep_result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await count_rows(api.session, StageEvent) == 4
+
+
+async def test_a_new_default_pipeline_takes_new_accounts(api: Api) -> None:
+    admin = await api.caller(Role.ADMIN)
+    data = await api.op(
+        "DefinePipeline", {"input": {**TWO_STAGES, "isDefault": True}}, caller=admin
+    )
+    assert data["definePipeline"]["errors"] == []
+    flags = {
+        p["key"]: p["isDefault"] for p in (await api.op("Pipelines", caller=admin))["pipelines"]
+    }
+    assert flags == {"default": False, "renewal": True}
+    account = await create_account(api.session)
+    events = await events_of(api.session, account.id)
+    assert [(e.trigger, e.to_stage) for e in events] == [("enter", "OPEN")]
