@@ -62,6 +62,21 @@ class StageEvent(IdMixin, Base):
                 "account_id",
             ],
         ),
+        # Stays in seconds order per stage: percentiles read presorted input.
+        Index(
+            "ix_stage_events_stays",
+            "pipeline_id",
+            "from_stage",
+            "seconds_in_previous_stage",
+            postgresql_include=["occurred_at"],
+        ),
+        Index(
+            "ix_stage_events_handoffs",
+            "pipeline_id",
+            "occurred_at",
+            postgresql_include=["accepted_at", "missing_recommended"],
+            postgresql_where=text("is_handoff"),
+        ),
         Index(
             "ix_stage_events_pending_handoffs",
             "pipeline_id",
@@ -98,7 +113,7 @@ class BlockedAttempt(IdMixin, Base):
     """A move refused by a gate: kept, although nothing moved, so reports can count blockers."""
 
     __tablename__ = "blocked_attempts"
-    __table_args__ = (Index(None, "pipeline_id", "occurred_at"),)
+    __table_args__ = (Index(None, "pipeline_id", "occurred_at", postgresql_include=["missing"]),)
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), index=True)
     pipeline_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("pipelines.id"))

@@ -45,61 +45,82 @@ class HandoffStats:
 
 # A stay ends with the event leaving the stage; it began seconds_in_previous_stage earlier.
 # Conversion counts exits to a later stage that is not LOST, by the definition's order.
+# Counts come from (from, to) pairs; percentiles read ix_stage_events_stays presorted.
 THROUGHPUT = text("""
 WITH stages AS (
     SELECT key, kind, ord
     FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[])) WITH ORDINALITY AS s(key, kind, ord)
 ),
-moves AS (
-    SELECT e.account_id, e.from_stage, e.to_stage, e.occurred_at, e.seconds_in_previous_stage
+pairs AS (
+    SELECT e.from_stage, e.to_stage, count(*) AS n
     FROM stage_events e
     WHERE e.pipeline_id = :pipeline_id AND e.occurred_at >= :start AND e.occurred_at < :end
+    GROUP BY e.from_stage, e.to_stage
 ),
 entered AS (
-    SELECT to_stage AS stage, count(*) AS n FROM moves GROUP BY to_stage
+    SELECT to_stage AS stage, sum(n) AS n FROM pairs GROUP BY to_stage
 ),
 exited AS (
-    SELECT m.from_stage AS stage,
-           count(*) AS n,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY m.seconds_in_previous_stage) AS median,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY m.seconds_in_previous_stage) AS p90,
-           count(*) FILTER (WHERE dest.ord > src.ord AND dest.kind <> 'LOST') AS converted
-    FROM moves m
-    JOIN stages src ON src.key = m.from_stage
-    LEFT JOIN stages dest ON dest.key = m.to_stage
-    GROUP BY m.from_stage
+    SELECT p.from_stage AS stage,
+           sum(p.n) AS n,
+           coalesce(sum(p.n) FILTER (WHERE dest.ord > src.ord AND dest.kind <> 'LOST'), 0)
+               AS converted
+    FROM pairs p
+    JOIN stages src ON src.key = p.from_stage
+    LEFT JOIN stages dest ON dest.key = p.to_stage
+    GROUP BY p.from_stage
+),
+stays AS (
+    SELECT e.from_stage AS stage,
+           percentile_cont(ARRAY[0.5, 0.9])
+               WITHIN GROUP (ORDER BY e.seconds_in_previous_stage) AS pct
+    FROM stage_events e
+    WHERE e.pipeline_id = :pipeline_id AND e.from_stage IS NOT NULL
+      AND e.occurred_at >= :start AND e.occurred_at < :end
+    GROUP BY e.from_stage
 ),
 touches AS (
-    SELECT m.from_stage AS stage, count(*) AS n
-    FROM moves m
+    SELECT e.from_stage AS stage, count(*) AS n
+    FROM stage_events e
     JOIN activities a
-      ON a.account_id = m.account_id
-     AND a.occurred_at < m.occurred_at
-     AND a.occurred_at >= m.occurred_at - make_interval(secs => m.seconds_in_previous_stage)
-    WHERE m.from_stage IS NOT NULL
-    GROUP BY m.from_stage
+      ON a.account_id = e.account_id
+     AND a.occurred_at < e.occurred_at
+     AND a.occurred_at >= e.occurred_at - make_interval(secs => e.seconds_in_previous_stage)
+    WHERE e.pipeline_id = :pipeline_id AND e.from_stage IS NOT NULL
+      AND e.occurred_at >= :start AND e.occurred_at < :end
+    GROUP BY e.from_stage
 ),
 current AS (
     SELECT stage, count(*) AS n FROM pipeline_entries
     WHERE pipeline_id = :pipeline_id GROUP BY stage
 )
 SELECT s.key,
-       coalesce(entered.n, 0),
-       coalesce(exited.n, 0),
-       coalesce(current.n, 0),
-       exited.median,
-       exited.p90,
+       coalesce(entered.n, 0)::int,
+       coalesce(exited.n, 0)::int,
+       coalesce(current.n, 0)::int,
+       stays.pct[1],
+       stays.pct[2],
        exited.converted::float8 / nullif(exited.n, 0),
        coalesce(touches.n, 0)::float8 / nullif(exited.n, 0)
 FROM stages s
 LEFT JOIN entered ON entered.stage = s.key
 LEFT JOIN exited ON exited.stage = s.key
+LEFT JOIN stays ON stays.stage = s.key
 LEFT JOIN touches ON touches.stage = s.key
 LEFT JOIN current ON current.stage = s.key
 ORDER BY s.ord
 """).bindparams(
     bindparam("keys", type_=ARRAY(String)),
     bindparam("kinds", type_=ARRAY(String)),
+)
+
+
+# For this transaction only: sorts and the touches hash join stay in memory, the covering
+# indexes are preferred to heap scans (index-only reads are cheap on SSD or in memory), and
+# no parallel workers, which on a small shared machine only add contention.
+REPORT_SETTINGS = text(
+    "SELECT set_config('work_mem', '64MB', true), set_config('random_page_cost', '1.1', true),"
+    " set_config('max_parallel_workers_per_gather', '0', true)"
 )
 
 
@@ -121,6 +142,7 @@ async def stage_throughput(
         "keys": [stage["key"] for stage in pipeline.stages],
         "kinds": [stage["kind"] for stage in pipeline.stages],
     }
+    await session.execute(REPORT_SETTINGS)
     rows = await session.execute(THROUGHPUT, params)
     return [StageStats(*row) for row in rows]
 
@@ -142,13 +164,15 @@ totals AS (
 ),
 missing AS (
     SELECT requirement, count(*) AS n
-    FROM handoffs, unnest(missing_recommended) AS requirement
+    FROM (SELECT unnest(missing_recommended) AS requirement FROM handoffs) m
     GROUP BY requirement
 ),
 blocked AS (
     SELECT requirement, count(*) AS n
-    FROM blocked_attempts, unnest(missing) AS requirement
-    WHERE pipeline_id = :pipeline_id AND occurred_at >= :start AND occurred_at < :end
+    FROM (
+        SELECT unnest(missing) AS requirement FROM blocked_attempts
+        WHERE pipeline_id = :pipeline_id AND occurred_at >= :start AND occurred_at < :end
+    ) b
     GROUP BY requirement
 )
 SELECT t.handoffs, t.accepted, t.median_wait,
@@ -165,6 +189,7 @@ async def handoff_report(
 ) -> HandoffStats:
     _check_range(start, end)
     params = {"pipeline_id": pipeline.id, "start": start, "end": end}
+    await session.execute(REPORT_SETTINGS)
     row = (await session.execute(HANDOFFS, params)).one()
     handoffs, accepted, median, missing_keys, missing_n, blocked_keys, blocked_n = row
     return HandoffStats(

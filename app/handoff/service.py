@@ -38,8 +38,14 @@ class Move:
     event: StageEvent
 
 
-async def get_pipeline(session: AsyncSession, key: str, *, field: str = "pipeline") -> Pipeline:
-    found = await session.scalar(select(Pipeline).where(Pipeline.key == key))
+async def get_pipeline(
+    session: AsyncSession, key: str, *, field: str = "pipeline", share: bool = False
+) -> Pipeline:
+    """The pipeline by key; `share` holds a redefinition off until this transaction ends."""
+    query = select(Pipeline).where(Pipeline.key == key)
+    if share:
+        query = query.with_for_update(read=True, key_share=True)
+    found = await session.scalar(query.execution_options(populate_existing=share))
     if found is None:
         raise NotFoundError(f"Unknown pipeline {key!r}.", field=field)
     return found
@@ -171,7 +177,7 @@ async def enter_pipeline(
     pipeline_key: str,
     owner_id: int | None = None,
 ) -> PipelineEntry:
-    pipeline = await get_pipeline(session, pipeline_key)
+    pipeline = await get_pipeline(session, pipeline_key, share=True)
     if owner_id is not None:
         await _staff_user(session, owner_id, field="ownerId")
     elif actor.role is not Role.INTEGRATION:
@@ -201,7 +207,8 @@ async def enter_pipeline(
 
 async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account_id: int) -> None:
     """A new account starts in the default pipeline, owned by its creator (not an integration)."""
-    pipeline = await session.scalar(select(Pipeline).where(Pipeline.is_default))
+    query = select(Pipeline).where(Pipeline.is_default).with_for_update(read=True, key_share=True)
+    pipeline = await session.scalar(query)
     if pipeline is None:
         return
     owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
@@ -261,7 +268,7 @@ async def _check_move_input(session: AsyncSession, move: MoveInput, *, handoff: 
 async def transition_account(
     session: AsyncSession, *, actor: Actor, account_id: int, pipeline_key: str, move: MoveInput
 ) -> Move:
-    pipeline = await get_pipeline(session, pipeline_key)
+    pipeline = await get_pipeline(session, pipeline_key, share=True)
     machine = compiled(pipeline)
     entry = await _lock_entry(session, account_id, pipeline)
     _check_mover(actor, entry)

@@ -83,6 +83,7 @@ def upgrade() -> None:
         "blocked_attempts",
         ["pipeline_id", "occurred_at"],
         unique=False,
+        postgresql_include=["missing"],
     )
     op.create_table(
         "pipeline_entries",
@@ -190,6 +191,21 @@ def upgrade() -> None:
         unique=False,
         postgresql_include=["from_stage", "to_stage", "seconds_in_previous_stage", "account_id"],
     )
+    op.create_index(
+        "ix_stage_events_stays",
+        "stage_events",
+        ["pipeline_id", "from_stage", "seconds_in_previous_stage"],
+        unique=False,
+        postgresql_include=["occurred_at"],
+    )
+    op.create_index(
+        "ix_stage_events_handoffs",
+        "stage_events",
+        ["pipeline_id", "occurred_at"],
+        unique=False,
+        postgresql_include=["accepted_at", "missing_recommended"],
+        postgresql_where=sa.text("is_handoff"),
+    )
     # ### end Alembic commands ###
     seed_default_pipeline()
 
@@ -281,6 +297,8 @@ def downgrade() -> None:
     op.drop_index(
         op.f("ix_stage_events_account_id_pipeline_id_occurred_at_id"), table_name="stage_events"
     )
+    op.drop_index("ix_stage_events_handoffs", table_name="stage_events")
+    op.drop_index("ix_stage_events_stays", table_name="stage_events")
     op.drop_table("stage_events")
     op.drop_index(op.f("ix_pipeline_entries_pipeline_id_stage"), table_name="pipeline_entries")
     op.drop_index(op.f("ix_pipeline_entries_owner_id"), table_name="pipeline_entries")
