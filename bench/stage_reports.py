@@ -290,27 +290,28 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     port = free_port()
     server = start_server(url, port, args.workers)
     headers = {"Authorization": f"Bearer {token}"}
+    figures: dict[str, Any] = {"data": generated, "workers": args.workers}
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
         ) as client:
             await wait_ready(client)
-            throughput = await time_report(client, THROUGHPUT, headers, args.runs)
-            handoffs = await time_report(client, HANDOFFS, headers, args.runs)
-            await time_moves(client, headers, stages, args.clients, 10)  # warm-up
-            moves = await time_moves(client, headers, stages, args.clients, args.moves)
+            if args.only in ("all", "reports"):
+                figures["stageThroughput"] = await time_report(
+                    client, THROUGHPUT, headers, args.runs
+                )
+                figures["handoffReport"] = await time_report(client, HANDOFFS, headers, args.runs)
+            if args.only in ("all", "moves"):
+                await time_moves(client, headers, stages, args.clients, 10)  # warm-up
+                figures["transitionAccount"] = await time_moves(
+                    client, headers, stages, args.clients, args.moves
+                )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {
-        "data": generated,
-        "workers": args.workers,
-        "stageThroughput": throughput,
-        "handoffReport": handoffs,
-        "transitionAccount": moves,
-        "load_average": os.getloadavg(),
-    }
+    figures["load_average"] = os.getloadavg()
+    return figures
 
 
 def main() -> None:
@@ -320,6 +321,7 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=150, help="moves per client")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--only", choices=["all", "reports", "moves"], default="all")
     parser.add_argument("--activities", type=int, default=0, help="activities to log (0-...)")
     args = parser.parse_args()
     settings = Settings.from_env()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, tuple_, update
+from sqlalchemy import BigInteger, Select, func, literal, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,14 +38,8 @@ class Move:
     event: StageEvent
 
 
-async def get_pipeline(
-    session: AsyncSession, key: str, *, field: str = "pipeline", share: bool = False
-) -> Pipeline:
-    """The pipeline by key; `share` holds a redefinition off until this transaction ends."""
-    query = select(Pipeline).where(Pipeline.key == key)
-    if share:
-        query = query.with_for_update(read=True, key_share=True)
-    found = await session.scalar(query.execution_options(populate_existing=share))
+async def get_pipeline(session: AsyncSession, key: str, *, field: str = "pipeline") -> Pipeline:
+    found = await session.scalar(select(Pipeline).where(Pipeline.key == key))
     if found is None:
         raise NotFoundError(f"Unknown pipeline {key!r}.", field=field)
     return found
@@ -68,6 +62,10 @@ async def define_pipeline(
     checks.raise_if_any()
     definition = PipelineDef(stages=tuple(stages), transitions=tuple(transitions))
     build(definition)
+    # Taken before the pipeline row, so an entry insert (whose foreign key check needs that row)
+    # cannot deadlock with us. It waits for moves and entries in flight and holds new ones off
+    # until this commits; they lock or insert their entry before reading the definition.
+    await session.execute(text("LOCK TABLE pipeline_entries IN EXCLUSIVE MODE"))
     query = select(Pipeline).where(Pipeline.key == key).with_for_update()
     pipeline = await session.scalar(query.execution_options(populate_existing=True))
     if pipeline is not None:
@@ -137,16 +135,18 @@ async def _insert_entry(
     pipeline: Pipeline,
     owner_id: int | None,
 ) -> PipelineEntry | None:
-    first = pipeline.stages[0]["key"]
+    # The first stage is read by the insert itself, after its table lock (see define_pipeline).
+    first = select(
+        literal(account_id, BigInteger),
+        Pipeline.id,
+        Pipeline.stages[0]["key"].astext,
+        literal(owner_id, BigInteger),
+        func.clock_timestamp(),
+    ).where(Pipeline.id == pipeline.id)
+    columns = ["account_id", "pipeline_id", "stage", "owner_id", "entered_at"]
     statement = (
         insert(PipelineEntry)
-        .values(
-            account_id=account_id,
-            pipeline_id=pipeline.id,
-            stage=first,
-            owner_id=owner_id,
-            entered_at=func.clock_timestamp(),
-        )
+        .from_select(columns, first)
         .on_conflict_do_nothing()
         .returning(PipelineEntry)
     )
@@ -158,7 +158,7 @@ async def _insert_entry(
             account_id=account_id,
             pipeline_id=pipeline.id,
             from_stage=None,
-            to_stage=first,
+            to_stage=entry.stage,
             trigger=ENTER,
             occurred_at=entry.entered_at,
             actor_id=actor.user_id,
@@ -177,7 +177,7 @@ async def enter_pipeline(
     pipeline_key: str,
     owner_id: int | None = None,
 ) -> PipelineEntry:
-    pipeline = await get_pipeline(session, pipeline_key, share=True)
+    pipeline = await get_pipeline(session, pipeline_key)
     if owner_id is not None:
         await _staff_user(session, owner_id, field="ownerId")
     elif actor.role is not Role.INTEGRATION:
@@ -207,8 +207,7 @@ async def enter_pipeline(
 
 async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account_id: int) -> None:
     """A new account starts in the default pipeline, owned by its creator (not an integration)."""
-    query = select(Pipeline).where(Pipeline.is_default).with_for_update(read=True, key_share=True)
-    pipeline = await session.scalar(query)
+    pipeline = await session.scalar(select(Pipeline).where(Pipeline.is_default))
     if pipeline is None:
         return
     owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
@@ -217,17 +216,23 @@ async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account
     )
 
 
-async def _lock_entry(session: AsyncSession, account_id: int, pipeline: Pipeline) -> PipelineEntry:
+async def _lock_entry(
+    session: AsyncSession, account_id: int, pipeline_key: str
+) -> tuple[PipelineEntry, Pipeline]:
+    """The entry, locked, and its pipeline read after the lock (so never an older definition)."""
     query = (
-        select(PipelineEntry)
-        .where(PipelineEntry.account_id == account_id, PipelineEntry.pipeline_id == pipeline.id)
-        .with_for_update()
+        select(PipelineEntry, Pipeline)
+        .join(Pipeline, Pipeline.id == PipelineEntry.pipeline_id)
+        .where(PipelineEntry.account_id == account_id, Pipeline.key == pipeline_key)
+        .with_for_update(of=PipelineEntry)
         .execution_options(populate_existing=True)
     )
-    entry = await session.scalar(query)
-    if entry is None:
-        raise NotFoundError(f"The account is not in pipeline {pipeline.key!r}.", field="accountId")
-    return entry
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
+        await get_pipeline(session, pipeline_key)
+        raise NotFoundError(f"The account is not in pipeline {pipeline_key!r}.", field="accountId")
+    entry, pipeline = found
+    return entry, pipeline
 
 
 def _check_mover(actor: Actor, entry: PipelineEntry) -> None:
@@ -268,9 +273,8 @@ async def _check_move_input(session: AsyncSession, move: MoveInput, *, handoff: 
 async def transition_account(
     session: AsyncSession, *, actor: Actor, account_id: int, pipeline_key: str, move: MoveInput
 ) -> Move:
-    pipeline = await get_pipeline(session, pipeline_key, share=True)
+    entry, pipeline = await _lock_entry(session, account_id, pipeline_key)
     machine = compiled(pipeline)
-    entry = await _lock_entry(session, account_id, pipeline)
     _check_mover(actor, entry)
     transition = machine.definition.transition(move.trigger, entry.stage)
     if transition is None:
