@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
 from app.handoff import errors as handoff_errors
-from app.handoff import models, reports, service
+from app.handoff import models, queries, reports, service
 from app.handoff.definition import StageDef, StageKind, TransitionDef
 from app.pagination import count, keyset_page
 from schema import permissions
@@ -93,7 +94,7 @@ class Pipeline:
 
 
 async def _pipeline(context: Context, pk: int) -> Pipeline:
-    row = await context.loader(service.pipelines_by_id).load(pk)
+    row = await context.loader(queries.pipelines_by_id).load(pk)
     assert row is not None
     return Pipeline.from_model(row)
 
@@ -188,7 +189,7 @@ class StageEvent(Node):
 
 
 async def load_event(context: Context, pk: int) -> StageEvent | None:
-    row = await context.loader(service.events_by_id).load(pk)
+    row = await context.loader(queries.events_by_id).load(pk)
     return None if row is None else StageEvent.from_model(row)
 
 
@@ -204,13 +205,13 @@ class AccountHandoffFields:
         self, info: Info, pipeline: str | None = DEFAULT
     ) -> PipelineEntry | None:
         key = (self.pk, pipeline or DEFAULT)
-        row = await info.context.loader(service.entries_by_account).load(key)
+        row = await info.context.loader(queries.entries_by_account).load(key)
         return None if row is None else PipelineEntry.from_model(row)
 
     @strawberry.field(description="The account's stage events in the pipeline, oldest first.")
     async def stage_history(self, info: Info, pipeline: str | None = DEFAULT) -> list[StageEvent]:
         key = (self.pk, pipeline or DEFAULT)
-        rows = await info.context.loader(service.history_by_account).load(key)
+        rows = await info.context.loader(queries.history_by_account).load(key)
         return [StageEvent.from_model(row) for row in rows]
 
 
@@ -368,7 +369,7 @@ class Query:
     @permissions.query("pipeline.read")
     async def pipelines(self, info: Info) -> list[Pipeline]:
         async with info.context.db() as session:
-            rows = await service.list_pipelines(session)
+            rows = await queries.list_pipelines(session)
         return [Pipeline.from_model(row) for row in rows]
 
     @strawberry.field(description="Handoffs not accepted yet, oldest first.")
@@ -383,8 +384,8 @@ class Query:
         args = page_args(info, first, after)
         async with info.context.db() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
-            query = service.pending_handoffs_query(found.id)
-            page = await keyset_page(session, query, order=service.PENDING_ORDER, args=args)
+            query = queries.pending_handoffs_query(found.id)
+            page = await keyset_page(session, query, order=queries.PENDING_ORDER, args=args)
 
         async def total() -> int:
             async with info.context.db() as session:
@@ -404,7 +405,7 @@ class Query:
             pipeline=Pipeline.from_model(found),
             from_=from_,
             to=to,
-            stages=[_stats(row) for row in rows],
+            stages=[StageStats(**asdict(row)) for row in rows],
         )
 
     @strawberry.field
@@ -429,19 +430,6 @@ class Query:
                 for r in stats.blocked_by
             ],
         )
-
-
-def _stats(row: reports.StageStats) -> StageStats:
-    return StageStats(
-        stage=row.stage,
-        entered=row.entered,
-        exited=row.exited,
-        current=row.current,
-        median_seconds_in_stage=row.median_seconds_in_stage,
-        p90_seconds_in_stage=row.p90_seconds_in_stage,
-        conversion_rate=row.conversion_rate,
-        touches_per_stay=row.touches_per_stay,
-    )
 
 
 @strawberry.type
