@@ -475,3 +475,24 @@ async def test_a_new_default_pipeline_takes_new_accounts(api: Api) -> None:
     account = await create_account(api.session)
     events = await events_of(api.session, account.id)
     assert [(e.trigger, e.to_stage) for e in events] == [("enter", "OPEN")]
+
+
+async def test_pending_handoffs_are_oldest_first_and_paged(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    ae = await api.caller(Role.REP)
+    accounts = [await qualified_account(api.session, name=f"Q{i}") for i in range(3)]
+    event_ids = []
+    for account in accounts:
+        await move(api, manager, account.id, "qualify")
+        data = await move(
+            api, manager, account.id, "handoff", reason="r", benefit="b", toOwnerId=ae.id
+        )
+        event_ids.append(data["event"]["id"])
+    first = await api.op("PendingHandoffs", {"pipeline": "default", "first": 2}, caller=manager)
+    page = first["pendingHandoffs"]
+    assert page["totalCount"] == 3
+    assert [e["node"]["id"] for e in page["edges"]] == event_ids[:2]
+    assert [e["node"]["account"]["name"] for e in page["edges"]] == ["Q0", "Q1"]
+    bot = await api.caller(Role.INTEGRATION)
+    refused = await api.gql("query { pendingHandoffs { totalCount } }", caller=bot)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
