@@ -496,3 +496,33 @@ async def test_pending_handoffs_are_oldest_first_and_paged(api: Api) -> None:
     bot = await api.caller(Role.INTEGRATION)
     refused = await api.gql("query { pendingHandoffs { totalCount } }", caller=bot)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_accept_handoff_refuses_other_events_and_integrations(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    bot = await api.caller(Role.INTEGRATION)
+    account = await create_account(api.session)
+    enter_event = (await events_of(api.session, account.id))[0]
+    accept = {"input": {"eventId": to_global_id("StageEvent", enter_event.id), "nextStep": "x"}}
+    data = (await api.op("AcceptHandoff", accept, caller=manager))["acceptHandoff"]
+    assert [(e["code"], e["field"]) for e in data["errors"]] == [("NOT_FOUND", "eventId")]
+    data = (await api.op("AcceptHandoff", accept, caller=bot))["acceptHandoff"]
+    assert [e["code"] for e in data["errors"]] == ["FORBIDDEN"]
+    blank = {"input": {"eventId": accept["input"]["eventId"], "nextStep": "  "}}
+    data = (await api.op("AcceptHandoff", blank, caller=manager))["acceptHandoff"]
+    assert [(e["code"], e["field"]) for e in data["errors"]] == [("INVALID_INPUT", "nextStep")]
+    await api.session.refresh(enter_event)
+    assert enter_event.accepted_at is None
+
+
+async def test_enter_pipeline_refuses_an_integration_owner(api: Api) -> None:
+    admin = await api.caller(Role.ADMIN)
+    bot = await api.caller(Role.INTEGRATION)
+    await api.op("DefinePipeline", {"input": TWO_STAGES}, caller=admin)
+    account = await create_account(api.session)
+    variables = {
+        "input": {"accountId": account_id(account.id), "pipeline": "renewal", "ownerId": bot.id}
+    }
+    data = (await api.op("EnterPipeline", variables, caller=admin))["enterPipeline"]
+    assert [(e["code"], e["field"]) for e in data["errors"]] == [("INVALID_INPUT", "ownerId")]
+    assert len(await events_of(api.session, account.id)) == 1
