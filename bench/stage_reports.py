@@ -62,7 +62,8 @@ GENERATE = [
         (2, 'lose', 'OPPORTUNITY', 'LOST'), (3, 'reopen', 'LOST', 'PROSPECT')""",
     """INSERT INTO stage_events
         (account_id, pipeline_id, from_stage, to_stage, trigger, occurred_at, to_owner_id,
-         is_handoff, missing_recommended, seconds_in_previous_stage, accepted_at)
+         is_handoff, missing_recommended, seconds_in_previous_stage, touches_in_previous_stage,
+         accepted_at)
         SELECT t.account_id, p.id,
                CASE WHEN t.k = 0 THEN NULL ELSE s.from_stage END,
                CASE WHEN t.k = 0 THEN 'PROSPECT' ELSE s.to_stage END,
@@ -75,6 +76,7 @@ GENERATE = [
                    WHEN 1 THEN ARRAY['attribute:timeline']
                    WHEN 2 THEN ARRAY['attribute:budget'] END END, '{}'),
                extract(epoch FROM t.t - lag(t.t) OVER (PARTITION BY t.account_id ORDER BY t.k)),
+               CASE WHEN t.k > 0 THEN (t.account_id + t.k) % 4 END,
                CASE WHEN s.trigger = 'handoff' AND random() > 0.05
                     THEN t.t + random() * interval '3 days' END
         FROM bench_times t
@@ -93,11 +95,6 @@ GENERATE = [
                now() - random() * interval '730 days'
         FROM generate_series(1, 100000) AS i CROSS JOIN pipelines p WHERE p.key = 'default'""",
 ]
-# Optional: activities make touchesPerStay join real rows (the issue's data set has none).
-ACTIVITIES = """INSERT INTO activities (account_id, kind, occurred_at)
-    SELECT 1 + (i::bigint * 104729) % 100000, 'CALL_OUTBOUND',
-           now() - random() * interval '730 days'
-    FROM generate_series(1, :n) AS i"""
 
 
 def free_port() -> int:
@@ -107,7 +104,7 @@ def free_port() -> int:
         return port
 
 
-async def generate(url: str, *, force: bool, activities: int) -> dict[str, Any]:
+async def generate(url: str, *, force: bool) -> dict[str, Any]:
     engine = db.create_engine(url)
     started = time.perf_counter()
     try:
@@ -117,27 +114,22 @@ async def generate(url: str, *, force: bool, activities: int) -> dict[str, Any]:
             if fresh:
                 for statement in GENERATE:
                     await connection.execute(text(statement))
-            logged = await connection.scalar(text("SELECT count(*) FROM activities"))
-            if logged != activities:
-                await connection.execute(text("DELETE FROM activities"))
-                await connection.execute(text(ACTIVITIES), {"n": activities})
         async with engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.execute(text("VACUUM ANALYZE"))
             counts = await autocommit.execute(
                 text(
                     "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM stage_events),"
-                    " (SELECT count(*) FROM blocked_attempts), (SELECT count(*) FROM activities)"
+                    " (SELECT count(*) FROM blocked_attempts)"
                 )
             )
-            accounts, events, blocked, logged = counts.one()
+            accounts, events, blocked = counts.one()
         return {
             "generated": fresh,
             "seconds": round(time.perf_counter() - started, 1),
             "accounts": accounts,
             "stage_events": events,
             "blocked_attempts": blocked,
-            "activities": logged,
         }
     finally:
         await engine.dispose()
@@ -284,7 +276,7 @@ async def time_moves(
 
 
 async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    generated = await generate(url, force=args.regenerate, activities=args.activities)
+    generated = await generate(url, force=args.regenerate)
     token = await manager_token(url)
     stages = dict(await movable_accounts(url, args.clients * 20))
     port = free_port()
@@ -322,7 +314,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--only", choices=["all", "reports", "moves"], default="all")
-    parser.add_argument("--activities", type=int, default=0, help="activities to log (0-...)")
     args = parser.parse_args()
     settings = Settings.from_env()
     os.environ.setdefault("ACCOUNTFLOW_DATA_DIR", str(Path(settings.data_dir)))

@@ -138,6 +138,9 @@ class StageEvent(Node):
     note: str | None
     missing_recommended: list[str]
     seconds_in_previous_stage: float | None
+    touches_in_previous_stage: int | None = strawberry.field(
+        description="Activities dated inside the stay this event ended, counted when it ended."
+    )
     accepted_at: datetime | None
     next_step: str | None
     next_step_due: datetime | None
@@ -157,6 +160,7 @@ class StageEvent(Node):
             note=row.note,
             missing_recommended=row.missing_recommended,
             seconds_in_previous_stage=row.seconds_in_previous_stage,
+            touches_in_previous_stage=row.touches_in_previous_stage,
             accepted_at=row.accepted_at,
             next_step=row.next_step,
             next_step_due=row.next_step_due,

@@ -68,7 +68,7 @@ class StageEvent(IdMixin, Base):
             "pipeline_id",
             "from_stage",
             "seconds_in_previous_stage",
-            postgresql_include=["occurred_at"],
+            postgresql_include=["occurred_at", "touches_in_previous_stage"],
         ),
         Index(
             "ix_stage_events_handoffs",
@@ -103,6 +103,8 @@ class StageEvent(IdMixin, Base):
         ARRAY(String(100)), default=list, server_default="{}"
     )
     seconds_in_previous_stage: Mapped[float | None]
+    # Activities dated inside the stay this event ended, counted when it ended.
+    touches_in_previous_stage: Mapped[int | None]
     accepted_at: Mapped[datetime | None]
     accepted_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     next_step: Mapped[str | None] = mapped_column(Text)

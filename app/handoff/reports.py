@@ -43,9 +43,10 @@ class HandoffStats:
     blocked_by: list[RequirementCount]
 
 
-# A stay ends with the event leaving the stage; it began seconds_in_previous_stage earlier.
+# A stay ends with the event leaving the stage, which carries its length and touches.
 # Conversion counts exits to a later stage that is not LOST, by the definition's order.
-# Counts come from (from, to) pairs; percentiles read ix_stage_events_stays presorted.
+# Counts come from (from, to) pairs; percentiles and touches read ix_stage_events_stays,
+# whose order gives percentile_cont presorted input.
 THROUGHPUT = text("""
 WITH stages AS (
     SELECT key, kind, ord
@@ -73,19 +74,9 @@ exited AS (
 stays AS (
     SELECT e.from_stage AS stage,
            percentile_cont(ARRAY[0.5, 0.9])
-               WITHIN GROUP (ORDER BY e.seconds_in_previous_stage) AS pct
+               WITHIN GROUP (ORDER BY e.seconds_in_previous_stage) AS pct,
+           coalesce(sum(e.touches_in_previous_stage), 0) AS touches
     FROM stage_events e
-    WHERE e.pipeline_id = :pipeline_id AND e.from_stage IS NOT NULL
-      AND e.occurred_at >= :start AND e.occurred_at < :end
-    GROUP BY e.from_stage
-),
-touches AS (
-    SELECT e.from_stage AS stage, count(*) AS n
-    FROM stage_events e
-    JOIN activities a
-      ON a.account_id = e.account_id
-     AND a.occurred_at < e.occurred_at
-     AND a.occurred_at >= e.occurred_at - make_interval(secs => e.seconds_in_previous_stage)
     WHERE e.pipeline_id = :pipeline_id AND e.from_stage IS NOT NULL
       AND e.occurred_at >= :start AND e.occurred_at < :end
     GROUP BY e.from_stage
@@ -101,12 +92,11 @@ SELECT s.key,
        stays.pct[1],
        stays.pct[2],
        exited.converted::float8 / nullif(exited.n, 0),
-       coalesce(touches.n, 0)::float8 / nullif(exited.n, 0)
+       stays.touches::float8 / nullif(exited.n, 0)
 FROM stages s
 LEFT JOIN entered ON entered.stage = s.key
 LEFT JOIN exited ON exited.stage = s.key
 LEFT JOIN stays ON stays.stage = s.key
-LEFT JOIN touches ON touches.stage = s.key
 LEFT JOIN current ON current.stage = s.key
 ORDER BY s.ord
 """).bindparams(
@@ -116,9 +106,9 @@ ORDER BY s.ord
 
 
 # For this transaction only: plans fit the actual range (asyncpg prepares statements, and a
-# generic plan for an unknown range is seconds slower), sorts and the touches hash join stay
-# in memory, covering indexes beat heap scans (index-only reads are cheap on SSD or in
-# memory), and no parallel workers, which on a small shared machine only add contention.
+# generic plan for an unknown range is seconds slower), sorts stay in memory, covering
+# indexes beat heap scans (index-only reads are cheap on SSD or in memory), and no parallel
+# workers, which on a small shared machine only add contention.
 REPORT_SETTINGS = text(
     "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
     " set_config('work_mem', '64MB', true), set_config('random_page_cost', '1.1', true),"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -90,12 +91,29 @@ def fact(name: str, account_id: int) -> ColumnElement[bool]:
     raise ValueError(problem(name))
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    met: set[str]
+    clock: datetime
+    touches: int
+
+
 async def evaluate(
-    session: AsyncSession, account_id: int, names: Sequence[str]
-) -> tuple[set[str], datetime]:
-    """The requirements the account meets now, and the database clock read after the lock."""
+    session: AsyncSession, account_id: int, names: Sequence[str], *, stay_began: datetime
+) -> Facts:
+    """The requirements the account meets, the database clock read after the entry's lock,
+    and the activities logged during the stay that a move now would end."""
+    touches = (
+        select(func.count())
+        .where(
+            Activity.account_id == account_id,
+            Activity.occurred_at >= stay_began,
+            Activity.occurred_at < func.clock_timestamp(),
+        )
+        .scalar_subquery()
+    )
     columns = [fact(name, account_id).label(f"r{i}") for i, name in enumerate(names)]
-    query = select(func.clock_timestamp(), *columns).where(Account.id == account_id)
+    query = select(func.clock_timestamp(), touches, *columns).where(Account.id == account_id)
     row = (await session.execute(query)).one()
-    met = {name for name, ok in zip(names, row[1:], strict=True) if ok}
-    return met, row[0]
+    met = {name for name, ok in zip(names, row[2:], strict=True) if ok}
+    return Facts(met=met, clock=row[0], touches=row[1])

@@ -283,9 +283,10 @@ async def transition_account(
         )
     move = await _check_move_input(session, move, handoff=transition.handoff)
     dest = machine.definition.stage(transition.dest)
-    met, now = await requirements.evaluate(
-        session, account_id, (*dest.necessary, *dest.recommended)
+    facts = await requirements.evaluate(
+        session, account_id, (*dest.necessary, *dest.recommended), stay_began=entry.entered_at
     )
+    met, now = facts.met, facts.clock
     missing = tuple(name for name in dest.necessary if name not in met)
     stage = fire(machine.machine, stage=entry.stage, trigger=move.trigger, missing=missing)
     if stage is None:
@@ -308,6 +309,7 @@ async def transition_account(
         note=move.note,
         missing_recommended=[name for name in dest.recommended if name not in met],
         seconds_in_previous_stage=max(0.0, (now - entry.entered_at).total_seconds()),
+        touches_in_previous_stage=facts.touches,
     )
     session.add(event)
     before = {"stage": entry.stage, "ownerId": entry.owner_id}

@@ -146,6 +146,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("seconds_in_previous_stage", sa.Double(), nullable=True),
+        sa.Column("touches_in_previous_stage", sa.Integer(), nullable=True),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("accepted_by_id", sa.BigInteger(), nullable=True),
         sa.Column("next_step", sa.Text(), nullable=True),
@@ -196,7 +197,7 @@ def upgrade() -> None:
         "stage_events",
         ["pipeline_id", "from_stage", "seconds_in_previous_stage"],
         unique=False,
-        postgresql_include=["occurred_at"],
+        postgresql_include=["occurred_at", "touches_in_previous_stage"],
     )
     op.create_index(
         "ix_stage_events_handoffs",

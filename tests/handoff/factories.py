@@ -62,13 +62,17 @@ async def insert_events(
     pipeline: Pipeline,
     account_id: int,
     moves: Sequence[tuple[str | None, str, datetime]],
+    touches: Sequence[int] = (),
     **extra: Any,
 ) -> list[StageEvent]:
-    """A chain of events with chosen times; durations follow from the previous event."""
+    """A chain of events with chosen times; durations follow from the previous event.
+
+    touches[i] is the activity count of the stay ended by moves[i + 1]."""
     extra.setdefault("missing_recommended", [])
     events: list[StageEvent] = []
     previous: datetime | None = None
-    for from_stage, to_stage, at in moves:
+    ended = [None, *touches]
+    for (from_stage, to_stage, at), touched in zip(moves, ended, strict=False):
         event = StageEvent(
             account_id=account_id,
             pipeline_id=pipeline.id,
@@ -77,6 +81,7 @@ async def insert_events(
             trigger="enter" if from_stage is None else "move",
             occurred_at=at,
             seconds_in_previous_stage=None if previous is None else (at - previous).total_seconds(),
+            touches_in_previous_stage=touched,
             **extra,
         )
         session.add(event)

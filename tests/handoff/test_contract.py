@@ -526,3 +526,28 @@ async def test_enter_pipeline_refuses_an_integration_owner(api: Api) -> None:
     data = (await api.op("EnterPipeline", variables, caller=admin))["enterPipeline"]
     assert [(e["code"], e["field"]) for e in data["errors"]] == [("INVALID_INPUT", "ownerId")]
     assert len(await events_of(api.session, account.id)) == 1
+
+
+async def test_a_move_counts_the_activities_of_the_stay_it_ends(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    account = await create_account(api.session, industry="Retail")
+    pipeline = await default_pipeline(api.session)
+    entered = (await entry_of(api.session, account.id, pipeline.id)).entered_at
+    await log_activity(api.session, account.id, entered - timedelta(minutes=1))
+    await log_activity(api.session, account.id, entered)
+    await log_activity(api.session, account.id, entered + timedelta(microseconds=1))
+    await log_activity(api.session, account.id, datetime.now(UTC) + timedelta(days=1))
+
+    moved = await move(api, manager, account.id, "qualify")
+
+    events = await events_of(api.session, account.id)
+    assert moved["event"]["id"] == to_global_id("StageEvent", events[-1].id)
+    assert [e.touches_in_previous_stage for e in events] == [None, 2]
+    window = {
+        "pipeline": "default",
+        "from": (entered - timedelta(hours=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    stats = (await api.op("StageThroughput", window, caller=manager))["stageThroughput"]["stages"]
+    assert stats[0]["stage"] == "PROSPECT"
+    assert stats[0]["touchesPerStay"] == 2.0

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from app.auth.models import Role
 from app.handoff.models import PipelineEntry, StageEvent
 from tests.accounts.factories import create_account
-from tests.handoff.factories import default_pipeline, insert_blocked, insert_events, log_activity
+from tests.handoff.factories import default_pipeline, insert_blocked, insert_events
 from tests.support import Api
 
 JAN = datetime(2025, 1, 1, tzinfo=UTC)
@@ -43,9 +43,14 @@ async def test_stage_throughput_known_answers(api: Api) -> None:
             ("QUALIFIED", "OPPORTUNITY", t1 + timedelta(seconds=1000)),
             ("OPPORTUNITY", "CUSTOMER", t1 + timedelta(seconds=11000)),
         ],
+        touches=[2, 1, 3],
     )
     await insert_events(
-        api.session, pipeline, b.id, [(None, "PROSPECT", at(1)), ("PROSPECT", "LOST", at(1, 300))]
+        api.session,
+        pipeline,
+        b.id,
+        [(None, "PROSPECT", at(1)), ("PROSPECT", "LOST", at(1, 300))],
+        touches=[0],
     )
     await insert_events(
         api.session,
@@ -57,14 +62,10 @@ async def test_stage_throughput_known_answers(api: Api) -> None:
             ("QUALIFIED", "LOST", at(2, 600)),
             ("LOST", "PROSPECT", at(40)),
         ],
+        touches=[1, 0, 5],
     )
     for account, stage in ((a, "CUSTOMER"), (b, "LOST"), (c, "PROSPECT")):
         await _place(api, account.id, stage)
-    for when in (at(-0.5), at(0), t1 + timedelta(seconds=500), t1 + timedelta(seconds=6000)):
-        await log_activity(api.session, a.id, when)
-    await log_activity(api.session, a.id, at(59))
-    await log_activity(api.session, c.id, at(2, 100))
-    await log_activity(api.session, c.id, at(2, 200))
 
     data = await api.op("StageThroughput", WINDOW, caller=manager)
 
@@ -76,8 +77,8 @@ async def test_stage_throughput_known_answers(api: Api) -> None:
     )
     assert report["stages"] == [
         _row("PROSPECT", 2, 3, 1, 300.0, 69260.0, 2 / 3, 1.0),
-        _row("QUALIFIED", 2, 2, 0, 700.0, 940.0, 0.5, 1.0),
-        _row("OPPORTUNITY", 1, 1, 0, 10000.0, 10000.0, 1.0, 1.0),
+        _row("QUALIFIED", 2, 2, 0, 700.0, 940.0, 0.5, 0.5),
+        _row("OPPORTUNITY", 1, 1, 0, 10000.0, 10000.0, 1.0, 3.0),
         _row("CUSTOMER", 1, 0, 1, None, None, None, None),
         _row("LOST", 2, 0, 1, None, None, None, None),
     ]

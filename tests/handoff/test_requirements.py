@@ -71,16 +71,18 @@ async def test_requirements_are_evaluated_from_the_database(session: AsyncSessio
     )
     await session.commit()
 
-    met, clock = await requirements.evaluate(session, account.id, NAMES)
+    since = datetime.now(UTC) - timedelta(days=20)
+    facts = await requirements.evaluate(session, account.id, NAMES, stay_began=since)
 
-    assert met == {
+    assert facts.met == {
         "field:industry",
         "attribute:budget",
         "contact_role:CHAMPION",
         "activity_within:30",
         "assignment:SALES",
     }
-    assert clock.tzinfo is not None
+    assert facts.clock.tzinfo is not None
+    assert facts.touches == 1
 
     session.add(
         AccountPlan(
@@ -91,5 +93,8 @@ async def test_requirements_are_evaluated_from_the_database(session: AsyncSessio
         )
     )
     await session.commit()
-    met, _ = await requirements.evaluate(session, account.id, ("plan:active",))
-    assert met == {"plan:active"}
+    later = await requirements.evaluate(
+        session, account.id, ("plan:active",), stay_began=datetime.now(UTC)
+    )
+    assert later.met == {"plan:active"}
+    assert later.touches == 0
