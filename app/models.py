@@ -6,6 +6,7 @@ from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
+from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.planning.models import AccountPlan
 
 __all__ = [
@@ -16,7 +17,11 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Base",
+    "BlockedAttempt",
     "Contact",
     "ContactRule",
+    "Pipeline",
+    "PipelineEntry",
+    "StageEvent",
     "User",
 ]

@@ -17,16 +17,25 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, node, users
+from schema import accounts, activities, audit, cadence, handoff, node, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 
 Query = merge_types(
     "Query",
-    (node.Query, users.Query, accounts.Query, audit.Query, cadence.Query, activities.Query),
+    (
+        node.Query,
+        users.Query,
+        accounts.Query,
+        audit.Query,
+        cadence.Query,
+        activities.Query,
+        handoff.Query,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (users.Mutation, accounts.Mutation, cadence.Mutation, activities.Mutation)
+    "Mutation",
+    (users.Mutation, accounts.Mutation, cadence.Mutation, activities.Mutation, handoff.Mutation),
 )
 
 

@@ -11,6 +11,7 @@ from app.accounts.models import Account, BuyingRole, Classification, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from app.handoff import service as handoff
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
 
@@ -124,6 +125,7 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
     account = Account(**clean, created_by_id=actor.user_id)
     session.add(account)
     await session.flush()
+    await handoff.enter_default_pipeline(session, actor=actor, account_id=account.id)
     await audit.record(
         session,
         actor=actor,

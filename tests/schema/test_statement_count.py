@@ -35,8 +35,8 @@ query List($first: Int) {
 """
 
 # The token, the page with its totalCount, then one per list level: parents, contacts,
-# branches, assignments.
-STATEMENTS = 6
+# branches, assignments, pipeline entries.
+STATEMENTS = 7
 
 
 @contextmanager

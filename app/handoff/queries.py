@@ -1,0 +1,67 @@
+"""Reads for the GraphQL layer: DataLoader batches and list queries, one statement each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.handoff.models import Pipeline, PipelineEntry, StageEvent
+
+
+def pending_handoffs_query(pipeline_id: int) -> Select[StageEvent]:
+    return select(StageEvent).where(
+        StageEvent.pipeline_id == pipeline_id,
+        StageEvent.is_handoff,
+        StageEvent.accepted_at.is_(None),
+    )
+
+
+PENDING_ORDER = (StageEvent.occurred_at, StageEvent.id)
+
+
+async def pipelines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Pipeline | None]:
+    rows = await session.scalars(select(Pipeline).where(Pipeline.id.in_(ids)))
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def list_pipelines(session: AsyncSession) -> list[Pipeline]:
+    query = select(Pipeline).order_by(Pipeline.is_default.desc(), Pipeline.key)
+    return list(await session.scalars(query))
+
+
+async def entries_by_account(
+    session: AsyncSession, keys: Sequence[tuple[int, str]]
+) -> list[PipelineEntry | None]:
+    """Entries by (account id, pipeline key)."""
+    query = (
+        select(PipelineEntry, Pipeline.key)
+        .join(Pipeline, Pipeline.id == PipelineEntry.pipeline_id)
+        .where(tuple_(PipelineEntry.account_id, Pipeline.key).in_(list(keys)))
+    )
+    found = {(entry.account_id, key): entry for entry, key in await session.execute(query)}
+    return [found.get(key) for key in keys]
+
+
+async def history_by_account(
+    session: AsyncSession, keys: Sequence[tuple[int, str]]
+) -> list[list[StageEvent]]:
+    """Stage events by (account id, pipeline key), oldest first."""
+    query = (
+        select(StageEvent, Pipeline.key)
+        .join(Pipeline, Pipeline.id == StageEvent.pipeline_id)
+        .where(tuple_(StageEvent.account_id, Pipeline.key).in_(list(keys)))
+        .order_by(StageEvent.occurred_at, StageEvent.id)
+    )
+    grouped: dict[tuple[int, str], list[StageEvent]] = {key: [] for key in keys}
+    for event, key in await session.execute(query):
+        grouped[(event.account_id, key)].append(event)
+    return [grouped[key] for key in keys]
+
+
+async def events_by_id(session: AsyncSession, ids: Sequence[int]) -> list[StageEvent | None]:
+    rows = await session.scalars(select(StageEvent).where(StageEvent.id.in_(ids)))
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]

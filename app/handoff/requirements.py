@@ -1,0 +1,119 @@
+"""Requirement names (`field:industry`, `contact_role:DECISION_MAKER`, ...) as SQL facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, BuyingRole, Contact
+from app.activities.models import Activity
+from app.assignments.models import Assignment, ManagerType
+from app.planning.models import AccountPlan, PlanStatus
+
+ACCOUNT_FIELDS = frozenset(
+    {
+        "name",
+        "classification",
+        "industry",
+        "source",
+        "street",
+        "city",
+        "region",
+        "postal_code",
+        "country_code",
+        "phone",
+        "email",
+        "website",
+        "external_ref",
+        "parent_id",
+    }
+)
+MAX_DAYS = 3650
+
+
+def problem(name: str) -> str | None:
+    """Why a requirement name is not understood, or None when it is."""
+    kind, sep, arg = name.partition(":")
+    if not sep or not arg:
+        return f"requirement {name!r} must look like 'kind:argument'"
+    if kind == "field":
+        return None if arg in ACCOUNT_FIELDS else f"unknown account field in {name!r}"
+    if kind == "attribute":
+        return None
+    if kind == "contact_role":
+        return None if arg in BuyingRole.__members__ else f"unknown buying role in {name!r}"
+    if kind == "activity_within":
+        ok = arg.isdigit() and 1 <= int(arg) <= MAX_DAYS
+        return None if ok else f"{name!r} needs a number of days from 1 to {MAX_DAYS}"
+    if kind == "plan":
+        return None if arg == "active" else f"unknown plan requirement {name!r}"
+    if kind == "assignment":
+        return None if arg in ManagerType.__members__ else f"unknown manager type in {name!r}"
+    return f"unknown requirement kind in {name!r}"
+
+
+def _non_empty(value: ColumnElement[Any]) -> ColumnElement[bool]:
+    return func.coalesce(func.btrim(cast(value, String)), "") != ""
+
+
+def fact(name: str, account_id: int) -> ColumnElement[bool]:
+    """A boolean SQL expression over the `accounts` row of account_id."""
+    kind, _, arg = name.partition(":")
+    if kind == "field":
+        return _non_empty(getattr(Account, arg))
+    if kind == "attribute":
+        raw = Account.attributes[arg].astext
+        return and_(_non_empty(raw), raw.not_in(["[]", "{}"]))
+    if kind == "contact_role":
+        role = BuyingRole(arg)
+        return exists().where(Contact.account_id == account_id, Contact.buying_role == role)
+    if kind == "activity_within":
+        since = func.now() - func.make_interval(0, 0, 0, int(arg))
+        return exists().where(Activity.account_id == account_id, Activity.occurred_at >= since)
+    if kind == "plan":
+        today = func.date(func.timezone("UTC", func.now()))
+        return exists().where(
+            AccountPlan.account_id == account_id,
+            AccountPlan.status == PlanStatus.ACTIVE,
+            AccountPlan.period_start <= today,
+            AccountPlan.period_end >= today,
+        )
+    if kind == "assignment":
+        manager_type = ManagerType(arg)
+        return exists().where(
+            Assignment.account_id == account_id, Assignment.manager_type == manager_type
+        )
+    raise ValueError(problem(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    met: set[str]
+    clock: datetime
+    touches: int
+
+
+async def evaluate(
+    session: AsyncSession, account_id: int, names: Sequence[str], *, stay_began: datetime
+) -> Facts:
+    """The requirements the account meets, the database clock read after the entry's lock,
+    and the activities logged during the stay that a move now would end."""
+    touches = (
+        select(func.count())
+        .where(
+            Activity.account_id == account_id,
+            Activity.occurred_at >= stay_began,
+            Activity.occurred_at < func.clock_timestamp(),
+        )
+        .scalar_subquery()
+    )
+    columns = [fact(name, account_id).label(f"r{i}") for i, name in enumerate(names)]
+    query = select(func.clock_timestamp(), touches, *columns).where(Account.id == account_id)
+    row = (await session.execute(query)).one()
+    met = {name for name, ok in zip(names, row[2:], strict=True) if ok}
+    return Facts(met=met, clock=row[0], touches=row[1])

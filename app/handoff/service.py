@@ -1,0 +1,382 @@
+"""Pipelines, entries and moves: every move is checked and fired inside the entry's row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import Role, User
+from app.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
+from app.handoff import requirements
+from app.handoff.definition import KEY, PipelineDef, StageDef, TransitionDef
+from app.handoff.errors import (
+    AlreadyInPipelineError,
+    GateBlockedError,
+    HandoffAlreadyAcceptedError,
+    HandoffReasonRequiredError,
+    InvalidPipelineError,
+)
+from app.handoff.machine import build, compiled, fire
+from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
+from app.validation import Checks
+
+ENTER = "enter"
+TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    entry: PipelineEntry
+    event: StageEvent
+
+
+async def get_pipeline(session: AsyncSession, key: str, *, field: str = "pipeline") -> Pipeline:
+    found = await session.scalar(select(Pipeline).where(Pipeline.key == key))
+    if found is None:
+        raise NotFoundError(f"Unknown pipeline {key!r}.", field=field)
+    return found
+
+
+async def define_pipeline(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    key: str,
+    name: str,
+    stages: Sequence[StageDef],
+    transitions: Sequence[TransitionDef],
+    is_default: bool | None = None,
+) -> Pipeline:
+    checks = Checks()
+    if not KEY.match(key):
+        checks.fail("key", "key must be a letter then up to 63 letters, digits or _.")
+    clean_name = checks.text("name", name, max_length=200, required=True)
+    checks.raise_if_any()
+    definition = PipelineDef(stages=tuple(stages), transitions=tuple(transitions))
+    build(definition)
+    # Taken before the pipeline row, so an entry insert (whose foreign key check needs that row)
+    # cannot deadlock with us. It waits for moves and entries in flight and holds new ones off
+    # until this commits; they lock or insert their entry before reading the definition.
+    await session.execute(text("LOCK TABLE pipeline_entries IN EXCLUSIVE MODE"))
+    query = select(Pipeline).where(Pipeline.key == key).with_for_update()
+    pipeline = await session.scalar(query.execution_options(populate_existing=True))
+    if pipeline is not None:
+        await _check_held_stages(session, pipeline, definition)
+    if is_default:
+        await session.execute(update(Pipeline).where(Pipeline.is_default).values(is_default=False))
+    values = {
+        "name": clean_name,
+        "stages": [stage.as_json() for stage in definition.stages],
+        "transitions": [transition.as_json() for transition in definition.transitions],
+    }
+    if pipeline is None:
+        pipeline = Pipeline(key=key, is_default=bool(is_default), **values)
+        session.add(pipeline)
+    else:
+        for attribute, value in values.items():
+            setattr(pipeline, attribute, value)
+        if is_default is not None:
+            pipeline.is_default = is_default
+        pipeline.version += 1
+        pipeline.updated_at = func.now()
+    await session.flush()
+    await session.refresh(pipeline)
+    await audit.record(
+        session,
+        actor=actor,
+        action="pipeline.define",
+        entity_type="Pipeline",
+        entity_id=pipeline.id,
+        changes={"key": {"before": None, "after": key}, "version": {"after": pipeline.version}},
+    )
+    return pipeline
+
+
+async def _check_held_stages(
+    session: AsyncSession, pipeline: Pipeline, definition: PipelineDef
+) -> None:
+    keep = {stage.key for stage in definition.stages}
+    query = (
+        select(PipelineEntry.stage, func.count())
+        .where(PipelineEntry.pipeline_id == pipeline.id, PipelineEntry.stage.not_in(keep))
+        .group_by(PipelineEntry.stage)
+        .order_by(PipelineEntry.stage)
+    )
+    held = (await session.execute(query)).all()
+    if held:
+        detail = ", ".join(f"{stage} holds {n} entries" for stage, n in held)
+        raise InvalidPipelineError(
+            f"Cannot remove stages that hold entries: {detail}.", field="stages"
+        )
+
+
+async def _staff_user(session: AsyncSession, user_id: int, *, field: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFoundError("Unknown or inactive user.", field=field)
+    if user.role is Role.INTEGRATION:
+        raise InvalidInputError("An integration cannot own a pipeline entry.", field=field)
+    return user
+
+
+async def _insert_entry(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: int,
+    pipeline: Pipeline,
+    owner_id: int | None,
+) -> PipelineEntry | None:
+    # The first stage is read by the insert itself, after its table lock (see define_pipeline).
+    first = select(
+        literal(account_id, BigInteger),
+        Pipeline.id,
+        Pipeline.stages[0]["key"].astext,
+        literal(owner_id, BigInteger),
+        func.clock_timestamp(),
+    ).where(Pipeline.id == pipeline.id)
+    columns = ["account_id", "pipeline_id", "stage", "owner_id", "entered_at"]
+    statement = (
+        insert(PipelineEntry)
+        .from_select(columns, first)
+        .on_conflict_do_nothing()
+        .returning(PipelineEntry)
+    )
+    entry = await session.scalar(statement, execution_options={"populate_existing": True})
+    if entry is None:
+        return None
+    session.add(
+        StageEvent(
+            account_id=account_id,
+            pipeline_id=pipeline.id,
+            from_stage=None,
+            to_stage=entry.stage,
+            trigger=ENTER,
+            occurred_at=entry.entered_at,
+            actor_id=actor.user_id,
+            to_owner_id=owner_id,
+            missing_recommended=[],
+        )
+    )
+    return entry
+
+
+async def enter_pipeline(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: int,
+    pipeline_key: str,
+    owner_id: int | None = None,
+) -> PipelineEntry:
+    pipeline = await get_pipeline(session, pipeline_key)
+    if owner_id is not None:
+        await _staff_user(session, owner_id, field="ownerId")
+    elif actor.role is not Role.INTEGRATION:
+        owner_id = actor.user_id
+    if await session.get(Account, account_id) is None:
+        raise NotFoundError("Unknown account.", field="accountId")
+    entry = await _insert_entry(
+        session, actor=actor, account_id=account_id, pipeline=pipeline, owner_id=owner_id
+    )
+    if entry is None:
+        raise AlreadyInPipelineError(
+            f"The account is already in pipeline {pipeline_key!r}.", field="accountId"
+        )
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="pipeline.enter",
+        entity_type="Account",
+        entity_id=account_id,
+        changes=audit.created(
+            {"pipeline": pipeline_key, "stage": entry.stage, "ownerId": owner_id}
+        ),
+    )
+    return entry
+
+
+async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account_id: int) -> None:
+    """A new account starts in the default pipeline, owned by its creator (not an integration)."""
+    pipeline = await session.scalar(select(Pipeline).where(Pipeline.is_default))
+    if pipeline is None:
+        return
+    owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
+    await _insert_entry(
+        session, actor=actor, account_id=account_id, pipeline=pipeline, owner_id=owner_id
+    )
+
+
+async def _lock_entry(
+    session: AsyncSession, account_id: int, pipeline_key: str
+) -> tuple[PipelineEntry, Pipeline]:
+    """The entry, locked, and its pipeline read after the lock (so never an older definition)."""
+    query = (
+        select(PipelineEntry, Pipeline)
+        .join(Pipeline, Pipeline.id == PipelineEntry.pipeline_id)
+        .where(PipelineEntry.account_id == account_id, Pipeline.key == pipeline_key)
+        .with_for_update(of=PipelineEntry)
+        .execution_options(populate_existing=True)
+    )
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
+        await get_pipeline(session, pipeline_key)
+        raise NotFoundError(f"The account is not in pipeline {pipeline_key!r}.", field="accountId")
+    entry, pipeline = found
+    return entry, pipeline
+
+
+def _check_mover(actor: Actor, entry: PipelineEntry) -> None:
+    if actor.role is Role.REP and entry.owner_id != actor.user_id:
+        raise ForbiddenError("You may only move pipeline entries you own.")
+    if actor.role is Role.INTEGRATION:
+        raise ForbiddenError()
+
+
+@dataclass(frozen=True, slots=True)
+class MoveInput:
+    trigger: str
+    reason: str | None = None
+    benefit: str | None = None
+    to_owner_id: int | None = None
+    note: str | None = None
+
+
+async def _check_move_input(session: AsyncSession, move: MoveInput, *, handoff: bool) -> MoveInput:
+    checks = Checks()
+    reason = checks.text("reason", move.reason, max_length=TEXT_LIMIT)
+    benefit = checks.text("benefit", move.benefit, max_length=TEXT_LIMIT)
+    note = checks.text("note", move.note, max_length=TEXT_LIMIT)
+    if handoff:
+        for field, value in (("reason", reason), ("benefit", benefit)):
+            if value is None:
+                checks.add(HandoffReasonRequiredError(f"A handoff needs a {field}.", field=field))
+        if move.to_owner_id is None:
+            checks.fail("toOwnerId", "A handoff needs the new owner (toOwnerId).")
+    elif move.to_owner_id is not None:
+        checks.fail("toOwnerId", f"{move.trigger!r} is not a handoff: the owner stays.")
+    checks.raise_if_any()
+    if move.to_owner_id is not None:
+        await _staff_user(session, move.to_owner_id, field="toOwnerId")
+    return MoveInput(move.trigger, reason, benefit, move.to_owner_id, note)
+
+
+async def transition_account(
+    session: AsyncSession, *, actor: Actor, account_id: int, pipeline_key: str, move: MoveInput
+) -> Move:
+    entry, pipeline = await _lock_entry(session, account_id, pipeline_key)
+    machine = compiled(pipeline)
+    _check_mover(actor, entry)
+    transition = machine.definition.transition(move.trigger, entry.stage)
+    if transition is None:
+        raise InvalidTransitionError(
+            f"Cannot {move.trigger} from stage {entry.stage}.", field="trigger"
+        )
+    move = await _check_move_input(session, move, handoff=transition.handoff)
+    dest = machine.definition.stage(transition.dest)
+    facts = await requirements.evaluate(
+        session, account_id, (*dest.necessary, *dest.recommended), stay_began=entry.entered_at
+    )
+    met, now = facts.met, facts.clock
+    missing = tuple(name for name in dest.necessary if name not in met)
+    stage = fire(machine.machine, stage=entry.stage, trigger=move.trigger, missing=missing)
+    if stage is None:
+        session.add(_blocked(actor, entry, transition, missing, now))
+        await session.flush()
+        raise GateBlockedError(dest.key, missing)
+    event = StageEvent(
+        account_id=account_id,
+        pipeline_id=pipeline.id,
+        from_stage=entry.stage,
+        to_stage=stage,
+        trigger=move.trigger,
+        occurred_at=now,
+        actor_id=actor.user_id,
+        from_owner_id=entry.owner_id,
+        to_owner_id=move.to_owner_id if transition.handoff else entry.owner_id,
+        is_handoff=transition.handoff,
+        reason=move.reason,
+        benefit=move.benefit,
+        note=move.note,
+        missing_recommended=[name for name in dest.recommended if name not in met],
+        seconds_in_previous_stage=max(0.0, (now - entry.entered_at).total_seconds()),
+        touches_in_previous_stage=facts.touches,
+    )
+    session.add(event)
+    before = {"stage": entry.stage, "ownerId": entry.owner_id}
+    entry.stage, entry.entered_at, entry.owner_id = stage, now, event.to_owner_id
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="pipeline.move",
+        entity_type="Account",
+        entity_id=account_id,
+        changes=audit.diff(before, {"stage": stage, "ownerId": entry.owner_id}),
+    )
+    return Move(entry=entry, event=event)
+
+
+def _blocked(
+    actor: Actor,
+    entry: PipelineEntry,
+    transition: TransitionDef,
+    missing: Sequence[str],
+    now: datetime,
+) -> BlockedAttempt:
+    return BlockedAttempt(
+        account_id=entry.account_id,
+        pipeline_id=entry.pipeline_id,
+        from_stage=entry.stage,
+        to_stage=transition.dest,
+        trigger=transition.trigger,
+        is_handoff=transition.handoff,
+        missing=list(missing),
+        actor_id=actor.user_id,
+        occurred_at=now,
+    )
+
+
+async def accept_handoff(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    event_id: int,
+    next_step: str,
+    next_step_due: datetime | None = None,
+) -> StageEvent:
+    checks = Checks()
+    step = checks.text("nextStep", next_step, max_length=TEXT_LIMIT, required=True)
+    if next_step_due is not None and next_step_due.tzinfo is None:
+        checks.fail("nextStepDue", "nextStepDue needs a time zone.")
+    checks.raise_if_any()
+    query = select(StageEvent).where(StageEvent.id == event_id).with_for_update()
+    event = await session.scalar(query.execution_options(populate_existing=True))
+    if event is None or not event.is_handoff:
+        raise NotFoundError("Unknown handoff.", field="eventId")
+    if actor.role not in (Role.ADMIN, Role.MANAGER) and actor.user_id != event.to_owner_id:
+        raise ForbiddenError("Only the new owner or a manager may accept this handoff.")
+    if event.accepted_at is not None:
+        raise HandoffAlreadyAcceptedError("The handoff was already accepted.", field="eventId")
+    event.accepted_at = await session.scalar(select(func.clock_timestamp()))
+    event.accepted_by_id = actor.user_id
+    event.next_step, event.next_step_due = step, next_step_due
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="handoff.accept",
+        entity_type="StageEvent",
+        entity_id=event.id,
+        changes=audit.created({"nextStep": step, "nextStepDue": next_step_due}),
+    )
+    return event

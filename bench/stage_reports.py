@@ -1,0 +1,326 @@
+"""Benchmark: stage reports over 1M stage events and concurrent moves, over HTTP.
+
+Generates (once per data dir) 100,000 accounts with 1,000,000 stage events over two years
+by set-based SQL, serves the app with uvicorn in a subprocess and prints JSON figures:
+
+    ACCOUNTFLOW_DATA_DIR=/tmp/bench-handoff .venv/bin/python -m bench.stage_reports
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from app import db
+from app.__main__ import migrate
+from app.auth import service as auth
+from app.auth.actor import SYSTEM
+from app.auth.models import Role
+from app.settings import Settings
+from schema.relay import to_global_id
+
+ACCOUNTS = 100_000
+EVENTS_PER_ACCOUNT = 10
+REPS = 20
+
+# Each account: `enter` PROSPECT, then cycles qualify -> handoff -> lose -> reopen, at ten
+# random sorted times over the last two years; about 5% of handoffs are still pending.
+GENERATE = [
+    "TRUNCATE blocked_attempts, stage_events, pipeline_entries, activities, contacts, accounts"
+    " RESTART IDENTITY CASCADE",
+    f"""INSERT INTO users (email, name, role)
+        SELECT 'bench.rep' || i || '@example.org', 'Rep ' || i, 'REP'
+        FROM generate_series(1, {REPS}) AS i ON CONFLICT (email) DO NOTHING""",
+    f"""INSERT INTO accounts (name, industry, created_at)
+        SELECT 'Account ' || i, (ARRAY['Agriculture','Forestry','Mining'])[1 + i % 3],
+               now() - interval '731 days'
+        FROM generate_series(1, {ACCOUNTS}) AS i""",
+    f"""CREATE TEMP TABLE bench_times AS
+        SELECT a.id AS account_id,
+               (row_number() OVER (PARTITION BY a.id ORDER BY x.t) - 1)::int AS k, x.t
+        FROM accounts a
+        CROSS JOIN LATERAL (
+            SELECT now() - random() * interval '730 days' - (a.id * 0) * interval '1 s' AS t
+            FROM generate_series(1, {EVENTS_PER_ACCOUNT})
+        ) x""",
+    """CREATE TEMP TABLE bench_steps (step int, trigger text, from_stage text, to_stage text)""",
+    """INSERT INTO bench_steps VALUES
+        (0, 'qualify', 'PROSPECT', 'QUALIFIED'), (1, 'handoff', 'QUALIFIED', 'OPPORTUNITY'),
+        (2, 'lose', 'OPPORTUNITY', 'LOST'), (3, 'reopen', 'LOST', 'PROSPECT')""",
+    """INSERT INTO stage_events
+        (account_id, pipeline_id, from_stage, to_stage, trigger, occurred_at, to_owner_id,
+         is_handoff, missing_recommended, seconds_in_previous_stage, touches_in_previous_stage,
+         accepted_at)
+        SELECT t.account_id, p.id,
+               CASE WHEN t.k = 0 THEN NULL ELSE s.from_stage END,
+               CASE WHEN t.k = 0 THEN 'PROSPECT' ELSE s.to_stage END,
+               CASE WHEN t.k = 0 THEN 'enter' ELSE s.trigger END,
+               t.t,
+               (SELECT min(id) FROM users WHERE role = 'REP') + t.account_id % 20,
+               coalesce(s.trigger = 'handoff', false),
+               coalesce(CASE WHEN s.trigger = 'handoff' THEN CASE t.account_id % 4
+                   WHEN 0 THEN ARRAY['attribute:budget', 'attribute:timeline']
+                   WHEN 1 THEN ARRAY['attribute:timeline']
+                   WHEN 2 THEN ARRAY['attribute:budget'] END END, '{}'),
+               extract(epoch FROM t.t - lag(t.t) OVER (PARTITION BY t.account_id ORDER BY t.k)),
+               CASE WHEN t.k > 0 THEN (t.account_id + t.k) % 4 END,
+               CASE WHEN s.trigger = 'handoff' AND random() > 0.05
+                    THEN t.t + random() * interval '3 days' END
+        FROM bench_times t
+        CROSS JOIN pipelines p
+        LEFT JOIN bench_steps s ON s.step = (t.k - 1) % 4 AND t.k > 0
+        WHERE p.key = 'default'""",
+    """INSERT INTO pipeline_entries (account_id, pipeline_id, stage, owner_id, entered_at)
+        SELECT DISTINCT ON (account_id) account_id, pipeline_id, to_stage, to_owner_id,
+               occurred_at
+        FROM stage_events ORDER BY account_id, occurred_at DESC""",
+    """INSERT INTO blocked_attempts
+        (account_id, pipeline_id, from_stage, to_stage, trigger, is_handoff, missing, occurred_at)
+        SELECT 1 + (i * 7919) % 100000, p.id, 'QUALIFIED', 'OPPORTUNITY', 'handoff', true,
+               CASE WHEN i % 2 = 0 THEN ARRAY['contact_role:DECISION_MAKER',
+                    'activity_within:30'] ELSE ARRAY['activity_within:30'] END,
+               now() - random() * interval '730 days'
+        FROM generate_series(1, 100000) AS i CROSS JOIN pipelines p WHERE p.key = 'default'""",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def generate(url: str, *, force: bool) -> dict[str, Any]:
+    engine = db.create_engine(url)
+    started = time.perf_counter()
+    try:
+        async with engine.begin() as connection:
+            events = await connection.scalar(text("SELECT count(*) FROM stage_events"))
+            fresh = force or not events or events < ACCOUNTS * EVENTS_PER_ACCOUNT
+            if fresh:
+                for statement in GENERATE:
+                    await connection.execute(text(statement))
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
+            counts = await autocommit.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM stage_events),"
+                    " (SELECT count(*) FROM blocked_attempts)"
+                )
+            )
+            accounts, events, blocked = counts.one()
+        return {
+            "generated": fresh,
+            "seconds": round(time.perf_counter() - started, 1),
+            "accounts": accounts,
+            "stage_events": events,
+            "blocked_attempts": blocked,
+        }
+    finally:
+        await engine.dispose()
+
+
+async def manager_token(url: str) -> str:
+    engine = db.create_engine(url)
+    try:
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
+            return await auth.ensure_user_token(
+                session, actor=SYSTEM, email="bench.manager@example.org", role=Role.MANAGER
+            )
+    finally:
+        await engine.dispose()
+
+
+async def movable_accounts(url: str, limit: int) -> list[tuple[int, str]]:
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT account_id, stage FROM pipeline_entries "
+                    "WHERE stage IN ('PROSPECT', 'QUALIFIED', 'LOST') ORDER BY account_id LIMIT :n"
+                ),
+                {"n": limit},
+            )
+            return [(int(r[0]), str(r[1])) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.server:app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return subprocess.Popen(command, env=env)
+
+
+async def wait_ready(client: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+THROUGHPUT = """query($from: DateTime!, $to: DateTime!) { stageThroughput(from: $from, to: $to) {
+  stages { stage entered exited current medianSecondsInStage p90SecondsInStage
+           conversionRate touchesPerStay } } }"""
+HANDOFFS = """query($from: DateTime!, $to: DateTime!) { handoffReport(from: $from, to: $to) {
+  handoffs accepted pending medianSecondsToAccept
+  missingRecommended { requirement count share } blockedBy { requirement count } } }"""
+MOVE = """mutation($input: TransitionAccountInput!) { transitionAccount(input: $input) {
+  entry { stage } errors { code } } }"""
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+async def time_report(
+    client: httpx.AsyncClient, query: str, headers: dict[str, str], runs: int
+) -> dict[str, Any]:
+    end = datetime.now(UTC)
+    variables = {"from": (end - timedelta(days=365)).isoformat(), "to": end.isoformat()}
+    samples: list[float] = []
+    result: dict[str, Any] = {}
+    for i in range(runs + 2):
+        started = time.perf_counter()
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        elapsed = time.perf_counter() - started
+        result = response.json()
+        assert "errors" not in result, result
+        if i >= 2:  # two warm-up runs
+            samples.append(elapsed)
+    return {**summary(samples), "runs": runs, "sample": result["data"]}
+
+
+async def time_moves(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    stages: dict[int, str],
+    clients: int,
+    moves_per_client: int,
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures: list[Any] = []
+
+    async def worker(ids: list[int]) -> None:
+        for i in range(moves_per_client):
+            pk = ids[i % len(ids)]
+            trigger = "reopen" if stages[pk] == "LOST" else "lose"
+            variables = {"input": {"accountId": to_global_id("Account", pk), "trigger": trigger}}
+            started = time.perf_counter()
+            response = await client.post(
+                "/graphql", json={"query": MOVE, "variables": variables}, headers=headers
+            )
+            latencies.append(time.perf_counter() - started)
+            payload = response.json()["data"]["transitionAccount"]
+            if payload["errors"]:
+                failures.append(payload["errors"])
+            else:
+                stages[pk] = payload["entry"]["stage"]
+
+    ids = sorted(stages)
+    chunks = [ids[i::clients] for i in range(clients)]
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(chunk) for chunk in chunks))
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "clients": clients,
+        "moves": len(latencies),
+        "failed": len(failures),
+        "moves_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1),
+    }
+
+
+async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    generated = await generate(url, force=args.regenerate)
+    token = await manager_token(url)
+    stages = dict(await movable_accounts(url, args.clients * 20))
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    headers = {"Authorization": f"Bearer {token}"}
+    figures: dict[str, Any] = {"data": generated, "workers": args.workers}
+    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
+        ) as client:
+            await wait_ready(client)
+            if args.only in ("all", "reports"):
+                figures["stageThroughput"] = await time_report(
+                    client, THROUGHPUT, headers, args.runs
+                )
+                figures["handoffReport"] = await time_report(client, HANDOFFS, headers, args.runs)
+            if args.only in ("all", "moves"):
+                await time_moves(client, headers, stages, args.clients, 10)  # warm-up
+                figures["transitionAccount"] = await time_moves(
+                    client, headers, stages, args.clients, args.moves
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures["load_average"] = os.getloadavg()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--moves", type=int, default=150, help="moves per client")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--only", choices=["all", "reports", "moves"], default="all")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    os.environ.setdefault("ACCOUNTFLOW_DATA_DIR", str(Path(settings.data_dir)))
+    url = settings.database_url or db.start_embedded_postgres(settings.data_dir)
+    migrate(url)
+    print(json.dumps(asyncio.run(run(args, url)), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
