@@ -13,6 +13,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -20,6 +21,7 @@ from app.settings import Limits
 from schema import accounts, activities, audit, cadence, handoff, node, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
+from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
     "Query",
@@ -66,6 +68,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         mutation=Mutation,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutionContext if planned else None,
     )
 

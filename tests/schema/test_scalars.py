@@ -1,0 +1,33 @@
+"""DateTime input: ISO-8601 with a zone, parsed by the standard library."""
+
+from __future__ import annotations
+
+from app.auth.models import Role
+from tests.support import Api
+
+REPORT = """query($from: DateTime!, $to: DateTime!) {
+  handoffReport(from: $from, to: $to) { handoffs }
+}"""
+
+
+async def test_datetime_with_z_or_offset_is_accepted(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    variables = {"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00+02:00"}
+    data = await api.data(REPORT, variables, caller=manager)
+    assert data["handoffReport"]["handoffs"] == 0
+
+
+async def test_datetime_without_zone_is_a_clear_error(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    variables = {"from": "2026-01-01T00:00:00", "to": "2026-02-01T00:00:00Z"}
+    result = await api.gql(REPORT, variables, caller=manager)
+    assert result["data"] is None
+    assert "has no zone" in result["errors"][0]["message"]
+    assert "$from" in result["errors"][0]["message"]
+
+
+async def test_datetime_that_is_not_iso_is_a_clear_error(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    variables = {"from": "yesterday", "to": "2026-02-01T00:00:00Z"}
+    result = await api.gql(REPORT, variables, caller=manager)
+    assert "is not an ISO-8601 date and time" in result["errors"][0]["message"]
