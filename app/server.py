@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -80,8 +81,22 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper collections for a request server.
+
+    A GraphQL response allocates thousands of short-lived objects, so the default gen-0
+    threshold (700) triggers collections that mostly re-scan long-lived module state;
+    freezing what start-up created takes that state out of every later collection.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def app_from_env() -> Starlette:
     """uvicorn's factory for worker processes: the database URL comes from the environment."""
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc()
+    return app
