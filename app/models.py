@@ -6,7 +6,7 @@ from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
-from app.planning.models import AccountPlan
+from app.planning.models import AccountPlan, PlanAction, PlanGoal, WhiteSpace
 
 __all__ = [
     "Account",
@@ -17,5 +17,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Contact",
+    "PlanAction",
+    "PlanGoal",
     "User",
+    "WhiteSpace",
 ]

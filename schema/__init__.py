@@ -16,11 +16,11 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, audit, node, users
+from schema import accounts, audit, node, planning, users
 from schema.errors import ERROR_TYPES, BasicError
 
-Query = merge_types("Query", (node.Query, users.Query, accounts.Query, audit.Query))
-Mutation = merge_types("Mutation", (users.Mutation, accounts.Mutation))
+Query = merge_types("Query", (node.Query, users.Query, accounts.Query, audit.Query, planning.Query))
+Mutation = merge_types("Mutation", (users.Mutation, accounts.Mutation, planning.Mutation))
 
 
 class AccountflowSchema(strawberry.Schema):
