@@ -79,9 +79,9 @@ async def create_plan(
     checks = Checks()
     if period_end <= period_start:
         checks.fail("periodEnd", "periodEnd must be after periodStart.")
-    values = clean_terms(checks, _with_defaults(terms))
-    if values.get("growth_target_pct") is None:
+    if terms.get("growth_target_pct") is None:
         checks.fail("growthTargetPct", "growthTargetPct is required.")
+    values = clean_terms(checks, _with_defaults(terms))
     checks.raise_if_any()
     if await session.get(Account, account_id) is None:
         raise NotFoundError("Unknown account.", field="accountId")
@@ -142,9 +142,9 @@ async def update_plan(
         k: given.pop(k) for k in ("owner_id", "executive_sponsor_id") if k in given
     }
     checks = Checks()
-    values = clean_terms(checks, _with_defaults(given))
-    if "growth_target_pct" in values and values["growth_target_pct"] is None:
+    if "growth_target_pct" in given and given["growth_target_pct"] is None:
         checks.fail("growthTargetPct", "growthTargetPct must not be null.")
+    values = clean_terms(checks, _with_defaults(given))
     checks.raise_if_any()
     for key, user_id in people.items():
         await check_user(session, user_id, field=camel(key))
