@@ -6,11 +6,18 @@ from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
-from app.planning.models import AccountPlan, PlanAction, PlanGoal, WhiteSpace
+from app.planning.models import (
+    AccountPlan,
+    AccountRevenueYear,
+    PlanAction,
+    PlanGoal,
+    WhiteSpace,
+)
 
 __all__ = [
     "Account",
     "AccountPlan",
+    "AccountRevenueYear",
     "Activity",
     "ApiToken",
     "Assignment",

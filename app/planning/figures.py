@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
-    Integer,
     Interval,
     Numeric,
     Select,
@@ -29,7 +28,7 @@ from app.accounts.models import Account
 from app.activities.models import Activity
 from app.auth.models import User
 from app.errors import InvalidInputError
-from app.planning.models import REVENUE_KINDS, AccountPlan, PlanStatus
+from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, PlanStatus
 
 TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
 IS_REVENUE = Activity.kind.in_(REVENUE_KINDS)
@@ -109,33 +108,28 @@ def check_years(years: int | None) -> int:
 def churn_per_year(years: int, *, today: date) -> Subquery:
     """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
     last = today.year - 1
-    first = last - years + 1
-    year = cast(func.extract("year", func.timezone("UTC", Activity.occurred_at)), Integer)
-    yearly = (
-        select(Activity.account_id, year.label("y"), func.sum(Activity.amount).label("rev"))
-        .where(
-            IS_REVENUE,
-            Activity.occurred_at >= datetime(first - 1, 1, 1, tzinfo=UTC),
-            Activity.occurred_at < datetime(last + 1, 1, 1, tzinfo=UTC),
-        )
-        .group_by(Activity.account_id, year)
-        .having(func.sum(Activity.amount) > 0)
-        .cte("yearly")
+    ys = select(func.generate_series(last - years + 1, last).label("y")).cte("churn_years")
+    prev, cur = (
+        AccountRevenueYear.__table__.alias("prev"),
+        AccountRevenueYear.__table__.alias("cur"),
     )
-    ys = select(func.generate_series(first, last).label("y")).cte("churn_years")
-    prev, cur = yearly.alias("prev"), yearly.alias("cur")
     lost = cur.c.account_id.is_(None)
     return (
         select(
             ys.c.y,
             func.count(prev.c.account_id).label("customers"),
             func.count(prev.c.account_id).filter(lost).label("churned"),
-            func.coalesce(func.sum(prev.c.rev), 0).label("revenue_at_start"),
-            func.coalesce(func.sum(prev.c.rev).filter(lost), 0).label("revenue_lost"),
+            func.coalesce(func.sum(prev.c.revenue), 0).label("revenue_at_start"),
+            func.coalesce(func.sum(prev.c.revenue).filter(lost), 0).label("revenue_lost"),
         )
         .select_from(
-            ys.outerjoin(prev, prev.c.y == ys.c.y - 1).outerjoin(
-                cur, and_(cur.c.account_id == prev.c.account_id, cur.c.y == ys.c.y)
+            ys.outerjoin(prev, and_(prev.c.year == ys.c.y - 1, prev.c.revenue > 0)).outerjoin(
+                cur,
+                and_(
+                    cur.c.account_id == prev.c.account_id,
+                    cur.c.year == ys.c.y,
+                    cur.c.revenue > 0,
+                ),
             )
         )
         .group_by(ys.c.y)

@@ -133,6 +133,20 @@ class WhiteSpace(IdMixin, TimestampMixin, Base):
     )
 
 
+class AccountRevenueYear(Base):
+    """Revenue per account and UTC calendar year, kept by a trigger on activities.
+
+    Churn compares whole years across every account; summing millions of activities per
+    request is too slow, so the migration's statement-level triggers keep these sums.
+    """
+
+    __tablename__ = "account_revenue_years"
+
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+
+
 REVENUE_KINDS = (ActivityKind.INVOICE, ActivityKind.PARTS_PURCHASE, ActivityKind.SERVICE_ORDER)
 _REVENUE_WHERE = text("kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')")
 

@@ -15,6 +15,61 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+UPSERT = """
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM ({rows}) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;"""
+NEW = "SELECT account_id, occurred_at, kind, amount FROM new_rows"
+OLD = "SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows"
+
+# Keeps account_revenue_years in step with revenue activities, once per statement. Rows
+# are upserted in key order so that concurrent batches take their row locks in one order.
+TRIGGER_FUNCTION = f"""
+CREATE FUNCTION planning_account_revenue_years() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN{UPSERT.format(rows=NEW)}
+    ELSIF TG_OP = 'UPDATE' THEN{UPSERT.format(rows=NEW + " UNION ALL " + OLD)}
+    ELSE{UPSERT.format(rows=OLD)}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+TRIGGERS = {
+    "insert": "AFTER INSERT ON activities REFERENCING NEW TABLE AS new_rows",
+    "update": "AFTER UPDATE ON activities REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "AFTER DELETE ON activities REFERENCING OLD TABLE AS old_rows",
+}
+BACKFILL = UPSERT.format(rows="SELECT account_id, occurred_at, kind, amount FROM activities")
+
+
+def create_revenue_years() -> None:
+    op.create_table(
+        "account_revenue_years",
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.Numeric(precision=16, scale=2), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "year", name=op.f("pk_account_revenue_years")),
+    )
+    op.execute(TRIGGER_FUNCTION)
+    for event, clause in TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER planning_revenue_years_{event} {clause} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION planning_account_revenue_years()"
+        )
+    op.execute(BACKFILL)
+
+
+def drop_revenue_years() -> None:
+    for event in TRIGGERS:
+        op.execute(f"DROP TRIGGER planning_revenue_years_{event} ON activities")
+    op.execute("DROP FUNCTION planning_account_revenue_years()")
+    op.drop_table("account_revenue_years")
+
+
 def upgrade() -> None:
     op.create_table(
         "plan_actions",
@@ -228,9 +283,11 @@ def upgrade() -> None:
         postgresql_include=["account_id", "amount"],
         postgresql_where=sa.text("kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')"),
     )
+    create_revenue_years()
 
 
 def downgrade() -> None:
+    drop_revenue_years()
     op.drop_index(
         "ix_activities_revenue_time",
         table_name="activities",
