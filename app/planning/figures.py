@@ -108,30 +108,33 @@ def check_years(years: int | None) -> int:
 def churn_per_year(years: int, *, today: date) -> Subquery:
     """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
     last = today.year - 1
-    ys = select(func.generate_series(last - years + 1, last).label("y")).cte("churn_years")
-    prev, cur = (
-        AccountRevenueYear.__table__.alias("prev"),
-        AccountRevenueYear.__table__.alias("cur"),
+    first = last - years + 1
+    ys = select(func.generate_series(first, last).label("y")).cte("churn_years")
+    sums = AccountRevenueYear
+    # One ordered pass over the sums: a customer churned when its next year with revenue
+    # is not the following year.
+    customers = (
+        select(
+            sums.account_id,
+            sums.year,
+            sums.revenue,
+            func.lead(sums.year)
+            .over(partition_by=sums.account_id, order_by=sums.year)
+            .label("next_year"),
+        )
+        .where(sums.revenue > 0, sums.year.between(first - 1, last))
+        .subquery("customers")
     )
-    lost = cur.c.account_id.is_(None)
+    lost = customers.c.next_year.is_distinct_from(ys.c.y)
     return (
         select(
             ys.c.y,
-            func.count(prev.c.account_id).label("customers"),
-            func.count(prev.c.account_id).filter(lost).label("churned"),
-            func.coalesce(func.sum(prev.c.revenue), 0).label("revenue_at_start"),
-            func.coalesce(func.sum(prev.c.revenue).filter(lost), 0).label("revenue_lost"),
+            func.count(customers.c.account_id).label("customers"),
+            func.count(customers.c.account_id).filter(lost).label("churned"),
+            func.coalesce(func.sum(customers.c.revenue), 0).label("revenue_at_start"),
+            func.coalesce(func.sum(customers.c.revenue).filter(lost), 0).label("revenue_lost"),
         )
-        .select_from(
-            ys.outerjoin(prev, and_(prev.c.year == ys.c.y - 1, prev.c.revenue > 0)).outerjoin(
-                cur,
-                and_(
-                    cur.c.account_id == prev.c.account_id,
-                    cur.c.year == ys.c.y,
-                    cur.c.revenue > 0,
-                ),
-            )
-        )
+        .select_from(ys.outerjoin(customers, customers.c.year == ys.c.y - 1))
         .group_by(ys.c.y)
         .subquery("churn_per_year")
     )
@@ -199,6 +202,8 @@ def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> 
             plan.planned_net_new,
         )
         .where(*where)
+        # OFFSET 0 keeps PostgreSQL from inlining the baseline subquery into each figure.
+        .offset(0)
         .subquery("plan_inputs")
     )
     target = func.round(inner.c.baseline * (1 + inner.c.growth_target_pct / 100), 2)
