@@ -141,6 +141,16 @@ class AccountRevenueYear(Base):
     """
 
     __tablename__ = "account_revenue_years"
+    # Churn reads customers (positive years) in key order from this index alone.
+    __table_args__ = (
+        Index(
+            "ix_account_revenue_years_customers",
+            "account_id",
+            "year",
+            postgresql_include=["revenue"],
+            postgresql_where=text("revenue > 0"),
+        ),
+    )
 
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)

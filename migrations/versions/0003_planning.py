@@ -54,6 +54,14 @@ def create_revenue_years() -> None:
         sa.Column("revenue", sa.Numeric(precision=16, scale=2), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "year", name=op.f("pk_account_revenue_years")),
     )
+    op.create_index(
+        "ix_account_revenue_years_customers",
+        "account_revenue_years",
+        ["account_id", "year"],
+        unique=False,
+        postgresql_include=["revenue"],
+        postgresql_where=sa.text("revenue > 0"),
+    )
     op.execute(TRIGGER_FUNCTION)
     for event, clause in TRIGGERS.items():
         op.execute(
@@ -67,6 +75,7 @@ def drop_revenue_years() -> None:
     for event in TRIGGERS:
         op.execute(f"DROP TRIGGER planning_revenue_years_{event} ON activities")
     op.execute("DROP FUNCTION planning_account_revenue_years()")
+    op.drop_index("ix_account_revenue_years_customers", table_name="account_revenue_years")
     op.drop_table("account_revenue_years")
 
 
