@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +83,15 @@ class Rollup:
     revenue_last_12_months: Decimal
     branch_count: int
     forecast_revenue: Decimal
+
+
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan report queries for their actual dates and years.
+
+    After five runs of a prepared statement PostgreSQL may switch to a generic plan, which
+    for these reports is several times slower than one made for the given values.
+    """
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def utc_midnight(day: Any) -> ColumnElement[datetime]:
@@ -156,6 +166,7 @@ def estimated_churn_rate(*, today: date) -> ColumnElement[Decimal]:
 
 
 async def churn_estimate(session: AsyncSession, *, years: int, today: date) -> ChurnEstimate:
+    await custom_plans(session)
     per_year = churn_per_year(years, today=today)
     by_count, by_revenue = _rates(per_year)
     query = select(
@@ -225,6 +236,7 @@ def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> 
 
 
 async def plan_figures(session: AsyncSession, plan_ids: Sequence[int]) -> list[PlanFigures | None]:
+    await custom_plans(session)
     figures = plan_figures_query([AccountPlan.id.in_(plan_ids)], today=utc_today())
     found = {
         row.plan_id: PlanFigures(row.baseline, row.target, row.churn, row.forecast, row.gap)
@@ -251,6 +263,7 @@ def active_on(day: ColumnElement[date] | date) -> list[ColumnElement[bool]]:
 async def forecast(
     session: AsyncSession, *, group_by: ForecastGrouping, period_start: date
 ) -> list[ForecastRow]:
+    await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
     key, label, source = _grouping(group_by, figures)
     sums = [func.sum(figures.c[c]) for c in ("baseline", "forecast", "target", "gap")]
@@ -299,6 +312,7 @@ def top_level(account_ids: Select[Any]) -> Subquery:
 
 
 async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
+    await custom_plans(session)
     tree = (
         select(Account.id.label("root"), Account.id)
         .where(Account.id.in_(account_ids))

@@ -29,7 +29,7 @@ from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
 from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
-from app.planning.figures import IS_REVENUE, last_12_months
+from app.planning.figures import IS_REVENUE, custom_plans, last_12_months
 from app.planning.models import AccountPlan, PlanStatus
 
 
@@ -97,6 +97,7 @@ def suggestions_query(cutoffs: Cutoffs) -> Subquery:
 async def suggestion_page(
     session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs
 ) -> Page[Suggestion]:
+    await custom_plans(session)
     s = suggestions_query(cutoffs)
     query = select(s.c.account_id, s.c.revenue, s.c.share, s.c.suggested, s.c.neg_revenue)
     if args.after is not None:
@@ -127,6 +128,7 @@ async def apply_classification(
     cutoffs: Cutoffs,
 ) -> int:
     """Set every (or each given) account's class to its suggestion; returns how many changed."""
+    await custom_plans(session)
     s = suggestions_query(cutoffs)
     targets = select(s.c.account_id, s.c.current, s.c.suggested).where(
         s.c.current.is_distinct_from(s.c.suggested)
