@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Integer,
     Interval,
     Numeric,
     Select,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +34,7 @@ from app.errors import InvalidInputError
 from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, PlanStatus
 
 TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
+ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
 IS_REVENUE = Activity.kind.in_(REVENUE_KINDS)
 DEFAULT_CHURN_YEARS = 3
 
@@ -102,6 +105,51 @@ def utc_midnight(day: Any) -> ColumnElement[datetime]:
 def last_12_months() -> ColumnElement[bool]:
     return and_(
         Activity.occurred_at > func.now() - TWELVE_MONTHS, Activity.occurred_at <= func.now()
+    )
+
+
+def revenue_last_12_months_by_account(*, tail: bool | None = None) -> Subquery:
+    """(account_id, revenue) over every account's last 12 months, exact to the activity.
+
+    The current year comes from the yearly sums; only the part of the window in the
+    previous year is read from activities: forward from the window's start (`tail`), or as
+    last year's sum minus what came before the start, whichever spans fewer days.
+    """
+    now = func.now()
+    this_year = func.date_trunc("year", now, "UTC")
+    year = cast(func.extract("year", func.timezone("UTC", now)), Integer)
+    start = now - TWELVE_MONTHS
+    if tail is None:
+        today = datetime.now(UTC)
+        tail = today.timetuple().tm_yday > 183
+    sums = AccountRevenueYear
+    revenue = Activity.amount.label("amount")
+    parts = [
+        select(sums.account_id, sums.revenue.label("amount")).where(sums.year == year),
+        select(Activity.account_id, -revenue).where(
+            IS_REVENUE, Activity.occurred_at > now, Activity.occurred_at < this_year + ONE_YEAR
+        ),
+    ]
+    if tail:
+        parts.append(
+            select(Activity.account_id, revenue).where(
+                IS_REVENUE, Activity.occurred_at > start, Activity.occurred_at < this_year
+            )
+        )
+    else:
+        parts.append(select(sums.account_id, sums.revenue).where(sums.year == year - 1))
+        parts.append(
+            select(Activity.account_id, -revenue).where(
+                IS_REVENUE,
+                Activity.occurred_at >= this_year - ONE_YEAR,
+                Activity.occurred_at <= start,
+            )
+        )
+    union = union_all(*parts).subquery("revenue_parts")
+    return (
+        select(union.c.account_id, func.sum(union.c.amount).label("revenue"))
+        .group_by(union.c.account_id)
+        .subquery("revenue")
     )
 
 

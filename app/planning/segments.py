@@ -24,12 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, BuyingRole, Classification, Contact
-from app.activities.models import Activity
 from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
 from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
-from app.planning.figures import IS_REVENUE, custom_plans, last_12_months
+from app.planning.figures import custom_plans, revenue_last_12_months_by_account
 from app.planning.models import AccountPlan, PlanStatus
 
 
@@ -53,14 +52,9 @@ class Suggestion:
     suggested: Classification
 
 
-def suggestions_query(cutoffs: Cutoffs) -> Subquery:
+def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery:
     """Every live account ranked by revenue in the last 12 months, with its share and class."""
-    revenue = (
-        select(Activity.account_id, func.sum(Activity.amount).label("revenue"))
-        .where(IS_REVENUE, last_12_months())
-        .group_by(Activity.account_id)
-        .subquery("revenue")
-    )
+    revenue = revenue_last_12_months_by_account(tail=tail)
     amount = func.coalesce(revenue.c.revenue, 0)
     rank = {"order_by": (amount.desc(), Account.id), "rows": (None, -1)}
     ranked = (
@@ -95,10 +89,10 @@ def suggestions_query(cutoffs: Cutoffs) -> Subquery:
 
 
 async def suggestion_page(
-    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs
+    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs, tail: bool | None = None
 ) -> Page[Suggestion]:
     await custom_plans(session)
-    s = suggestions_query(cutoffs)
+    s = suggestions_query(cutoffs, tail=tail)
     query = select(s.c.account_id, s.c.revenue, s.c.share, s.c.suggested, s.c.neg_revenue)
     if args.after is not None:
         key = decode_cursor(args.after, size=2)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, Classification
 from app.activities.models import ActivityKind
 from app.audit.models import AuditEntry
 from app.auth.models import Role
+from app.pagination import PageArgs
+from app.planning import segments
 from app.planning.models import PlanStatus
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
@@ -340,3 +344,36 @@ async def test_apply_classification_unknown_account_writes_nothing(api: Api) -> 
         )
         is None
     )
+
+
+@pytest.mark.parametrize("tail", [True, False])
+async def test_last_12_months_is_exact_at_the_edges(session: AsyncSession, tail: bool) -> None:
+    now = await session.scalar(select(func.now()))
+    start = await session.scalar(select(func.now() - text("interval '12 months'")))
+    assert now is not None
+    assert start is not None
+    new_year = datetime(now.astimezone(UTC).year, 1, 1, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    history = {
+        "inside": [("100", start + hour)],
+        "outside": [("200", start - hour), ("50", now - timedelta(days=1))],
+        "future": [("300", now + timedelta(days=1))],
+        "mixed": [("10", start + timedelta(days=1)), ("20", new_year), ("40", now - hour)],
+    }
+    accounts = {}
+    for name, rows in history.items():
+        accounts[name] = await create_account(session, name)
+        for amount, when in rows:
+            await create_activity(session, accounts[name], amount, when)
+
+    page = await segments.suggestion_page(
+        session, cutoffs=segments.Cutoffs(), args=PageArgs(first=10), tail=tail
+    )
+
+    found = {item.account_id: item.revenue_last_12_months for item in page.items}
+    assert {name: found[a.id] for name, a in accounts.items()} == {
+        "inside": Decimal("100.00"),
+        "outside": Decimal("50.00"),
+        "future": Decimal("0"),
+        "mixed": Decimal("70.00"),
+    }
