@@ -111,7 +111,8 @@ async def generate(url: str, sizes: dict[str, int]) -> None:
                 await conn.execute(f'DROP INDEX "{index["indexname"]}"')
             await conn.execute("ALTER TABLE activities DISABLE TRIGGER ALL")
             for statement in DATA:
-                repeat = sizes["activities"] // chunk if "activities" in statement else 1
+                bulk = statement.startswith("INSERT INTO activities")
+                repeat = sizes["activities"] // chunk if bulk else 1
                 for _ in range(repeat):
                     await conn.execute(statement.format(**params))
                 elapsed = time.perf_counter() - started
