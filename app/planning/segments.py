@@ -56,7 +56,8 @@ def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery
     """Every live account ranked by revenue in the last 12 months, with its share and class."""
     revenue = revenue_last_12_months_by_account(tail=tail)
     amount = func.coalesce(revenue.c.revenue, 0)
-    rank = {"order_by": (amount.desc(), Account.id), "rows": (None, -1)}
+    # Ranked in the order pages are read, so the page needs no second sort.
+    rank = {"order_by": (-amount, Account.id), "rows": (None, -1)}
     ranked = (
         select(
             Account.id.label("account_id"),
