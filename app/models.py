@@ -7,11 +7,18 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
 from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
-from app.planning.models import AccountPlan
+from app.planning.models import (
+    AccountPlan,
+    AccountRevenueYear,
+    PlanAction,
+    PlanGoal,
+    WhiteSpace,
+)
 
 __all__ = [
     "Account",
     "AccountPlan",
+    "AccountRevenueYear",
     "Activity",
     "ApiToken",
     "Assignment",
@@ -22,6 +29,9 @@ __all__ = [
     "ContactRule",
     "Pipeline",
     "PipelineEntry",
+    "PlanAction",
+    "PlanGoal",
     "StageEvent",
     "User",
+    "WhiteSpace",
 ]

@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, users
+from schema import accounts, activities, audit, cadence, handoff, node, planning, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.scalars import SCALAR_MAP
@@ -33,11 +33,19 @@ Query = merge_types(
         cadence.Query,
         activities.Query,
         handoff.Query,
+        planning.Query,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (users.Mutation, accounts.Mutation, cadence.Mutation, activities.Mutation, handoff.Mutation),
+    (
+        users.Mutation,
+        accounts.Mutation,
+        cadence.Mutation,
+        activities.Mutation,
+        handoff.Mutation,
+        planning.Mutation,
+    ),
 )
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
 import uuid
-import weakref
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -113,40 +111,6 @@ def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
-def _is_query(query: str, name: str | None) -> bool:
-    # Runs before the token is checked: parse (and keep) only texts of a reasonable size;
-    # a longer one simply runs in a transaction.
-    return len(query) < 20_000 and _operation_is_query(query, name)
-
-
-@functools.lru_cache(maxsize=256)
-def _operation_is_query(query: str, name: str | None) -> bool:
-    try:
-        operation = get_operation_ast(parse(query), name)
-    except GraphQLError:
-        return False
-    return operation is not None and operation.operation is OperationType.QUERY
-
-
-_readers: weakref.WeakKeyDictionary[
-    async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]
-] = weakref.WeakKeyDictionary()
-
-
-def _reader(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions in autocommit for queries: no BEGIN and ROLLBACK round trips around a read.
-
-    Each statement of a query then reads its own snapshot; mutations keep one transaction.
-    """
-    found = _readers.get(sessionmaker)
-    if found is None:
-        bind = sessionmaker.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-        found = _readers[sessionmaker] = async_sessionmaker(
-            bind, expire_on_commit=False, autoflush=False
-        )
-    return found
-
-
 class GraphQLEndpoint:
     def __init__(
         self,
@@ -190,8 +154,9 @@ class GraphQLEndpoint:
         name: str | None,
         request_id: str,
     ) -> tuple[Response, str]:
-        sessionmaker = _reader(self.sessionmaker) if _is_query(query, name) else self.sessionmaker
-        async with sessionmaker() as session:
+        # Queries run in a transaction too: reports rely on SET LOCAL (plan_cache_mode,
+        # work_mem), which does nothing outside one.
+        async with self.sessionmaker() as session:
             principal = await auth.authenticate(session, token)
             if principal is None:
                 body = _error_body("Invalid or revoked token.", "UNAUTHENTICATED")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, func
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.activities.models import Activity, ActivityKind
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
 
@@ -16,9 +18,57 @@ class PlanStatus(StrEnum):
     CLOSED = "CLOSED"
 
 
+class GoalStatus(StrEnum):
+    OPEN = "OPEN"
+    ACHIEVED = "ACHIEVED"
+    MISSED = "MISSED"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class WhiteSpaceKind(StrEnum):
+    DIVISION = "DIVISION"
+    LOCATION = "LOCATION"
+    DEPARTMENT = "DEPARTMENT"
+    PRODUCT = "PRODUCT"
+    COMPETITOR = "COMPETITOR"
+
+
+class WhiteSpaceStatus(StrEnum):
+    IDENTIFIED = "IDENTIFIED"
+    PURSUING = "PURSUING"
+    WON = "WON"
+    LOST = "LOST"
+
+
 class AccountPlan(IdMixin, TimestampMixin, Base):
     __tablename__ = "account_plans"
-    __table_args__ = (Index(None, "account_id", "status"),)
+    __table_args__ = (
+        Index(None, "account_id", "status"),
+        # Forecasts select active plans by period; reviews and renewals page by date.
+        Index(
+            "ix_account_plans_active_period",
+            "period_start",
+            "period_end",
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
+        Index(
+            "ix_account_plans_open_review",
+            "next_review_at",
+            "id",
+            postgresql_where=text("status <> 'CLOSED'"),
+        ),
+        Index(
+            "ix_account_plans_open_renewal",
+            "renewal_date",
+            "id",
+            postgresql_where=text("status <> 'CLOSED'"),
+        ),
+    )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
     owner_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
@@ -29,3 +79,99 @@ class AccountPlan(IdMixin, TimestampMixin, Base):
     period_end: Mapped[date]
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    executive_sponsor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    growth_target_pct: Mapped[Decimal] = mapped_column(Numeric(7, 2), server_default="0")
+    planned_net_new: Mapped[Decimal] = mapped_column(Numeric(14, 2), server_default="0")
+    price_change_pct: Mapped[Decimal] = mapped_column(Numeric(7, 2), server_default="0")
+    # NULL: use the estimate from history (churnEstimate.byRevenue).
+    churn_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    satisfaction: Mapped[int | None]
+    review_frequency_days: Mapped[int | None]
+    last_reviewed_at: Mapped[datetime | None]
+    next_review_at: Mapped[datetime | None]
+    renewal_date: Mapped[date | None]
+
+
+class PlanGoal(IdMixin, TimestampMixin, Base):
+    __tablename__ = "plan_goals"
+
+    plan_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account_plans.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    due: Mapped[date | None]
+    status: Mapped[GoalStatus] = mapped_column(
+        enum_column(GoalStatus, "goal_status"), default=GoalStatus.OPEN
+    )
+
+
+class PlanAction(IdMixin, TimestampMixin, Base):
+    __tablename__ = "plan_actions"
+
+    plan_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account_plans.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    due: Mapped[date | None]
+    status: Mapped[ActionStatus] = mapped_column(
+        enum_column(ActionStatus, "action_status"), default=ActionStatus.OPEN
+    )
+    completed_at: Mapped[datetime | None]
+
+
+class WhiteSpace(IdMixin, TimestampMixin, Base):
+    __tablename__ = "plan_white_space"
+
+    plan_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account_plans.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    kind: Mapped[WhiteSpaceKind] = mapped_column(enum_column(WhiteSpaceKind, "white_space_kind"))
+    description: Mapped[str] = mapped_column(String(500))
+    estimated_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[WhiteSpaceStatus] = mapped_column(
+        enum_column(WhiteSpaceStatus, "white_space_status"), default=WhiteSpaceStatus.IDENTIFIED
+    )
+
+
+class AccountRevenueYear(Base):
+    """Revenue per account and UTC calendar year, kept by a trigger on activities.
+
+    Churn compares whole years across every account; summing millions of activities per
+    request is too slow, so the migration's statement-level triggers keep these sums.
+    """
+
+    __tablename__ = "account_revenue_years"
+    # Churn reads customers (positive years) in key order from this index alone.
+    __table_args__ = (
+        Index(
+            "ix_account_revenue_years_customers",
+            "account_id",
+            "year",
+            postgresql_include=["revenue"],
+            postgresql_where=text("revenue > 0"),
+        ),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+
+
+REVENUE_KINDS = (ActivityKind.INVOICE, ActivityKind.PARTS_PURCHASE, ActivityKind.SERVICE_ORDER)
+_REVENUE_WHERE = text("kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')")
+
+# Revenue reads only three activity kinds; these partial, covering indexes (owned by
+# planning, attached to the activities table) let them skip calls, emails and notes.
+Index(
+    "ix_activities_revenue_account",
+    Activity.account_id,
+    Activity.occurred_at,
+    postgresql_include=["amount"],
+    postgresql_where=_REVENUE_WHERE,
+)
+Index(
+    "ix_activities_revenue_time",
+    Activity.occurred_at,
+    postgresql_include=["account_id", "amount"],
+    postgresql_where=_REVENUE_WHERE,
+)

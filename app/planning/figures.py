@@ -1,0 +1,406 @@
+"""Revenue figures in SQL: plan figures, churn estimate, roll-ups and forecasts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Interval,
+    Numeric,
+    Select,
+    Subquery,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account
+from app.activities.models import Activity
+from app.auth.models import User
+from app.errors import InvalidInputError
+from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, PlanStatus
+
+TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
+ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
+IS_REVENUE = Activity.kind.in_(REVENUE_KINDS)
+DEFAULT_CHURN_YEARS = 3
+
+
+class ForecastGrouping(StrEnum):
+    OWNER = "OWNER"
+    CLASSIFICATION = "CLASSIFICATION"
+    PARENT = "PARENT"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFigures:
+    baseline_revenue: Decimal
+    target_revenue: Decimal
+    churn_rate: Decimal
+    forecast_revenue: Decimal
+    gap: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnYear:
+    year: int
+    customers_at_start: int
+    churned: int
+    revenue_at_start: Decimal
+    revenue_lost: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnEstimate:
+    by_count: Decimal | None
+    by_revenue: Decimal | None
+    years: list[ChurnYear]
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastRow:
+    key: int | str | None
+    label: str | None
+    accounts: int
+    baseline_revenue: Decimal
+    forecast_revenue: Decimal
+    target_revenue: Decimal
+    gap: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    revenue_last_12_months: Decimal
+    branch_count: int
+    forecast_revenue: Decimal
+
+
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan report queries for their actual dates and years.
+
+    After five runs of a prepared statement PostgreSQL may switch to a generic plan, which
+    for these reports is several times slower than one made for the given values.
+    """
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def utc_midnight(day: Any) -> ColumnElement[datetime]:
+    """A date (or timestamp without zone) read as UTC: the start of that day."""
+    return func.timezone("UTC", cast(day, DateTime()))
+
+
+def last_12_months() -> ColumnElement[bool]:
+    return and_(
+        Activity.occurred_at > func.now() - TWELVE_MONTHS, Activity.occurred_at <= func.now()
+    )
+
+
+def revenue_last_12_months_by_account(*, tail: bool | None = None) -> Subquery:
+    """(account_id, revenue) over every account's last 12 months, exact to the activity.
+
+    The current year comes from the yearly sums; only the part of the window in the
+    previous year is read from activities: forward from the window's start (`tail`), or as
+    last year's sum minus what came before the start, whichever spans fewer days.
+    """
+    now = func.now()
+    this_year = func.date_trunc("year", now, "UTC")
+    year = cast(func.extract("year", func.timezone("UTC", now)), Integer)
+    start = now - TWELVE_MONTHS
+    if tail is None:
+        today = datetime.now(UTC)
+        tail = today.timetuple().tm_yday > 183
+    sums = AccountRevenueYear
+    revenue = Activity.amount.label("amount")
+    parts = [
+        select(sums.account_id, sums.revenue.label("amount")).where(sums.year == year),
+        select(Activity.account_id, -revenue).where(
+            IS_REVENUE, Activity.occurred_at > now, Activity.occurred_at < this_year + ONE_YEAR
+        ),
+    ]
+    if tail:
+        parts.append(
+            select(Activity.account_id, revenue).where(
+                IS_REVENUE, Activity.occurred_at > start, Activity.occurred_at < this_year
+            )
+        )
+    else:
+        parts.append(select(sums.account_id, sums.revenue).where(sums.year == year - 1))
+        parts.append(
+            select(Activity.account_id, -revenue).where(
+                IS_REVENUE,
+                Activity.occurred_at >= this_year - ONE_YEAR,
+                Activity.occurred_at <= start,
+            )
+        )
+    union = union_all(*parts).subquery("revenue_parts")
+    return (
+        select(union.c.account_id, func.sum(union.c.amount).label("revenue"))
+        .group_by(union.c.account_id)
+        .subquery("revenue")
+    )
+
+
+# --- churn ---------------------------------------------------------------------------
+
+
+def check_years(years: int | None) -> int:
+    years = DEFAULT_CHURN_YEARS if years is None else years
+    if not 1 <= years <= 50:
+        raise InvalidInputError("years must be between 1 and 50.", field="years")
+    return years
+
+
+def churn_per_year(years: int, *, today: date) -> Subquery:
+    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
+    last = today.year - 1
+    first = last - years + 1
+    ys = select(func.generate_series(first, last).label("y")).cte("churn_years")
+    sums = AccountRevenueYear
+    # One ordered pass over the sums: a customer churned when its next year with revenue
+    # is not the following year.
+    customers = (
+        select(
+            sums.account_id,
+            sums.year,
+            sums.revenue,
+            func.lead(sums.year)
+            .over(partition_by=sums.account_id, order_by=sums.year)
+            .label("next_year"),
+        )
+        .where(sums.revenue > 0, sums.year.between(first - 1, last))
+        .subquery("customers")
+    )
+    lost = customers.c.next_year.is_distinct_from(ys.c.y)
+    return (
+        select(
+            ys.c.y,
+            func.count(customers.c.account_id).label("customers"),
+            func.count(customers.c.account_id).filter(lost).label("churned"),
+            func.coalesce(func.sum(customers.c.revenue), 0).label("revenue_at_start"),
+            func.coalesce(func.sum(customers.c.revenue).filter(lost), 0).label("revenue_lost"),
+        )
+        .select_from(ys.outerjoin(customers, customers.c.year == ys.c.y - 1))
+        .group_by(ys.c.y)
+        .subquery("churn_per_year")
+    )
+
+
+def _rates(per_year: Subquery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    by_count = func.avg(cast(per_year.c.churned, Numeric) / func.nullif(per_year.c.customers, 0))
+    by_revenue = func.avg(per_year.c.revenue_lost / func.nullif(per_year.c.revenue_at_start, 0))
+    return by_count, by_revenue
+
+
+def estimated_churn_rate(*, today: date) -> ColumnElement[Decimal]:
+    """churnEstimate.byRevenue over the default years, as a scalar subquery (0 without data).
+
+    PostgreSQL runs it lazily, so plans with their own rate never pay for it.
+    """
+    per_year = churn_per_year(DEFAULT_CHURN_YEARS, today=today)
+    return func.coalesce(select(_rates(per_year)[1]).scalar_subquery(), 0)
+
+
+async def churn_estimate(session: AsyncSession, *, years: int, today: date) -> ChurnEstimate:
+    await custom_plans(session)
+    per_year = churn_per_year(years, today=today)
+    by_count, by_revenue = _rates(per_year)
+    query = select(
+        per_year,
+        by_count.over().label("by_count"),
+        by_revenue.over().label("by_revenue"),
+    ).order_by(per_year.c.y)
+    rows = (await session.execute(query)).all()
+    return ChurnEstimate(
+        by_count=rows[0].by_count if rows else None,
+        by_revenue=rows[0].by_revenue if rows else None,
+        years=[
+            ChurnYear(r.y, r.customers, r.churned, r.revenue_at_start, r.revenue_lost) for r in rows
+        ],
+    )
+
+
+# --- plan figures --------------------------------------------------------------------
+
+
+def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
+    """Baseline, target, churn, forecast and gap of the plans matching `where`."""
+    plan = AccountPlan
+    baseline = (
+        select(func.coalesce(func.sum(Activity.amount), 0))
+        .where(
+            Activity.account_id == plan.account_id,
+            IS_REVENUE,
+            Activity.occurred_at >= utc_midnight(plan.period_start - TWELVE_MONTHS),
+            Activity.occurred_at < utc_midnight(plan.period_start),
+        )
+        .scalar_subquery()
+    )
+    churn = func.coalesce(plan.churn_rate, estimated_churn_rate(today=today))
+    inner = (
+        select(
+            plan.id.label("plan_id"),
+            plan.account_id,
+            plan.owner_id,
+            baseline.label("baseline"),
+            churn.label("churn"),
+            plan.growth_target_pct,
+            plan.price_change_pct,
+            plan.planned_net_new,
+        )
+        .where(*where)
+        # OFFSET 0 keeps PostgreSQL from inlining the baseline subquery into each figure.
+        .offset(0)
+        .subquery("plan_inputs")
+    )
+    target = func.round(inner.c.baseline * (1 + inner.c.growth_target_pct / 100), 2)
+    forecast = func.round(
+        inner.c.baseline * (1 - inner.c.churn) * (1 + inner.c.price_change_pct / 100)
+        + inner.c.planned_net_new,
+        2,
+    )
+    return select(
+        inner.c.plan_id,
+        inner.c.account_id,
+        inner.c.owner_id,
+        inner.c.baseline,
+        inner.c.churn,
+        target.label("target"),
+        forecast.label("forecast"),
+        (target - forecast).label("gap"),
+    ).subquery("plan_figures")
+
+
+async def plan_figures(session: AsyncSession, plan_ids: Sequence[int]) -> list[PlanFigures | None]:
+    await custom_plans(session)
+    figures = plan_figures_query([AccountPlan.id.in_(plan_ids)], today=utc_today())
+    found = {
+        row.plan_id: PlanFigures(row.baseline, row.target, row.churn, row.forecast, row.gap)
+        for row in await session.execute(select(figures))
+    }
+    return [found.get(i) for i in plan_ids]
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def active_on(day: ColumnElement[date] | date) -> list[ColumnElement[bool]]:
+    return [
+        AccountPlan.status == PlanStatus.ACTIVE,
+        AccountPlan.period_start <= day,
+        AccountPlan.period_end >= day,
+    ]
+
+
+# --- forecast and roll-up ------------------------------------------------------------
+
+
+async def forecast(
+    session: AsyncSession, *, group_by: ForecastGrouping, period_start: date
+) -> list[ForecastRow]:
+    await custom_plans(session)
+    figures = plan_figures_query(active_on(period_start), today=utc_today())
+    key, label, source = _grouping(group_by, figures)
+    sums = [func.sum(figures.c[c]) for c in ("baseline", "forecast", "target", "gap")]
+    query = (
+        select(key, label, func.count(func.distinct(figures.c.account_id)), *sums)
+        .select_from(source)
+        .group_by(key, label)
+        .order_by(sums[1].desc(), key)
+    )
+    return [ForecastRow(*row) for row in await session.execute(query)]
+
+
+def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:
+    if group_by is ForecastGrouping.OWNER:
+        source = figures.outerjoin(User, User.id == figures.c.owner_id)
+        return figures.c.owner_id, User.name, source
+    if group_by is ForecastGrouping.CLASSIFICATION:
+        source = figures.join(Account, Account.id == figures.c.account_id)
+        return Account.classification, Account.classification, source
+    tops = top_level(select(figures.c.account_id))
+    top = Account.__table__.alias("top")
+    source = figures.join(tops, tops.c.account_id == figures.c.account_id).join(
+        top, top.c.id == tops.c.top_id
+    )
+    return top.c.id, top.c.name, source
+
+
+def top_level(account_ids: Select[Any]) -> Subquery:
+    """(account_id, top_id): each account's top-level company, following parents up."""
+    up = (
+        select(Account.id.label("account_id"), Account.id, Account.parent_id)
+        .where(Account.id.in_(account_ids))
+        .cte("up", recursive=True)
+    )
+    parent = Account.__table__.alias("parent")
+    up = up.union_all(
+        select(up.c.account_id, parent.c.id, parent.c.parent_id).join(
+            parent, parent.c.id == up.c.parent_id
+        )
+    )
+    return (
+        select(up.c.account_id, up.c.id.label("top_id"))
+        .where(up.c.parent_id.is_(None))
+        .subquery("tops")
+    )
+
+
+async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
+    await custom_plans(session)
+    tree = (
+        select(Account.id.label("root"), Account.id)
+        .where(Account.id.in_(account_ids))
+        .cte("tree", recursive=True)
+    )
+    branch = Account.__table__.alias("branch")
+    tree = tree.union_all(
+        select(tree.c.root, branch.c.id).join(
+            branch, and_(branch.c.parent_id == tree.c.id, branch.c.archived_at.is_(None))
+        )
+    )
+    revenue = (
+        select(tree.c.root, func.sum(Activity.amount).label("revenue"))
+        .join(Activity, Activity.account_id == tree.c.id)
+        .where(IS_REVENUE, last_12_months())
+        .group_by(tree.c.root)
+        .subquery()
+    )
+    today = utc_today()
+    in_tree = AccountPlan.account_id.in_(select(tree.c.id))
+    figures = plan_figures_query([*active_on(today), in_tree], today=today)
+    planned = (
+        select(tree.c.root, func.sum(figures.c.forecast).label("forecast"))
+        .join(figures, figures.c.account_id == tree.c.id)
+        .group_by(tree.c.root)
+        .subquery()
+    )
+    branches = (
+        select(tree.c.root, (func.count() - 1).label("branches")).group_by(tree.c.root).subquery()
+    )
+    query = (
+        select(
+            branches.c.root,
+            func.coalesce(revenue.c.revenue, 0),
+            branches.c.branches,
+            func.coalesce(planned.c.forecast, 0),
+        )
+        .outerjoin(revenue, revenue.c.root == branches.c.root)
+        .outerjoin(planned, planned.c.root == branches.c.root)
+    )
+    found = {row[0]: Rollup(*row[1:]) for row in await session.execute(query)}
+    empty = Rollup(Decimal("0.00"), 0, Decimal("0.00"))
+    return [found.get(i, empty) for i in account_ids]

@@ -1,0 +1,247 @@
+"""ABC segmentation by revenue share, the key contact map, and review/renewal lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Numeric,
+    Select,
+    Subquery,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, BuyingRole, Classification, Contact
+from app.audit.models import AuditEntry
+from app.auth.actor import Actor
+from app.errors import InvalidInputError, NotFoundError
+from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
+from app.planning.figures import custom_plans, revenue_last_12_months_by_account
+from app.planning.models import AccountPlan, PlanStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    a: float = 0.5
+    b: float = 0.8
+    c: float = 0.95
+
+    def check(self) -> Cutoffs:
+        if not 0 < self.a <= self.b <= self.c <= 1:
+            raise InvalidInputError("Cut-offs must satisfy 0 < a <= b <= c <= 1.", field="aCutoff")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    account_id: int
+    revenue_last_12_months: Decimal
+    cumulative_share_before: Decimal
+    suggested: Classification
+
+
+def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery:
+    """Every live account ranked by revenue in the last 12 months, with its share and class."""
+    revenue = revenue_last_12_months_by_account(tail=tail)
+    amount = func.coalesce(revenue.c.revenue, 0)
+    # Ranked in the order pages are read, so the page needs no second sort.
+    rank = {"order_by": (-amount, Account.id), "rows": (None, -1)}
+    ranked = (
+        select(
+            Account.id.label("account_id"),
+            Account.classification.label("current"),
+            amount.label("revenue"),
+            (-amount).label("neg_revenue"),
+            func.coalesce(func.sum(amount).over(**rank), 0).label("before"),  # type: ignore[arg-type]
+            func.sum(amount).over().label("total"),
+        )
+        .outerjoin(revenue, revenue.c.account_id == Account.id)
+        .where(Account.archived_at.is_(None))
+        .subquery("ranked")
+    )
+    share = func.coalesce(ranked.c.before / func.nullif(ranked.c.total, 0), 0)
+    suggested = case(
+        (ranked.c.revenue <= 0, "D"),
+        (share < cast(literal(cutoffs.a), Numeric), "A"),
+        (share < cast(literal(cutoffs.b), Numeric), "B"),
+        (share < cast(literal(cutoffs.c), Numeric), "C"),
+        else_="D",
+    )
+    return select(
+        ranked.c.account_id,
+        ranked.c.current,
+        ranked.c.revenue,
+        ranked.c.neg_revenue,
+        share.label("share"),
+        suggested.label("suggested"),
+    ).subquery("suggestions")
+
+
+async def suggestion_page(
+    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs, tail: bool | None = None
+) -> Page[Suggestion]:
+    await custom_plans(session)
+    s = suggestions_query(cutoffs, tail=tail)
+    query = select(s.c.account_id, s.c.revenue, s.c.share, s.c.suggested, s.c.neg_revenue)
+    if args.after is not None:
+        key = decode_cursor(args.after, size=2)
+        query = query.where(tuple_(s.c.neg_revenue, s.c.account_id) > tuple_(*key))
+    query = query.order_by(s.c.neg_revenue, s.c.account_id).limit(args.first + 1)
+    rows = (await session.execute(query)).all()[: args.first + 1]
+    visible = rows[: args.first]
+    return Page(
+        items=[Suggestion(r[0], r[1], r[2], Classification(r[3])) for r in visible],
+        cursors=[encode_cursor((r.neg_revenue, r.account_id)) for r in visible],
+        has_next_page=len(rows) > args.first,
+        has_previous_page=args.after is not None,
+    )
+
+
+async def count_live_accounts(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(Account).where(Account.archived_at.is_(None))
+    return int(await session.scalar(query) or 0)
+
+
+async def apply_classification(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_ids: Sequence[int] | None,
+    dry_run: bool,
+    cutoffs: Cutoffs,
+) -> int:
+    """Set every (or each given) account's class to its suggestion; returns how many changed."""
+    await custom_plans(session)
+    s = suggestions_query(cutoffs)
+    targets = select(s.c.account_id, s.c.current, s.c.suggested).where(
+        s.c.current.is_distinct_from(s.c.suggested)
+    )
+    if account_ids is not None:
+        await _check_accounts(session, account_ids)
+        targets = targets.where(s.c.account_id.in_(account_ids))
+    if dry_run:
+        return int(await session.scalar(select(func.count()).select_from(targets.subquery())) or 0)
+    return await _apply(session, actor, targets.cte("targets"))
+
+
+async def _check_accounts(session: AsyncSession, account_ids: Sequence[int]) -> None:
+    found = await session.scalar(
+        select(func.count()).select_from(Account).where(Account.id.in_(set(account_ids)))
+    )
+    if found != len(set(account_ids)):
+        raise NotFoundError("Unknown account in accountIds.", field="accountIds")
+
+
+async def _apply(session: AsyncSession, actor: Actor, targets: Any) -> int:
+    # One statement: update the accounts and write one audit entry per changed account.
+    changed = (
+        update(Account)
+        .where(Account.id == targets.c.account_id)
+        .values(
+            classification=targets.c.suggested, version=Account.version + 1, updated_at=func.now()
+        )
+        .returning(Account.id, targets.c.current, targets.c.suggested)
+        .cte("changed")
+    )
+    change = func.jsonb_build_object(
+        "classification",
+        func.jsonb_build_object("before", changed.c.current, "after", changed.c.suggested),
+    )
+    audited = (
+        insert(AuditEntry)
+        .from_select(
+            [
+                "actor_user_id",
+                "actor_token_id",
+                "action",
+                "entity_type",
+                "entity_id",
+                "changes",
+                "request_id",
+            ],
+            select(
+                literal(actor.user_id),
+                literal(actor.token_id),
+                literal("account.classify"),
+                literal("Account"),
+                changed.c.id,
+                change,
+                literal(actor.request_id),
+            ),
+        )
+        .returning(AuditEntry.id)
+        .cte("audited")
+    )
+    result = await session.scalar(select(func.count()).select_from(audited))
+    return int(result or 0)
+
+
+# --- contact map ---------------------------------------------------------------------
+
+KEY_ROLES = (BuyingRole.DECISION_MAKER, BuyingRole.INFLUENCER, BuyingRole.COACH)
+
+
+async def contact_maps(
+    session: AsyncSession, keys: Sequence[tuple[int, bool]]
+) -> list[dict[BuyingRole, list[Contact]]]:
+    """Contacts by buying role per (account, include branches), in one query."""
+    roots = select(Account.id.label("root"), Account.id, literal(False).label("deep"))
+    tree = roots.where(Account.id.in_({k for k, _ in keys})).cte("tree", recursive=True)
+    branch = Account.__table__.alias("branch")
+    tree = tree.union_all(
+        select(tree.c.root, branch.c.id, literal(True)).join(
+            branch, (branch.c.parent_id == tree.c.id) & branch.c.archived_at.is_(None)
+        )
+    )
+    query = (
+        select(tree.c.root, tree.c.deep, Contact)
+        .join(Contact, Contact.account_id == tree.c.id)
+        .where(Contact.buying_role.is_not(None))
+        .order_by(Contact.name, Contact.id)
+    )
+    if not any(deep for _, deep in keys):
+        query = query.where(~tree.c.deep)
+    maps: dict[tuple[int, bool], dict[BuyingRole, list[Contact]]] = {k: {} for k in keys}
+    for root, deep, contact in await session.execute(query):
+        for include in (True, False) if not deep else (True,):
+            found = maps.get((root, include))
+            if found is not None:
+                found.setdefault(contact.buying_role, []).append(contact)
+    return [maps[k] for k in keys]
+
+
+# --- reviews and renewals ------------------------------------------------------------
+
+
+def check_days(within_days: int, *, field: str = "withinDays") -> int:
+    if not 0 <= within_days <= 3660:
+        raise InvalidInputError(f"{field} must be between 0 and 3660.", field=field)
+    return within_days
+
+
+def reviews_due_query(within_days: int) -> Select[Any]:
+    horizon = func.now() + func.make_interval(0, 0, 0, check_days(within_days))
+    return select(AccountPlan).where(
+        AccountPlan.status != PlanStatus.CLOSED, AccountPlan.next_review_at <= horizon
+    )
+
+
+def renewals_due_query(within_days: int) -> Select[Any]:
+    today = cast(func.timezone("UTC", func.now()), Date)
+    return select(AccountPlan).where(
+        AccountPlan.status != PlanStatus.CLOSED,
+        AccountPlan.renewal_date >= today,
+        AccountPlan.renewal_date <= today + check_days(within_days),
+    )
