@@ -1,0 +1,181 @@
+"""Planning mutations: plans, their items and applied classifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from app.planning import items, segments, service
+from schema import permissions
+from schema.context import Info
+from schema.planning.inputs import (
+    ActionPayload,
+    AddActionItemInput,
+    AddPlanGoalInput,
+    AddWhiteSpaceInput,
+    ApplyClassificationInput,
+    ApplyClassificationPayload,
+    CompleteActionItemInput,
+    CreatePlanInput,
+    GoalPayload,
+    PlanPayload,
+    RecordReviewInput,
+    SetPlanStatusInput,
+    UpdatePlanInput,
+    WhiteSpacePayload,
+)
+from schema.planning.types import AccountPlan, ActionItem, PlanGoal, WhiteSpace
+from schema.relay import decode_id, decode_optional
+
+TERMS = (
+    "growth_target_pct",
+    "planned_net_new",
+    "price_change_pct",
+    "churn_rate",
+    "satisfaction",
+    "review_frequency_days",
+    "renewal_date",
+)
+
+
+def _terms(input: CreatePlanInput | UpdatePlanInput) -> dict[str, Any]:
+    found = {name: getattr(input, name) for name in TERMS}
+    for name in ("owner_id", "executive_sponsor_id"):
+        value = getattr(input, name)
+        if value is not strawberry.UNSET:
+            field = "ownerId" if name == "owner_id" else "executiveSponsorId"
+            found[name] = decode_optional(value, "User", field=field)
+    return {k: v for k, v in found.items() if v is not strawberry.UNSET}
+
+
+async def _plan_scope(info: Info, plan_global_id: str, *, field: str) -> int:
+    """Decode a plan id and apply the REP write scope to its account."""
+    plan_id = decode_id(plan_global_id, "AccountPlan", field=field)
+    account_id = await service.plan_account_id(info.context.session, plan_id, field=field)
+    await permissions.require_account(info.context, account_id)
+    return plan_id
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def create_plan(self, info: Info, input: CreatePlanInput) -> PlanPayload:
+        account_id = decode_id(input.account_id, "Account", field="accountId")
+        await permissions.require_account(info.context, account_id)
+        row = await service.create_plan(
+            info.context.session,
+            actor=info.context.actor,
+            account_id=account_id,
+            period_start=input.period_start,
+            period_end=input.period_end,
+            **_terms(input),
+        )
+        return PlanPayload(plan=AccountPlan.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def update_plan(self, info: Info, input: UpdatePlanInput) -> PlanPayload:
+        plan_id = await _plan_scope(info, input.id, field="id")
+        row = await service.update_plan(
+            info.context.session,
+            actor=info.context.actor,
+            plan_id=plan_id,
+            expected_version=input.expected_version,
+            **_terms(input),
+        )
+        return PlanPayload(plan=AccountPlan.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def set_plan_status(self, info: Info, input: SetPlanStatusInput) -> PlanPayload:
+        plan_id = await _plan_scope(info, input.id, field="id")
+        row = await service.set_plan_status(
+            info.context.session, actor=info.context.actor, plan_id=plan_id, status=input.status
+        )
+        return PlanPayload(plan=AccountPlan.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def record_review(self, info: Info, input: RecordReviewInput) -> PlanPayload:
+        plan_id = await _plan_scope(info, input.plan_id, field="planId")
+        row = await service.record_review(
+            info.context.session, actor=info.context.actor, plan_id=plan_id, notes=input.notes
+        )
+        return PlanPayload(plan=AccountPlan.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def add_plan_goal(self, info: Info, input: AddPlanGoalInput) -> GoalPayload:
+        plan_id = await _plan_scope(info, input.plan_id, field="planId")
+        row = await items.add_goal(
+            info.context.session,
+            actor=info.context.actor,
+            plan_id=plan_id,
+            title=input.title,
+            metric=input.metric,
+            target=input.target,
+            due=input.due,
+        )
+        return GoalPayload(goal=PlanGoal.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def add_action_item(self, info: Info, input: AddActionItemInput) -> ActionPayload:
+        plan_id = await _plan_scope(info, input.plan_id, field="planId")
+        row = await items.add_action(
+            info.context.session,
+            actor=info.context.actor,
+            plan_id=plan_id,
+            title=input.title,
+            owner_id=decode_optional(input.owner_id, "User", field="ownerId"),
+            due=input.due,
+        )
+        return ActionPayload(action=ActionItem.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def complete_action_item(
+        self, info: Info, input: CompleteActionItemInput
+    ) -> ActionPayload:
+        action_id = decode_id(input.id, "ActionItem")
+        account_id = await items.action_account_id(info.context.session, action_id)
+        await permissions.require_account(info.context, account_id)
+        row = await items.complete_action(
+            info.context.session, actor=info.context.actor, action_id=action_id
+        )
+        return ActionPayload(action=ActionItem.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def add_white_space(self, info: Info, input: AddWhiteSpaceInput) -> WhiteSpacePayload:
+        plan_id = await _plan_scope(info, input.plan_id, field="planId")
+        row = await items.add_white_space(
+            info.context.session,
+            actor=info.context.actor,
+            plan_id=plan_id,
+            kind=input.kind,
+            description=input.description,
+            estimated_value=input.estimated_value,
+        )
+        return WhiteSpacePayload(white_space=WhiteSpace.from_model(row))
+
+    @strawberry.mutation(description="Set classifications to the suggestions, all or nothing.")
+    @permissions.mutation("classification.apply")
+    async def apply_classification(
+        self, info: Info, input: ApplyClassificationInput
+    ) -> ApplyClassificationPayload:
+        ids = input.account_ids
+        account_ids = (
+            None if ids is None else [decode_id(i, "Account", field="accountIds") for i in ids]
+        )
+        cutoffs = segments.Cutoffs(input.a_cutoff, input.b_cutoff, input.c_cutoff).check()
+        changed = await segments.apply_classification(
+            info.context.session,
+            actor=info.context.actor,
+            account_ids=account_ids,
+            dry_run=bool(input.dry_run),
+            cutoffs=cutoffs,
+        )
+        return ApplyClassificationPayload(changed_count=changed, dry_run=bool(input.dry_run))

@@ -1,0 +1,95 @@
+"""Planning reports and the plans due for review or renewal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import strawberry
+from sqlalchemy import Select
+
+from app.pagination import count, keyset_page
+from app.planning import figures, models, segments
+from app.planning.figures import ForecastGrouping
+from schema import permissions
+from schema.context import Info
+from schema.planning.reports import ChurnEstimate, ClassificationSuggestion, ForecastRow
+from schema.planning.types import AccountPlan
+from schema.relay import Connection, connection, page_args
+
+
+async def _plan_page(
+    info: Info, query: Select[Any], order: Sequence[Any], first: int | None, after: str | None
+) -> Connection[AccountPlan]:
+    args = page_args(info, first, after)
+    async with info.context.db() as session:
+        page = await keyset_page(session, query, order=order, args=args)
+
+    async def total() -> int:
+        async with info.context.db() as session:
+            return await count(session, query)
+
+    return connection(page, AccountPlan.from_model, total)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    @permissions.query("report.read")
+    async def churn_estimate(self, info: Info, years: int | None = 3) -> ChurnEstimate:
+        years = figures.check_years(years)
+        async with info.context.db() as session:
+            found = await figures.churn_estimate(session, years=years, today=figures.utc_today())
+        return ChurnEstimate.from_result(found)
+
+    @strawberry.field(description="Active plans covering periodStart, summed per group.")
+    @permissions.query("report.read")
+    async def forecast(
+        self, info: Info, group_by: ForecastGrouping, period_start: date
+    ) -> list[ForecastRow]:
+        async with info.context.db() as session:
+            rows = await figures.forecast(session, group_by=group_by, period_start=period_start)
+        return [ForecastRow.from_row(group_by, row) for row in rows]
+
+    @strawberry.field(description="Accounts ranked by revenue in the last 12 months.")
+    @permissions.query("report.read")
+    async def classification_suggestions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        a_cutoff: float = 0.5,
+        b_cutoff: float = 0.8,
+        c_cutoff: float = 0.95,
+    ) -> Connection[ClassificationSuggestion]:
+        args = page_args(info, first, after)
+        cutoffs = segments.Cutoffs(a_cutoff, b_cutoff, c_cutoff).check()
+        async with info.context.db() as session:
+            page = await segments.suggestion_page(session, cutoffs=cutoffs, args=args)
+
+        async def total() -> int:
+            async with info.context.db() as session:
+                return await segments.count_live_accounts(session)
+
+        return connection(page, ClassificationSuggestion.from_result, total)
+
+    @strawberry.field(
+        description="Open plans whose next review is due within the days, soonest first."
+    )
+    @permissions.query("plan.read")
+    async def plans_due_for_review(
+        self, info: Info, within_days: int = 7, first: int | None = None, after: str | None = None
+    ) -> Connection[AccountPlan]:
+        query = segments.reviews_due_query(within_days)
+        order = (models.AccountPlan.next_review_at, models.AccountPlan.id)
+        return await _plan_page(info, query, order, first, after)
+
+    @strawberry.field(description="Open plans renewing within the days, soonest first.")
+    @permissions.query("plan.read")
+    async def renewals_due(
+        self, info: Info, within_days: int = 90, first: int | None = None, after: str | None = None
+    ) -> Connection[AccountPlan]:
+        query = segments.renewals_due_query(within_days)
+        order = (models.AccountPlan.renewal_date, models.AccountPlan.id)
+        return await _plan_page(info, query, order, first, after)
