@@ -112,6 +112,22 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(summary)
 
 
+async def _refresh_balances(url: str) -> int:
+    from app.activities.cadence import refresh_balances
+
+    engine = db.create_engine(url)
+    try:
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
+            return await refresh_balances(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
+    url = db.resolve_database_url(settings)
+    print(f"refreshed {asyncio.run(_refresh_balances(url))} assignments")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="accountflow", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -134,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--accounts", type=int, default=300)
     seed.add_argument("--seed", type=int, default=7)
     seed.set_defaults(run=cmd_seed_demo)
+    sub.add_parser(
+        "refresh-balances", help="daily job: recompute stored contact balances for today"
+    ).set_defaults(run=cmd_refresh_balances)
     return root
 
 

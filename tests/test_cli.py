@@ -48,3 +48,11 @@ def test_seed_demo_loads_accounts(
     monkeypatch.setenv("DATABASE_URL", database_url)
     main(["seed-demo", "--accounts", "12"])
     assert capsys.readouterr().out.startswith("seeded 10 users, 12 accounts,")
+
+
+def test_refresh_balances_reports_the_rows_it_recomputed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    main(["refresh-balances"])
+    assert capsys.readouterr().out == "refreshed 0 assignments\n"
