@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import BindParameter, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import BigInteger, DateTime, Numeric, String, Text
+from sqlalchemy.types import BigInteger, String, Text
 
 from app.accounts.models import Account, Contact
 from app.activities import cadence
@@ -191,27 +192,37 @@ def _resolve(
     )
 
 
-_COLUMNS: dict[str, Any] = {
-    "account_id": BigInteger,
-    "kind": String,
-    "occurred_at": DateTime(timezone=True),
-    "user_id": BigInteger,
-    "contact_id": BigInteger,
-    "amount": Numeric(14, 2),
-    "summary": Text,
-    "source": String,
-    "external_id": String,
+_COLUMNS = {
+    "account_id": "bigint",
+    "kind": "varchar",
+    "occurred_at": "timestamptz",
+    "user_id": "bigint",
+    "contact_id": "bigint",
+    "amount": "numeric(14, 2)",
+    "summary": "text",
+    "source": "varchar",
+    "external_id": "varchar",
 }
 _names = ", ".join(_COLUMNS)
+# The rows travel as one JSON text (orjson writes the _Row dataclasses; PostgreSQL parses
+# them in C): much cheaper than encoding nine arrays of 1,000 values in Python.
 _INSERT = text(
     f"""
     INSERT INTO activities ({_names})
-    SELECT {_names} FROM unnest({", ".join(":" + c for c in _COLUMNS)}) AS x({_names})
+    SELECT {_names}
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())})
     ORDER BY source, external_id
     ON CONFLICT (source, external_id) DO NOTHING
     RETURNING id, account_id, kind, user_id, occurred_at, source, external_id
     """
-).bindparams(*(bindparam(c, type_=ARRAY(t)) for c, t in _COLUMNS.items()))
+).bindparams(bindparam("rows", type_=Text))
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value))
 
 
 async def log_activities(
@@ -261,8 +272,8 @@ async def log_activities(
 
 
 async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> None:
-    params = {c: [getattr(r, c) for r in rows] for c in _COLUMNS}
-    stored = (await session.execute(_INSERT, params)).all()
+    payload = orjson.dumps(rows, default=_json_default).decode()
+    stored = (await session.execute(_INSERT, {"rows": payload})).all()
     result.accepted_count = len(stored)
     result.duplicate_count = len(rows) - len(stored)
     by_key = {(s.source, s.external_id): s.id for s in stored if s.external_id is not None}
