@@ -225,6 +225,26 @@ async def copy_floor(url: str, unique: list[dict[str, Any]], prefix: str) -> flo
         await connection.close()
 
 
+async def postgres_data_dir(url: str) -> str:
+    connection = await raw_connection(url)
+    try:
+        return str(await connection.fetchval("SELECT current_setting('data_directory')"))
+    finally:
+        await connection.close()
+
+
+def postgres_cpu_s(data_dir: str) -> float:
+    """CPU seconds of the PostgreSQL server's exited children (the backends, once their
+    connections close) and of the postmaster itself, from /proc."""
+    time.sleep(1)  # closed connections' backends exit and are reaped
+    with open(os.path.join(data_dir, "postmaster.pid")) as pid_file:
+        pid = pid_file.readline().strip()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] is field 3.
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 async def count_activities(url: str) -> int:
     connection = await raw_connection(url)
     try:
@@ -280,11 +300,14 @@ def main() -> None:
         for i in range(0, len(events), args.batch)
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    data_dir = asyncio.run(postgres_data_dir(url))
+    postgres_before = postgres_cpu_s(data_dir)
     with serve(url, args.port, args.workers):
         elapsed, totals, latencies = asyncio.run(send_all(args.port, token, bodies, args.clients))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # The server and its workers, reaped when it stops (PostgreSQL's CPU is not included).
     server_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    postgres_cpu = postgres_cpu_s(data_dir) - postgres_before
     stored = asyncio.run(count_activities(url))
     floor = asyncio.run(copy_floor(url, unique, prefix))
     rate = len(events) / elapsed
@@ -298,6 +321,7 @@ def main() -> None:
         "elapsed_s": round(elapsed, 2),
         "events_per_s": round(rate),
         "server_cpu_ms_per_1000_events": round(server_cpu / len(events) * 1e6, 1),
+        "postgres_cpu_ms_per_1000_events": round(postgres_cpu / len(events) * 1e6, 1),
         "batch_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "batch_max_ms": round(max(latencies) * 1000, 1),
         **totals,

@@ -154,6 +154,17 @@ def _build_input(cls: type, value: Mapping[str, Any], context: InputContext) -> 
 get_object_definition(LogActivityInput, strict=True).from_input = _build_input
 
 
+def _build_batch(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+    """The whole list at once: strawberry's per-item walk (leaf checks, one call per item)
+    costs more than building the items."""
+    return cls(
+        activities=[
+            LogActivityInput(**{python: item.get(graphql) for python, graphql in _INPUT_FIELDS})
+            for item in value["activities"]
+        ]
+    )
+
+
 def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:
     try:
         return item.to_args()
@@ -168,6 +179,9 @@ def _rejected(index: int, errors: list[AppError]) -> RejectedItem:
 @strawberry.input
 class LogActivitiesInput:
     activities: list[LogActivityInput]
+
+
+get_object_definition(LogActivitiesInput, strict=True).from_input = _build_batch
 
 
 @strawberry.input

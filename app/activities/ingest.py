@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+import orjson
+from sqlalchemy import BindParameter, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import BigInteger, DateTime, Numeric, String, Text
+from sqlalchemy.types import BigInteger, String, Text
 
 from app.accounts.models import Account, Contact
 from app.activities import cadence
@@ -104,6 +105,12 @@ class _References:
     contacts: dict[int, int]
 
 
+def _array(values: set[Any], item_type: Any) -> BindParameter[Any]:
+    """One array parameter instead of an IN list: the same SQL text (and prepared
+    statement) for every batch size, and no per-value bind parameters to render."""
+    return bindparam(None, list(values), type_=ARRAY(item_type))
+
+
 async def _load_references(session: AsyncSession, items: Sequence[ActivityInput]) -> _References:
     """Every account, user and contact the batch names, in one query per kind."""
     ids = {i.account_id for i in items if i.account_id is not None}
@@ -114,23 +121,35 @@ async def _load_references(session: AsyncSession, items: Sequence[ActivityInput]
     found = _References(set(), {}, set(), {}, {})
     if ids:
         found.account_ids = set(
-            await session.scalars(select(Account.id).where(Account.id.in_(ids)))
+            await session.scalars(
+                select(Account.id).where(Account.id == any_(_array(ids, BigInteger)))
+            )
         )
     if refs:
         rows = await session.execute(
-            select(Account.external_ref, Account.id).where(Account.external_ref.in_(refs))
+            select(Account.external_ref, Account.id).where(
+                Account.external_ref == any_(_array(refs, String))
+            )
         )
         found.account_refs = {ref: pk for ref, pk in rows if ref is not None}
     if user_ids:
-        found.user_ids = set(await session.scalars(select(User.id).where(User.id.in_(user_ids))))
+        found.user_ids = set(
+            await session.scalars(
+                select(User.id).where(User.id == any_(_array(user_ids, BigInteger)))
+            )
+        )
     if emails:
         rows = await session.execute(
-            select(func.lower(User.email), User.id).where(func.lower(User.email).in_(emails))
+            select(func.lower(User.email), User.id).where(
+                func.lower(User.email) == any_(_array(emails, String))
+            )
         )
         found.user_emails = {str(email): int(pk) for email, pk in rows}
     if contact_ids:
         owners = await session.execute(
-            select(Contact.id, Contact.account_id).where(Contact.id.in_(contact_ids))
+            select(Contact.id, Contact.account_id).where(
+                Contact.id == any_(_array(contact_ids, BigInteger))
+            )
         )
         found.contacts = dict(owners.all())
     return found
@@ -173,27 +192,42 @@ def _resolve(
     )
 
 
-_COLUMNS: dict[str, Any] = {
-    "account_id": BigInteger,
-    "kind": String,
-    "occurred_at": DateTime(timezone=True),
-    "user_id": BigInteger,
-    "contact_id": BigInteger,
-    "amount": Numeric(14, 2),
-    "summary": Text,
-    "source": String,
-    "external_id": String,
+_COLUMNS = {
+    "account_id": "bigint",
+    "kind": "varchar",
+    "occurred_at": "timestamptz",
+    "user_id": "bigint",
+    "contact_id": "bigint",
+    "amount": "numeric(14, 2)",
+    "summary": "text",
+    "source": "varchar",
+    "external_id": "varchar",
 }
 _names = ", ".join(_COLUMNS)
+# The rows travel as one JSON text (orjson writes the _Row dataclasses; PostgreSQL parses
+# them in C): much cheaper than encoding nine arrays of 1,000 values in Python.
+# The new rows' contacts are folded into the assignments by the same statement.
 _INSERT = text(
     f"""
-    INSERT INTO activities ({_names})
-    SELECT {_names} FROM unnest({", ".join(":" + c for c in _COLUMNS)}) AS x({_names})
-    ORDER BY source, external_id
-    ON CONFLICT (source, external_id) DO NOTHING
-    RETURNING id, account_id, kind, user_id, occurred_at, source, external_id
+    WITH new_activities AS (
+        INSERT INTO activities ({_names})
+        SELECT {_names}
+        FROM json_to_recordset(CAST(:rows AS json))
+             AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())})
+        ORDER BY source, external_id
+        ON CONFLICT (source, external_id) DO NOTHING
+        RETURNING id, account_id, kind, user_id, occurred_at, source, external_id
+    ),
+    {cadence.APPLY_CONTACTS_CTES}
+    SELECT id, source, external_id FROM new_activities
     """
-).bindparams(*(bindparam(c, type_=ARRAY(t)) for c, t in _COLUMNS.items()))
+).bindparams(bindparam("rows", type_=Text))
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value))
 
 
 async def log_activities(
@@ -243,8 +277,8 @@ async def log_activities(
 
 
 async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> None:
-    params = {c: [getattr(r, c) for r in rows] for c in _COLUMNS}
-    stored = (await session.execute(_INSERT, params)).all()
+    payload = orjson.dumps(rows, default=_json_default).decode()
+    stored = (await session.execute(_INSERT, {"rows": payload})).all()
     result.accepted_count = len(stored)
     result.duplicate_count = len(rows) - len(stored)
     by_key = {(s.source, s.external_id): s.id for s in stored if s.external_id is not None}
@@ -255,8 +289,6 @@ async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> 
         else:
             # Only the first of in-batch repeats owns the new row.
             result.new_ids[row.index] = by_key.pop((row.source, row.external_id), None)
-    events = [(s.account_id, s.kind, s.user_id, s.occurred_at) for s in stored]
-    await cadence.apply_contacts(session, events)
 
 
 async def log_activity(

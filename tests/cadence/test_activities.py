@@ -227,3 +227,42 @@ async def test_concurrent_batches_on_the_same_assignments_merge_their_days(api: 
         assert row.contact_days == sorted(
             {noon(c * 10 + n).date() for c in range(4) for n in range(3)}
         )
+
+
+async def test_contact_days_stay_sorted_and_distinct_whether_appended_or_merged(api: Api) -> None:
+    integration = await api.caller(Role.INTEGRATION)
+    rep = await api.caller(Role.REP)
+    account = await create_account(api.session, "Days")
+    started = datetime.now(UTC) - timedelta(days=100)
+    await create_assignment(
+        api.session, account_id=account.id, user_id=rep.user_id, started_at=started
+    )
+
+    async def log(days_ago: list[int]) -> tuple[datetime | None, list[Any]]:
+        items = [
+            {
+                "accountId": to_global_id("Account", account.id),
+                "kind": "CALL_OUTBOUND",
+                "occurredAt": iso(noon(n)),
+            }
+            for n in days_ago
+        ]
+        result = await api.op("LogActivities", {"input": {"activities": items}}, caller=integration)
+        assert result["logActivities"]["acceptedCount"] == len(items)
+        row = (await api.session.scalars(select(Assignment))).one()
+        await api.session.refresh(row)
+        return row.last_contact_at, row.contact_days
+
+    def days(*ago: int) -> list[Any]:
+        return [noon(n).date() for n in sorted(ago, reverse=True)]
+
+    # Onto the empty array; the batch's own repeat day counts once.
+    assert await log([30, 20, 30]) == (noon(20), days(30, 20))
+    # Every new day later than the last: appended.
+    assert await log([5, 10]) == (noon(5), days(30, 20, 10, 5))
+    # An older day and a known one: merged in order, the last contact stays.
+    assert await log([25, 20]) == (noon(5), days(30, 25, 20, 10, 5))
+    # A day before all others, one between, one after.
+    assert await log([40, 15, 2]) == (noon(2), days(40, 30, 25, 20, 15, 10, 5, 2))
+    # Only known days: nothing changes.
+    assert await log([40, 2]) == (noon(2), days(40, 30, 25, 20, 15, 10, 5, 2))
