@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     Float,
     Integer,
@@ -24,13 +25,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.accounts.models import Account
 from app.audit import service as audit
+from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.auth.models import Role, User
 from app.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
@@ -239,6 +241,7 @@ async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account
 _entries = cast(Table, PipelineEntry.__table__)
 _pipelines = cast(Table, Pipeline.__table__)
 _events = cast(Table, StageEvent.__table__)
+_audit_log = cast(Table, AuditEntry.__table__)
 
 # The entry, locked, with its pipeline's id and version read after the lock (so never an
 # older definition; define_pipeline locks the entries table before it changes one).
@@ -260,8 +263,9 @@ _LOCK = (
     .with_for_update(of=_entries)
 )
 
-# The entry moves and its stage event is written in one statement; the event is inserted
-# from the updated row, so there is no event without the move.
+# The entry moves, and its stage event and audit row are written, in one statement: both
+# inserts read the updated row, so there is neither without the move. The audit row has
+# the columns `audit.record` gives it.
 _moved = (
     update(_entries)
     .where(_entries.c.id == bindparam("entry_id", type_=BigInteger))
@@ -273,7 +277,7 @@ _moved = (
     .returning(_entries.c.account_id, _entries.c.pipeline_id)
     .cte("moved")
 )
-_EVENT_VALUES = {
+_EVENT_VALUES: dict[str, ColumnElement[Any]] = {
     "account_id": _moved.c.account_id,
     "pipeline_id": _moved.c.pipeline_id,
     "from_stage": bindparam("from_stage", type_=String),
@@ -291,10 +295,25 @@ _EVENT_VALUES = {
     "seconds_in_previous_stage": bindparam("seconds_in_previous_stage", type_=Float),
     "touches_in_previous_stage": bindparam("touches_in_previous_stage", type_=Integer),
 }
+_AUDIT_VALUES: dict[str, ColumnElement[Any]] = {
+    "actor_user_id": bindparam("actor_id", type_=BigInteger),
+    "actor_token_id": bindparam("actor_token_id", type_=BigInteger),
+    "action": literal("pipeline.move", String),
+    "entity_type": literal("Account", String),
+    "entity_id": _moved.c.account_id,
+    "changes": bindparam("changes", type_=JSONB),
+    "request_id": bindparam("request_id", type_=String),
+}
+_audited = (
+    insert(_audit_log)
+    .from_select(list(_AUDIT_VALUES), select(*_AUDIT_VALUES.values()).select_from(_moved))
+    .cte("audited")
+)
 _MOVE = (
     insert(_events)
     .from_select(list(_EVENT_VALUES), select(*_EVENT_VALUES.values()).select_from(_moved))
     .returning(_events.c.id)
+    .add_cte(_audited)
 )
 
 
@@ -404,7 +423,16 @@ async def transition_account(
         "seconds_in_previous_stage": max(0.0, (now - locked.entered_at).total_seconds()),
         "touches_in_previous_stage": facts.touches,
     }
-    event_id = (await session.execute(_MOVE, {"entry_id": locked.id, **values})).scalar_one()
+    audit_row = {
+        "actor_token_id": actor.token_id,
+        "request_id": actor.request_id,
+        "changes": audit.diff(
+            {"stage": locked.stage, "ownerId": locked.owner_id},
+            {"stage": stage, "ownerId": to_owner_id},
+        ),
+    }
+    params = {"entry_id": locked.id, **values, **audit_row}
+    event_id = (await session.execute(_MOVE, params)).scalar_one()
     entry = _moved_entry(session, account_id, locked, stage, now, to_owner_id)
     event = StageEvent(
         id=event_id,
@@ -415,17 +443,6 @@ async def transition_account(
         next_step=None,
         next_step_due=None,
         **values,
-    )
-    await audit.record(
-        session,
-        actor=actor,
-        action="pipeline.move",
-        entity_type="Account",
-        entity_id=account_id,
-        changes=audit.diff(
-            {"stage": locked.stage, "ownerId": locked.owner_id},
-            {"stage": stage, "ownerId": entry.owner_id},
-        ),
     )
     return Move(entry=entry, event=event)
 
