@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -98,17 +98,22 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) ->
     )
 
 
-async def authenticate(session: AsyncSession, raw_token: str) -> Principal | None:
-    query = (
-        select(User, ApiToken.id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_token(raw_token),
-            ApiToken.revoked_at.is_(None),
-            User.is_active.is_(True),
-        )
+# Built once (every request runs it); the token is looked up on every request, never cached,
+# so a revocation takes effect at once.
+_AUTHENTICATE = (
+    select(User, ApiToken.id)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash", type_=String),
+        ApiToken.revoked_at.is_(None),
+        User.is_active.is_(True),
     )
-    row = (await session.execute(query)).one_or_none()
+)
+
+
+async def authenticate(session: AsyncSession, raw_token: str) -> Principal | None:
+    params = {"token_hash": hash_token(raw_token)}
+    row = (await session.execute(_AUTHENTICATE, params)).one_or_none()
     return None if row is None else Principal(user=row[0], token_id=row[1])
 
 

@@ -65,6 +65,11 @@ class Compiled:
     machine: Machine
 
 
+def cached(pipeline_id: int, version: int) -> Compiled | None:
+    """The machine of this pipeline version when it is built already (no row needed)."""
+    return _CACHE.get((pipeline_id, version))
+
+
 def compiled(pipeline: Pipeline) -> Compiled:
     """The cached machine of this pipeline version; a redefinition bumps the version."""
     key = (pipeline.id, pipeline.version)

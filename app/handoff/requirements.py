@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, BuyingRole, Contact
@@ -61,14 +73,15 @@ def _non_empty(value: ColumnElement[Any]) -> ColumnElement[bool]:
     return func.coalesce(func.btrim(cast(value, String)), "") != ""
 
 
-def fact(name: str, account_id: int) -> ColumnElement[bool]:
-    """A boolean SQL expression over the `accounts` row of account_id."""
+def fact(name: str) -> ColumnElement[bool]:
+    """A boolean SQL expression over an `accounts` row (subqueries correlate to it)."""
+    account_id = Account.id
     kind, _, arg = name.partition(":")
     if kind == "field":
         return _non_empty(getattr(Account, arg))
     if kind == "attribute":
         raw = Account.attributes[arg].astext
-        return and_(_non_empty(raw), raw.not_in(["[]", "{}"]))
+        return and_(_non_empty(raw), raw != "[]", raw != "{}")
     if kind == "contact_role":
         role = BuyingRole(arg)
         return exists().where(Contact.account_id == account_id, Contact.buying_role == role)
@@ -98,22 +111,31 @@ class Facts:
     touches: int
 
 
+@functools.lru_cache(maxsize=256)
+def facts_query(names: tuple[str, ...]) -> Select[Any]:
+    """Built once per list of requirements (a stage's), run with account_id and stay_began."""
+    touches = (
+        select(func.count())
+        .where(
+            Activity.account_id == Account.id,
+            Activity.occurred_at >= bindparam("stay_began", type_=DateTime(timezone=True)),
+            Activity.occurred_at < func.clock_timestamp(),
+        )
+        .scalar_subquery()
+    )
+    columns = [fact(name).label(f"r{i}") for i, name in enumerate(names)]
+    return select(func.clock_timestamp(), touches, *columns).where(
+        Account.id == bindparam("account_id")
+    )
+
+
 async def evaluate(
     session: AsyncSession, account_id: int, names: Sequence[str], *, stay_began: datetime
 ) -> Facts:
     """The requirements the account meets, the database clock read after the entry's lock,
     and the activities logged during the stay that a move now would end."""
-    touches = (
-        select(func.count())
-        .where(
-            Activity.account_id == account_id,
-            Activity.occurred_at >= stay_began,
-            Activity.occurred_at < func.clock_timestamp(),
-        )
-        .scalar_subquery()
-    )
-    columns = [fact(name, account_id).label(f"r{i}") for i, name in enumerate(names)]
-    query = select(func.clock_timestamp(), touches, *columns).where(Account.id == account_id)
-    row = (await session.execute(query)).one()
+    query = facts_query(tuple(names))
+    params = {"account_id": account_id, "stay_began": stay_began}
+    row = (await session.execute(query, params)).one()
     met = {name for name, ok in zip(names, row[2:], strict=True) if ok}
     return Facts(met=met, clock=row[0], touches=row[1])

@@ -5,13 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.accounts.models import Account
 from app.audit import service as audit
+from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.auth.models import Role, User
 from app.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
@@ -24,7 +45,7 @@ from app.handoff.errors import (
     HandoffReasonRequiredError,
     InvalidPipelineError,
 )
-from app.handoff.machine import build, compiled, fire
+from app.handoff.machine import Compiled, build, cached, compiled, fire
 from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.validation import Checks
 
@@ -216,27 +237,120 @@ async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account
     )
 
 
+# A move's statements are built once: per call only their parameters change.
+_entries = cast(Table, PipelineEntry.__table__)
+_pipelines = cast(Table, Pipeline.__table__)
+_events = cast(Table, StageEvent.__table__)
+_audit_log = cast(Table, AuditEntry.__table__)
+
+# The entry, locked, with its pipeline's id and version read after the lock (so never an
+# older definition; define_pipeline locks the entries table before it changes one).
+_LOCK = (
+    select(
+        _entries.c.id,
+        _entries.c.stage,
+        _entries.c.owner_id,
+        _entries.c.entered_at,
+        _entries.c.created_at,
+        _pipelines.c.id.label("pipeline_id"),
+        _pipelines.c.version,
+    )
+    .join_from(_entries, _pipelines, _pipelines.c.id == _entries.c.pipeline_id)
+    .where(
+        _entries.c.account_id == bindparam("account_id", type_=BigInteger),
+        _pipelines.c.key == bindparam("pipeline_key", type_=String),
+    )
+    .with_for_update(of=_entries)
+)
+
+# The entry moves, and its stage event and audit row are written, in one statement: both
+# inserts read the updated row, so there is neither without the move. The audit row has
+# the columns `audit.record` gives it.
+_moved = (
+    update(_entries)
+    .where(_entries.c.id == bindparam("entry_id", type_=BigInteger))
+    .values(
+        stage=bindparam("to_stage", type_=String),
+        entered_at=bindparam("occurred_at", type_=DateTime(timezone=True)),
+        owner_id=bindparam("to_owner_id", type_=BigInteger),
+    )
+    .returning(_entries.c.account_id, _entries.c.pipeline_id)
+    .cte("moved")
+)
+_EVENT_VALUES: dict[str, ColumnElement[Any]] = {
+    "account_id": _moved.c.account_id,
+    "pipeline_id": _moved.c.pipeline_id,
+    "from_stage": bindparam("from_stage", type_=String),
+    "to_stage": bindparam("to_stage", type_=String),
+    "trigger": bindparam("trigger", type_=String),
+    "occurred_at": bindparam("occurred_at", type_=DateTime(timezone=True)),
+    "actor_id": bindparam("actor_id", type_=BigInteger),
+    "from_owner_id": bindparam("from_owner_id", type_=BigInteger),
+    "to_owner_id": bindparam("to_owner_id", type_=BigInteger),
+    "is_handoff": bindparam("is_handoff", type_=Boolean),
+    "reason": bindparam("reason", type_=Text),
+    "benefit": bindparam("benefit", type_=Text),
+    "note": bindparam("note", type_=Text),
+    "missing_recommended": bindparam("missing_recommended", type_=ARRAY(String)),
+    "seconds_in_previous_stage": bindparam("seconds_in_previous_stage", type_=Float),
+    "touches_in_previous_stage": bindparam("touches_in_previous_stage", type_=Integer),
+}
+_AUDIT_VALUES: dict[str, ColumnElement[Any]] = {
+    "actor_user_id": bindparam("actor_id", type_=BigInteger),
+    "actor_token_id": bindparam("actor_token_id", type_=BigInteger),
+    "action": literal("pipeline.move", String),
+    "entity_type": literal("Account", String),
+    "entity_id": _moved.c.account_id,
+    "changes": bindparam("changes", type_=JSONB),
+    "request_id": bindparam("request_id", type_=String),
+}
+_audited = (
+    insert(_audit_log)
+    .from_select(list(_AUDIT_VALUES), select(*_AUDIT_VALUES.values()).select_from(_moved))
+    .cte("audited")
+)
+_MOVE = (
+    insert(_events)
+    .from_select(list(_EVENT_VALUES), select(*_EVENT_VALUES.values()).select_from(_moved))
+    .returning(_events.c.id)
+    .add_cte(_audited)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    """The locked entry's row and the pipeline version it was read with."""
+
+    id: int
+    stage: str
+    owner_id: int | None
+    entered_at: datetime
+    created_at: datetime
+    pipeline_id: int
+    version: int
+
+
 async def _lock_entry(
     session: AsyncSession, account_id: int, pipeline_key: str
-) -> tuple[PipelineEntry, Pipeline]:
-    """The entry, locked, and its pipeline read after the lock (so never an older definition)."""
-    query = (
-        select(PipelineEntry, Pipeline)
-        .join(Pipeline, Pipeline.id == PipelineEntry.pipeline_id)
-        .where(PipelineEntry.account_id == account_id, Pipeline.key == pipeline_key)
-        .with_for_update(of=PipelineEntry)
-        .execution_options(populate_existing=True)
-    )
-    found = (await session.execute(query)).one_or_none()
-    if found is None:
+) -> tuple[_Locked, Compiled]:
+    """The entry, locked, and the machine of its pipeline's current definition."""
+    params = {"account_id": account_id, "pipeline_key": pipeline_key}
+    row = (await session.execute(_LOCK, params)).one_or_none()
+    if row is None:
         await get_pipeline(session, pipeline_key)
         raise NotFoundError(f"The account is not in pipeline {pipeline_key!r}.", field="accountId")
-    entry, pipeline = found
-    return entry, pipeline
+    locked = _Locked(*row)
+    machine = cached(locked.pipeline_id, locked.version)
+    if machine is None:
+        options = {"populate_existing": True}
+        pipeline = await session.get(Pipeline, locked.pipeline_id, execution_options=options)
+        assert pipeline is not None
+        machine = compiled(pipeline)
+    return locked, machine
 
 
-def _check_mover(actor: Actor, entry: PipelineEntry) -> None:
-    if actor.role is Role.REP and entry.owner_id != actor.user_id:
+def _check_mover(actor: Actor, owner_id: int | None) -> None:
+    if actor.role is Role.REP and owner_id != actor.user_id:
         raise ForbiddenError("You may only move pipeline entries you own.")
     if actor.role is Role.INTEGRATION:
         raise ForbiddenError()
@@ -273,70 +387,103 @@ async def _check_move_input(session: AsyncSession, move: MoveInput, *, handoff: 
 async def transition_account(
     session: AsyncSession, *, actor: Actor, account_id: int, pipeline_key: str, move: MoveInput
 ) -> Move:
-    entry, pipeline = await _lock_entry(session, account_id, pipeline_key)
-    machine = compiled(pipeline)
-    _check_mover(actor, entry)
-    transition = machine.definition.transition(move.trigger, entry.stage)
+    locked, machine = await _lock_entry(session, account_id, pipeline_key)
+    _check_mover(actor, locked.owner_id)
+    transition = machine.definition.transition(move.trigger, locked.stage)
     if transition is None:
         raise InvalidTransitionError(
-            f"Cannot {move.trigger} from stage {entry.stage}.", field="trigger"
+            f"Cannot {move.trigger} from stage {locked.stage}.", field="trigger"
         )
     move = await _check_move_input(session, move, handoff=transition.handoff)
     dest = machine.definition.stage(transition.dest)
     facts = await requirements.evaluate(
-        session, account_id, (*dest.necessary, *dest.recommended), stay_began=entry.entered_at
+        session, account_id, (*dest.necessary, *dest.recommended), stay_began=locked.entered_at
     )
     met, now = facts.met, facts.clock
     missing = tuple(name for name in dest.necessary if name not in met)
-    stage = fire(machine.machine, stage=entry.stage, trigger=move.trigger, missing=missing)
+    stage = fire(machine.machine, stage=locked.stage, trigger=move.trigger, missing=missing)
     if stage is None:
-        session.add(_blocked(actor, entry, transition, missing, now))
+        session.add(_blocked(actor, account_id, locked, transition, missing, now))
         await session.flush()
         raise GateBlockedError(dest.key, missing)
+    to_owner_id = move.to_owner_id if transition.handoff else locked.owner_id
+    values = {
+        "from_stage": locked.stage,
+        "to_stage": stage,
+        "trigger": move.trigger,
+        "occurred_at": now,
+        "actor_id": actor.user_id,
+        "from_owner_id": locked.owner_id,
+        "to_owner_id": to_owner_id,
+        "is_handoff": transition.handoff,
+        "reason": move.reason,
+        "benefit": move.benefit,
+        "note": move.note,
+        "missing_recommended": [name for name in dest.recommended if name not in met],
+        "seconds_in_previous_stage": max(0.0, (now - locked.entered_at).total_seconds()),
+        "touches_in_previous_stage": facts.touches,
+    }
+    audit_row = {
+        "actor_token_id": actor.token_id,
+        "request_id": actor.request_id,
+        "changes": audit.diff(
+            {"stage": locked.stage, "ownerId": locked.owner_id},
+            {"stage": stage, "ownerId": to_owner_id},
+        ),
+    }
+    params = {"entry_id": locked.id, **values, **audit_row}
+    event_id = (await session.execute(_MOVE, params)).scalar_one()
+    entry = _moved_entry(session, account_id, locked, stage, now, to_owner_id)
     event = StageEvent(
+        id=event_id,
         account_id=account_id,
-        pipeline_id=pipeline.id,
-        from_stage=entry.stage,
-        to_stage=stage,
-        trigger=move.trigger,
-        occurred_at=now,
-        actor_id=actor.user_id,
-        from_owner_id=entry.owner_id,
-        to_owner_id=move.to_owner_id if transition.handoff else entry.owner_id,
-        is_handoff=transition.handoff,
-        reason=move.reason,
-        benefit=move.benefit,
-        note=move.note,
-        missing_recommended=[name for name in dest.recommended if name not in met],
-        seconds_in_previous_stage=max(0.0, (now - entry.entered_at).total_seconds()),
-        touches_in_previous_stage=facts.touches,
-    )
-    session.add(event)
-    before = {"stage": entry.stage, "ownerId": entry.owner_id}
-    entry.stage, entry.entered_at, entry.owner_id = stage, now, event.to_owner_id
-    await session.flush()
-    await audit.record(
-        session,
-        actor=actor,
-        action="pipeline.move",
-        entity_type="Account",
-        entity_id=account_id,
-        changes=audit.diff(before, {"stage": stage, "ownerId": entry.owner_id}),
+        pipeline_id=locked.pipeline_id,
+        accepted_at=None,
+        accepted_by_id=None,
+        next_step=None,
+        next_step_due=None,
+        **values,
     )
     return Move(entry=entry, event=event)
 
 
+def _moved_entry(
+    session: AsyncSession,
+    account_id: int,
+    locked: _Locked,
+    stage: str,
+    now: datetime,
+    owner_id: int | None,
+) -> PipelineEntry:
+    """The moved entry as a row object: the session's own copy, brought up to date, when it
+    holds one (so later reads in this request do not see the old stage), else a new one."""
+    moved = {"stage": stage, "entered_at": now, "owner_id": owner_id}
+    held = session.identity_map.get(identity_key(PipelineEntry, locked.id))
+    if isinstance(held, PipelineEntry):
+        for attribute, value in moved.items():
+            set_committed_value(held, attribute, value)
+        return held
+    return PipelineEntry(
+        id=locked.id,
+        account_id=account_id,
+        pipeline_id=locked.pipeline_id,
+        created_at=locked.created_at,
+        **moved,
+    )
+
+
 def _blocked(
     actor: Actor,
-    entry: PipelineEntry,
+    account_id: int,
+    locked: _Locked,
     transition: TransitionDef,
     missing: Sequence[str],
     now: datetime,
 ) -> BlockedAttempt:
     return BlockedAttempt(
-        account_id=entry.account_id,
-        pipeline_id=entry.pipeline_id,
-        from_stage=entry.stage,
+        account_id=account_id,
+        pipeline_id=locked.pipeline_id,
+        from_stage=locked.stage,
         to_stage=transition.dest,
         trigger=transition.trigger,
         is_handoff=transition.handoff,
