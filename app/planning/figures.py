@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -72,8 +72,9 @@ class ChurnEstimate:
     years: list[ChurnYear]
 
 
-@dataclass(frozen=True, slots=True)
-class ForecastRow:
+class ForecastRow(NamedTuple):
+    """One group of a forecast; a tuple, since PARENT makes thousands."""
+
     key: int | str | None
     label: str | None
     accounts: int
@@ -337,14 +338,16 @@ async def forecast(
     await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
     key, label, source = _grouping(group_by, figures)
-    sums = [func.sum(figures.c[c]) for c in ("baseline", "forecast", "target", "gap")]
+    # Rounded here, so the sums arrive as cents and need no quantising per field.
+    columns = ("baseline", "forecast", "target", "gap")
+    sums = [func.round(func.sum(figures.c[c]), 2) for c in columns]
     query = (
         select(key, label, func.count(func.distinct(figures.c.account_id)), *sums)
         .select_from(source)
         .group_by(key, label)
         .order_by(sums[1].desc(), key)
     )
-    return [ForecastRow(*row) for row in await session.execute(query)]
+    return list(map(ForecastRow._make, await session.execute(query)))
 
 
 def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:
