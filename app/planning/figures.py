@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -18,8 +18,10 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    case,
     cast,
     func,
+    literal,
     literal_column,
     select,
     text,
@@ -70,8 +72,9 @@ class ChurnEstimate:
     years: list[ChurnYear]
 
 
-@dataclass(frozen=True, slots=True)
-class ForecastRow:
+class ForecastRow(NamedTuple):
+    """One group of a forecast; a tuple, since PARENT makes thousands."""
+
     key: int | str | None
     label: str | None
     accounts: int
@@ -167,35 +170,41 @@ def churn_per_year(years: int, *, today: date) -> Subquery:
     """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
     last = today.year - 1
     first = last - years + 1
-    ys = select(func.generate_series(first, last).label("y")).cte("churn_years")
     sums = AccountRevenueYear
-    # One ordered pass over the sums: a customer churned when its next year with revenue
-    # is not the following year.
-    customers = (
-        select(
-            sums.account_id,
-            sums.year,
-            sums.revenue,
-            func.lead(sums.year)
-            .over(partition_by=sums.account_id, order_by=sums.year)
-            .label("next_year"),
-        )
+    # One pass over the customers (positive years) puts each account's years side by side;
+    # a customer of Y - 1 churned when it has no positive year Y.
+    revenue = {
+        y: func.sum(sums.revenue).filter(sums.year == y).label(f"r{y}")
+        for y in range(first - 1, last + 1)
+    }
+    per_account = (
+        select(*revenue.values())
         .where(sums.revenue > 0, sums.year.between(first - 1, last))
-        .subquery("customers")
+        .group_by(sums.account_id)
+        .subquery("customer_years")
     )
-    lost = customers.c.next_year.is_distinct_from(ys.c.y)
-    return (
-        select(
-            ys.c.y,
-            func.count(customers.c.account_id).label("customers"),
-            func.count(customers.c.account_id).filter(lost).label("churned"),
-            func.coalesce(func.sum(customers.c.revenue), 0).label("revenue_at_start"),
-            func.coalesce(func.sum(customers.c.revenue).filter(lost), 0).label("revenue_lost"),
+    columns = []
+    for y in range(first, last + 1):
+        start, lost = per_account.c[f"r{y - 1}"], per_account.c[f"r{y}"].is_(None)
+        columns += [
+            func.count(start).label(f"customers{y}"),
+            func.count(start).filter(lost).label(f"churned{y}"),
+            func.coalesce(func.sum(start), 0).label(f"start{y}"),
+            func.coalesce(func.sum(start).filter(lost), 0).label(f"lost{y}"),
+        ]
+    totals = select(*columns).select_from(per_account).cte("churn_totals")
+    return union_all(
+        *(
+            select(
+                literal(y, Integer).label("y"),
+                totals.c[f"customers{y}"].label("customers"),
+                totals.c[f"churned{y}"].label("churned"),
+                totals.c[f"start{y}"].label("revenue_at_start"),
+                totals.c[f"lost{y}"].label("revenue_lost"),
+            )
+            for y in range(first, last + 1)
         )
-        .select_from(ys.outerjoin(customers, customers.c.year == ys.c.y - 1))
-        .group_by(ys.c.y)
-        .subquery("churn_per_year")
-    )
+    ).subquery("churn_per_year")
 
 
 def _rates(per_year: Subquery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -238,7 +247,7 @@ async def churn_estimate(session: AsyncSession, *, years: int, today: date) -> C
 def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
     """Baseline, target, churn, forecast and gap of the plans matching `where`."""
     plan = AccountPlan
-    baseline = (
+    from_activities = (
         select(func.coalesce(func.sum(Activity.amount), 0))
         .where(
             Activity.account_id == plan.account_id,
@@ -247,6 +256,21 @@ def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> 
             Activity.occurred_at < utc_midnight(plan.period_start),
         )
         .scalar_subquery()
+    )
+    # A plan starting on 1 January has the previous UTC calendar year as its baseline: one
+    # row of the yearly sums instead of a year of activities. PostgreSQL runs only the
+    # subquery of the branch taken.
+    sums = AccountRevenueYear
+    previous_year = (
+        select(func.coalesce(func.sum(sums.revenue), 0))
+        .where(
+            sums.account_id == plan.account_id,
+            sums.year == cast(func.extract("year", plan.period_start), Integer) - 1,
+        )
+        .scalar_subquery()
+    )
+    baseline = case(
+        (func.extract("doy", plan.period_start) == 1, previous_year), else_=from_activities
     )
     churn = func.coalesce(plan.churn_rate, estimated_churn_rate(today=today))
     inner = (
@@ -314,14 +338,16 @@ async def forecast(
     await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
     key, label, source = _grouping(group_by, figures)
-    sums = [func.sum(figures.c[c]) for c in ("baseline", "forecast", "target", "gap")]
+    # Rounded here, so the sums arrive as cents and need no quantising per field.
+    columns = ("baseline", "forecast", "target", "gap")
+    sums = [func.round(func.sum(figures.c[c]), 2) for c in columns]
     query = (
         select(key, label, func.count(func.distinct(figures.c.account_id)), *sums)
         .select_from(source)
         .group_by(key, label)
         .order_by(sums[1].desc(), key)
     )
-    return [ForecastRow(*row) for row in await session.execute(query)]
+    return list(map(ForecastRow._make, await session.execute(query)))
 
 
 def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:

@@ -66,15 +66,16 @@ class ForecastRow:
 
     @classmethod
     def from_row(cls, group_by: ForecastGrouping, row: figures.ForecastRow) -> Self:
+        """A group of figures.forecast, whose sums come rounded to cents from SQL."""
         key, label = _group_key(group_by, row.key, row.label)
         return cls(
             key=key,
             label=label,
             accounts=row.accounts,
-            baseline_revenue=cents(row.baseline_revenue),
-            forecast_revenue=cents(row.forecast_revenue),
-            target_revenue=cents(row.target_revenue),
-            gap=cents(row.gap),
+            baseline_revenue=row.baseline_revenue,
+            forecast_revenue=row.forecast_revenue,
+            target_revenue=row.target_revenue,
+            gap=row.gap,
         )
 
 
