@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, MetaData, func
+from sqlalchemy import BigInteger, DateTime, MetaData, func, select
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,6 +37,21 @@ class Base(DeclarativeBase):
 
 class IdMixin:
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+
+
+M = TypeVar("M", bound=IdMixin)
+BatchById = Callable[[AsyncSession, Sequence[int]], Awaitable[list[M | None]]]
+
+
+def rows_by_id(model: type[M]) -> BatchById[M]:
+    """A DataLoader batch function: the rows of `model` for many ids, in the ids' order."""
+
+    async def load(session: AsyncSession, ids: Sequence[int]) -> list[M | None]:
+        rows = await session.scalars(select(model).where(model.id.in_(ids)))
+        found = {row.id: row for row in rows}
+        return [found.get(i) for i in ids]
+
+    return load
 
 
 class TimestampMixin:

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from app.errors import InvalidInputError
 
@@ -175,8 +175,6 @@ async def _partition_group(
     where: Sequence[ColumnElement[bool]],
     descending: bool,
 ) -> dict[int, tuple[Page[Any], int]]:
-    from sqlalchemy.orm import aliased
-
     table = entity.__table__
     part_col = table.c[partition]
     counted = (

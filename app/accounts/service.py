@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Account, BuyingRole, Classification, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.db import rows_by_id
 from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from app.handoff import service as handoff
 from app.pagination import Page, PageArgs, partitioned_pages
@@ -268,10 +269,7 @@ def account_rows_query(filter: AccountFilter) -> Select[Any]:
     return accounts_query(filter).with_only_columns(*Account.__table__.columns)
 
 
-async def accounts_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Account | None]:
-    rows = await session.scalars(select(Account).where(Account.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+accounts_by_id = rows_by_id(Account)
 
 
 async def contacts_by_account(
@@ -296,10 +294,7 @@ async def contact_rows_by_account(
     return [grouped[i] for i in account_ids]
 
 
-async def contacts_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Contact | None]:
-    rows = await session.scalars(select(Contact).where(Contact.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+contacts_by_id = rows_by_id(Contact)
 
 
 async def branch_pages(

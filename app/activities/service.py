@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.models import Activity
+from app.db import rows_by_id
 from app.pagination import Page, PageArgs, partitioned_pages
 
 
@@ -23,7 +23,4 @@ async def activity_pages(
     )
 
 
-async def activities_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Activity | None]:
-    rows = await session.scalars(select(Activity).where(Activity.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+activities_by_id = rows_by_id(Activity)

@@ -13,6 +13,7 @@ from app.assignments.models import Assignment, BalanceStatus, CadenceStatus, Man
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Role, User
+from app.db import rows_by_id
 from app.errors import AppError, InvalidInputError, NotFoundError
 from app.validation import Checks
 
@@ -173,10 +174,7 @@ def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignm
     return query
 
 
-async def assignments_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Assignment | None]:
-    rows = await session.scalars(select(Assignment).where(Assignment.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+assignments_by_id = rows_by_id(Assignment)
 
 
 async def assignments_by_account(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -56,24 +56,6 @@ async def record(
     )
     session.add(entry)
     return entry
-
-
-async def record_many(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    action: str,
-    rows: Sequence[tuple[str, int, dict[str, Any]]],
-) -> None:
-    for entity_type, entity_id, changes in rows:
-        await record(
-            session,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            changes=changes,
-        )
 
 
 def list_query(entity: tuple[str, int] | None) -> Select[AuditEntry]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, String, bindparam, func, select
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import ApiToken, Role, User
+from app.db import rows_by_id
 from app.errors import AlreadyExistsError, NotFoundError
 from app.validation import Checks
 
@@ -135,10 +135,7 @@ async def ensure_user_token(
     return await issue_token(session, actor=actor, user_id=user.id, name=token_name)
 
 
-async def users_by_id(session: AsyncSession, ids: Sequence[int]) -> list[User | None]:
-    rows = await session.scalars(select(User).where(User.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+users_by_id = rows_by_id(User)
 
 
 USER_ORDER = (User.name, User.id)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import rows_by_id
 from app.handoff.models import Pipeline, PipelineEntry, StageEvent
 
 
@@ -21,10 +22,7 @@ def pending_handoffs_query(pipeline_id: int) -> Select[StageEvent]:
 PENDING_ORDER = (StageEvent.occurred_at, StageEvent.id)
 
 
-async def pipelines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Pipeline | None]:
-    rows = await session.scalars(select(Pipeline).where(Pipeline.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+pipelines_by_id = rows_by_id(Pipeline)
 
 
 async def list_pipelines(session: AsyncSession) -> list[Pipeline]:
@@ -61,7 +59,4 @@ async def history_by_account(
     return [grouped[key] for key in keys]
 
 
-async def events_by_id(session: AsyncSession, ids: Sequence[int]) -> list[StageEvent | None]:
-    rows = await session.scalars(select(StageEvent).where(StageEvent.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(i) for i in ids]
+events_by_id = rows_by_id(StageEvent)

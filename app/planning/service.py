@@ -13,6 +13,7 @@ from app.accounts.models import Account
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import User
+from app.db import rows_by_id
 from app.errors import (
     AppError,
     ConflictError,
@@ -249,8 +250,4 @@ async def plans_by_account(
     return [grouped[i] for i in account_ids]
 
 
-async def plans_by_id(session: AsyncSession, ids: Sequence[int]) -> list[AccountPlan | None]:
-    found = {
-        p.id: p for p in await session.scalars(select(AccountPlan).where(AccountPlan.id.in_(ids)))
-    }
-    return [found.get(i) for i in ids]
+plans_by_id = rows_by_id(AccountPlan)
