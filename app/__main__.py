@@ -96,6 +96,23 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     print(asyncio.run(_create_token(url, args.email, Role(args.role), args.name)))
 
 
+async def _revoke_token(url: str, token: str) -> None:
+    from app.auth import service
+    from app.auth.actor import SYSTEM
+
+    engine = db.create_engine(url)
+    try:
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
+            await service.revoke_token(session, actor=SYSTEM, raw_token=token)
+    finally:
+        await engine.dispose()
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    asyncio.run(_revoke_token(db.resolve_database_url(settings), args.token))
+    print("revoked")
+
+
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
     from schema import schema
 
@@ -143,6 +160,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name")
     create.set_defaults(run=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a token; it stops working at once")
+    revoke.add_argument("--token", required=True)
+    revoke.set_defaults(run=cmd_token_revoke)
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         run=cmd_export_schema
     )

@@ -37,6 +37,18 @@ def test_token_create_prints_only_a_working_token(
     assert asyncio.run(_role_of(database_url, token)) == "MANAGER"
 
 
+def test_token_revoke_stops_the_token_at_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    main(["token", "create", "--email", "gone@example.org", "--role", "REP"])
+    token = capsys.readouterr().out.strip()
+    assert asyncio.run(_role_of(database_url, token)) == "REP"
+    main(["token", "revoke", "--token", token])
+    assert capsys.readouterr().out == "revoked\n"
+    assert asyncio.run(_role_of(database_url, token)) is None
+
+
 def test_export_schema_prints_the_sdl(capsys: pytest.CaptureFixture[str]) -> None:
     main(["export-schema"])
     assert capsys.readouterr().out == schema.as_str() + "\n"

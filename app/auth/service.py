@@ -88,14 +88,17 @@ async def issue_token(
     return raw
 
 
-async def revoke_token(session: AsyncSession, *, actor: Actor, token_id: int) -> None:
-    token = await session.get(ApiToken, token_id)
+async def revoke_token(session: AsyncSession, *, actor: Actor, raw_token: str) -> None:
+    """Revoke by the token itself: only its holder (or whoever leaked it) knows it."""
+    query = select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token))
+    token = (await session.scalars(query)).one_or_none()
     if token is None:
-        raise NotFoundError("Unknown token.", field="tokenId")
-    token.revoked_at = func.now()
-    await audit.record(
-        session, actor=actor, action="token.revoke", entity_type="ApiToken", entity_id=token_id
-    )
+        raise NotFoundError("Unknown token.", field="token")
+    if token.revoked_at is None:
+        token.revoked_at = func.now()
+        await audit.record(
+            session, actor=actor, action="token.revoke", entity_type="ApiToken", entity_id=token.id
+        )
 
 
 # Built once (every request runs it); the token is looked up on every request, never cached,
