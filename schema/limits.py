@@ -19,7 +19,9 @@ its size is bounded by the schema and by the introspection shape checked below.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -64,7 +66,17 @@ CAP = 10**12  # sums and products stop growing here: enough to refuse, small to 
 INTROSPECTION_ROOTS = ("__schema", "__type")
 # Introspection fields whose nesting the standard introspection query bounds.
 TRACKED = frozenset(
-    ["types", "fields", "args", "type", "ofType", "inputFields", "interfaces", "possibleTypes", "directives"]
+    [
+        "types",
+        "fields",
+        "args",
+        "type",
+        "ofType",
+        "inputFields",
+        "interfaces",
+        "possibleTypes",
+        "directives",
+    ]
 )
 DEPTH = "depth"  # the key of an introspection selection's own nesting
 
@@ -431,3 +443,40 @@ class CostExtension(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self.cost}
+
+
+class CostBudget:
+    """A per-token budget of cost per minute, in this process (a leaky bucket).
+
+    Each token's spent cost drains at `per_minute / 60` per second; a request is refused
+    while what is left undrained reaches `per_minute`. The bucket lives in the worker's
+    memory: with N workers a token may spend up to N times the budget, and a restart
+    forgets it. `per_minute = 0` turns the budget off.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.rate = per_minute / 60
+        self.clock = clock
+        self.spent: dict[int, tuple[float, float]] = {}  # token id -> (level, at)
+
+    def _level(self, key: int, now: float) -> float:
+        level, at = self.spent.get(key, (0.0, now))
+        return max(0.0, level - (now - at) * self.rate)
+
+    def retry_after(self, key: int) -> int | None:
+        """Seconds to wait before this token may run again; None when it may now."""
+        if not self.per_minute:
+            return None
+        level = self._level(key, self.clock())
+        if level < self.per_minute:
+            return None
+        return max(1, math.ceil((level - self.per_minute) / self.rate) + 1)
+
+    def charge(self, key: int, cost: int) -> None:
+        if not self.per_minute or cost <= 0:
+            return
+        now = self.clock()
+        if len(self.spent) > 10_000:  # forget the tokens that have drained
+            self.spent = {k: v for k, v in self.spent.items() if self._level(k, now) > 0}
+        self.spent[key] = (self._level(key, now) + cost, now)
