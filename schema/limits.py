@@ -9,12 +9,13 @@ of its fragment: the work is linear in the size of the document, whatever it spr
 A spread of a fragment that is still being summarised (a cycle) or that does not exist
 adds nothing: graphql-core's NoFragmentCycles and KnownFragmentNames report those.
 
-Cost, before execution (it needs the variables): a field of a leaf type costs nothing, a
-field of an object type 1 plus its children's cost times a multiplier. The multiplier is
-the `first` argument of a connection field (the default page size when absent), 1 for the
-lists of a connection (`edges`: `first` counted them already), one default page for any
-other list, and 1 otherwise. Introspection costs 1 per object field, never multiplied:
-its size is bounded by the schema and by the introspection shape checked below.
+Cost, before execution (it needs the variables): a field of a leaf type costs nothing; a
+field of an object type costs 1 plus its children's cost; a connection field (one with a
+`first` argument) 1 plus its children's cost times `first` (the default page size when
+absent or null, variables resolved); the lists of a connection (`edges`) are counted by
+`first` already; any other list of objects counts one default page of its objects.
+Introspection costs 1 per object field, never multiplied: its size is bounded by the
+schema and by the introspection shape checked below.
 """
 
 from __future__ import annotations
@@ -289,21 +290,16 @@ class _CostWalk:
         children = self.selection(node.selection_set, named, flat)
         if flat or definition is None:
             return _cap(1 + children)
-        return _cap(1 + self.multiplier(node, definition, parent) * children)
-
-    def multiplier(
-        self, node: FieldNode, definition: GraphQLField, parent: GraphQLNamedType | None
-    ) -> int:
-        if "first" in definition.args:
-            return self.first(node)
+        if "first" in definition.args:  # a connection: its edges are counted inside
+            return _cap(1 + self.first(node) * children)
         type_ = definition.type
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if not isinstance(type_, GraphQLList):
-            return 1
+            return _cap(1 + children)
         if parent is not None and parent.name.endswith("Connection"):
-            return 1  # the edges of a page: `first` counted them
-        return self.page
+            return _cap(1 + children)  # the edges of a page: `first` counted them
+        return _cap(self.page * (1 + children))  # any other list: one page of objects
 
     def first(self, node: FieldNode) -> int:
         value: Any = None
