@@ -258,16 +258,16 @@ class GraphQLEndpoint:
         try:
             if media_type is None:
                 raise BadRequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", status=406)
-            if request.method == "GET":
-                params = _query_params(request)
-            else:
-                _check_content_type(request)
-                params = _parse(await _read_body(request, self.settings.limits.max_body_bytes))
             token = _bearer(request)
             if token is None:
                 outcome = "unauthorized"
                 body = _error_body("Missing bearer token.", "UNAUTHENTICATED")
                 return _json(body, 401, request_id, media_type)
+            if request.method == "GET":
+                params = _query_params(request)
+            else:
+                _check_content_type(request)
+                params = _parse(await _read_body(request, self.settings.limits.max_body_bytes))
             query, _, name = params
             operation = metrics.operation_label(_operation_name(query, name))
             response, outcome = await self._execute(
