@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ def headers(caller: Caller, **more: str) -> dict[str, str]:
 
 async def post(
     api: Api, caller: Caller, query: str, accept: str | None, **body: object
-) -> tuple[int, str, dict[str, object]]:
+) -> tuple[int, str, dict[str, Any]]:
     extra = {"Accept": accept} if accept else {}
     response = await api.client.post(
         "/graphql", json={"query": query, **body}, headers=headers(caller, **extra)
