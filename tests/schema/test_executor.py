@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import OperationType, parse
+from graphql import OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.validation_cache import _get_validate_cache
@@ -219,9 +219,9 @@ async def test_every_contract_query_answers_alike_for_every_role(
     answered = 0
     for name, text in queries.items():
         variables = {"id": account_id, **QUERY_VARIABLES.get(name, {})}
-        defined = {
-            v.variable.name.value for v in parse(text).definitions[0].variable_definitions or ()
-        }  # type: ignore[attr-defined]
+        operation = parse(text).definitions[0]
+        assert isinstance(operation, OperationDefinitionNode)
+        defined = {v.variable.name.value for v in operation.variable_definitions or ()}
         variables = {k: v for k, v in variables.items() if k in defined}
         answers = []
         for schema in both_schemas():
