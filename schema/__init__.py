@@ -16,6 +16,7 @@ from schema import accounts, activities, audit, cadence, handoff, node, planning
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.limits import CostExtension, validation_rules
+from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
@@ -65,7 +66,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         lambda: ValidationCache(maxsize=256),
         lambda: CostExtension(limits),
     ]
-    return AccountflowSchema(
+    built = AccountflowSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
@@ -73,6 +74,8 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutionContext if planned else None,
     )
+    install_guards(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -44,6 +44,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from app import metrics
+from schema.permissions import GUARD
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ SCALAR_NULL = "a scalar coerced to null"
 RUNTIME_TYPE = "cannot resolve the runtime type"
 DEFER = "@defer or a forbidden directive"
 INTROSPECTION = "introspection"
+FORBIDDEN_FIELD = "a forbidden field: graphql-core answers it with the error"
 UNEXPECTED_TYPE = "unexpected type"
 NOT_TYPE_OF = "is_type_of refused the value"
 RESOLVER_ERROR = "resolver error"
@@ -325,6 +327,11 @@ class Plan:
             raise Fallback(INTROSPECTION)
         definition = (field.extensions or {}).get("strawberry-definition")
         resolve = field.resolve
+        guard = field.extensions.get(GUARD)
+        if guard is not None:  # checked once per selection, not per item
+            roles, resolve = guard
+            if context.context_value.role not in roles:
+                raise Fallback(FORBIDDEN_FIELD)
         if definition is not None and self._basic(definition, resolve):
             named, _ = _nullable(field.type)
             plain = PLAIN.get(named.name) if isinstance(named, GraphQLScalarType) else None
