@@ -176,6 +176,12 @@ def _rejected(index: int, errors: list[AppError]) -> RejectedItem:
     return RejectedItem(index=index, errors=[u for e in errors for u in to_user_errors(e)])
 
 
+def _may_see(context: Context, row: models.Activity) -> bool:
+    """A repeated key shows the stored activity only to its sender or a reader of activities:
+    the key alone must not reveal another caller's account and author."""
+    return row.logged_by_id == context.viewer.id or permissions.allowed(context, "activity.read")
+
+
 @strawberry.input
 class LogActivitiesInput:
     activities: list[LogActivityInput]
@@ -240,6 +246,8 @@ class Mutation:
         row, duplicate = await ingest.log_activity(
             info.context.session, actor=info.context.actor, item=input.to_args()
         )
+        if duplicate and not _may_see(info.context, row):
+            return LogActivityPayload(activity=None, duplicate=True)
         return LogActivityPayload(activity=Activity.from_model(row), duplicate=duplicate)
 
     @strawberry.mutation

@@ -54,6 +54,8 @@ class Activity(IdMixin, TimestampMixin, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The caller who sent it (the token's user): a repeat of its key is shown to them.
+    logged_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 class ContactRule(Base):

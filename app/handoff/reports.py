@@ -12,6 +12,7 @@ from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
 from app.handoff.models import Pipeline
+from app.validation import check_moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,8 @@ REPORT_SETTINGS = text(
 
 
 def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInputError("from and to need a time zone.", field="from")
+    check_moment("from", start)
+    check_moment("to", end)
     if end <= start:
         raise InvalidInputError("to must be after from.", field="to")
 

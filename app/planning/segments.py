@@ -123,7 +123,7 @@ async def suggestion_page(
     page = select(live.c.account_id, live.c.revenue, live.c.neg_revenue)
     above: Any = literal(0, Numeric)
     if args.after is not None:
-        cursor = tuple_(*decode_cursor(args.after, size=2))
+        cursor = tuple_(*decode_cursor(args.after, (live.c.neg_revenue, live.c.account_id)))
         page = page.where(key > cursor)
         above = select(func.coalesce(func.sum(live.c.revenue), 0)).where(key <= cursor)
         above = above.scalar_subquery()
