@@ -102,9 +102,14 @@ def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, A
         "source": checks.text("source", item.source, max_length=64),
         "external_id": checks.text("externalId", item.external_id, max_length=200),
         "account_external_ref": checks.text(
-            "accountExternalRef", item.account_external_ref, max_length=100
+            "accountExternalRef",
+            item.account_external_ref,
+            max_length=100,
+            required=item.account_external_ref is not None,
         ),
-        "user_email": checks.text("userEmail", item.user_email, max_length=254),
+        "user_email": checks.text(
+            "userEmail", item.user_email, max_length=254, required=item.user_email is not None
+        ),
     }
     if clean["external_id"] is not None and clean["source"] is None:
         checks.fail("source", "source is required with externalId.")
@@ -182,8 +187,8 @@ def _resolve(
     account_id = item.account_id
     if account_id is not None and account_id not in refs.account_ids:
         checks.add(NotFoundError("Unknown account.", field="accountId"))
-    if item.account_external_ref is not None:
-        account_id = refs.account_refs.get(clean["account_external_ref"] or "")
+    if clean["account_external_ref"] is not None:
+        account_id = refs.account_refs.get(clean["account_external_ref"])
         if account_id is None:
             checks.add(
                 NotFoundError("No account has this externalRef.", field="accountExternalRef")
@@ -191,8 +196,8 @@ def _resolve(
     user_id = item.user_id
     if user_id is not None and user_id not in refs.user_ids:
         checks.add(NotFoundError("Unknown user.", field="userId"))
-    if item.user_email is not None:
-        user_id = refs.user_emails.get((clean["user_email"] or "").lower())
+    if clean["user_email"] is not None:
+        user_id = refs.user_emails.get(clean["user_email"].lower())
         if user_id is None:
             checks.add(NotFoundError("No user has this email.", field="userEmail"))
     if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
