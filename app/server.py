@@ -38,7 +38,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(url)
+        engine = db.create_engine(url, timeouts=settings.timeouts)
         holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
         app.state.accountflow = holder["state"]
         try:

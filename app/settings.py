@@ -32,6 +32,44 @@ class Limits:
     max_body_bytes: int = 2 * 1024 * 1024
 
 
+# --- database timeouts (helper inputs) ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """Server-side limits set on every connection, in milliseconds (0 turns one off).
+
+    Reports raise their statement limit for their own transaction (SET LOCAL).
+    """
+
+    statement_ms: int = 15_000
+    lock_ms: int = 5_000
+    idle_in_transaction_ms: int = 60_000
+    report_statement_ms: int = 60_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbTimeouts:
+        return cls(
+            statement_ms=_int(env, "ACCOUNTFLOW_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
+            lock_ms=_int(env, "ACCOUNTFLOW_LOCK_TIMEOUT_MS", 5_000, minimum=0),
+            idle_in_transaction_ms=_int(
+                env, "ACCOUNTFLOW_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=0
+            ),
+            report_statement_ms=_int(
+                env, "ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS", 60_000, minimum=0
+            ),
+        )
+
+    def server_settings(self) -> dict[str, str]:
+        return {
+            "statement_timeout": str(self.statement_ms),
+            "lock_timeout": str(self.lock_ms),
+            "idle_in_transaction_session_timeout": str(self.idle_in_transaction_ms),
+            "accountflow.report_statement_timeout": str(self.report_statement_ms),
+        }
+
+
+# --- end database timeouts ----------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
@@ -39,6 +77,7 @@ class Settings:
     data_dir: Path
     limits: Limits
     log_level: str
+    timeouts: DbTimeouts = DbTimeouts()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,4 +98,5 @@ class Settings:
             data_dir=Path(env.get("ACCOUNTFLOW_DATA_DIR") or "./.accountflow").resolve(),
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            timeouts=DbTimeouts.from_env(env),
         )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth.models import Role
 from app.auth.scope import user_holds_account
+from app.db import expected_error
 from app.errors import AppError, ConflictError, ForbiddenError
 from schema.context import Context
 from schema.errors import to_user_errors
@@ -146,7 +147,14 @@ def mutation(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, A
                 log.info("integrity error in %s: %s", action, error.orig)
                 conflict = ConflictError("The change conflicts with data written meanwhile.")
                 return typing.cast(R, payload()(errors=to_user_errors(conflict)))
-            except (DBAPIError, Exception):
+            except DBAPIError as error:
+                await session.rollback()
+                expected = expected_error(error)
+                if expected is None:
+                    raise
+                log.info("%s in %s: %s", expected.code, action, error.orig)
+                return typing.cast(R, payload()(errors=to_user_errors(expected)))
+            except Exception:
                 await session.rollback()
                 raise
             finally:

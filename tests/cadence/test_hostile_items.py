@@ -87,8 +87,8 @@ def literal(value: Any) -> str:
     if value is None:
         return "null"
     if value == "CALL_OUTBOUND":
-        return value
-    return orjson.dumps(value).decode()
+        return "CALL_OUTBOUND"
+    return str(orjson.dumps(value).decode())
 
 
 async def test_bad_items_as_inline_literals_are_rejected_by_index(api: Api) -> None:

@@ -95,7 +95,7 @@ async def test_a_key_repeated_with_another_payload_is_a_conflict(api: Api) -> No
     }
     first = (await api.op("LogActivity", {"input": item}, caller=integration))["logActivity"]
     assert first["errors"] == []
-    changed = [
+    changed: list[dict[str, Any]] = [
         {"amount": "10.51"},
         {"amount": None},
         {"summary": "Invoice 8"},
