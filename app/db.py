@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, MetaData, func, select, text
+from sqlalchemy import BigInteger, DateTime, MetaData, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -99,13 +99,6 @@ def create_engine(url: str, *, timeouts: DbTimeouts | None = None, **kwargs: Any
     connect_args["server_settings"] = server_settings | connect_args.get("server_settings", {})
     return create_async_engine(url, **kwargs)
 
-
-# For a report's transaction: its longer statement limit (set per connection above).
-REPORT_TIMEOUT = text(
-    "SELECT set_config('statement_timeout', coalesce("
-    "current_setting('accountflow.report_statement_timeout', true),"
-    " current_setting('statement_timeout')), true)"
-)
 
 _TIMEOUT_STATES = frozenset({"57014", "55P03"})  # query_canceled, lock_not_available
 _TEXT_STATES = frozenset({"22021", "22P05"})  # character_not_in_repertoire, untranslatable
