@@ -249,7 +249,8 @@ async def contact_maps(
     roots = select(Account.id.label("root"), Account.id, literal(False).label("deep"))
     tree = roots.where(Account.id.in_({k for k, _ in keys})).cte("tree", recursive=True)
     branch = Account.__table__.alias("branch")
-    tree = tree.union_all(
+    # UNION, not UNION ALL: a row met again is dropped, so a parent cycle ends the walk.
+    tree = tree.union(
         select(tree.c.root, branch.c.id, literal(True)).join(
             branch, (branch.c.parent_id == tree.c.id) & branch.c.archived_at.is_(None)
         )
