@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import db, metrics
+from app.activities import rebuild
 from app.auth.service import authenticate
 from app.settings import Settings
 from schema import build_schema
@@ -41,9 +43,20 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         engine = db.create_engine(url, timeouts=settings.timeouts)
         holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
         app.state.accountflow = holder["state"]
+        rebuilds = asyncio.create_task(
+            rebuild.run_forever(
+                engine,
+                holder["state"].sessionmaker,
+                batch_size=settings.rebuild.batch_size,
+                interval=settings.rebuild.interval_ms / 1000,
+            )
+        )
         try:
             yield
         finally:
+            rebuilds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rebuilds
             await engine.dispose()
 
     def state() -> State:

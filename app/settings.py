@@ -32,7 +32,7 @@ class Limits:
     max_body_bytes: int = 2 * 1024 * 1024
 
 
-# --- database timeouts (helper inputs) ---------------------------------------------------
+# --- database timeouts and the contact-rule rebuild (helper inputs) ----------------------
 @dataclass(frozen=True, slots=True)
 class DbTimeouts:
     """Server-side limits set on every connection, in milliseconds (0 turns one off).
@@ -67,7 +67,22 @@ class DbTimeouts:
         }
 
 
-# --- end database timeouts ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RebuildJob:
+    """The background rebuild of assignments after a contact-rule change."""
+
+    batch_size: int = 2_000
+    interval_ms: int = 1_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RebuildJob:
+        return cls(
+            batch_size=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_BATCH", 2_000),
+            interval_ms=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_INTERVAL_MS", 1_000),
+        )
+
+
+# --- end database timeouts and the contact-rule rebuild ------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,7 @@ class Settings:
     limits: Limits
     log_level: str
     timeouts: DbTimeouts = DbTimeouts()
+    rebuild: RebuildJob = RebuildJob()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -99,4 +115,5 @@ class Settings:
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             timeouts=DbTimeouts.from_env(env),
+            rebuild=RebuildJob.from_env(env),
         )

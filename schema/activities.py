@@ -99,6 +99,9 @@ class ContactRule:
     manager_type: ManagerType
     kinds: list[ActivityKind]
     assignee_only: bool
+    rebuild_pending: bool = strawberry.field(
+        description="The assignments' stored contacts are being rebuilt after a change."
+    )
 
     @classmethod
     def from_model(cls, row: models.ContactRule) -> Self:
@@ -106,6 +109,7 @@ class ContactRule:
             manager_type=row.manager_type,
             kinds=[models.ActivityKind(k) for k in row.kinds],
             assignee_only=row.assignee_only,
+            rebuild_pending=row.rebuild_pending,
         )
 
 

@@ -69,3 +69,5 @@ class ContactRule(Base):
     kinds: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     assignee_only: Mapped[bool] = mapped_column(default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Set by a change; cleared once app.activities.rebuild has recomputed the assignments.
+    rebuild_pending: Mapped[bool] = mapped_column(default=False, server_default="false")
