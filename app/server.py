@@ -40,7 +40,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(url, timeouts=settings.timeouts)
+        engine = db.create_engine(
+            url,
+            timeouts=settings.timeouts,
+            pool_size=settings.pool.pool_size,
+            max_overflow=settings.pool.max_overflow,
+        )
         holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
         app.state.accountflow = holder["state"]
         rebuilds = asyncio.create_task(

@@ -68,6 +68,21 @@ class DbTimeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class DbPool:
+    """Connections per worker process: up to pool_size + max_overflow (see README)."""
+
+    pool_size: int = 10
+    max_overflow: int = 20
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbPool:
+        return cls(
+            pool_size=_int(env, "ACCOUNTFLOW_DB_POOL_SIZE", 10),
+            max_overflow=_int(env, "ACCOUNTFLOW_DB_MAX_OVERFLOW", 20, minimum=0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RebuildJob:
     """The background rebuild of assignments after a contact-rule change."""
 
@@ -94,6 +109,7 @@ class Settings:
     log_level: str
     timeouts: DbTimeouts = DbTimeouts()
     rebuild: RebuildJob = RebuildJob()
+    pool: DbPool = DbPool()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -116,4 +132,5 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             timeouts=DbTimeouts.from_env(env),
             rebuild=RebuildJob.from_env(env),
+            pool=DbPool.from_env(env),
         )
