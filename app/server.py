@@ -48,10 +48,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         )
         holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
         app.state.accountflow = holder["state"]
+        # The job's own two connections (its lock and its batches): never a request's.
+        job_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=2, max_overflow=0)
         rebuilds = asyncio.create_task(
             rebuild.run_forever(
-                engine,
-                holder["state"].sessionmaker,
+                job_engine,
+                db.create_sessionmaker(job_engine),
                 batch_size=settings.rebuild.batch_size,
                 interval=settings.rebuild.interval_ms / 1000,
             )
@@ -62,6 +64,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             rebuilds.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await rebuilds
+            await job_engine.dispose()
             await engine.dispose()
 
     def state() -> State:
