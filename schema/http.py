@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.auth import service as auth
+from app.db import expected_error
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
@@ -209,7 +210,14 @@ def _bearer(request: Request) -> str | None:
 
 def _format_error(error: GraphQLError, request_id: str, production: bool) -> dict[str, Any]:
     original = error.original_error
-    if original is not None and not isinstance(original, GraphQLError):
+    expected = None if original is None else expected_error(original)
+    if expected is not None:
+        log.info("%s [request %s] at %s: %s", expected.code, request_id, error.path, original)
+        extensions = {"code": expected.code, "field": expected.field, "requestId": request_id}
+        error = GraphQLError(
+            expected.message, nodes=error.nodes, path=error.path, extensions=extensions
+        )
+    elif original is not None and not isinstance(original, GraphQLError):
         log.error(
             "unexpected error [request %s] at %s",
             request_id,
