@@ -18,7 +18,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from app import metrics
-from app.auth import service as auth
+from app.auth import tokens
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
@@ -157,10 +157,13 @@ class GraphQLEndpoint:
         # Queries run in a transaction too: reports rely on SET LOCAL (plan_cache_mode,
         # work_mem), which does nothing outside one.
         async with self.sessionmaker() as session:
-            principal = await auth.authenticate(session, token)
+            principal = await tokens.authenticate(session, token)
             if principal is None:
-                body = _error_body("Invalid or revoked token.", "UNAUTHENTICATED")
+                body = _error_body("Invalid, expired or revoked token.", "UNAUTHENTICATED")
                 return _json(body, 401, request_id), "unauthorized"
+            if principal.use_is_stale:
+                await tokens.record_use(session, principal.token_id)
+                await session.commit()
             context = Context(
                 session=session,
                 viewer=principal.user,
