@@ -51,8 +51,14 @@ POLICY: dict[str, Rule] = {
     "handoff.read": Rule(STAFF),
     "report.read": Rule(MANAGERS),
     "plan.read": Rule(STAFF),
+    # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
+    "token.read": Rule(ALL),
     # writes
     "user.create": Rule(ADMINS),
+    "user.update": Rule(ADMINS),
+    # INTEGRATION never mints tokens; MANAGER and REP only for themselves.
+    "token.create": Rule(STAFF),
+    "token.revoke": Rule(ALL),
     "account.create": Rule(WRITERS),
     "account.update": Rule(WRITERS, rep_scoped=True),
     "account.archive": Rule(STAFF, rep_scoped=True),

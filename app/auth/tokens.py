@@ -21,6 +21,7 @@ from app.validation import Checks
 TOKEN_PREFIX = "af_"
 # apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.
 LIST_LIMIT = 100
+LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def hash_token(raw: str) -> str:
@@ -51,6 +52,8 @@ async def issue_token(
     """Create a token and return it in clear: the only time it is ever visible."""
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise InvalidInputError("The expiry must be in the future.", field="expiresAt")
+    if expires_at is not None and expires_at >= LATEST_EXPIRY:
+        raise InvalidInputError("The expiry must be before the year 2200.", field="expiresAt")
     # FOR SHARE: a concurrent deactivation either revokes this token too or refuses it here.
     query = select(User).where(User.id == user_id).with_for_update(read=True)
     user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
@@ -153,6 +156,8 @@ async def list_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> S
     """apiTokens: a user's newest tokens, live or not (ADMIN: anyone's; others: their own)."""
     if not _may_manage(actor, user_id):
         raise ForbiddenError("You may only list your own tokens.")
+    if await session.get(User, user_id) is None:
+        raise NotFoundError("Unknown user.", field="userId")
     query = (
         select(ApiToken)
         .where(ApiToken.user_id == user_id)
