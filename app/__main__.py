@@ -82,21 +82,26 @@ def admin_token(settings: Settings, url: str) -> tuple[str, bool]:
     return token, True
 
 
+def admin_token_notice(settings: Settings, url: str) -> str:
+    """What `serve` says about the admin token: the secret itself only when just created, so
+    it reaches a terminal's scrollback (or a CI log) once."""
+    token, created = admin_token(settings, url)
+    if created:
+        return f"accountflow: admin token (header 'Authorization: Bearer …'): {token}"
+    where = admin_token_path(settings)
+    return f"accountflow: admin token in {where} (`accountflow token show` prints it)"
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     url = db.resolve_database_url(settings)
     if settings.database_url is None:
         migrate(url)
-        token, created = admin_token(settings, url)
+        notice = admin_token_notice(settings, url)
         os.environ["DATABASE_URL"] = url  # workers reuse this server instead of starting one
         print(f"accountflow: GraphiQL on http://{args.host}:{args.port}/graphql", flush=True)
-        # The secret reaches the terminal (and its scrollback, CI logs) only once.
-        if created:
-            shown = f"(header 'Authorization: Bearer …'): {token}"
-        else:
-            shown = f"in {admin_token_path(settings)} (`accountflow token show` prints it)"
-        print(f"accountflow: admin token {shown}", flush=True)
+        print(notice, flush=True)
     uvicorn.run(
         "app.server:app_from_env",
         factory=True,
