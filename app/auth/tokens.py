@@ -201,9 +201,16 @@ async def authenticate(session: AsyncSession, raw_token: str) -> Principal | Non
     return Principal(user=row[0], token_id=row[1], use_is_stale=bool(row[2]))
 
 
+# SKIP LOCKED: when another request is stamping the token (or it is being revoked), this
+# one skips the stamp instead of waiting for the row.
+_UNLOCKED_STALE = (
+    select(ApiToken.id)
+    .where(ApiToken.id == bindparam("token_id"), _STALE_USE)
+    .with_for_update(skip_locked=True)
+)
 _RECORD_USE = (
     update(ApiToken)
-    .where(ApiToken.id == bindparam("token_id"), _STALE_USE)
+    .where(ApiToken.id == _UNLOCKED_STALE.scalar_subquery())
     .values(last_used_at=func.now())
     .execution_options(synchronize_session=False)
 )
@@ -214,7 +221,7 @@ async def record_use(session: AsyncSession, token_id: int) -> None:
     is written at most once a minute, not on every request.
 
     The caller commits at once (a short transaction of its own), so a request that fails
-    later still counts as a use. Concurrent requests race harmlessly: the condition is
-    checked again under the row lock, so only one of them writes.
+    later still counts as a use. It never waits: a token row locked by another request is
+    skipped, and the staleness condition is checked under the lock, so one request writes.
     """
     await session.execute(_RECORD_USE, {"token_id": token_id})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, Role
@@ -222,4 +224,18 @@ async def test_a_failed_mutation_still_counts_as_a_use(api: Api) -> None:
     rep = await api.caller(Role.REP)
     result = await api.op("CreateApiToken", {"input": {"userId": rep.id, "name": ""}}, caller=rep)
     assert result["createApiToken"]["errors"][0]["field"] == "name"
+    assert await _last_used(api, rep) is not None
+
+
+async def test_stamping_the_last_use_never_waits_for_a_locked_token(
+    api: Api, engine: AsyncEngine
+) -> None:
+    rep = await api.caller(Role.REP)
+    async with engine.connect() as other:
+        locked = select(ApiToken.id).where(ApiToken.user_id == rep.user_id).with_for_update()
+        await other.execute(locked)
+        assert await asyncio.wait_for(_status(api, rep.token), timeout=20) == 200
+        await other.rollback()
+    assert await _last_used(api, rep) is None  # skipped, stamped by a later request
+    assert await _status(api, rep.token) == 200
     assert await _last_used(api, rep) is not None
