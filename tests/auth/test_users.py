@@ -206,3 +206,12 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(api: Api) 
         select(func.count()).select_from(User).where(User.role == Role.ADMIN)
     )
     assert admins == 1
+
+
+async def test_a_role_change_applies_to_the_next_request(api: Api) -> None:
+    admin, other = await api.caller(Role.ADMIN), await api.caller(Role.ADMIN)
+    assert (await _update(api, admin, id=other.id, role="REP"))["errors"] == []
+    refused = await _update(api, other, id=admin.id, name="Renamed")
+    assert [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+    viewer = await api.data("{ viewer { role } }", caller=other)
+    assert viewer == {"viewer": {"role": "REP"}}
