@@ -54,13 +54,13 @@ async def issue_token(
         raise InvalidInputError("The expiry must be in the future.", field="expiresAt")
     if expires_at is not None and expires_at >= LATEST_EXPIRY:
         raise InvalidInputError("The expiry must be before the year 2200.", field="expiresAt")
+    if not _may_manage(actor, user_id):
+        raise ForbiddenError("You may only create tokens for yourself.")
     # FOR SHARE: a concurrent deactivation either revokes this token too or refuses it here.
     query = select(User).where(User.id == user_id).with_for_update(read=True)
     user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
     if user is None:
         raise NotFoundError("Unknown user.", field="userId")
-    if not _may_manage(actor, user_id):
-        raise ForbiddenError("You may only create tokens for yourself.")
     if not user.is_active:
         raise InvalidInputError("The user is inactive.", field="userId")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
