@@ -168,6 +168,11 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
+    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
+    "ApiToken": "token.read",
+    "CreateApiTokenPayload": "payload",
+    "ApiTokenPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

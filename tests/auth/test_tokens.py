@@ -6,13 +6,17 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from graphql import GraphQLObjectType
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, Role
+from schema import schema
+from schema.permissions import ALL, POLICY, STAFF, field_action
 from schema.relay import to_global_id
-from tests.support import Api, Caller
+from tests.support import Api, Caller, contract_operations
 
 VIEWER = "{ viewer { id } }"
 
@@ -239,3 +243,31 @@ async def test_stamping_the_last_use_never_waits_for_a_locked_token(
     assert await _last_used(api, rep) is None  # skipped, stamped by a later request
     assert await _status(api, rep.token) == 200
     assert await _last_used(api, rep) is not None
+
+
+TOKEN_FIELDS: dict[str, frozenset[Role]] = {
+    "ApiToken.name": ALL,
+    "ApiToken.lastUsedAt": ALL,
+    "ApiToken.user": STAFF,
+    "CreateApiTokenPayload.token": ALL,
+    "CreateApiTokenPayload.apiToken": ALL,
+    "ApiTokenPayload.apiToken": ALL,
+}
+
+
+@pytest.mark.parametrize(("key", "roles"), TOKEN_FIELDS.items(), ids=list(TOKEN_FIELDS))
+def test_each_role_reads_token_fields_as_the_table_says(key: str, roles: frozenset[Role]) -> None:
+    type_name, _, name = key.partition(".")
+    type_ = schema._schema.type_map[type_name]
+    assert isinstance(type_, GraphQLObjectType)
+    assert POLICY[field_action(type_, name, type_.fields[name])].roles == roles
+
+
+async def test_an_integration_lists_its_tokens_but_not_the_people_behind_them(api: Api) -> None:
+    erp = await api.caller(Role.INTEGRATION)
+    result = await api.gql(contract_operations()["ApiTokens"], {}, caller=erp)
+    assert {e["extensions"]["code"] for e in result["errors"]} == {"FORBIDDEN"}
+    assert {tuple(e["path"][-2:]) for e in result["errors"]} == {(0, "user")}
+    assert "@example.org" not in str(result)
+    plain = await api.data("{ apiTokens { name revokedAt } }", caller=erp)
+    assert plain == {"apiTokens": [{"name": None, "revokedAt": None}]}
