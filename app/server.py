@@ -22,6 +22,7 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.limits import CostBudget
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class State:
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.resolve_database_url(settings)
-    schema = build_schema(settings.limits)
+    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
@@ -60,7 +62,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         return holder["state"]
 
     async def graphql(request: Request) -> Response:
-        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings, state().reports)
+        endpoint = GraphQLEndpoint(
+            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+        )
         return await endpoint(request)
 
     async def healthz(request: Request) -> Response:

@@ -35,6 +35,27 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_depth: int = 12
@@ -43,6 +64,9 @@ class Limits:
     default_page_size: int = 50
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_cost: int = 50_000
+    # Per token, in this process (each worker keeps its own budget); 0 turns it off.
+    cost_per_minute: int = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +77,8 @@ class Settings:
     limits: Limits
     log_level: str
     replica_max_lag: float = 5.0
+    production: bool = False
+    fast_executor: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,6 +94,10 @@ class Settings:
             max_page_size=_int(env, "ACCOUNTFLOW_MAX_PAGE_SIZE", 100),
             max_batch=_int(env, "ACCOUNTFLOW_MAX_BATCH", 1000),
             max_body_bytes=_int(env, "ACCOUNTFLOW_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            max_cost=_int(env, "ACCOUNTFLOW_MAX_COST", 50_000),
+            cost_per_minute=_int(
+                env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
+            ),
         )
         return cls(
             database_url=url,
@@ -76,4 +106,6 @@ class Settings:
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
+            production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
+            fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
         )
