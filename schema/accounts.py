@@ -85,8 +85,12 @@ class Account(
     website: str | None
     address: Address
     archived_at: datetime | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
     pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
+    merged_into_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Account | Row[Any]) -> Self:
@@ -112,7 +116,15 @@ class Account(
                 country_code=row.country_code,
             ),
             archived_at=row.archived_at,
+            tags=row.tags,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            merged_into_pk=row.merged_into_id,
         )
+
+    @strawberry.field(description="The account this one was merged into (it is archived).")
+    async def merged_into(self, info: Info) -> Account | None:
+        return await load_account(info.context, self.merged_into_pk)
 
     @strawberry.field
     async def parent(self, info: Info) -> Account | None:

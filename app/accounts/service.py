@@ -81,6 +81,9 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+clean_account_fields = _clean_account_fields
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -264,9 +267,13 @@ def accounts_query(filter: AccountFilter) -> Select[Account]:
 ACCOUNT_ORDER = (Account.name, Account.id)
 
 
+# Every column but the search vector (only the database reads it).
+ACCOUNT_COLUMNS = tuple(c for c in Account.__table__.columns if c.name != "search_vector")
+
+
 def account_rows_query(filter: AccountFilter) -> Select[Any]:
     """`accounts_query` as plain columns: rows for read-only lists, no ORM objects to build."""
-    return accounts_query(filter).with_only_columns(*Account.__table__.columns)
+    return accounts_query(filter).with_only_columns(*ACCOUNT_COLUMNS)
 
 
 accounts_by_id = rows_by_id(Account)
