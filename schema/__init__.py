@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from app.settings import Limits
 from schema import (
+    account_records,
     accounts,
     activities,
     audit,
@@ -39,6 +40,7 @@ Query = merge_types(
         node.Query,
         users.Query,
         accounts.Query,
+        account_records.Query,
         audit.Query,
         cadence.Query,
         activities.Query,
@@ -51,6 +53,7 @@ Mutation = merge_types(
     (
         users.Mutation,
         accounts.Mutation,
+        account_records.Mutation,
         cadence.Mutation,
         activities.Mutation,
         handoff.Mutation,

@@ -68,6 +68,8 @@ POLICY: dict[str, Rule] = {
     "classification.apply": Rule(MANAGERS),
     # records
     "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
