@@ -24,6 +24,7 @@ from schema import (
     activities,
     audit,
     cadence,
+    frequency,
     handoff,
     node,
     planning,
@@ -43,9 +44,12 @@ Query = merge_types(
         account_records.Query,
         audit.Query,
         cadence.Query,
+        frequency.Query,
         activities.Query,
         handoff.Query,
+        handoff.BoardQuery,
         planning.Query,
+        planning.StatusQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,9 +59,11 @@ Mutation = merge_types(
         accounts.Mutation,
         account_records.Mutation,
         cadence.Mutation,
+        frequency.Mutation,
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        planning.StatusMutation,
         upsert.Mutation,
     ),
 )

@@ -70,6 +70,7 @@ POLICY: dict[str, Rule] = {
     "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "contact.update": Rule(WRITERS, rep_scoped=True),
     "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
