@@ -71,6 +71,7 @@ POLICY: dict[str, Rule] = {
     "contact.update": Rule(WRITERS, rep_scoped=True),
     "contact.remove": Rule(STAFF, rep_scoped=True),
     "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
