@@ -33,6 +33,7 @@ from schema import (
 )
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
+from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
@@ -91,7 +92,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
-    return AccountflowSchema(
+    built = AccountflowSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
@@ -99,6 +100,8 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutionContext if planned else None,
     )
+    install_guards(built._schema)
+    return built
 
 
 schema = build_schema()

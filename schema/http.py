@@ -19,6 +19,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 
 from app import metrics
 from app.auth import service as auth
+from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
@@ -117,10 +118,12 @@ class GraphQLEndpoint:
         schema: AccountflowSchema,
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
+        reports: ReportDatabase | None = None,
     ) -> None:
         self.schema = schema
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.reports = reports
 
     async def __call__(self, request: Request) -> Response:
         if request.method == "GET":
@@ -167,6 +170,7 @@ class GraphQLEndpoint:
                 token_id=principal.token_id,
                 request_id=request_id,
                 settings=self.settings,
+                report_source=self.reports,
             )
             try:
                 result = await self.schema.execute(
