@@ -168,6 +168,21 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # records (issue 9): lists, board, frequencies, merge, upsert
+    "ContactConnection": "contact.read",
+    "ContactEdge": "contact.read",
+    "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
+    "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
+    "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -177,6 +192,8 @@ FIELD_RULES: dict[str, str] = {
     # An activity reaches an integration only as its own mutation's result; the author is
     # the user it named (by id or e-mail), so it may read that user back.
     "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
