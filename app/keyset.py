@@ -55,8 +55,8 @@ def window(
     if last is not None and after is not None:
         raise InvalidInputError("after needs first.", field="after")
     backward = last is not None
-    size = (last if backward else first) if (first or last) is not None else default
-    assert size is not None
+    given = last if backward else first
+    size = default if given is None else given
     field = "last" if backward else "first"
     if not 0 <= size <= maximum:
         raise InvalidInputError(f"{field} must be between 0 and {maximum}.", field=field)
