@@ -16,22 +16,28 @@ import asyncio
 import os
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text
 
 from app import db
+from app.accounts import listing
 from app.accounts.models import Account
+from app.accounts.service import ACCOUNT_COLUMNS
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
+from app.keyset import sorted_page, window
 from bench.accounts_list import post, serve
 from bench.generate import database_url, generate_accounts, vacuum_analyze
 
 CONTRACT = Path(__file__).resolve().parents[1] / "tests" / "contract" / "records.graphql"
 TABLES = ("accounts", "contacts", "assignments", "pipeline_entries", "activities")
+PG_DIR = Path(os.environ.get("ACCOUNTFLOW_DATA_DIR", ".accountflow")) / "pg"
 ORDERS = [None, "NAME", "CREATED_AT", "UPDATED_AT", "NEXT_CONTACT_DUE", "REVENUE_LAST_12_MONTHS"]
 
 _EXTRAS = [
@@ -111,10 +117,35 @@ async def prepare(url: str, accounts: int, contacts: int) -> tuple[str, str]:
         await engine.dispose()
 
 
+class Cpu:
+    """CPU seconds used by the server process and the PostgreSQL backends (psutil)."""
+
+    def __init__(self, server_pid: int, pg_dir: Path) -> None:
+        self.server = psutil.Process(server_pid)
+        postmaster = int((pg_dir / "postmaster.pid").read_text().split()[0])
+        self.postgres = psutil.Process(postmaster).children()
+
+    def read(self) -> tuple[float, float]:
+        def used(p: psutil.Process) -> float:
+            try:
+                t = p.cpu_times()
+                return float(t.user + t.system)
+            except psutil.Error:
+                return 0.0
+
+        return used(self.server), sum(used(p) for p in self.postgres)
+
+
 def _timed(port: int, body: bytes, token: str) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
     answer = post(port, body, token)
     return (time.perf_counter() - started) * 1000, answer
+
+
+def baseline(port: int, token: str, args: argparse.Namespace) -> float:
+    """p50 of the smallest authenticated query: what the machine's load adds to any request."""
+    body = orjson.dumps({"query": "{ viewer { id } }"})
+    return round(statistics.median(_timed(port, body, token)[0] for _ in range(args.runs)), 1)
 
 
 def search(port: int, token: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -145,12 +176,14 @@ def search(port: int, token: str, args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def upsert(port: int, token: str, args: argparse.Namespace) -> dict[str, Any]:
+def upsert(port: int, token: str, args: argparse.Namespace, cpu: Cpu) -> dict[str, Any]:
     query = _operation("UpsertAccounts")
     run = int(time.time())
     phases: dict[str, Any] = {}
     for phase in ("create", "update", "unchanged"):
-        times = []
+        times: list[float] = []
+        server_cpu: list[float] = []
+        postgres_cpu: list[float] = []
         for call in range(args.upsert_calls):
             items = [
                 {
@@ -166,7 +199,11 @@ def upsert(port: int, token: str, args: argparse.Namespace) -> dict[str, Any]:
                 for n in range(1000)
             ]
             body = orjson.dumps({"query": query, "variables": {"input": {"accounts": items}}})
+            before = cpu.read()
             ms, answer = _timed(port, body, token)
+            after = cpu.read()
+            server_cpu.append(after[0] - before[0])
+            postgres_cpu.append(after[1] - before[1])
             result = answer["data"]["upsertAccounts"]
             if result["rejected"]:
                 raise RuntimeError(result["rejected"][:3])
@@ -175,9 +212,42 @@ def upsert(port: int, token: str, args: argparse.Namespace) -> dict[str, Any]:
             "calls": len(times),
             "p50_ms": round(statistics.median(times), 1),
             "accounts_per_s": round(1000 * len(times) / (sum(times) / 1000)),
+            # CPU per call of 1,000: what an idle machine's cores would have to give.
+            "server_cpu_ms": round(1000 * statistics.median(server_cpu), 1),
+            "postgres_cpu_ms": round(1000 * statistics.median(postgres_cpu), 1),
             "last": {k: result[k] for k in ("createdCount", "updatedCount", "unchangedCount")},
         }
     return phases
+
+
+async def sql_only(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """The page statement alone (with its totalCount), in-process: the database's share."""
+    engine = db.create_engine(url)
+    found: dict[str, float] = {}
+    try:
+        async with db.create_sessionmaker(engine)() as session:
+            filter = listing.AccountFilter(search=args.term, country_code=args.country)
+            now = datetime.now(UTC)
+            query = listing.accounts_query(filter, now=now, columns=ACCOUNT_COLUMNS)
+            for name in ORDERS:
+                field = None if name is None else listing.OrderField(name)
+                order = listing.account_order(field, False, search=args.term)
+                for backward in (False, True):
+                    pages = window(None, None, 50, None, default=50, maximum=100)
+                    if not backward:
+                        pages = window(50, None, None, None, default=50, maximum=100)
+                    times = []
+                    for _ in range(args.runs):
+                        started = time.perf_counter()
+                        await sorted_page(
+                            session, query, order=order, window=pages, with_total=True
+                        )
+                        times.append((time.perf_counter() - started) * 1000)
+                    key = f"{name or 'RELEVANCE'} {'last' if backward else 'first'}"
+                    found[key] = round(statistics.median(times), 1)
+    finally:
+        await engine.dispose()
+    return found
 
 
 def main() -> None:
@@ -193,11 +263,13 @@ def main() -> None:
     url = database_url()
     admin, erp = asyncio.run(prepare(url, args.accounts, args.contacts))
     load = os.getloadavg()[0]
-    with serve("app.server:app_from_env", args.port, url):
+    with serve("app.server:app_from_env", args.port, url) as server:
         figures: dict[str, Any] = {
+            "baseline_viewer_p50_ms": baseline(args.port, admin, args),
             "search": search(args.port, admin, args),
-            "upsert": upsert(args.port, erp, args),
+            "upsert": upsert(args.port, erp, args, Cpu(server.pid, PG_DIR)),
         }
+    figures["search_sql_only_p50_ms"] = asyncio.run(sql_only(url, args))
     figures["load_avg_1m"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     figures["term"], figures["country"] = args.term, args.country
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
