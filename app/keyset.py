@@ -91,12 +91,20 @@ async def sorted_page(
     order: Order,
     window: Window,
     with_total: bool = False,
+    total_over_rows: bool = False,
 ) -> Page[Any]:
-    """Rows of a plain-column `query` (returned as rows) for the window in `order`."""
+    """Rows of a plain-column `query` (returned as rows) for the window in `order`.
+
+    `total_over_rows` counts with a window over the matching rows instead of a second scan:
+    cheaper when every match is read anyway (a search sorts all its matches), but it
+    counts only the rows past the cursor, so it is used on first pages alone.
+    """
     keys = order.keys
     labelled = [k.expression.label(f"_k{i}") for i, k in enumerate(keys)]
     extra: list[Any] = list(labelled)
-    if with_total:
+    if with_total and total_over_rows and window.cursor is None:
+        extra.insert(0, func.count().over().label("_total"))
+    elif with_total:
         counted = select(func.count()).select_from(query.order_by(None).subquery())
         extra.insert(0, counted.scalar_subquery().label("_total"))
     paged = query.add_columns(*extra)
