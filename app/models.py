@@ -6,6 +6,8 @@ from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
+from app.imports.models import ImportJob, ImportRowError
+from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
 from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.planning.models import (
     AccountPlan,
@@ -20,6 +22,11 @@ __all__ = [
     "AccountPlan",
     "AccountRevenueYear",
     "Activity",
+    "AssignmentRule",
+    "AssignmentRuleMember",
+    "ImportJob",
+    "ImportRowError",
+    "Lead",
     "ApiToken",
     "Assignment",
     "AuditEntry",
