@@ -6,9 +6,9 @@ from app.assignments.models import Assignment
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
+from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.imports.models import ImportJob, ImportRowError
 from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
-from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.planning.models import (
     AccountPlan,
     AccountRevenueYear,
@@ -22,18 +22,18 @@ __all__ = [
     "AccountPlan",
     "AccountRevenueYear",
     "Activity",
-    "AssignmentRule",
-    "AssignmentRuleMember",
-    "ImportJob",
-    "ImportRowError",
-    "Lead",
     "ApiToken",
     "Assignment",
+    "AssignmentRule",
+    "AssignmentRuleMember",
     "AuditEntry",
     "Base",
     "BlockedAttempt",
     "Contact",
     "ContactRule",
+    "ImportJob",
+    "ImportRowError",
+    "Lead",
     "Pipeline",
     "PipelineEntry",
     "PlanAction",

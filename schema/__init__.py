@@ -18,7 +18,18 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, users
+from schema import (
+    accounts,
+    activities,
+    audit,
+    cadence,
+    handoff,
+    leads,
+    node,
+    planning,
+    territories,
+    users,
+)
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.scalars import SCALAR_MAP
@@ -34,6 +45,8 @@ Query = merge_types(
         activities.Query,
         handoff.Query,
         planning.Query,
+        leads.Query,
+        territories.Query,
     ),
 )
 Mutation = merge_types(
@@ -45,6 +58,8 @@ Mutation = merge_types(
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        leads.Mutation,
+        territories.Mutation,
     ),
 )
 

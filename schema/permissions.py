@@ -66,6 +66,17 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # leads, territories, imports and exports
+    "lead.read": Rule(STAFF),
+    "lead.create": Rule(ALL),
+    "lead.update": Rule(STAFF),
+    "lead.convert": Rule(STAFF, rep_scoped=True),
+    "rule.read": Rule(STAFF),
+    "rule.define": Rule(MANAGERS),
+    "rule.apply": Rule(MANAGERS),
+    "import.read": Rule(MANAGERS),
+    "import.run": Rule(MANAGERS),
+    "export.run": Rule(MANAGERS),
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

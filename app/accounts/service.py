@@ -13,6 +13,7 @@ from app.auth.actor import Actor
 from app.db import rows_by_id
 from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from app.handoff import service as handoff
+from app.leads import roundrobin as territories
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
 
@@ -127,6 +128,7 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
     session.add(account)
     await session.flush()
     await handoff.enter_default_pipeline(session, actor=actor, account_id=account.id)
+    await territories.apply_rules(session, actor=actor, account_ids=[account.id])
     await audit.record(
         session,
         actor=actor,
