@@ -127,7 +127,7 @@ PLAIN_FIELDS = ("company", "contact_name", "email", "phone", "industry")
 def lead_fields(input: CreateLeadInput | UpdateLeadInput) -> dict[str, Any]:
     """The input's given fields as service keywords (UNSET ones are left out)."""
     fields: dict[str, Any] = {}
-    names = PLAIN_FIELDS
+    names: tuple[str, ...] = PLAIN_FIELDS
     if isinstance(input, CreateLeadInput):
         names = (*PLAIN_FIELDS, "source", "external_ref", "attributes")
     for name in names:

@@ -6,6 +6,7 @@ from typing import Self
 
 import strawberry
 
+from app.accounts.service import AccountFilter as AccountFilterArgs
 from app.leads import territories
 from app.leads.models import AssignmentRule as RuleModel
 from app.leads.models import AssignmentRuleMember
@@ -208,7 +209,7 @@ class Mutation:
         result = await territories.backfill(
             info.context.session,
             actor=info.context.actor,
-            filter=input.filter.to_args() if input.filter else territories.AccountFilter(),
+            filter=input.filter.to_args() if input.filter else AccountFilterArgs(),
             dry_run=input.dry_run,
         )
         if input.dry_run:

@@ -12,11 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, any_, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
@@ -46,7 +45,7 @@ class _Rule:
     row: AssignmentRule
     members: list[_Member] = field(default_factory=list)
 
-    def matches(self, account: Row[Any]) -> bool:
+    def matches(self, account: Any) -> bool:
         rule = self.row
         if rule.country_codes and (account.country_code or "").upper() not in rule.country_codes:
             return False
@@ -218,7 +217,7 @@ async def _write(
     rules: dict[ManagerType, list[_Rule]],
     new_rows: list[dict[str, Any]],
 ) -> None:
-    table = Assignment.__table__
+    table = cast(Table, Assignment.__table__)
     inserted = await session.execute(insert(table).returning(table.c.id), new_rows)
     ids = [row.id for row in inserted]
     await cadence.recompute_assignments(session, ids)
@@ -239,9 +238,9 @@ async def _write(
         }
         for assignment_id, row in zip(ids, new_rows, strict=True)
     ]
-    await session.execute(insert(AuditEntry.__table__), changes)
+    await session.execute(insert(cast(Table, AuditEntry.__table__)), changes)
     # Every member's current weight moved (also those skipped for the turn): store them all.
-    member_table = AssignmentRuleMember.__table__
+    member_table = cast(Table, AssignmentRuleMember.__table__)
     state = [
         {"r": rule.row.id, "u": m.user_id, "c": m.current, "n": m.assigned}
         for candidates in rules.values()

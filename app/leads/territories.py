@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,7 +160,7 @@ async def _lock_rule(session: AsyncSession, rule_id: int) -> AssignmentRule:
 async def _replace_members(
     session: AsyncSession, rule_id: int, members: Sequence[MemberInput]
 ) -> None:
-    table = AssignmentRuleMember.__table__
+    table = cast(Table, AssignmentRuleMember.__table__)
     kept = [m.user_id for m in members]
     await session.execute(
         delete(table).where(table.c.rule_id == rule_id, table.c.user_id.not_in(kept))
