@@ -30,6 +30,7 @@ class Limits:
     default_page_size: int = 50
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024  # a CSV import's file (multipart upload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Settings:
             max_page_size=_int(env, "ACCOUNTFLOW_MAX_PAGE_SIZE", 100),
             max_batch=_int(env, "ACCOUNTFLOW_MAX_BATCH", 1000),
             max_body_bytes=_int(env, "ACCOUNTFLOW_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            max_upload_bytes=_int(env, "ACCOUNTFLOW_MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
         )
         return cls(
             database_url=url,

@@ -24,6 +24,7 @@ from schema import (
     audit,
     cadence,
     handoff,
+    imports,
     leads,
     node,
     planning,
@@ -60,6 +61,7 @@ Mutation = merge_types(
         planning.Mutation,
         leads.Mutation,
         territories.Mutation,
+        imports.Mutation,
     ),
 )
 

@@ -30,6 +30,8 @@ class Context:
     settings: Settings
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
+    # Run once the mutation's transaction has committed (e.g. start an import job).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
     @property

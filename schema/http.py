@@ -20,7 +20,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from app import metrics
 from app.auth import service as auth
 from app.settings import Settings
-from schema import AccountflowSchema
+from schema import AccountflowSchema, multipart
 from schema.context import Context
 
 log = logging.getLogger("accountflow.graphql")
@@ -129,20 +129,32 @@ class GraphQLEndpoint:
         started = time.perf_counter()
         operation = "anonymous"
         outcome = "ok"
+        uploads: list[multipart.UploadedFile] = []
         try:
-            body = await _read_body(request, self.settings.limits.max_body_bytes)
+            upload = multipart.is_multipart(request)
+            body = b"" if upload else await _read_body(request, self.settings.limits.max_body_bytes)
             token = _bearer(request)
             if token is None:
                 outcome = "unauthorized"
                 return _json(_error_body("Missing bearer token.", "UNAUTHENTICATED"), 401)
+            if upload:
+                payload, uploads = await multipart.read_operation(
+                    request,
+                    upload_dir=self.settings.data_dir / "uploads",
+                    max_bytes=self.settings.limits.max_upload_bytes,
+                )
+                body = orjson.dumps(payload, default=lambda file: None)
             query, variables, name = _parse(body)
+            if uploads:
+                variables = payload.get("variables")
             operation = metrics.operation_label(_operation_name(query, name))
             response, outcome = await self._execute(token, query, variables, name, request_id)
             return response
-        except BadRequestError as error:
+        except (BadRequestError, multipart.UploadError) as error:
             outcome = "bad_request"
             return _json(_error_body(str(error), "BAD_REQUEST"), error.status, request_id)
         finally:
+            multipart.cleanup(uploads)
             metrics.REQUESTS.labels(operation, outcome).inc()
             metrics.LATENCY.labels(operation).observe(time.perf_counter() - started)
 

@@ -148,6 +148,8 @@ def mutation(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, A
                     raise ForbiddenError(FORBIDDEN_MESSAGE)
                 result = await resolver(*args, **kwargs)
                 await session.commit()
+                for hook in context.after_commit:
+                    hook()
                 return result
             except AppError as error:
                 await session.rollback()
@@ -162,6 +164,7 @@ def mutation(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, A
                 raise
             finally:
                 context.action = None
+                context.after_commit.clear()
 
         guarded.__accountflow_action__ = action  # type: ignore[attr-defined]
         return guarded
