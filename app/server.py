@@ -18,9 +18,12 @@ from starlette.routing import Route
 
 from app import db, metrics
 from app.auth.service import authenticate
+from app.imports.http import export_csv
+from app.imports.jobs import wait_for_jobs
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.permissions import POLICY
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         try:
             yield
         finally:
+            await wait_for_jobs()  # background CSV imports finish before the engine closes
             await engine.dispose()
 
     def state() -> State:
@@ -72,11 +76,21 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 return JSONResponse({"error": "a valid bearer token is required"}, 401)
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    # --- CSV exports (leads issue): same columns as the import, streamed ---
+    async def export_endpoint(request: Request) -> Response:
+        return await export_csv(
+            request,
+            engine=state().engine,
+            sessionmaker=state().sessionmaker,
+            roles=POLICY["export.run"].roles,
+        )
+
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        Route("/export/{kind}.csv", export_endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
