@@ -236,12 +236,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from app.errors import AppError
+
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, stream=sys.stderr)
     for noisy in ("pgserver", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    args.run(args, settings)
+    try:
+        args.run(args, settings)
+    except AppError as error:
+        raise SystemExit(f"accountflow: {error.message}") from None
 
 
 if __name__ == "__main__":

@@ -77,17 +77,23 @@ class AccountImporter:
 
     def clean(self, row: Row) -> AccountRow:
         values = row.values
-        fields: dict[str, Any] = {key: values.get(col) for key, col in _TEXT.items()}
-        fields["classification"] = parse_enum(
-            values.get("classification"), Classification, "classification"
-        )
-        fields["source"] = parse_enum(values.get("source"), AccountSource, "source")
-        fields["attributes"] = parse_json_object(values.get("attributes"), "attributes")
+        # Only the file's columns are set: a column the file lacks is left as it is.
+        fields: dict[str, Any] = {key: values[col] for key, col in _TEXT.items() if col in values}
+        if "classification" in values:
+            fields["classification"] = parse_enum(
+                values["classification"], Classification, "classification"
+            )
+        if "source" in values:
+            fields["source"] = parse_enum(values["source"], AccountSource, "source")
+        if "attributes" in values:
+            fields["attributes"] = parse_json_object(values["attributes"], "attributes")
         parent_ref = values.get("parentExternalRef")
         parent_ref = parent_ref.strip() if parent_ref else None
         clean = _clean_account_fields(fields)
         if parent_ref and parent_ref == clean.get("external_ref"):
             raise CellError("parentExternalRef", "An account cannot be its own parent.")
+        if "parentExternalRef" in values:
+            clean["parent_id"] = None  # resolved at write time
         return AccountRow(parse_id(values.get("id"), "Account", "id"), clean, parent_ref)
 
     def key(self, data: AccountRow) -> Hashable | None:
@@ -186,17 +192,19 @@ class AccountImporter:
         touched: list[int] = []
         keyed = [i for i in items if i.data.id is not None]
         fresh = [i for i in items if i.data.id is None]
+        columns = tuple(c for c in statements.COLUMNS if c in items[0].data.fields)
         if fresh:
-            arrays = _arrays(fresh, parents)
-            rows = await conn.fetch(statements.UPSERT, *arrays, actor.user_id)
+            arrays = _arrays(fresh, columns, parents)
+            rows = await conn.fetch(statements.upsert(columns), *arrays, actor.user_id)
             for row in rows:
                 touched.append(row["id"])
                 if row["created"]:
                     created.append(row["id"])
         if keyed:
-            arrays = _arrays(keyed, parents)
+            arrays = _arrays(keyed, columns, parents)
             ids = [i.data.id for i in keyed]
-            touched += [r["id"] for r in await conn.fetch(statements.UPDATE_BY_ID, ids, *arrays)]
+            updated = await conn.fetch(statements.update_by_id(columns), ids, *arrays)
+            touched += [r["id"] for r in updated]
         return created, touched
 
     async def _after(
@@ -221,15 +229,18 @@ class AccountImporter:
             await roundrobin.apply_rules(session, actor=actor, account_ids=touched)
 
 
-def _arrays(items: Sequence[Item], parents: dict[str, int]) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(len(statements.COLUMNS))]
-    text_columns = statements.TEXT_COLUMNS
-    n = len(text_columns)
+def _arrays(
+    items: Sequence[Item], columns: tuple[str, ...], parents: dict[str, int]
+) -> list[list[Any]]:
+    arrays: list[list[Any]] = [[] for _ in columns]
     for item in items:
         fields = item.data.fields
-        for index, name in enumerate(text_columns):
-            columns[index].append(fields.get(name))
-        columns[n].append(orjson.dumps(fields.get("attributes") or {}).decode())
-        ref = item.data.parent_ref
-        columns[n + 1].append(parents.get(ref) if ref else None)
-    return columns
+        for array, name in zip(arrays, columns, strict=True):
+            if name == "attributes":
+                array.append(orjson.dumps(fields["attributes"] or {}).decode())
+            elif name == "parent_id":
+                ref = item.data.parent_ref
+                array.append(parents.get(ref) if ref else None)
+            else:
+                array.append(fields[name])
+    return arrays

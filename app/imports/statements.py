@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 TEXT_COLUMNS = (
     "name",
     "classification",
@@ -19,39 +21,61 @@ TEXT_COLUMNS = (
 )
 COLUMNS = (*TEXT_COLUMNS, "attributes", "parent_id")
 
-_TYPES = ", ".join(f"${i}::text[]" for i in range(1, len(TEXT_COLUMNS) + 1))
-_N = len(TEXT_COLUMNS)
-_UNNEST = f"unnest({_TYPES}, ${_N + 1}::text[], ${_N + 2}::bigint[])"
-_ALIAS = f"u({', '.join(COLUMNS)})"
-_VALUES = ", ".join(f"u.{c}" for c in TEXT_COLUMNS) + ", u.attributes::jsonb, u.parent_id"
-_CURRENT = ", ".join(f"a.{c}" for c in COLUMNS)
-_EXCLUDED = ", ".join(f"EXCLUDED.{c}" for c in COLUMNS)
-_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS)
+JSON_COLUMNS = frozenset({"attributes"})
+ID_COLUMNS = frozenset({"parent_id"})
 
-# Rows keyed by externalRef (or by nothing: always new). An update happens only when a
-# value differs, so the RETURNING rows are exactly the created and the changed accounts.
-UPSERT = f"""
-INSERT INTO accounts AS a ({", ".join(COLUMNS)}, created_by_id)
-SELECT {_VALUES}, ${_N + 3}::bigint FROM {_UNNEST} AS {_ALIAS}
-ON CONFLICT (external_ref) DO UPDATE SET {_SET}, version = a.version + 1, updated_at = now()
-WHERE ({_CURRENT}) IS DISTINCT FROM ({_EXCLUDED})
+
+def _type(column: str) -> str:
+    return "jsonb" if column in JSON_COLUMNS else "bigint" if column in ID_COLUMNS else "text"
+
+
+def _value(column: str) -> str:
+    return f"u.{column}::jsonb" if column in JSON_COLUMNS else f"u.{column}"
+
+
+@functools.cache
+def upsert(columns: tuple[str, ...]) -> str:
+    """Rows keyed by externalRef (or by nothing: always new), setting only `columns` (those
+    the file has). An update happens only when a value differs, so the RETURNING rows are
+    exactly the created and the changed accounts."""
+    params = ", ".join(
+        f"${i}::{'text' if c in JSON_COLUMNS else _type(c)}[]" for i, c in enumerate(columns, 1)
+    )
+    n = len(columns)
+    names = ", ".join(columns)
+    current = ", ".join(f"a.{c}" for c in columns)
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in columns)
+    assign = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+    return f"""
+INSERT INTO accounts AS a ({names}, created_by_id)
+SELECT {", ".join(_value(c) for c in columns)}, ${n + 1}::bigint
+FROM unnest({params}) AS u({names})
+ON CONFLICT (external_ref) DO UPDATE SET {assign}, version = a.version + 1, updated_at = now()
+WHERE ROW({current}) IS DISTINCT FROM ROW({excluded})
 RETURNING a.id, (a.xmax = 0) AS created
 """
 
-_UPDATE_SET = ", ".join(f"{c} = v.{c}" for c in COLUMNS)
-_NEW = ", ".join(f"v.{c}" for c in COLUMNS)
 
-# Rows keyed by id (an export read back): changed only where a value differs.
-UPDATE_BY_ID = f"""
-UPDATE accounts AS a SET {_UPDATE_SET}, version = a.version + 1, updated_at = now()
+@functools.cache
+def update_by_id(columns: tuple[str, ...]) -> str:
+    """Rows keyed by id (an export read back): changed only where a value differs."""
+    params = ", ".join(
+        f"${i}::{'text' if c in JSON_COLUMNS else _type(c)}[]" for i, c in enumerate(columns, 2)
+    )
+    names = ", ".join(columns)
+    current = ", ".join(f"a.{c}" for c in columns)
+    new = ", ".join(f"v.{c}" for c in columns)
+    assign = ", ".join(f"{c} = v.{c}" for c in columns)
+    return f"""
+UPDATE accounts AS a SET {assign}, version = a.version + 1, updated_at = now()
 FROM (
-    SELECT u.id, {_VALUES}
-    FROM unnest($1::bigint[], {", ".join(f"${i}::text[]" for i in range(2, _N + 2))},
-                ${_N + 2}::text[], ${_N + 3}::bigint[]) AS u(id, {", ".join(COLUMNS)})
+    SELECT u.id, {", ".join(_value(c) for c in columns)}
+    FROM unnest($1::bigint[], {params}) AS u(id, {names})
 ) AS v
-WHERE a.id = v.id AND ({_CURRENT}) IS DISTINCT FROM ({_NEW})
+WHERE a.id = v.id AND ROW({current}) IS DISTINCT FROM ROW({new})
 RETURNING a.id
 """
+
 
 # New accounts enter the default pipeline's first stage (as createAccount does), with the
 # stage event of the entry.
