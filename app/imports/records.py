@@ -84,6 +84,11 @@ class _RowByRow:
         raise NotImplementedError
 
 
+def _column(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 # --- contacts --------------------------------------------------------------------------
 
 
@@ -103,9 +108,7 @@ class ContactImporter(_RowByRow):
     def clean(self, row: Row) -> dict[str, Any]:
         v = row.values
         checks = Checks()
-        data = {
-            "id": parse_id(v.get("id"), "Contact", "id"),
-            **_account_columns(v),
+        fields = {
             "name": checks.text("name", v.get("name"), max_length=200, required=True),
             "title": checks.text("title", v.get("title"), max_length=200),
             "email": checks.email("email", v.get("email")),
@@ -113,17 +116,24 @@ class ContactImporter(_RowByRow):
             "buying_role": parse_enum(v.get("buyingRole"), BuyingRole, "buyingRole"),
         }
         checks.raise_if_any()
-        return data
+        present = {"name", "title", "email", "phone", "buyingRole"} & set(v)
+        return {
+            "id": parse_id(v.get("id"), "Contact", "id"),
+            **_account_columns(v),
+            # Only the file's columns change a stored contact.
+            "fields": {k: x for k, x in fields.items() if _column(k) in present},
+            "all": fields,
+        }
 
     def key(self, data: dict[str, Any]) -> Hashable | None:
         return None if data["id"] is None else ("id", data["id"])
 
     async def write_one(self, session: AsyncSession, actor: Actor, data: dict[str, Any]) -> str:
-        fields = {k: data[k] for k in ("name", "title", "email", "phone", "buying_role")}
         if data["id"] is None:
             account_id = await account_of(session, data)
-            await accounts.add_contact(session, actor=actor, account_id=account_id, **fields)
+            await accounts.add_contact(session, actor=actor, account_id=account_id, **data["all"])
             return "created"
+        fields = dict(data["fields"])
         contact = await session.get(Contact, data["id"], with_for_update=True)
         if contact is None:
             raise NotFoundError("Unknown contact.", field="id")
@@ -195,10 +205,14 @@ class LeadImporter(_RowByRow):
 
     def clean(self, row: Row) -> LeadRow:
         v = row.values
-        fields: dict[str, Any] = {key: v.get(col) for key, col in LEAD_TEXT.items()}
-        fields["source"] = parse_enum(v.get("source"), AccountSource, "source")
-        fields["owner_id"] = parse_id(v.get("ownerId"), "User", "ownerId")
-        fields["attributes"] = parse_json_object(v.get("attributes"), "attributes")
+        # Only the file's columns are set: a column the file lacks is left as it is.
+        fields: dict[str, Any] = {key: v[col] for key, col in LEAD_TEXT.items() if col in v}
+        if "source" in v:
+            fields["source"] = parse_enum(v["source"], AccountSource, "source")
+        if "ownerId" in v:
+            fields["owner_id"] = parse_id(v["ownerId"], "User", "ownerId")
+        if "attributes" in v:
+            fields["attributes"] = parse_json_object(v["attributes"], "attributes")
         status = parse_enum(v.get("status"), LeadStatus, "status")
         return LeadRow(
             parse_id(v.get("id"), "Lead", "id"),
