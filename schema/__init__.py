@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from app.settings import Limits
 from schema import (
+    account_records,
     accounts,
     activities,
     audit,
@@ -29,6 +30,7 @@ from schema import (
     node,
     planning,
     territories,
+    upsert,
     users,
 )
 from schema.errors import ERROR_TYPES, BasicError
@@ -41,6 +43,7 @@ Query = merge_types(
         node.Query,
         users.Query,
         accounts.Query,
+        account_records.Query,
         audit.Query,
         cadence.Query,
         activities.Query,
@@ -55,6 +58,7 @@ Mutation = merge_types(
     (
         users.Mutation,
         accounts.Mutation,
+        account_records.Mutation,
         cadence.Mutation,
         activities.Mutation,
         handoff.Mutation,
@@ -62,6 +66,7 @@ Mutation = merge_types(
         leads.Mutation,
         territories.Mutation,
         imports.Mutation,
+        upsert.Mutation,
     ),
 )
 

@@ -172,7 +172,7 @@ def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:
         return error
 
 
-def _rejected(index: int, errors: list[AppError]) -> RejectedItem:
+def rejected_item(index: int, errors: list[AppError]) -> RejectedItem:
     return RejectedItem(index=index, errors=[u for e in errors for u in to_user_errors(e)])
 
 
@@ -254,7 +254,7 @@ class Mutation:
         return LogActivitiesPayload(
             accepted_count=result.accepted_count,
             duplicate_count=result.duplicate_count,
-            rejected=[_rejected(i, errors) for i, errors in result.rejected],
+            rejected=[rejected_item(i, errors) for i, errors in result.rejected],
         )
 
     @strawberry.mutation

@@ -66,6 +66,10 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # records
+    "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
     # leads, territories, imports and exports
     "lead.read": Rule(STAFF),
     "lead.create": Rule(ALL),

@@ -6,7 +6,7 @@ from typing import Self
 
 import strawberry
 
-from app.accounts.service import AccountFilter as AccountFilterArgs
+from app.accounts.listing import AccountFilter as AccountFilterArgs
 from app.leads import territories
 from app.leads.models import AssignmentRule as RuleModel
 from app.leads.models import AssignmentRuleMember

@@ -43,6 +43,7 @@ class Activity(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "account_id", "occurred_at", "id"),
+        Index(None, "occurred_at", "id"),
     )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
@@ -54,6 +55,10 @@ class Activity(IdMixin, TimestampMixin, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # A voided event stays visible but counts for nothing (cadence, revenue, gates, reports).
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 class ContactRule(Base):

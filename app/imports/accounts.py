@@ -1,7 +1,7 @@
-"""Accounts from CSV, upserted on externalRef (or updated by id) a batch per statement.
-
-The batch write follows upsertAccounts' semantics: keyed by externalRef, a row that
-changes nothing leaves the account (and its version) alone.
+"""Accounts from CSV, a batch at a time: rows with an externalRef go through
+upsertAccounts' service (app.accounts.upsert); rows with an id (an export read back) and
+rows with no key at all are written here, set-based, with the same rules: only the
+file's columns are set, and a row that changes nothing leaves the account alone.
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import tags as account_tags
 from app.accounts.models import AccountSource, Classification
-from app.accounts.service import _clean_account_fields
+from app.accounts.service import clean_account_fields
+from app.accounts.upsert import UNSET, UpsertItem, upsert_accounts
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.imports import statements
-from app.imports.base import BatchResult, Item
+from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import Row, RowError
 from app.imports.values import CellError, parse_enum, parse_id, parse_json_object
 from app.leads import roundrobin
+from app.validation import Checks
 
 COLUMNS = (
     "id",
@@ -39,6 +42,7 @@ COLUMNS = (
     "email",
     "website",
     "attributes",
+    "tags",
     "parentExternalRef",
 )
 _TEXT = {
@@ -87,13 +91,16 @@ class AccountImporter:
             fields["source"] = parse_enum(values["source"], AccountSource, "source")
         if "attributes" in values:
             fields["attributes"] = parse_json_object(values["attributes"], "attributes")
+        tags = _tags(values["tags"]) if "tags" in values else None
         parent_ref = values.get("parentExternalRef")
         parent_ref = parent_ref.strip() if parent_ref else None
-        clean = _clean_account_fields(fields)
+        clean = clean_account_fields(fields)
         if parent_ref and parent_ref == clean.get("external_ref"):
             raise CellError("parentExternalRef", "An account cannot be its own parent.")
         if "parentExternalRef" in values:
             clean["parent_id"] = None  # resolved at write time
+        if tags is not None:
+            clean["tags"] = tags
         return AccountRow(parse_id(values.get("id"), "Account", "id"), clean, parent_ref)
 
     def key(self, data: AccountRow) -> Hashable | None:
@@ -105,7 +112,13 @@ class AccountImporter:
     ) -> BatchResult:
         conn = await driver(session)
         result = BatchResult()
-        pending = await self._check_keys(conn, items, result)
+        checked = await self._check_keys(conn, items, result)
+        by_ref = [i for i in checked if i.data.id is None and i.data.fields.get("external_ref")]
+        if by_ref:
+            await self._upsert(session, actor, by_ref, result)
+        own = [i for i in checked if i.data.id is not None or not i.data.fields.get("external_ref")]
+        pending = list(own)
+        errors_before = len(result.errors)
         touched: list[int] = []
         created: list[int] = []
         while pending:
@@ -116,11 +129,36 @@ class AccountImporter:
             wave_created, wave_touched = await self._write_wave(conn, actor, ready, parents)
             created += wave_created
             touched += wave_touched
-        result.created = len(created)
-        result.updated = len(touched) - len(created)
-        result.unchanged = len(items) - len(touched) - len(result.errors)
+        result.created += len(created)
+        result.updated += len(touched) - len(created)
+        written = len(own) - (len(result.errors) - errors_before)
+        result.unchanged += written - len(touched)
         await self._after(conn, session, actor, created, touched)
         return result
+
+    async def _upsert(
+        self, session: AsyncSession, actor: Actor, items: list[Item], result: BatchResult
+    ) -> None:
+        batch = [
+            UpsertItem(
+                external_ref=i.data.fields["external_ref"],
+                fields={
+                    k: v
+                    for k, v in i.data.fields.items()
+                    if k not in ("external_ref", "parent_id", "tags")
+                },
+                parent_external_ref=i.data.parent_ref if "parent_id" in i.data.fields else UNSET,
+                tags=i.data.fields.get("tags"),
+            )
+            for i in items
+        ]
+        done = await upsert_accounts(session, actor=actor, items=batch, max_batch=len(batch))
+        result.created += done.created_count
+        result.updated += done.updated_count
+        result.unchanged += done.unchanged_count
+        for index, errors in done.rejected:
+            for error in errors:
+                result.errors.extend(row_errors(items[index].row, error, COLUMNS))
 
     async def _check_keys(
         self, conn: Any, items: Sequence[Item], result: BatchResult
@@ -229,6 +267,15 @@ class AccountImporter:
             await roundrobin.apply_rules(session, actor=actor, account_ids=touched)
 
 
+def _tags(value: str | None) -> list[str]:
+    """Tags in one cell, separated by commas (as the export writes them)."""
+    checks = Checks()
+    tags = account_tags.normalise(checks, "tags", (value or "").split(",") if value else [])
+    account_tags.check_count(checks, "tags", tags)
+    checks.raise_if_any()
+    return tags
+
+
 def _arrays(
     items: Sequence[Item], columns: tuple[str, ...], parents: dict[str, int]
 ) -> list[list[Any]]:
@@ -238,6 +285,8 @@ def _arrays(
         for array, name in zip(arrays, columns, strict=True):
             if name == "attributes":
                 array.append(orjson.dumps(fields["attributes"] or {}).decode())
+            elif name == "tags":
+                array.append(orjson.dumps(fields["tags"]).decode())
             elif name == "parent_id":
                 ref = item.data.parent_ref
                 array.append(parents.get(ref) if ref else None)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
+from app.accounts.listing import AccountFilter, accounts_query
 from app.accounts.models import Account, AccountSource, Classification, Contact
-from app.accounts.service import AccountFilter, accounts_query
 from app.activities.models import Activity, ActivityKind
 from app.assignments.models import Assignment, ManagerType
 from app.assignments.service import AssignmentFilter, assignments_query
@@ -64,7 +64,9 @@ def _enums(raw: dict[str, Any], key: str, enum: Any) -> list[Any] | None:
 
 def _accounts(raw: dict[str, Any]) -> Rows:
     _filter_keys(
-        raw, {"search", "classification", "industry", "countryCode", "parentId", "includeArchived"}
+        raw,
+        {"search", "classification", "industry", "countryCode", "parentId", "includeArchived"}
+        | {"source", "tags", "externalRef"},
     )
     args = AccountFilter(
         search=raw.get("search"),
@@ -73,28 +75,34 @@ def _accounts(raw: dict[str, Any]) -> Rows:
         country_code=raw.get("countryCode"),
         parent_id=_id(raw, "parentId", "Account"),
         include_archived=bool(raw.get("includeArchived")),
+        source=_enums(raw, "source", AccountSource),
+        tags=raw.get("tags"),
+        external_ref=raw.get("externalRef"),
     )
     parent = aliased(Account)
     return (
-        accounts_query(args)
-        .with_only_columns(
-            Account.id,
-            Account.external_ref,
-            Account.name,
-            Account.classification,
-            Account.industry,
-            Account.source,
-            Account.street,
-            Account.city,
-            Account.region,
-            Account.postal_code,
-            Account.country_code,
-            Account.phone,
-            Account.email,
-            Account.website,
-            Account.attributes,
-            parent.external_ref,
-            maintain_column_froms=True,
+        accounts_query(
+            args,
+            now=datetime.now(UTC),
+            columns=[
+                Account.id,
+                Account.external_ref,
+                Account.name,
+                Account.classification,
+                Account.industry,
+                Account.source,
+                Account.street,
+                Account.city,
+                Account.region,
+                Account.postal_code,
+                Account.country_code,
+                Account.phone,
+                Account.email,
+                Account.website,
+                Account.attributes,
+                func.array_to_string(Account.tags, ","),
+                parent.external_ref,
+            ],
         )
         .outerjoin(parent, parent.id == Account.parent_id)
         .order_by(Account.id)

@@ -19,9 +19,9 @@ TEXT_COLUMNS = (
     "website",
     "external_ref",
 )
-COLUMNS = (*TEXT_COLUMNS, "attributes", "parent_id")
+COLUMNS = (*TEXT_COLUMNS, "attributes", "tags", "parent_id")
 
-JSON_COLUMNS = frozenset({"attributes"})
+JSON_COLUMNS = frozenset({"attributes", "tags"})
 ID_COLUMNS = frozenset({"parent_id"})
 
 
@@ -30,6 +30,8 @@ def _type(column: str) -> str:
 
 
 def _value(column: str) -> str:
+    if column == "tags":  # a JSON array: unnest would flatten a two-dimensional array
+        return "ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb))::varchar[]"
     return f"u.{column}::jsonb" if column in JSON_COLUMNS else f"u.{column}"
 
 
@@ -69,7 +71,7 @@ def update_by_id(columns: tuple[str, ...]) -> str:
     return f"""
 UPDATE accounts AS a SET {assign}, version = a.version + 1, updated_at = now()
 FROM (
-    SELECT u.id, {", ".join(_value(c) for c in columns)}
+    SELECT u.id, {", ".join(f"{_value(c)} AS {c}" for c in columns)}
     FROM unnest($1::bigint[], {params}) AS u(id, {names})
 ) AS v
 WHERE a.id = v.id AND ROW({current}) IS DISTINCT FROM ROW({new})

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.listing import AccountFilter, accounts_query
 from app.accounts.models import Account, AccountSource, Classification
-from app.accounts.service import AccountFilter, accounts_query
 from app.assignments.models import ManagerType
 from app.assignments.service import MAX_FREQUENCY_DAYS
 from app.audit import service as audit
@@ -202,7 +203,7 @@ async def backfill(
     session: AsyncSession, *, actor: Actor, filter: AccountFilter, dry_run: bool
 ) -> ApplyResult:
     """applyAssignmentRules: the rules over every account of the filter lacking a type."""
-    query = accounts_query(filter).with_only_columns(Account.id).order_by(Account.id)
+    query = accounts_query(filter, now=datetime.now(UTC), columns=[Account.id]).order_by(Account.id)
     ids = list(await session.scalars(query))
     return await apply_rules(session, actor=actor, account_ids=ids, dry_run=dry_run)
 

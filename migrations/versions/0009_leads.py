@@ -1,7 +1,7 @@
 """leads: leads, assignment rules, import jobs
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 
 Also the SQL functions that find possible duplicates of a lead among the accounts, with
 expression indexes on accounts so the lookup reads an index.
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from app.leads.sql import DROP_DUPLICATE_FUNCTIONS, DUPLICATE_FUNCTIONS, DUPLICATE_INDEXES
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -38,4 +38,4 @@ def expected_errors() -> list[tuple[int, str | None, str]]:
     return [e for _, e in BAD] + [NOT_UTF8[1], BROKEN_QUOTE[1]]
 
 
-GOOD_REFS = ["A-1", "A-2", "A-3", "A-12", "A-13"]
+GOOD_REFS = sorted(["A-1", "A-2", "A-3", "A-12", "A-13"])
