@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,7 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
 clean_account_fields = _clean_account_fields
 
 
+@functools.cache  # called per field of every imported row
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
