@@ -27,6 +27,7 @@ class UploadError(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+        self.headers: dict[str, str] = {}
 
 
 @dataclass(slots=True)
