@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -22,7 +22,7 @@ from app.errors import InvalidInputError
 from app.imports.accounts import COLUMNS as ACCOUNT_COLUMNS
 from app.imports.models import ImportKind
 from app.imports.records import ActivityImporter, AssignmentImporter, ContactImporter, LeadImporter
-from app.imports.values import CellError, cell, global_id, parse_datetime, parse_id
+from app.imports.values import CellError, parse_datetime, parse_id
 from app.leads.models import Lead, LeadStatus
 from app.leads.service import LeadFilter, leads_query
 
@@ -246,34 +246,38 @@ EXPORTS: dict[ImportKind, Export] = {
 
 
 def export_query(kind: ImportKind, filter: dict[str, Any] | None) -> Rows:
-    """Checked before streaming starts, so a bad filter is a 400, not a broken download."""
+    """Checked before streaming starts, so a bad filter is a 400, not a broken download.
+
+    Every cell is made text by PostgreSQL (ids as the API's global ids, null as empty), so
+    Python only hands rows to the csv writer: converting 1.6 million cells one by one in
+    Python was most of an export's time.
+    """
     if filter is not None and not isinstance(filter, dict):
         raise InvalidInputError("The filter is a JSON object.", field="filter")
-    return EXPORTS[kind].query(filter or {})
-
-
-def _converter(kind: ImportKind) -> Callable[[Sequence[Any]], list[str]]:
     spec = EXPORTS[kind]
-    id_types = [spec.ids.get(c) for c in spec.columns]
+    query = spec.query(filter or {})
+    cells = [
+        _text(column, spec.ids.get(name))
+        for column, name in zip(query.selected_columns, spec.columns, strict=True)
+    ]
+    return query.with_only_columns(*cells, maintain_column_froms=True)
 
-    def convert(row: Sequence[Any]) -> list[str]:
-        return [
-            cell(v) if t is None or v is None else global_id(t, v)
-            for v, t in zip(row, id_types, strict=True)
-        ]
 
-    return convert
+def _text(column: Any, id_type: str | None) -> Any:
+    value: Any = cast(column, Text)
+    if id_type is not None:  # schema.relay's global id: base64 of "Type:pk"
+        value = func.encode(func.convert_to(literal(f"{id_type}:") + value, "UTF8"), "base64")
+    return func.coalesce(value, literal(""))
 
 
 async def stream_csv(engine: AsyncEngine, kind: ImportKind, query: Rows) -> AsyncIterator[bytes]:
-    convert = _converter(kind)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORTS[kind].columns)
     async with engine.connect() as connection, connection.begin():
         result = await connection.stream(query.execution_options(yield_per=CHUNK_ROWS))
         async for rows in result.partitions(CHUNK_ROWS):
-            writer.writerows(convert(row) for row in rows)
+            writer.writerows(rows)
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()

@@ -1,4 +1,4 @@
-"""CSV cell values to typed values, each failure naming its column; and back for export."""
+"""CSV cell values to typed values, each failure naming its column."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ class CellError(Exception):
         self.column = column
         self.message = message
         self.code = code
-
-
-def global_id(type_name: str, pk: int) -> str:
-    """The GraphQL id of a row (schema.relay's encoding), so exports name rows as the API does."""
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 def parse_id(value: str | None, type_name: str, column: str) -> int | None:
@@ -89,16 +84,3 @@ def parse_datetime(value: str | None, column: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise CellError(column, f"{column} needs a zone (Z or an offset).")
     return parsed
-
-
-def cell(value: Any) -> str:
-    """A value as the import reads it back: empty for null, ISO times, JSON objects."""
-    if value is None:
-        return ""
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    return str(value)
