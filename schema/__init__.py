@@ -20,8 +20,11 @@ from schema import (
     cadence,
     frequency,
     handoff,
+    imports,
+    leads,
     node,
     planning,
+    territories,
     tokens,
     upsert,
     users,
@@ -48,6 +51,8 @@ Query = merge_types(
         planning.Query,
         tokens.Query,
         planning.StatusQuery,
+        leads.Query,
+        territories.Query,
     ),
 )
 Mutation = merge_types(
@@ -63,6 +68,9 @@ Mutation = merge_types(
         planning.Mutation,
         tokens.Mutation,
         planning.StatusMutation,
+        leads.Mutation,
+        territories.Mutation,
+        imports.Mutation,
         upsert.Mutation,
     ),
 )

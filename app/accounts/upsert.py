@@ -30,6 +30,7 @@ from app.accounts.service import ACCOUNT_COLUMNS, clean_account_fields
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import AppError, InvalidInputError, NotFoundError
+from app.leads import roundrobin as territories
 from app.validation import Checks
 
 # Column -> SQL type of the values an item may send (besides external_ref and parent).
@@ -319,6 +320,8 @@ async def _store(
     result.updated_count = sum(1 for i in updated if i not in created_set)
     result.unchanged_count = len(items) - result.created_count - result.updated_count
     changed = sorted(created_set | set(updated))
+    # Territory rules assign what the accounts lack (leads issue: rules on upsertAccounts).
+    await territories.apply_rules(session, actor=actor, account_ids=changed)
     if changed:
         await session.execute(
             _AUDIT,
