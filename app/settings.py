@@ -22,6 +22,19 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> i
     return value
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value < 86_400:
+        raise SettingsError(f"{name} must be between 0 and 86400 seconds, got {value}")
+    return value
+
+
 ENVIRONMENTS = ("development", "production")
 
 
@@ -63,6 +76,7 @@ class Settings:
     data_dir: Path
     limits: Limits
     log_level: str
+    replica_max_lag: float = 5.0
     production: bool = False
     fast_executor: bool = True
 
@@ -70,8 +84,10 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         url = env.get("DATABASE_URL") or None
-        if url is not None and not url.startswith("postgresql+asyncpg://"):
-            raise SettingsError("DATABASE_URL must start with postgresql+asyncpg://")
+        replica = env.get("DATABASE_REPLICA_URL") or None
+        for name, value in (("DATABASE_URL", url), ("DATABASE_REPLICA_URL", replica)):
+            if value is not None and not value.startswith("postgresql+asyncpg://"):
+                raise SettingsError(f"{name} must start with postgresql+asyncpg://")
         limits = Limits(
             max_depth=_int(env, "ACCOUNTFLOW_MAX_DEPTH", 12),
             max_aliases=_int(env, "ACCOUNTFLOW_MAX_ALIASES", 40),
@@ -85,10 +101,11 @@ class Settings:
         )
         return cls(
             database_url=url,
-            replica_url=env.get("DATABASE_REPLICA_URL") or None,
+            replica_url=replica,
             data_dir=Path(env.get("ACCOUNTFLOW_DATA_DIR") or "./.accountflow").resolve(),
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
             production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
             fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
         )

@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.auth import service as auth
+from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
@@ -240,11 +241,13 @@ class GraphQLEndpoint:
         schema: AccountflowSchema,
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
+        reports: ReportDatabase | None = None,
         budget: CostBudget | None = None,
     ) -> None:
         self.schema = schema
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.reports = reports
         self.budget = budget or CostBudget(settings.limits.cost_per_minute)
 
     async def __call__(self, request: Request) -> Response:
@@ -308,6 +311,7 @@ class GraphQLEndpoint:
                 token_id=principal.token_id,
                 request_id=request_id,
                 settings=self.settings,
+                report_source=self.reports,
             )
             try:
                 result = await self.schema.execute(
