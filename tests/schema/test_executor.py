@@ -329,7 +329,7 @@ def dummy(type_: GraphQLInputType) -> Any:
             for name, field in type_.fields.items()
             if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
         }
-    return SCALARS.get(type_.name, "x")  # type: ignore[union-attr]
+    return SCALARS.get(type_.name, "x")
 
 
 SCALARS: dict[str, Any] = {
