@@ -64,9 +64,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    url = database_url()
-    migrate(url)
+async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     generated = await generate(
         url, accounts=args.accounts, reps=args.reps, activities=args.activities
     )
@@ -135,7 +133,9 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--baseline-seconds", type=float, default=10)
     args = parser.parse_args()
-    print(orjson.dumps(asyncio.run(run(args)), option=orjson.OPT_INDENT_2).decode())
+    url = database_url()
+    migrate(url)
+    print(orjson.dumps(asyncio.run(run(args, url)), option=orjson.OPT_INDENT_2).decode())
 
 
 if __name__ == "__main__":
