@@ -19,10 +19,12 @@ from starlette.routing import Route
 
 from app import db, metrics
 from app.activities import rebuild
-from app.auth.service import authenticate
+from app.auth import tokens
+from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.limits import CostBudget
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,13 @@ log = logging.getLogger(__name__)
 class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    reports: ReportDatabase | None = None
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.resolve_database_url(settings)
-    schema = build_schema(settings.limits)
+    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
@@ -46,7 +50,14 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             pool_size=settings.pool.pool_size,
             max_overflow=settings.pool.max_overflow,
         )
-        holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
+        replica = None
+        reports = None
+        if settings.replica_url:
+            replica = db.create_engine(settings.replica_url, timeouts=settings.timeouts)
+            reports = ReportDatabase(
+                replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
+            )
+        holder["state"] = State(engine, db.create_sessionmaker(engine), reports)
         app.state.accountflow = holder["state"]
         # The job's own two connections (its lock and its batches): never a request's.
         job_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=2, max_overflow=0)
@@ -66,12 +77,16 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 await rebuilds
             await job_engine.dispose()
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
 
     def state() -> State:
         return holder["state"]
 
     async def graphql(request: Request) -> Response:
-        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings)
+        endpoint = GraphQLEndpoint(
+            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+        )
         return await endpoint(request)
 
     async def healthz(request: Request) -> Response:
@@ -89,8 +104,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     async def metrics_endpoint(request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         async with state().sessionmaker() as session:
-            if not token or await authenticate(session, token) is None:
+            principal = await tokens.authenticate(session, token) if token else None
+            if principal is None:
                 return JSONResponse({"error": "a valid bearer token is required"}, 401)
+            if principal.use_is_stale:
+                await tokens.record_use(session, principal.token_id)
+                await session.commit()
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
