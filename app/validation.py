@@ -162,4 +162,17 @@ class Checks:
         if not isinstance(value, dict):
             self.fail(field, f"{field} must be a JSON object.")
             return None
+        if _has_nul(value):  # jsonb refuses \u0000
+            self.fail(field, f"{field} must not contain NUL characters.")
+            return None
         return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
