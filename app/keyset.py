@@ -10,11 +10,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from app.errors import InvalidInputError
+from app.errors import InvalidCursorError, InvalidInputError
 from app.pagination import Page, decode_cursor, encode_cursor
 
 
@@ -77,10 +87,14 @@ def _beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> Co
     return or_(*branches)
 
 
+_ORDER_NAME = literal_column("''", String)
+
+
 def _decode(order: Order, cursor: str, field: str) -> list[Any]:
-    values = list(decode_cursor(cursor, size=len(order.keys) + 1))
+    columns = [_ORDER_NAME, *(k.expression for k in order.keys)]
+    values = list(decode_cursor(cursor, columns))
     if values[0] != order.name:
-        raise InvalidInputError("The cursor belongs to another order.", field=field)
+        raise InvalidCursorError("The cursor belongs to another order.", field=field)
     return values[1:]
 
 

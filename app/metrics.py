@@ -17,6 +17,12 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+EXECUTOR_FALLBACKS = Counter(
+    "accountflow_executor_fallbacks",
+    "Queries the fast executor handed back to graphql-core, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 _MAX_OPERATIONS = 200
 _seen: set[str] = set()

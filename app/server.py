@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -17,11 +18,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import db, metrics
+from app.activities import rebuild
 from app.auth.service import authenticate
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.limits import CostBudget
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +38,44 @@ class State:
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.resolve_database_url(settings)
-    schema = build_schema(settings.limits)
+    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(url)
-        replica = db.create_engine(settings.replica_url) if settings.replica_url else None
+        engine = db.create_engine(
+            url,
+            timeouts=settings.timeouts,
+            pool_size=settings.pool.pool_size,
+            max_overflow=settings.pool.max_overflow,
+        )
+        replica = None
         reports = None
-        if replica is not None:
+        if settings.replica_url:
+            replica = db.create_engine(settings.replica_url, timeouts=settings.timeouts)
             reports = ReportDatabase(
                 replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
             )
         holder["state"] = State(engine, db.create_sessionmaker(engine), reports)
         app.state.accountflow = holder["state"]
+        # The job's own two connections (its lock and its batches): never a request's.
+        job_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=2, max_overflow=0)
+        rebuilds = asyncio.create_task(
+            rebuild.run_forever(
+                job_engine,
+                db.create_sessionmaker(job_engine),
+                batch_size=settings.rebuild.batch_size,
+                interval=settings.rebuild.interval_ms / 1000,
+            )
+        )
         try:
             yield
         finally:
+            rebuilds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rebuilds
+            await job_engine.dispose()
             await engine.dispose()
             if replica is not None:
                 await replica.dispose()
@@ -60,7 +84,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         return holder["state"]
 
     async def graphql(request: Request) -> Response:
-        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings, state().reports)
+        endpoint = GraphQLEndpoint(
+            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+        )
         return await endpoint(request)
 
     async def healthz(request: Request) -> Response:

@@ -35,6 +35,27 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_depth: int = 12
@@ -43,6 +64,77 @@ class Limits:
     default_page_size: int = 50
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_cost: int = 50_000
+    # Per token, in this process (each worker keeps its own budget); 0 turns it off.
+    cost_per_minute: int = 5_000_000
+
+
+# --- database timeouts and the contact-rule rebuild (helper inputs) ----------------------
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """Server-side limits set on every connection, in milliseconds (0 turns one off).
+
+    Reports raise their statement limit for their own transaction (SET LOCAL).
+    """
+
+    statement_ms: int = 15_000
+    lock_ms: int = 5_000
+    idle_in_transaction_ms: int = 60_000
+    report_statement_ms: int = 60_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbTimeouts:
+        return cls(
+            statement_ms=_int(env, "ACCOUNTFLOW_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
+            lock_ms=_int(env, "ACCOUNTFLOW_LOCK_TIMEOUT_MS", 5_000, minimum=0),
+            idle_in_transaction_ms=_int(
+                env, "ACCOUNTFLOW_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=0
+            ),
+            report_statement_ms=_int(
+                env, "ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS", 60_000, minimum=0
+            ),
+        )
+
+    def server_settings(self) -> dict[str, str]:
+        return {
+            "statement_timeout": str(self.statement_ms),
+            "lock_timeout": str(self.lock_ms),
+            "idle_in_transaction_session_timeout": str(self.idle_in_transaction_ms),
+            "accountflow.report_statement_timeout": str(self.report_statement_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DbPool:
+    """Connections per worker process: up to pool_size + max_overflow (see README)."""
+
+    pool_size: int = 10
+    max_overflow: int = 20
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbPool:
+        return cls(
+            pool_size=_int(env, "ACCOUNTFLOW_DB_POOL_SIZE", 10),
+            max_overflow=_int(env, "ACCOUNTFLOW_DB_MAX_OVERFLOW", 20, minimum=0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildJob:
+    """The background rebuild of assignments after a contact-rule change."""
+
+    batch_size: int = 2_000
+    interval_ms: int = 1_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RebuildJob:
+        return cls(
+            batch_size=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_BATCH", 2_000),
+            interval_ms=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_INTERVAL_MS", 1_000),
+        )
+
+
+# --- end database timeouts and the contact-rule rebuild ------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +145,11 @@ class Settings:
     limits: Limits
     log_level: str
     replica_max_lag: float = 5.0
+    production: bool = False
+    fast_executor: bool = True
+    timeouts: DbTimeouts = DbTimeouts()
+    rebuild: RebuildJob = RebuildJob()
+    pool: DbPool = DbPool()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,6 +165,10 @@ class Settings:
             max_page_size=_int(env, "ACCOUNTFLOW_MAX_PAGE_SIZE", 100),
             max_batch=_int(env, "ACCOUNTFLOW_MAX_BATCH", 1000),
             max_body_bytes=_int(env, "ACCOUNTFLOW_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            max_cost=_int(env, "ACCOUNTFLOW_MAX_COST", 50_000),
+            cost_per_minute=_int(
+                env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
+            ),
         )
         return cls(
             database_url=url,
@@ -76,4 +177,9 @@ class Settings:
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
+            production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
+            fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
+            timeouts=DbTimeouts.from_env(env),
+            rebuild=RebuildJob.from_env(env),
+            pool=DbPool.from_env(env),
         )

@@ -98,8 +98,7 @@ async def assign_account(
     """
     checks = Checks()
     checks.int_range("contactFrequencyDays", contact_frequency_days, low=1, high=MAX_FREQUENCY_DAYS)
-    if started_at is not None and started_at.tzinfo is None:
-        checks.fail("startedAt", "startedAt needs a time zone.")
+    checks.moment("startedAt", started_at)
     checks.raise_if_any()
     account = await lock_account(session, account_id, field="accountId")
     if account.archived_at is not None:
