@@ -10,17 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    func,
-    literal_column,
-    or_,
-    select,
-    tuple_,
-)
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -87,11 +77,8 @@ def _beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> Co
     return or_(*branches)
 
 
-_ORDER_NAME = literal_column("''", String)
-
-
 def _decode(order: Order, cursor: str, field: str) -> list[Any]:
-    columns = [_ORDER_NAME, *(k.expression for k in order.keys)]
+    columns = [literal(order.name), *(key.expression for key in order.keys)]
     values = list(decode_cursor(cursor, columns))
     if values[0] != order.name:
         raise InvalidCursorError("The cursor belongs to another order.", field=field)

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from app import db, metrics
 from app.activities import rebuild
-from app.auth.service import authenticate
+from app.auth import tokens
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
@@ -104,8 +104,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     async def metrics_endpoint(request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         async with state().sessionmaker() as session:
-            if not token or await authenticate(session, token) is None:
+            principal = await tokens.authenticate(session, token) if token else None
+            if principal is None:
                 return JSONResponse({"error": "a valid bearer token is required"}, 401)
+            if principal.use_is_stale:
+                await tokens.record_use(session, principal.token_id)
+                await session.commit()
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     routes = [

@@ -22,6 +22,7 @@ from schema import (
     handoff,
     node,
     planning,
+    tokens,
     upsert,
     users,
 )
@@ -45,6 +46,7 @@ Query = merge_types(
         handoff.Query,
         handoff.BoardQuery,
         planning.Query,
+        tokens.Query,
         planning.StatusQuery,
     ),
 )
@@ -59,6 +61,7 @@ Mutation = merge_types(
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        tokens.Mutation,
         planning.StatusMutation,
         upsert.Mutation,
     ),

@@ -55,12 +55,12 @@ class Activity(IdMixin, TimestampMixin, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The caller who sent it (the token's user): a repeat of its key is shown to them.
+    logged_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     # A voided event stays visible but counts for nothing (cadence, revenue, gates, reports).
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
     voided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
-    # The caller who sent it (the token's user): a repeat of its key is shown to them.
-    logged_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 class ContactRule(Base):

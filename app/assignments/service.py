@@ -183,6 +183,8 @@ class AssignmentFilter:
     account_id: int | None = None
     status: Sequence[CadenceStatus] | None = None
     balance: Sequence[BalanceStatus] | None = None
+    # Work left by deactivated users, to be reassigned (true) or only active users' (false).
+    inactive_users: bool | None = None
 
 
 ASSIGNMENT_ORDER = (Assignment.next_contact_due, Assignment.id)
@@ -201,6 +203,10 @@ def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignm
         query = query.where(cadence.status_condition(filter.status, now))
     if filter.balance:
         query = query.where(cadence.balance_condition(filter.balance))
+    if filter.inactive_users is not None:
+        inactive = select(User.id).where(User.is_active.is_(False))
+        held = Assignment.user_id.in_(inactive)
+        query = query.where(held if filter.inactive_users else ~held)
     return query
 
 
