@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from app.errors import InvalidInputError
+from app.errors import InvalidCursorError, InvalidInputError
 from app.pagination import Page, decode_cursor, encode_cursor
 
 
@@ -55,8 +55,8 @@ def window(
     if last is not None and after is not None:
         raise InvalidInputError("after needs first.", field="after")
     backward = last is not None
-    size = (last if backward else first) if (first or last) is not None else default
-    assert size is not None
+    given = last if backward else first
+    size = default if given is None else given
     field = "last" if backward else "first"
     if not 0 <= size <= maximum:
         raise InvalidInputError(f"{field} must be between 0 and {maximum}.", field=field)
@@ -78,9 +78,10 @@ def _beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> Co
 
 
 def _decode(order: Order, cursor: str, field: str) -> list[Any]:
-    values = list(decode_cursor(cursor, size=len(order.keys) + 1))
+    columns = [literal(order.name), *(key.expression for key in order.keys)]
+    values = list(decode_cursor(cursor, columns))
     if values[0] != order.name:
-        raise InvalidInputError("The cursor belongs to another order.", field=field)
+        raise InvalidCursorError("The cursor belongs to another order.", field=field)
     return values[1:]
 
 
@@ -91,12 +92,20 @@ async def sorted_page(
     order: Order,
     window: Window,
     with_total: bool = False,
+    total_over_rows: bool = False,
 ) -> Page[Any]:
-    """Rows of a plain-column `query` (returned as rows) for the window in `order`."""
+    """Rows of a plain-column `query` (returned as rows) for the window in `order`.
+
+    `total_over_rows` counts with a window over the matching rows instead of a second scan:
+    cheaper when every match is read anyway (a search sorts all its matches), but it
+    counts only the rows past the cursor, so it is used on first pages alone.
+    """
     keys = order.keys
     labelled = [k.expression.label(f"_k{i}") for i, k in enumerate(keys)]
     extra: list[Any] = list(labelled)
-    if with_total:
+    if with_total and total_over_rows and window.cursor is None:
+        extra.insert(0, func.count().over().label("_total"))
+    elif with_total:
         counted = select(func.count()).select_from(query.order_by(None).subquery())
         extra.insert(0, counted.scalar_subquery().label("_total"))
     paged = query.add_columns(*extra)

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import Select, select
 
-from app.accounts import lifecycle, service
+from app.accounts import lifecycle, merge, service
 from app.accounts.listing import search_query
 from app.accounts.models import Contact as ContactRow
 from app.pagination import count, keyset_page
@@ -76,6 +76,31 @@ class RemovePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class MergeAccountsInput:
+    survivor_id: strawberry.ID
+    duplicate_id: strawberry.ID
+    expected_version: int | None = strawberry.field(
+        default=None, description="The survivor's version."
+    )
+
+
+@strawberry.type
+class MergeCounts:
+    contacts: int
+    activities: int
+    assignments: int
+    plans: int
+    branches: int
+
+
+@strawberry.type
+class MergeAccountsPayload:
+    account: Account | None = None
+    moved_counts: MergeCounts | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Contacts (removed ones left out), by name.")
@@ -116,6 +141,29 @@ class Mutation:
             info.context.session, actor=info.context.actor, account_id=account_id
         )
         return AccountPayload(account=Account.from_model(row))
+
+    @strawberry.mutation(
+        description="Move everything of the duplicate to the survivor; archive the duplicate."
+    )
+    @permissions.mutation("account.merge")
+    async def merge_accounts(self, info: Info, input: MergeAccountsInput) -> MergeAccountsPayload:
+        row, counts = await merge.merge_accounts(
+            info.context.session,
+            actor=info.context.actor,
+            survivor_id=decode_id(input.survivor_id, "Account", field="survivorId"),
+            duplicate_id=decode_id(input.duplicate_id, "Account", field="duplicateId"),
+            expected_version=input.expected_version,
+        )
+        return MergeAccountsPayload(
+            account=Account.from_model(row),
+            moved_counts=MergeCounts(
+                contacts=counts.contacts,
+                activities=counts.activities,
+                assignments=counts.assignments,
+                plans=counts.plans,
+                branches=counts.branches,
+            ),
+        )
 
     @strawberry.mutation(description="Tags are trimmed, lower-cased and distinct; at most 50.")
     @permissions.mutation("account.update")

@@ -386,7 +386,12 @@ class Query:
         with_total = selects(info, "totalCount")
         async with info.context.db() as session:
             page = await sorted_page(
-                session, query, order=order, window=pages, with_total=with_total
+                session,
+                query,
+                order=order,
+                window=pages,
+                with_total=with_total,
+                total_over_rows=listing.search_query(args.search) is not None,
             )
 
         async def total() -> int:

@@ -67,8 +67,14 @@ POLICY: dict[str, Rule] = {
     "handoff.read": Rule(STAFF),
     "report.read": Rule(MANAGERS),
     "plan.read": Rule(STAFF),
+    # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
+    "token.read": Rule(ALL),
     # writes
     "user.create": Rule(ADMINS),
+    "user.update": Rule(ADMINS),
+    # INTEGRATION never mints tokens; MANAGER and REP only for themselves.
+    "token.create": Rule(STAFF),
+    "token.revoke": Rule(ALL),
     "account.create": Rule(WRITERS),
     "account.update": Rule(WRITERS, rep_scoped=True),
     "account.archive": Rule(STAFF, rep_scoped=True),
@@ -86,6 +92,8 @@ POLICY: dict[str, Rule] = {
     "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "contact.update": Rule(WRITERS, rep_scoped=True),
     "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
     # leads, territories, imports and exports
     "lead.read": Rule(STAFF),
     "lead.owner": Rule(ALL),
@@ -178,12 +186,26 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
-    # records' types, merged into leads with upsertAccounts (records may add the same lines)
+    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
+    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
+    "ApiToken": "token.read",
+    "CreateApiTokenPayload": "payload",
+    "ApiTokenPayload": "payload",
+    # records (issue 9): lists, board, frequencies, merge, upsert
     "ContactConnection": "contact.read",
     "ContactEdge": "contact.read",
     "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
     "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
     "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
     # leads, territories, imports (issue 10)
     "Lead": "lead.read",
     "LeadConnection": "lead.read",
@@ -212,6 +234,8 @@ FIELD_RULES: dict[str, str] = {
     # An activity reaches an integration only as its own mutation's result; the author is
     # the user it named (by id or e-mail), so it may read that user back.
     "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
     # A lead reaches an integration only as its own createLead's result; its owner is the
     # user the integration named (or none), so it may read that user back.
     "Lead.owner": "lead.owner",

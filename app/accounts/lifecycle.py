@@ -38,7 +38,10 @@ async def set_account_tags(
     added = account_tags.normalise(checks, "add", add)
     removed = set(account_tags.normalise(checks, "remove", remove))
     checks.raise_if_any()
-    account = await get_account_for_update(session, account_id)
+    try:
+        account = await get_account_for_update(session, account_id)
+    except NotFoundError:
+        raise NotFoundError("Unknown account.", field="accountId") from None
     before = list(account.tags)
     after = [t for t in before if t not in removed]
     after += [t for t in added if t not in after and t not in removed]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.auth.models import Role
-from app.auth.service import authenticate
+from app.auth.tokens import authenticate
 from app.errors import AppError
 from app.imports.export import export_query, stream_csv
 from app.imports.models import ImportKind

@@ -155,7 +155,7 @@ async def test_cursors_hold_under_inserts_and_refuse_another_order(api: Api) -> 
         {"after": first["pageInfo"]["endCursor"]},
         caller=admin,
     )
-    assert wrong["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert wrong["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
 async def test_revenue_last_12_months_and_by_year(api: Api) -> None:
