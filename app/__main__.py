@@ -129,20 +129,26 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(summary)
 
 
-async def _refresh_balances(url: str) -> int:
+async def _refresh_balances(url: str) -> tuple[int, int]:
+    from datetime import UTC, datetime
+
     from app.activities.cadence import refresh_balances
+    from app.activities.reminders import remind_overdue
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            return await refresh_balances(session)
+            refreshed = await refresh_balances(session)
+            return refreshed, await remind_overdue(session, now=datetime.now(UTC))
     finally:
         await engine.dispose()
 
 
 def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
     url = db.resolve_database_url(settings)
-    print(f"refreshed {asyncio.run(_refresh_balances(url))} assignments")
+    refreshed, reminded = asyncio.run(_refresh_balances(url))
+    print(f"refreshed {refreshed} assignments")
+    print(f"{reminded} assignments became overdue (CADENCE_OVERDUE emitted)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from app.planning.models import (
     PlanGoal,
     WhiteSpace,
 )
+from app.webhooks.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -27,11 +28,15 @@ __all__ = [
     "BlockedAttempt",
     "Contact",
     "ContactRule",
+    "OutboxEvent",
     "Pipeline",
     "PipelineEntry",
     "PlanAction",
     "PlanGoal",
     "StageEvent",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WhiteSpace",
 ]

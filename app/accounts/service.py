@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import Row, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Account, BuyingRole, Classification, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.db import rows_by_id
 from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from app.events import EventType
 from app.handoff import service as handoff
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
@@ -135,6 +137,9 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
         entity_id=account.id,
         changes=audit.created(clean),
     )
+    await events.emit(
+        session, EventType.ACCOUNT_CREATED, events.account_data(account), account_id=account.id
+    )
     return account
 
 
@@ -186,6 +191,8 @@ async def update_account(
             entity_id=account.id,
             changes=delta,
         )
+        data = events.account_data(account, changed=sorted(delta))
+        await events.emit(session, EventType.ACCOUNT_UPDATED, data, account_id=account.id)
     return account
 
 
@@ -204,6 +211,8 @@ async def archive_account(session: AsyncSession, *, actor: Actor, account_id: in
             entity_id=account.id,
             changes=audit.diff({"archivedAt": None}, {"archivedAt": account.archived_at}),
         )
+        data = events.account_data(account, archivedAt=events.iso(account.archived_at))
+        await events.emit(session, EventType.ACCOUNT_ARCHIVED, data, account_id=account.id)
     return account
 
 
