@@ -212,7 +212,8 @@ _OUTBOX_CTE = f"""
     activity_events AS (
         INSERT INTO outbox (type, object_key, account_id, data)
         SELECT 'activity.logged', 'Account:' || account_id, account_id, json_build_object(
-            'id', {sql_global_id("Activity", "id")}, 'accountId', {sql_global_id("Account", "account_id")},
+            'id', {sql_global_id("Activity", "id")},
+            'accountId', {sql_global_id("Account", "account_id")},
             'kind', kind, 'occurredAt', occurred_at, 'userId', {sql_global_id("User", "user_id")},
             'summary', summary, 'amount', amount::text, 'source', source,
             'externalId', external_id)
