@@ -33,12 +33,32 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Push:
+    """Webhook deliveries and subscriptions (issue 11)."""
+
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    run_worker: bool = False
+    token_recheck_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Push:
+        return cls(
+            webhook_allow_private=env.get("ACCOUNTFLOW_WEBHOOK_ALLOW_PRIVATE", "") == "1",
+            webhook_timeout_seconds=_int(env, "ACCOUNTFLOW_WEBHOOK_TIMEOUT", 10),
+            run_worker=env.get("ACCOUNTFLOW_WORKER", "") == "1",
+            token_recheck_seconds=_int(env, "ACCOUNTFLOW_TOKEN_RECHECK_SECONDS", 5),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
     data_dir: Path
     limits: Limits
     log_level: str
+    push: Push = Push()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,4 +79,5 @@ class Settings:
             data_dir=Path(env.get("ACCOUNTFLOW_DATA_DIR") or "./.accountflow").resolve(),
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            push=Push.from_env(env),
         )
