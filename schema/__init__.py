@@ -18,7 +18,17 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, users
+from schema import (
+    accounts,
+    activities,
+    audit,
+    cadence,
+    handoff,
+    node,
+    planning,
+    users,
+    webhooks,
+)
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.scalars import SCALAR_MAP
@@ -34,6 +44,7 @@ Query = merge_types(
         activities.Query,
         handoff.Query,
         planning.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -45,6 +56,7 @@ Mutation = merge_types(
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        webhooks.Mutation,
     ),
 )
 

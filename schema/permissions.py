@@ -66,6 +66,9 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # push (issue 11)
+    "webhook.read": Rule(ADMINS),
+    "webhook.write": Rule(ADMINS),
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
