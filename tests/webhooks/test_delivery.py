@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook as Verifier
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.auth.models import Role
 from app.webhooks import worker
@@ -52,20 +52,23 @@ async def test_a_change_is_delivered_signed_as_the_reference_library_verifies(
     assert attempt.latency_ms > 0
 
 
-async def test_a_wrong_secret_fails_verification(
+async def test_each_webhook_signs_with_its_own_secret(
     api: Api, receiver: Receiver, deliverer: Deliverer
 ) -> None:
     admin = await api.caller(Role.ADMIN)
-    await create_webhook(api, admin, receiver.url, ["ACCOUNT_CREATED"])
+    first = await create_webhook(api, admin, receiver.url, ["ACCOUNT_CREATED"])
     other = await create_webhook(api, admin, receiver.url + "?other", ["ACCOUNT_CREATED"])
     await _account(api, "Two Hooks")
     assert await deliverer.run_once() == 2
-    first = receiver.received[0]
-    bodies = {r.headers["webhook-signature"] for r in receiver.received}
-    assert len(bodies) == 2
-    with pytest.raises(Exception, match="signature"):
-        verified = [Verifier(other["secret"]).verify(r.body, r.headers) for r in receiver.received]
-        assert len(verified) == 2, first
+    by_secret = {first["secret"]: 0, other["secret"]: 0}
+    for got in receiver.received:
+        for secret in by_secret:
+            try:
+                Verifier(secret).verify(got.body, got.headers)
+            except WebhookVerificationError:
+                continue
+            by_secret[secret] += 1
+    assert by_secret == {first["secret"]: 1, other["secret"]: 1}
 
 
 async def test_a_rolled_back_change_is_never_delivered(
@@ -96,7 +99,8 @@ async def test_failures_are_retried_on_schedule_then_given_up(
     assert await deliverer.run_once() == 1
     (delivery,) = await deliveries(api.session)
     assert delivery.status is DeliveryStatus.PENDING
-    assert delivery.attempts == 1 and delivery.response_status == 500
+    assert delivery.attempts == 1
+    assert delivery.response_status == 500
     assert delivery.next_attempt_at is not None
     wait = delivery.next_attempt_at - start
     assert timedelta(seconds=4) <= wait <= timedelta(seconds=6)  # 5 s with jitter
@@ -114,6 +118,7 @@ async def test_failures_are_retried_on_schedule_then_given_up(
     assert timedelta(hours=22) < clock.now - start < timedelta(hours=34)
     row = await api.session.execute(select(Webhook.is_active, Webhook.failing_since))
     is_active, failing_since = row.one()
+    assert failing_since is not None
     assert is_active is False  # failing for over a day: switched off
     assert start <= failing_since < start + timedelta(seconds=5)
 
@@ -166,7 +171,8 @@ async def test_a_slow_receiver_times_out_and_is_retried(
     (delivery,) = await deliveries(api.session)
     assert delivery.status is DeliveryStatus.PENDING
     assert delivery.response_status is None
-    assert delivery.last_error is not None and "Timeout" in delivery.last_error
+    assert delivery.last_error is not None
+    assert "Timeout" in delivery.last_error
 
 
 async def test_an_unreachable_receiver_does_not_slow_the_request(
@@ -179,8 +185,10 @@ async def test_an_unreachable_receiver_does_not_slow_the_request(
     assert delivery.attempts == 0
     await deliverer.run_once()
     (delivery,) = await deliveries(api.session)
-    assert delivery.attempts == 1 and delivery.status is DeliveryStatus.PENDING
-    assert delivery.last_error is not None and delivery.last_error.startswith("ConnectError")
+    assert delivery.attempts == 1
+    assert delivery.status is DeliveryStatus.PENDING
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("ConnectError")
 
 
 async def test_a_receiver_down_for_an_hour_gets_every_event_in_order_per_object(
@@ -231,7 +239,8 @@ async def test_a_killed_workers_claim_expires_and_another_worker_delivers(
     assert await deliverer.run_once() == 1
     assert len(receiver.received) == 1
     (delivery,) = await deliveries(api.session)
-    assert delivery.status is DeliveryStatus.SUCCEEDED and delivery.claimed_until is None
+    assert delivery.status is DeliveryStatus.SUCCEEDED
+    assert delivery.claimed_until is None
 
 
 async def test_a_disabled_webhook_gets_nothing_and_new_events_are_not_queued(
