@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -14,13 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from app import db, metrics
 from app.auth.service import authenticate
+from app.fanout import Hub, asyncpg_dsn
 from app.settings import Settings
+from app.webhooks import worker
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.ws import Connection
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ log = logging.getLogger(__name__)
 class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
@@ -39,11 +45,15 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = db.create_engine(url)
-        holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
+        sessionmaker = db.create_sessionmaker(engine)
+        hub = Hub(asyncpg_dsn(url))  # listens from the first subscription on
+        holder["state"] = State(engine=engine, sessionmaker=sessionmaker, hub=hub)
         app.state.accountflow = holder["state"]
         try:
-            yield
+            async with _delivery_worker(settings, sessionmaker):
+                yield
         finally:
+            await hub.stop()
             await engine.dispose()
 
     def state() -> State:
@@ -52,6 +62,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     async def graphql(request: Request) -> Response:
         endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings)
         return await endpoint(request)
+
+    async def graphql_ws(websocket: WebSocket) -> None:
+        found = state()
+        await Connection(websocket, schema, found.sessionmaker, settings, found.hub).serve()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -74,11 +88,36 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def _delivery_worker(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[None]:
+    """The webhook delivery worker inside the server process (`serve` without --no-worker)."""
+    if not settings.push.run_worker:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        worker.run(
+            sessionmaker,
+            stop=stop,
+            allow_private=settings.push.webhook_allow_private,
+            timeout_seconds=settings.push.webhook_timeout_seconds,
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def tune_gc() -> None:

@@ -26,6 +26,7 @@ from schema import (
     handoff,
     node,
     planning,
+    subscriptions,
     users,
     webhooks,
 )
@@ -86,6 +87,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
     return AccountflowSchema(
         query=Query,
         mutation=Mutation,
+        subscription=subscriptions.Subscription,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
