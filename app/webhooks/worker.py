@@ -276,7 +276,7 @@ async def run(
             sessionmaker,
             client,
             allow_private=allow_private,
-            lease=timedelta(seconds=timeout_seconds * 2 + 30),
+            lease=timedelta(seconds=timeout_seconds * 2 + 5),
         )
 
         async def lane() -> None:

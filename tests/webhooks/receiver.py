@@ -30,6 +30,7 @@ class Receiver:
     delay: float = 0.0
     statuses: deque[int] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
+    arrived: list[str] = field(default_factory=list)  # webhook-ids, as requests begin
     server: ThreadingHTTPServer | None = None
     headers_out: dict[str, str] = field(default_factory=dict)
 
@@ -46,6 +47,7 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                receiver.arrived.append(self.headers.get("webhook-id", ""))
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 headers = {k.lower(): v for k, v in self.headers.items()}
