@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -44,6 +45,7 @@ SCHEDULE = (
 ATTEMPTS = len(SCHEDULE) + 1
 JITTER = 0.2
 DISABLE_AFTER = timedelta(days=1)
+PER_HOST = 8
 
 _CLAIM = text(
     """
@@ -175,6 +177,9 @@ class Deliverer:
         self.clock = clock
         self.rng = rng or random.Random()
         self._hosts: dict[str, tuple[float, str | None]] = {}
+        # In flight per receiver host: httpx's CPU per request grows with the requests in
+        # its pool, and one receiver should not take every connection.
+        self._per_host: dict[str, asyncio.Semaphore] = {}
 
     async def run_once(self) -> int:
         """Claim a batch of due deliveries, post them at once, record the outcomes."""
@@ -192,6 +197,12 @@ class Deliverer:
         return len(claimed)
 
     async def _post(self, claimed: Claimed) -> Outcome:
+        host = urlsplit(claimed.url).netloc
+        gate = self._per_host.setdefault(host, asyncio.Semaphore(PER_HOST))
+        async with gate:
+            return await self._post_now(claimed)
+
+    async def _post_now(self, claimed: Claimed) -> Outcome:
         started = time.perf_counter()
         code: int | None = None
         error = await self._blocked(claimed.url)
@@ -257,7 +268,7 @@ def http_client(timeout_seconds: float) -> httpx.AsyncClient:
         timeout=timeout_seconds,
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
     )
 
 
