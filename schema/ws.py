@@ -31,6 +31,7 @@ log = logging.getLogger("accountflow.ws")
 
 PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
+MAX_OPERATIONS = 50  # per connection
 
 
 def _token(payload: Any) -> str | None:
@@ -144,6 +145,10 @@ class Connection:
             return
         if op_id in self.operations:
             await self.close(4409, f"Subscriber for {op_id} already exists")
+            return
+        if len(self.operations) >= MAX_OPERATIONS:
+            error = {"message": f"At most {MAX_OPERATIONS} subscriptions per connection."}
+            await self.send({"id": op_id, "type": "error", "payload": [error]})
             return
         self.operations[op_id] = asyncio.create_task(self._run(op_id, payload))
 

@@ -46,6 +46,9 @@ ATTEMPTS = len(SCHEDULE) + 1
 JITTER = 0.2
 DISABLE_AFTER = timedelta(days=1)
 PER_HOST = 8
+# Events (and their deliveries) are kept this long, unless a delivery is still pending.
+RETENTION = timedelta(days=7)
+PRUNE_EVERY_SECONDS = 600.0
 
 _CLAIM = text(
     """
@@ -108,6 +111,25 @@ _RECORD = text(
     bindparam("now", type_=DateTime(timezone=True)),
     bindparam("disable_after", type_=Interval),
 )
+
+
+_PRUNE = text(
+    """
+    DELETE FROM outbox WHERE id IN (
+        SELECT o.id FROM outbox o
+        WHERE o.created_at < :before
+          AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries d
+              WHERE d.event_id = o.id AND d.status = 'PENDING')
+        ORDER BY o.id LIMIT 5000)
+    """
+).bindparams(bindparam("before", type_=DateTime(timezone=True)))
+
+
+async def prune(session: AsyncSession, *, now: datetime) -> int:
+    """Delete up to 5,000 events older than RETENTION that wait for no delivery."""
+    result = await session.execute(_PRUNE, {"before": now - RETENTION})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +301,7 @@ async def run(
     allow_private: bool,
     timeout_seconds: float,
     lanes: int = 4,
-    idle_seconds: float = 0.2,
+    idle_seconds: float = 1.0,
 ) -> None:
     """Deliver until `stop` is set: `lanes` loops, so one slow receiver stalls one batch."""
     async with http_client(timeout_seconds) as client:
@@ -289,6 +311,16 @@ async def run(
             allow_private=allow_private,
             lease=timedelta(seconds=timeout_seconds * 2 + 5),
         )
+
+        async def pruner() -> None:
+            while not stop.is_set():
+                try:
+                    async with session_scope(sessionmaker) as session:
+                        await prune(session, now=utc_now())
+                except Exception:
+                    log.exception("pruning the outbox failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), PRUNE_EVERY_SECONDS)
 
         async def lane() -> None:
             while not stop.is_set():
@@ -301,4 +333,4 @@ async def run(
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), idle_seconds)
 
-        await asyncio.gather(*(lane() for _ in range(lanes)))
+        await asyncio.gather(pruner(), *(lane() for _ in range(lanes)))

@@ -15,7 +15,7 @@ from app.webhooks.worker import Deliverer
 from tests.support import Api
 from tests.webhooks.conftest import Clock
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.support import attempts, create_webhook, deliveries
+from tests.webhooks.support import attempts, create_webhook, deliveries, outbox
 
 
 async def _account(api: Api, name: str, caller_role: Role = Role.MANAGER) -> str:
@@ -254,3 +254,22 @@ async def test_a_disabled_webhook_gets_nothing_and_new_events_are_not_queued(
     assert await deliverer.run_once() == 0
     assert await deliveries(api.session) == []
     assert receiver.received == []
+
+
+async def test_old_events_are_pruned_unless_a_delivery_waits(
+    api: Api, receiver: Receiver, deliverer: Deliverer, clock: Clock
+) -> None:
+    admin = await api.caller(Role.ADMIN)
+    await create_webhook(api, admin, receiver.url, ["ACCOUNT_CREATED"])
+    await _account(api, "Delivered")
+    await deliverer.run_once()
+    receiver.default = 500
+    await _account(api, "Waiting")
+    await deliverer.run_once()
+    later = clock.now + worker.RETENTION + timedelta(hours=1)
+    assert await worker.prune(api.session, now=clock.now) == 0
+    assert await worker.prune(api.session, now=later) == 1
+    await api.session.commit()
+    (left,) = await deliveries(api.session)
+    assert left.status is DeliveryStatus.PENDING
+    assert [e.data["name"] for e in await outbox(api.session)] == ["Waiting"]
