@@ -8,6 +8,7 @@ field applied as on /graphql.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -66,6 +67,7 @@ async def _stream(
     keep: Callable[[Change], bool],
     load: Callable[[Context, int], Awaitable[T | None]],
 ) -> AsyncIterator[T]:
+    checked = time.monotonic()
     async with live.hub.subscribe(types) as subscriber:
         while True:
             try:
@@ -77,13 +79,19 @@ async def _stream(
             if change is not None and not keep(change):
                 continue
             async with live.sessionmaker() as session:
-                principal = await auth.authenticate(session, live.token)
-                if principal is None or principal.user.role not in permissions.POLICY[action].roles:
-                    await live.close(4403, "Forbidden")
-                    return
+                if time.monotonic() - checked >= live.recheck_seconds:
+                    # The token (revoked?) and the role (changed?), every few seconds.
+                    principal = await auth.authenticate(session, live.token)
+                    allowed = principal is not None and (
+                        principal.user.role in permissions.POLICY[action].roles
+                    )
+                    if principal is None or not allowed:
+                        await live.close(4403, "Forbidden")
+                        return
+                    context.viewer, checked = principal.user, time.monotonic()
                 if change is None:
                     continue
-                context.session, context.viewer = session, principal.user
+                context.session = session
                 context._loaders.clear()
                 found = await load(context, pk_of(change.data["id"]))
                 if found is not None:
