@@ -21,10 +21,12 @@ from starlette.websockets import WebSocket
 from app import db, metrics
 from app.auth.service import authenticate
 from app.fanout import Hub, asyncpg_dsn
+from app.replica import ReportDatabase
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.limits import CostBudget
 from schema.ws import Connection
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,13 @@ class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     hub: Hub
+    reports: ReportDatabase | None = None
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.resolve_database_url(settings)
-    schema = build_schema(settings.limits)
+    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
@@ -47,7 +51,13 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         engine = db.create_engine(url)
         sessionmaker = db.create_sessionmaker(engine)
         hub = Hub(asyncpg_dsn(url))  # listens from the first subscription on
-        holder["state"] = State(engine=engine, sessionmaker=sessionmaker, hub=hub)
+        replica = db.create_engine(settings.replica_url) if settings.replica_url else None
+        reports = None
+        if replica is not None:
+            reports = ReportDatabase(
+                replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
+            )
+        holder["state"] = State(engine, sessionmaker, hub, reports)
         app.state.accountflow = holder["state"]
         try:
             async with _delivery_worker(settings, sessionmaker):
@@ -55,12 +65,16 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         finally:
             await hub.stop()
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
 
     def state() -> State:
         return holder["state"]
 
     async def graphql(request: Request) -> Response:
-        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings)
+        endpoint = GraphQLEndpoint(
+            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+        )
         return await endpoint(request)
 
     async def graphql_ws(websocket: WebSocket) -> None:

@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.auth.actor import Actor
 from app.auth.models import Role, User
+from app.replica import ReportDatabase
 from app.settings import Settings
 
 K = TypeVar("K", bound=Hashable)
@@ -28,19 +29,24 @@ class Context:
     token_id: int
     request_id: str
     settings: Settings
+    report_source: ReportDatabase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Copied from the viewer row once: a rolled-back mutation expires that row, and reading
+    # it again would need the database in the middle of resolving a field.
+    role: Role = field(init=False)
+    viewer_id: int = field(init=False)
 
-    @property
-    def role(self) -> Role:
-        return self.viewer.role
+    def __post_init__(self) -> None:
+        self.role = self.viewer.role
+        self.viewer_id = self.viewer.id
 
     @property
     def actor(self) -> Actor:
         return Actor(
-            user_id=self.viewer.id,
-            role=self.viewer.role,
+            user_id=self.viewer_id,
+            role=self.role,
             token_id=self.token_id,
             request_id=self.request_id,
         )
@@ -49,6 +55,17 @@ class Context:
     async def db(self) -> AsyncIterator[AsyncSession]:
         async with self.lock:
             yield self.session
+
+    @asynccontextmanager
+    async def reports(self) -> AsyncIterator[AsyncSession]:
+        """A session for a report: the replica's while it is healthy, else the request's own."""
+        sessionmaker = await self.report_source.choose() if self.report_source else None
+        if sessionmaker is None:
+            async with self.db() as session:
+                yield session
+            return
+        async with sessionmaker() as session:
+            yield session
 
     def loader(self, batch: BatchFn[K, V]) -> DataLoader[K, V]:
         """One DataLoader per batch function per request; batches never overlap on the session."""

@@ -88,7 +88,8 @@ async def _stream(
                     if principal is None or not allowed:
                         await live.close(4403, "Forbidden")
                         return
-                    context.viewer, checked = principal.user, time.monotonic()
+                    context.viewer, context.role = principal.user, principal.user.role
+                    checked = time.monotonic()
                 if change is None:
                     continue
                 context.session = session

@@ -172,6 +172,7 @@ class Connection:
 
     async def _run(self, op_id: str, payload: dict[str, Any]) -> None:
         context = self._context()
+        production = self.settings.production
         try:
             source = await self.schema.subscribe(
                 payload.get("query"),
@@ -181,7 +182,10 @@ class Connection:
             )
             async with contextlib.aclosing(source):
                 async for result in source:
-                    errors = [_format_error(e, context.request_id) for e in result.errors or []]
+                    errors = [
+                        _format_error(e, context.request_id, production)
+                        for e in result.errors or []
+                    ]
                     if isinstance(result, PreExecutionError):
                         await self.send({"id": op_id, "type": "error", "payload": errors})
                         return
