@@ -14,7 +14,7 @@ from app.activities.reminders import remind_overdue
 from app.assignments.models import Assignment
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.auth.models import Role, User
 from schema.relay import to_global_id
 from tests.cadence.factories import create_assignment
 from tests.handoff.factories import qualified_account
@@ -205,3 +205,22 @@ async def test_ping_pong_and_protocol_errors(api: Api, ws_url: str) -> None:
         await ws.subscribe("x", "StageChanged")
         await ws.subscribe("x", "StageChanged")
         assert await ws.close_code() == 4409
+
+
+async def test_a_role_that_loses_the_right_is_closed_on_its_next_check(
+    api: Api, ws_url: str
+) -> None:
+    manager = await api.caller(Role.MANAGER)
+    account = await qualified_account(api.session, "Demoted Co")
+    async with WsClient(ws_url, manager) as ws:
+        await ws.acked()
+        await ws.subscribe("s", "StageChanged")
+        await asyncio.sleep(0.2)
+        await api.session.execute(
+            update(User).where(User.id == manager.user_id).values(role=Role.INTEGRATION)
+        )
+        await api.session.commit()
+        await asyncio.sleep(1.2)  # past the recheck interval
+        admin = await api.caller(Role.ADMIN)
+        await _move(api, admin, account.id, "qualify")
+        assert await ws.close_code() == 4403
