@@ -96,7 +96,10 @@ class Connection:
         if self.closed:
             return
         async with self.send_lock:
-            await self.websocket.send_text(orjson.dumps(message).decode())
+            try:
+                await self.websocket.send_text(orjson.dumps(message).decode())
+            except (WebSocketDisconnect, RuntimeError):
+                self.closed = True  # the client went away; its tasks end with the connection
 
     async def _init_timeout(self) -> None:
         await asyncio.sleep(INIT_TIMEOUT_SECONDS)
