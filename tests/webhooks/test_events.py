@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -12,8 +13,9 @@ from app.auth.models import Role
 from app.events import EventType, global_id, pk_of
 from app.planning.models import PlanStatus
 from schema.relay import to_global_id
+from tests.accounts.factories import create_account
 from tests.handoff.factories import qualified_account
-from tests.planning.factories import create_plan
+from tests.planning.factories import create_activity, create_plan
 from tests.support import Api
 from tests.webhooks.support import outbox
 
@@ -199,3 +201,27 @@ async def test_a_batch_of_1000_activities_writes_1000_events_in_its_one_statemen
     again = await api.op("LogActivities", {"input": {"activities": items}}, caller=erp)
     assert again["logActivities"]["duplicateCount"] == 1000
     assert len(await outbox(api.session)) == before + 1000
+
+
+async def test_applied_classifications_emit_account_updated(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    now = datetime.now(UTC)
+    accounts = []
+    for i, amount in enumerate(["5000", "3000", "1000"]):
+        account = await create_account(api.session, f"Class {i}")
+        await create_activity(api.session, account, amount, now - timedelta(days=10 + i))
+        accounts.append(account)
+    before = {r.id for r in await outbox(api.session)}
+    ids = [to_global_id("Account", a.id) for a in accounts[1:]]
+    result = (await api.op("ApplyClassification", {"input": {"accountIds": ids}}, caller=manager))[
+        "applyClassification"
+    ]
+    assert result["changedCount"] == 2
+    rows = [r for r in await outbox(api.session) if r.id not in before]
+    assert [r.type for r in rows] == ["account.updated", "account.updated"]
+    assert sorted(r.data["id"] for r in rows) == sorted(ids)
+    for row in rows:
+        assert row.data["changed"] == ["classification"]
+        assert row.data["classification"] in ("A", "B", "C", "D")
+        assert row.data["version"] == 2
+        assert row.object_key == f"Account:{pk_of(row.data['id'])}"
