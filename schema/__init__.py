@@ -13,14 +13,18 @@ from strawberry.types import ExecutionContext
 
 from app.settings import Limits
 from schema import (
+    account_records,
     accounts,
     activities,
     audit,
     cadence,
+    frequency,
     handoff,
     node,
     planning,
     subscriptions,
+    tokens,
+    upsert,
     users,
     webhooks,
 )
@@ -36,11 +40,16 @@ Query = merge_types(
         node.Query,
         users.Query,
         accounts.Query,
+        account_records.Query,
         audit.Query,
         cadence.Query,
+        frequency.Query,
         activities.Query,
         handoff.Query,
+        handoff.BoardQuery,
         planning.Query,
+        tokens.Query,
+        planning.StatusQuery,
         webhooks.Query,
     ),
 )
@@ -49,10 +58,15 @@ Mutation = merge_types(
     (
         users.Mutation,
         accounts.Mutation,
+        account_records.Mutation,
         cadence.Mutation,
+        frequency.Mutation,
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        tokens.Mutation,
+        planning.StatusMutation,
+        upsert.Mutation,
         webhooks.Mutation,
     ),
 )

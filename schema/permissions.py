@@ -67,8 +67,14 @@ POLICY: dict[str, Rule] = {
     "handoff.read": Rule(STAFF),
     "report.read": Rule(MANAGERS),
     "plan.read": Rule(STAFF),
+    # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
+    "token.read": Rule(ALL),
     # writes
     "user.create": Rule(ADMINS),
+    "user.update": Rule(ADMINS),
+    # INTEGRATION never mints tokens; MANAGER and REP only for themselves.
+    "token.create": Rule(STAFF),
+    "token.revoke": Rule(ALL),
     "account.create": Rule(WRITERS),
     "account.update": Rule(WRITERS, rep_scoped=True),
     "account.archive": Rule(STAFF, rep_scoped=True),
@@ -82,6 +88,12 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # records
+    "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
     # push (issue 11)
     "webhook.read": Rule(ADMINS),
     "webhook.write": Rule(ADMINS),
@@ -165,6 +177,26 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
+    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
+    "ApiToken": "token.read",
+    "CreateApiTokenPayload": "payload",
+    "ApiTokenPayload": "payload",
+    # records (issue 9): lists, board, frequencies, merge, upsert
+    "ContactConnection": "contact.read",
+    "ContactEdge": "contact.read",
+    "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
+    "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
+    "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
     # push (issue 11)
     "Subscription": "public",
     "Webhook": "webhook.read",
@@ -184,6 +216,8 @@ FIELD_RULES: dict[str, str] = {
     # An activity reaches an integration only as its own mutation's result; the author is
     # the user it named (by id or e-mail), so it may read that user back.
     "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -17,7 +17,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth import service as auth
+from app.auth import tokens as auth
 from app.errors import AppError
 from app.events import EventType, pk_of
 from app.fanout import Change, Hub

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import PreExecutionError
 
-from app.auth import service as auth
-from app.auth.service import Principal
+from app.auth import tokens as auth
+from app.auth.tokens import Principal
 from app.fanout import Hub
 from app.settings import Settings
 from schema import AccountflowSchema

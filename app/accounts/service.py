@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select
+from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Account, BuyingRole, Classification, Contact
+from app.accounts.models import Account, BuyingRole, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.auth.models import Role
+from app.auth.scope import user_holds_account
 from app.db import rows_by_id
-from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from app.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from app.events import EventType
 from app.handoff import service as handoff
 from app.pagination import Page, PageArgs, partitioned_pages
@@ -28,16 +37,6 @@ class AddressFields:
     region: str | None = None
     postal_code: str | None = None
     country_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountFilter:
-    search: str | None = None
-    classification: Sequence[Classification] | None = None
-    industry: str | None = None
-    country_code: str | None = None
-    parent_id: int | None = None
-    include_archived: bool = False
 
 
 ACCOUNT_FIELDS = (
@@ -83,6 +82,10 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+clean_account_fields = _clean_account_fields
+
+
+@functools.cache
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -98,6 +101,34 @@ async def _check_external_ref(
         query = query.where(Account.id != exclude_id)
     if await session.scalar(query) is not None:
         raise AlreadyExistsError("Another account has this externalRef.", field="externalRef")
+
+
+# Every parent change of an existing account takes this transaction-level lock before its
+# cycle check, so two changes (A under B, B under A) cannot both pass it: the second one
+# checks after the first has committed. It is taken before the account's row lock: the
+# UPDATE's foreign-key check on the new parent waits for that parent's row lock, which a
+# waiting second change would otherwise hold (a deadlock). Hierarchy changes are rare.
+HIERARCHY_LOCK = 0x61636374_70617265  # "acctpare"
+
+
+async def _check_scope(
+    session: AsyncSession, actor: Actor, clean: dict[str, Any], current: Account | None
+) -> None:
+    """Classification is set by managers; a REP moves accounts only under ones they hold."""
+
+    def changes(key: str) -> bool:
+        value = clean.get(key)
+        return key in clean and value != (None if current is None else getattr(current, key))
+
+    if changes("classification") and actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise ForbiddenError("Only managers set the classification.", field="classification")
+    parent_id = clean.get("parent_id")
+    if changes("parent_id") and parent_id is not None and actor.role is Role.REP:
+        assert actor.user_id is not None
+        if not await user_holds_account(session, user_id=actor.user_id, account_id=parent_id):
+            raise ForbiddenError(
+                "You may only move an account under one you hold.", field="parentId"
+            )
 
 
 async def _check_parent(
@@ -123,6 +154,7 @@ async def _check_parent(
 
 async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) -> Account:
     clean = _clean_account_fields(fields)
+    await _check_scope(session, actor, clean, None)
     await _check_external_ref(session, clean.get("external_ref"))
     await _check_parent(session, clean.get("parent_id"), child_id=None)
     account = Account(**clean, created_by_id=actor.user_id)
@@ -164,12 +196,15 @@ async def update_account(
     if unknown:
         raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
     clean = _clean_account_fields(changes)
+    if clean.get("parent_id") is not None:
+        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
     account = await get_account_for_update(session, account_id)
     if expected_version is not None and account.version != expected_version:
         raise ConflictError(
             f"The account changed since version {expected_version} (now {account.version}).",
             field="expectedVersion",
         )
+    await _check_scope(session, actor, clean, account)
     if "external_ref" in clean:
         await _check_external_ref(session, clean["external_ref"], exclude_id=account_id)
     if clean.get("parent_id") is not None:
@@ -252,30 +287,9 @@ async def add_contact(
     return contact
 
 
-def accounts_query(filter: AccountFilter) -> Select[Account]:
-    query = select(Account)
-    if not filter.include_archived:
-        query = query.where(Account.archived_at.is_(None))
-    if filter.search:
-        escaped = filter.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Account.name.ilike(f"%{escaped}%"))
-    if filter.classification:
-        query = query.where(Account.classification.in_(filter.classification))
-    if filter.industry:
-        query = query.where(Account.industry == filter.industry)
-    if filter.country_code:
-        query = query.where(Account.country_code == filter.country_code.upper())
-    if filter.parent_id is not None:
-        query = query.where(Account.parent_id == filter.parent_id)
-    return query
-
-
-ACCOUNT_ORDER = (Account.name, Account.id)
-
-
-def account_rows_query(filter: AccountFilter) -> Select[Any]:
-    """`accounts_query` as plain columns: rows for read-only lists, no ORM objects to build."""
-    return accounts_query(filter).with_only_columns(*Account.__table__.columns)
+# Every column but the search vector (only the database reads it).
+ACCOUNT_COLUMNS = tuple(c for c in Account.__table__.columns if c.name != "search_vector")
+CONTACT_COLUMNS = tuple(c for c in Contact.__table__.columns if c.name != "search_vector")
 
 
 accounts_by_id = rows_by_id(Account)
@@ -284,7 +298,11 @@ accounts_by_id = rows_by_id(Account)
 async def contacts_by_account(
     session: AsyncSession, account_ids: Sequence[int]
 ) -> list[list[Contact]]:
-    query = select(Contact).where(Contact.account_id.in_(account_ids)).order_by(Contact.id)
+    query = (
+        select(Contact)
+        .where(Contact.account_id.in_(account_ids), Contact.removed_at.is_(None))
+        .order_by(Contact.id)
+    )
     grouped: dict[int, list[Contact]] = {i: [] for i in account_ids}
     for contact in await session.scalars(query):
         grouped[contact.account_id].append(contact)
@@ -295,8 +313,11 @@ async def contact_rows_by_account(
     session: AsyncSession, account_ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
     """`contacts_by_account` as plain rows (same attributes), for read-only lists."""
-    table = Contact.__table__
-    query = select(*table.columns).where(table.c.account_id.in_(account_ids)).order_by(table.c.id)
+    query = (
+        select(*CONTACT_COLUMNS)
+        .where(Contact.account_id.in_(account_ids), Contact.removed_at.is_(None))
+        .order_by(Contact.id)
+    )
     grouped: dict[int, list[Row[Any]]] = {i: [] for i in account_ids}
     for row in await (await session.connection()).execute(query):
         grouped[row.account_id].append(row)

@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import events
 from app.accounts.models import Account
 from app.activities import cadence
-from app.assignments.models import Assignment, BalanceStatus, CadenceStatus, ManagerType
+from app.assignments.models import (
+    Assignment,
+    BalanceStatus,
+    CadenceStatus,
+    ContactFrequencyDefault,
+    ManagerType,
+)
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Role, User
@@ -23,7 +29,7 @@ class AlreadyAssignedError(AppError):
     code = "ALREADY_ASSIGNED"
 
 
-MAX_FREQUENCY_DAYS = 730
+MAX_FREQUENCY_DAYS = 3650
 
 
 async def lock_account(session: AsyncSession, account_id: int, *, field: str) -> Account:
@@ -83,18 +89,23 @@ async def assign_account(
     account_id: int,
     user_id: int,
     manager_type: ManagerType,
-    contact_frequency_days: int,
+    contact_frequency_days: int | None,
     started_at: datetime | None = None,
 ) -> tuple[Assignment, list[str]]:
-    """Give the account a user for one manager type; returns the row and soft-limit warnings."""
+    """Give the account a user for one manager type; returns the row and soft-limit warnings.
+
+    Without a frequency, the default for the manager type and the account's classification
+    applies (ContactFrequencyDefault); it is copied, so later changes leave the row alone.
+    """
     checks = Checks()
     checks.int_range("contactFrequencyDays", contact_frequency_days, low=1, high=MAX_FREQUENCY_DAYS)
-    if started_at is not None and started_at.tzinfo is None:
-        checks.fail("startedAt", "startedAt needs a time zone.")
+    checks.moment("startedAt", started_at)
     checks.raise_if_any()
     account = await lock_account(session, account_id, field="accountId")
     if account.archived_at is not None:
         raise InvalidInputError("The account is archived.", field="accountId")
+    if contact_frequency_days is None:
+        contact_frequency_days = await _default_frequency(session, manager_type, account)
     user = await assignable_user(session, user_id, field="userId")
     holder = await session.scalar(
         select(Assignment.user_id).where(
@@ -130,6 +141,25 @@ async def assign_account(
     return row, await _over_limit_warning(session, user)
 
 
+async def _default_frequency(
+    session: AsyncSession, manager_type: ManagerType, account: Account
+) -> int:
+    table = ContactFrequencyDefault
+    found = None
+    if account.classification is not None:
+        found = await session.scalar(
+            select(table.contact_frequency_days).where(
+                table.manager_type == manager_type, table.classification == account.classification
+            )
+        )
+    if found is None:
+        raise InvalidInputError(
+            "No default frequency for this manager type and classification: give one.",
+            field="contactFrequencyDays",
+        )
+    return int(found)
+
+
 async def unassign(session: AsyncSession, *, actor: Actor, assignment_id: int) -> int:
     query = select(Assignment).where(Assignment.id == assignment_id).with_for_update()
     row = (await session.scalars(query)).one_or_none()
@@ -158,6 +188,8 @@ class AssignmentFilter:
     account_id: int | None = None
     status: Sequence[CadenceStatus] | None = None
     balance: Sequence[BalanceStatus] | None = None
+    # Work left by deactivated users, to be reassigned (true) or only active users' (false).
+    inactive_users: bool | None = None
 
 
 ASSIGNMENT_ORDER = (Assignment.next_contact_due, Assignment.id)
@@ -176,6 +208,10 @@ def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignm
         query = query.where(cadence.status_condition(filter.status, now))
     if filter.balance:
         query = query.where(cadence.balance_condition(filter.balance))
+    if filter.inactive_users is not None:
+        inactive = select(User.id).where(User.is_active.is_(False))
+        held = Assignment.user_id.in_(inactive)
+        query = query.where(held if filter.inactive_users else ~held)
     return query
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.reminders import remind_overdue
 from app.assignments.models import Assignment
-from app.auth import service as auth
+from app.auth import tokens as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role, User
 from schema.relay import to_global_id

@@ -225,3 +225,22 @@ async def test_applied_classifications_emit_account_updated(api: Api) -> None:
         assert row.data["classification"] in ("A", "B", "C", "D")
         assert row.data["version"] == 2
         assert row.object_key == f"Account:{pk_of(row.data['id'])}"
+
+
+async def test_a_merge_emits_account_merged_for_the_survivor(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    survivor = await create_account(api.session, "Survivor")
+    duplicate = await create_account(api.session, "Duplicate")
+    variables = {
+        "input": {
+            "survivorId": to_global_id("Account", survivor.id),
+            "duplicateId": to_global_id("Account", duplicate.id),
+        }
+    }
+    result = (await api.op("MergeAccounts", variables, caller=manager))["mergeAccounts"]
+    assert result["errors"] == []
+    (row,) = await outbox(api.session, EventType.ACCOUNT_MERGED)
+    assert row.data["id"] == to_global_id("Account", survivor.id)
+    assert row.data["mergedId"] == to_global_id("Account", duplicate.id)
+    assert row.data["moved"]["contacts"] == 0
+    assert row.object_key == f"Account:{survivor.id}"
