@@ -1,7 +1,7 @@
 """push: the outbox of change events, webhooks and their deliveries; overdue reminders
 
 Revision ID: 0010
-Revises: 0008 (0005 when written; re-chained after merging main)
+Revises: 0009 (0005 when written; re-chained after merging main)
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
