@@ -1,4 +1,4 @@
-"""The accountflow CLI: serve, migrate, token, export-schema, seed-demo, import, export."""
+"""The accountflow CLI: serve, worker, migrate, token, export-schema, seed-demo, import, export."""
 
 from __future__ import annotations
 
@@ -103,6 +103,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         os.environ["DATABASE_URL"] = url  # workers reuse this server instead of starting one
         print(f"accountflow: GraphiQL on http://{args.host}:{args.port}/graphql", flush=True)
         print(notice, flush=True)
+    # Read by each worker process's app factory: deliver webhooks there too.
+    os.environ["ACCOUNTFLOW_WORKER"] = "0" if args.no_worker else "1"
     uvicorn.run(
         "app.server:app_from_env",
         factory=True,
@@ -111,6 +113,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         log_level=settings.log_level.lower(),
     )
+
+
+async def _deliver(url: str, settings: Settings) -> None:
+    import signal
+
+    from app.webhooks import worker
+
+    engine = db.create_engine(url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await worker.run(
+            db.create_sessionmaker(engine),
+            stop=stop,
+            allow_private=settings.push.webhook_allow_private,
+            timeout_seconds=settings.push.webhook_timeout_seconds,
+        )
+    finally:
+        await engine.dispose()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    url = db.resolve_database_url(settings)
+    try:
+        import uvloop  # installed with uvicorn[standard]: less CPU per delivery
+    except ImportError:  # pragma: no cover
+        asyncio.run(_deliver(url, settings))
+    else:
+        uvloop.run(_deliver(url, settings))
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
@@ -166,20 +199,26 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(summary)
 
 
-async def _refresh_balances(url: str) -> int:
+async def _refresh_balances(url: str) -> tuple[int, int]:
+    from datetime import UTC, datetime
+
     from app.activities.cadence import refresh_balances
+    from app.activities.reminders import remind_overdue
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            return await refresh_balances(session)
+            refreshed = await refresh_balances(session)
+            return refreshed, await remind_overdue(session, now=datetime.now(UTC))
     finally:
         await engine.dispose()
 
 
 def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
     url = db.resolve_database_url(settings)
-    print(f"refreshed {asyncio.run(_refresh_balances(url))} assignments")
+    refreshed, reminded = asyncio.run(_refresh_balances(url))
+    print(f"refreshed {refreshed} assignments")
+    print(f"{reminded} assignments became overdue (CADENCE_OVERDUE emitted)")
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
@@ -246,8 +285,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not deliver webhooks in the server processes"
+    )
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("migrate", help="alembic upgrade head").set_defaults(run=cmd_migrate)
+    sub.add_parser(
+        "worker", help="deliver webhooks until SIGINT/SIGTERM (any number, on any host)"
+    ).set_defaults(run=cmd_worker)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="create a token (and the user when missing)")
     create.add_argument("--email", required=True)

@@ -16,6 +16,7 @@ from app.planning.models import (
     PlanGoal,
     WhiteSpace,
 )
+from app.webhooks.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -34,11 +35,15 @@ __all__ = [
     "ImportJob",
     "ImportRowError",
     "Lead",
+    "OutboxEvent",
     "Pipeline",
     "PipelineEntry",
     "PlanAction",
     "PlanGoal",
     "StageEvent",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WhiteSpace",
 ]

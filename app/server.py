@@ -15,19 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from app import db, metrics
 from app.activities import rebuild
 from app.auth import tokens
+from app.fanout import Hub, asyncpg_dsn
 from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
 from app.replica import ReportDatabase
 from app.settings import Settings
+from app.webhooks import worker
 from schema import build_schema
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
 from schema.permissions import POLICY
+from schema.ws import Connection
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
     reports: ReportDatabase | None = None
 
 
@@ -54,13 +59,15 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             max_overflow=settings.pool.max_overflow,
         )
         replica = None
+        sessionmaker = db.create_sessionmaker(engine)
+        hub = Hub(asyncpg_dsn(url))  # listens from the first subscription on
         reports = None
         if settings.replica_url:
             replica = db.create_engine(settings.replica_url, timeouts=settings.timeouts)
             reports = ReportDatabase(
                 replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
             )
-        holder["state"] = State(engine, db.create_sessionmaker(engine), reports)
+        holder["state"] = State(engine, sessionmaker, hub, reports)
         app.state.accountflow = holder["state"]
         # The job's own two connections (its lock and its batches): never a request's.
         job_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=2, max_overflow=0)
@@ -73,8 +80,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             )
         )
         try:
-            yield
+            async with _delivery_worker(settings, sessionmaker):
+                yield
         finally:
+            await hub.stop()
             rebuilds.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await rebuilds
@@ -92,6 +101,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             schema, state().sessionmaker, settings, budget=budget, reports=state().reports
         )
         return await endpoint(request)
+
+    async def graphql_ws(websocket: WebSocket) -> None:
+        found = state()
+        await Connection(websocket, schema, found.sessionmaker, settings, found.hub).serve()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -127,12 +140,37 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/export/{kind}.csv", export_endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def _delivery_worker(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[None]:
+    """The webhook delivery worker inside the server process (`serve` without --no-worker)."""
+    if not settings.push.run_worker:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        worker.run(
+            sessionmaker,
+            stop=stop,
+            allow_private=settings.push.webhook_allow_private,
+            timeout_seconds=settings.push.webhook_timeout_seconds,
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def tune_gc() -> None:

@@ -139,6 +139,25 @@ class RebuildJob:
 
 
 @dataclass(frozen=True, slots=True)
+class Push:
+    """Webhook deliveries and subscriptions (issue 11)."""
+
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    run_worker: bool = False
+    token_recheck_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Push:
+        return cls(
+            webhook_allow_private=env.get("ACCOUNTFLOW_WEBHOOK_ALLOW_PRIVATE", "") == "1",
+            webhook_timeout_seconds=_int(env, "ACCOUNTFLOW_WEBHOOK_TIMEOUT", 10),
+            run_worker=env.get("ACCOUNTFLOW_WORKER", "") == "1",
+            token_recheck_seconds=_int(env, "ACCOUNTFLOW_TOKEN_RECHECK_SECONDS", 5),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
@@ -151,6 +170,7 @@ class Settings:
     timeouts: DbTimeouts = DbTimeouts()
     rebuild: RebuildJob = RebuildJob()
     pool: DbPool = DbPool()
+    push: Push = Push()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -184,4 +204,5 @@ class Settings:
             timeouts=DbTimeouts.from_env(env),
             rebuild=RebuildJob.from_env(env),
             pool=DbPool.from_env(env),
+            push=Push.from_env(env),
         )

@@ -24,10 +24,12 @@ from schema import (
     leads,
     node,
     planning,
+    subscriptions,
     territories,
     tokens,
     upsert,
     users,
+    webhooks,
 )
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
@@ -51,6 +53,7 @@ Query = merge_types(
         planning.Query,
         tokens.Query,
         planning.StatusQuery,
+        webhooks.Query,
         leads.Query,
         territories.Query,
     ),
@@ -72,6 +75,7 @@ Mutation = merge_types(
         territories.Mutation,
         imports.Mutation,
         upsert.Mutation,
+        webhooks.Mutation,
     ),
 )
 
@@ -100,6 +104,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
     built = AccountflowSchema(
         query=Query,
         mutation=Mutation,
+        subscription=subscriptions.Subscription,
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

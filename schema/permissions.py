@@ -106,6 +106,9 @@ POLICY: dict[str, Rule] = {
     "import.read": Rule(MANAGERS),
     "import.run": Rule(MANAGERS),
     "export.run": Rule(MANAGERS),
+    # push (issue 11)
+    "webhook.read": Rule(ADMINS),
+    "webhook.write": Rule(ADMINS),
 }
 
 # The action reading an object of each type needs. Connections and edges take their node's
@@ -225,6 +228,16 @@ TYPE_RULES: dict[str, str] = {
     "ImportRowErrorConnection": "import.read",
     "ImportRowErrorEdge": "import.read",
     "ImportJobPayload": "payload",
+    # push (issue 11)
+    "Subscription": "public",
+    "Webhook": "webhook.read",
+    "WebhookDelivery": "webhook.read",
+    "WebhookDeliveryConnection": "webhook.read",
+    "WebhookDeliveryEdge": "webhook.read",
+    "CreateWebhookPayload": "payload",
+    "WebhookPayload": "payload",
+    "DeleteWebhookPayload": "payload",
+    "DeliveryPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

@@ -67,4 +67,6 @@ def test_refresh_balances_reports_the_rows_it_recomputed(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
     main(["refresh-balances"])
-    assert capsys.readouterr().out == "refreshed 0 assignments\n"
+    assert capsys.readouterr().out == (
+        "refreshed 0 assignments\n0 assignments became overdue (CADENCE_OVERDUE emitted)\n"
+    )

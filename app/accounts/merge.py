@@ -9,12 +9,13 @@ a pointer to the survivor. Both accounts are locked in id order first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts import tags as account_tags
 from app.accounts.models import Account, Contact
 from app.accounts.service import ACCOUNT_FIELDS, HIERARCHY_LOCK
@@ -199,4 +200,8 @@ async def merge_accounts(
         entity_id=d,
         changes=audit.diff({"mergedIntoId": None}, {"mergedIntoId": s}),
     )
+    data = events.account_data(
+        survivor, mergedId=events.global_id("Account", d), moved=asdict(counts)
+    )
+    await events.emit(session, events.EventType.ACCOUNT_MERGED, data, account_id=s)
     return survivor, counts

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Account, BuyingRole, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
@@ -21,6 +22,7 @@ from app.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from app.events import EventType
 from app.handoff import service as handoff
 from app.leads import roundrobin as territories
 from app.pagination import Page, PageArgs, partitioned_pages
@@ -169,6 +171,9 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
         entity_id=account.id,
         changes=audit.created(clean),
     )
+    await events.emit(
+        session, EventType.ACCOUNT_CREATED, events.account_data(account), account_id=account.id
+    )
     return account
 
 
@@ -223,6 +228,8 @@ async def update_account(
             entity_id=account.id,
             changes=delta,
         )
+        data = events.account_data(account, changed=sorted(delta))
+        await events.emit(session, EventType.ACCOUNT_UPDATED, data, account_id=account.id)
     return account
 
 
@@ -241,6 +248,8 @@ async def archive_account(session: AsyncSession, *, actor: Actor, account_id: in
             entity_id=account.id,
             changes=audit.diff({"archivedAt": None}, {"archivedAt": account.archived_at}),
         )
+        data = events.account_data(account, archivedAt=events.iso(account.archived_at))
+        await events.emit(session, EventType.ACCOUNT_ARCHIVED, data, account_id=account.id)
     return account
 
 

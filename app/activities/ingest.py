@@ -39,6 +39,7 @@ from app.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from app.events import sql_global_id
 from app.validation import Checks
 
 MAX_SUMMARY = 2000
@@ -261,6 +262,20 @@ _COLUMNS = {
     "logged_by_id": "bigint",
 }
 _names = ", ".join(_COLUMNS)
+
+
+# An activity.logged event per new activity (app.events), written by the same statement.
+_OUTBOX_CTE = f"""
+    activity_events AS (
+        INSERT INTO outbox (type, object_key, account_id, data)
+        SELECT 'activity.logged', 'Account:' || account_id, account_id, json_build_object(
+            'id', {sql_global_id("Activity", "id")},
+            'accountId', {sql_global_id("Account", "account_id")},
+            'kind', kind, 'occurredAt', occurred_at, 'userId', {sql_global_id("User", "user_id")},
+            'summary', summary, 'amount', amount::text, 'source', source,
+            'externalId', external_id)
+        FROM new_activities ORDER BY id
+    )"""
 # The rows travel as one JSON text (orjson writes the _Row dataclasses; PostgreSQL parses
 # them in C): much cheaper than encoding nine arrays of 1,000 values in Python.
 # The new rows' contacts are folded into the assignments by the same statement.
@@ -273,8 +288,9 @@ _INSERT = text(
              AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())})
         ORDER BY source, external_id
         ON CONFLICT (source, external_id) DO NOTHING
-        RETURNING id, account_id, kind, user_id, occurred_at, source, external_id
+        RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
     ),
+    {_OUTBOX_CTE},
     {cadence.APPLY_CONTACTS_CTES}
     SELECT id, source, external_id FROM new_activities
     """

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.activities import cadence
 from app.assignments.models import Assignment, BulkMode, ManagerType
 from app.assignments.service import AlreadyAssignedError, assignable_user, reload
@@ -123,13 +124,21 @@ async def _reassign(
     if not rows:
         return BulkResult(0, False, [])
     if mode is BulkMode.REMOVE:
-        return BulkResult(len(rows), False, await _remove(session, actor, rows))
-    assert to_user_id is not None
-    await _check_conflicts(session, rows, to_user_id)
-    if mode is BulkMode.APPEND:
-        changed = await _append(session, actor, rows, to_user_id)
+        changed = await _remove(session, actor, rows)
     else:
-        changed = await _replace(session, actor, rows, to_user_id)
+        assert to_user_id is not None
+        await _check_conflicts(session, rows, to_user_id)
+        if mode is BulkMode.APPEND:
+            changed = await _append(session, actor, rows, to_user_id)
+        else:
+            changed = await _replace(session, actor, rows, to_user_id)
+    change = {BulkMode.REMOVE: "removed", BulkMode.APPEND: "created"}.get(mode, "reassigned")
+    await events.emit_many(
+        session,
+        events.EventType.ASSIGNMENT_CHANGED,
+        [events.assignment_data(row, change) for row in changed],
+        account_ids=[row.account_id for row in changed],
+    )
     return BulkResult(len(rows), False, changed)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Classification
 from app.assignments.models import Assignment, ContactFrequencyDefault, ManagerType
 from app.assignments.service import MAX_FREQUENCY_DAYS, reload
@@ -47,6 +48,9 @@ async def update_assignment(
                 {"contactFrequencyDays": before}, {"contactFrequencyDays": contact_frequency_days}
             ),
         )
+        data = events.assignment_data(row, "frequency")
+        kind = events.EventType.ASSIGNMENT_CHANGED
+        await events.emit(session, kind, data, account_id=row.account_id)
     return row
 
 

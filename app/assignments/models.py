@@ -60,6 +60,8 @@ class Assignment(IdMixin, TimestampMixin, Base):
     balance_as_of: Mapped[date | None] = mapped_column(
         server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
+    # The due time a CADENCE_OVERDUE event was emitted for (once per time it goes overdue).
+    overdue_notified_due: Mapped[datetime | None]
 
 
 class ContactFrequencyDefault(Base):

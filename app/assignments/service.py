@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Account
 from app.activities import cadence
 from app.assignments.models import (
@@ -135,6 +136,8 @@ async def assign_account(
         entity_id=row.id,
         changes=audit.created(_assignment_values(row)),
     )
+    data = events.assignment_data(row, "created")
+    await events.emit(session, events.EventType.ASSIGNMENT_CHANGED, data, account_id=account_id)
     return row, await _over_limit_warning(session, user)
 
 
@@ -173,6 +176,8 @@ async def unassign(session: AsyncSession, *, actor: Actor, assignment_id: int) -
         entity_id=assignment_id,
         changes=audit.diff(before, dict.fromkeys(before)),
     )
+    data = events.assignment_data(row, "removed")
+    await events.emit(session, events.EventType.ASSIGNMENT_CHANGED, data, account_id=row.account_id)
     return assignment_id
 
 

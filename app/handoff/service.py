@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from app import events
 from app.accounts.models import Account
 from app.audit import service as audit
 from app.audit.models import AuditEntry
@@ -444,7 +445,16 @@ async def transition_account(
         next_step_due=None,
         **values,
     )
+    await _emit_move(session, event, pipeline_key)
     return Move(entry=entry, event=event)
+
+
+async def _emit_move(session: AsyncSession, event: StageEvent, pipeline_key: str) -> None:
+    data = events.stage_event_data(event, pipeline_key)
+    await events.emit(session, events.EventType.STAGE_CHANGED, data, account_id=event.account_id)
+    if event.is_handoff:
+        kind = events.EventType.HANDOFF_REQUESTED
+        await events.emit(session, kind, data, account_id=event.account_id)
 
 
 def _moved_entry(
@@ -525,4 +535,14 @@ async def accept_handoff(
         entity_id=event.id,
         changes=audit.created({"nextStep": step, "nextStepDue": next_step_due}),
     )
+    data = {
+        "id": events.global_id("StageEvent", event.id),
+        "accountId": events.global_id("Account", event.account_id),
+        "acceptedAt": events.iso(event.accepted_at),
+        "acceptedById": events.global_id("User", actor.user_id),
+        "nextStep": step,
+        "nextStepDue": events.iso(next_step_due),
+    }
+    kind = events.EventType.HANDOFF_ACCEPTED
+    await events.emit(session, kind, data, account_id=event.account_id)
     return event

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     Numeric,
     Select,
+    String,
     Subquery,
     case,
     cast,
@@ -28,9 +29,11 @@ from app.accounts.models import Account, BuyingRole, Classification, Contact
 from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
+from app.events import EventType
 from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
 from app.planning.figures import custom_plans, revenue_last_12_months_by_account
 from app.planning.models import AccountPlan, PlanStatus
+from app.webhooks.models import OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +204,14 @@ async def _apply(session: AsyncSession, actor: Actor, targets: Any) -> int:
         .values(
             classification=targets.c.suggested, version=Account.version + 1, updated_at=func.now()
         )
-        .returning(Account.id, targets.c.current, targets.c.suggested)
+        .returning(
+            Account.id,
+            targets.c.current,
+            targets.c.suggested,
+            Account.name,
+            Account.external_ref,
+            Account.version,
+        )
         .cte("changed")
     )
     change = func.jsonb_build_object(
@@ -233,8 +243,39 @@ async def _apply(session: AsyncSession, actor: Actor, targets: Any) -> int:
         .returning(AuditEntry.id)
         .cte("audited")
     )
-    result = await session.scalar(select(func.count()).select_from(audited))
+    result = await session.scalar(
+        select(func.count()).select_from(audited).add_cte(_account_events(changed))
+    )
     return int(result or 0)
+
+
+def _account_events(changed: Any) -> Any:
+    """An account.updated event per reclassified account (app.events.account_data's shape)."""
+    gid = func.encode(
+        func.convert_to(literal("Account:") + cast(changed.c.id, String), "UTF8"), "base64"
+    )
+    data = func.jsonb_build_object(
+        "id",
+        gid,
+        "name",
+        changed.c.name,
+        "externalRef",
+        changed.c.external_ref,
+        "classification",
+        changed.c.suggested,
+        "version",
+        changed.c.version,
+        "changed",
+        func.jsonb_build_array("classification"),
+    )
+    rows = select(
+        literal(EventType.ACCOUNT_UPDATED.value),
+        literal("Account:") + cast(changed.c.id, String),
+        changed.c.id,
+        data,
+    )
+    columns = ["type", "object_key", "account_id", "data"]
+    return insert(OutboxEvent).from_select(columns, rows).cte("account_events")
 
 
 # --- contact map ---------------------------------------------------------------------

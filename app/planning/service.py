@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Account
 from app.audit import service as audit
 from app.auth.actor import Actor
@@ -195,6 +196,16 @@ async def set_plan_status(
     await _bump(session, plan)
     await _audit(
         session, actor, "plan.status", plan, audit.diff({"status": before}, {"status": status})
+    )
+    data = {
+        "id": events.global_id("AccountPlan", plan.id),
+        "accountId": events.global_id("Account", plan.account_id),
+        "fromStatus": before.value,
+        "status": status.value,
+        "version": plan.version,
+    }
+    await events.emit(
+        session, events.EventType.PLAN_STATUS_CHANGED, data, account_id=plan.account_id
     )
     return plan
 

@@ -22,7 +22,8 @@ def test_committed_sdl_matches_the_code() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["accounts.graphql", "cadence.graphql", "handoff.graphql", "planning.graphql"]
+    "name",
+    ["accounts.graphql", "cadence.graphql", "handoff.graphql", "planning.graphql", "push.graphql"],
 )
 def test_contract_operations_validate_against_the_schema(name: str) -> None:
     published = build_schema((ROOT / "schema" / "schema.graphql").read_text())

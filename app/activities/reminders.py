@@ -1,0 +1,39 @@
+"""CADENCE_OVERDUE reminders: one event per assignment each time it becomes overdue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import DateTime
+
+from app.events import sql_global_id
+
+# overdue_notified_due remembers the due time a reminder was sent for: a later contact
+# moves next_contact_due, and the assignment is reminded again when that one passes.
+_OVERDUE = text(
+    f"""
+    WITH overdue AS (
+        UPDATE assignments SET overdue_notified_due = next_contact_due
+        WHERE next_contact_due < :now
+          AND overdue_notified_due IS DISTINCT FROM next_contact_due
+        RETURNING id, account_id, user_id, manager_type, contact_frequency_days,
+                  last_contact_at, next_contact_due
+    )
+    INSERT INTO outbox (type, object_key, account_id, data)
+    SELECT 'cadence.overdue', 'Account:' || account_id, account_id, json_build_object(
+        'id', {sql_global_id("Assignment", "id")},
+        'accountId', {sql_global_id("Account", "account_id")},
+        'userId', {sql_global_id("User", "user_id")},
+        'managerType', manager_type, 'contactFrequencyDays', contact_frequency_days,
+        'lastContactAt', last_contact_at, 'nextContactDue', next_contact_due)
+    FROM overdue ORDER BY id
+    """
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+async def remind_overdue(session: AsyncSession, *, now: datetime) -> int:
+    """Emit CADENCE_OVERDUE for assignments that went overdue since the last run."""
+    result = await session.execute(_OVERDUE, {"now": now})
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,141 @@
+"""The change events: written to the outbox in the transaction of the change.
+
+The outbox's insert trigger (migration 0010) queues a delivery per subscribed webhook and
+NOTIFYs the new ids, which PostgreSQL sends only when the transaction commits: a change
+that rolls back is neither delivered nor heard by a subscription.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.webhooks.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from app.accounts.models import Account
+    from app.assignments.models import Assignment
+    from app.handoff.models import StageEvent
+
+CHANNEL = "accountflow_events"
+
+
+class EventType(StrEnum):
+    """Dotted lower-case names (the webhook body's `type`); GraphQL uses the member names."""
+
+    ACCOUNT_CREATED = "account.created"
+    ACCOUNT_UPDATED = "account.updated"
+    ACCOUNT_ARCHIVED = "account.archived"
+    ACCOUNT_MERGED = "account.merged"
+    ACTIVITY_LOGGED = "activity.logged"
+    ASSIGNMENT_CHANGED = "assignment.changed"
+    CADENCE_OVERDUE = "cadence.overdue"
+    STAGE_CHANGED = "stage.changed"
+    HANDOFF_REQUESTED = "handoff.requested"
+    HANDOFF_ACCEPTED = "handoff.accepted"
+    PLAN_STATUS_CHANGED = "plan.status_changed"
+    LEAD_CREATED = "lead.created"
+    LEAD_CONVERTED = "lead.converted"
+    IMPORT_FINISHED = "import.finished"
+
+
+def global_id(type_name: str, pk: int | None) -> str | None:
+    """The GraphQL global id (schema.relay.to_global_id) of a row, for event data."""
+    if pk is None:
+        return None
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def sql_global_id(type_name: str, column: str) -> str:
+    """global_id as a SQL expression over `column` (for events written by SQL)."""
+    return f"encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64')"
+
+
+def pk_of(gid: str) -> int:
+    return int(base64.b64decode(gid).decode().partition(":")[2])
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+async def emit(
+    session: AsyncSession,
+    type: EventType,
+    data: Mapping[str, Any],
+    *,
+    account_id: int | None = None,
+    object_key: str | None = None,
+) -> None:
+    """Write one event; deliveries of one `object_key` (default: the account) keep order."""
+    await emit_many(session, type, [data], account_ids=[account_id], object_key=object_key)
+
+
+async def emit_many(
+    session: AsyncSession,
+    type: EventType,
+    data: Sequence[Mapping[str, Any]],
+    *,
+    account_ids: Sequence[int | None],
+    object_key: str | None = None,
+) -> None:
+    """Many events of one type in one statement (bulk changes)."""
+    rows = [
+        {
+            "type": type.value,
+            "account_id": account_id,
+            "object_key": object_key or f"Account:{account_id}",
+            "data": dict(item),
+        }
+        for item, account_id in zip(data, account_ids, strict=True)
+    ]
+    if rows:
+        await session.execute(insert(OutboxEvent), rows)
+
+
+def account_data(account: Account, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": global_id("Account", account.id),
+        "name": account.name,
+        "externalRef": account.external_ref,
+        "classification": account.classification,
+        "version": account.version,
+        **extra,
+    }
+
+
+def assignment_data(row: Assignment, change: str) -> dict[str, Any]:
+    return {
+        "id": global_id("Assignment", row.id),
+        "change": change,
+        "accountId": global_id("Account", row.account_id),
+        "userId": global_id("User", row.user_id),
+        "managerType": row.manager_type.value,
+        "contactFrequencyDays": row.contact_frequency_days,
+        "lastContactAt": iso(row.last_contact_at),
+        "nextContactDue": iso(row.next_contact_due) if change != "removed" else None,
+    }
+
+
+def stage_event_data(event: StageEvent, pipeline: str) -> dict[str, Any]:
+    return {
+        "id": global_id("StageEvent", event.id),
+        "accountId": global_id("Account", event.account_id),
+        "pipeline": pipeline,
+        "fromStage": event.from_stage,
+        "toStage": event.to_stage,
+        "trigger": event.trigger,
+        "occurredAt": iso(event.occurred_at),
+        "handoff": event.is_handoff,
+        "fromOwnerId": global_id("User", event.from_owner_id),
+        "toOwnerId": global_id("User", event.to_owner_id),
+        "reason": event.reason,
+        "benefit": event.benefit,
+        "missingRecommended": list(event.missing_recommended or []),
+    }

@@ -1,0 +1,336 @@
+"""The delivery worker: claims due deliveries, posts them signed, records every attempt.
+
+A claim is a lease (`claimed_until`): a worker killed mid-delivery loses nothing, another
+one retakes the delivery when the lease ends (at least once; `webhook-id` lets receivers
+drop repeats). Only the earliest pending delivery of an object (per webhook) is due, so
+an object's events arrive in order, even after a receiver was down for hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.types import DateTime, Integer, Interval, Text
+
+from app.db import session_scope
+from app.errors import InvalidInputError
+from app.webhooks import signing, urls
+
+log = logging.getLogger(__name__)
+
+# Delay after each failed attempt (the Standard Webhooks / Svix schedule): 8 attempts over
+# about 27 hours, each delay with +-20% jitter so that retries of one outage spread out.
+SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+ATTEMPTS = len(SCHEDULE) + 1
+JITTER = 0.2
+DISABLE_AFTER = timedelta(days=1)
+PER_HOST = 8
+# Events (and their deliveries) are kept this long, unless a delivery is still pending.
+RETENTION = timedelta(days=7)
+PRUNE_EVERY_SECONDS = 600.0
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT d.id FROM webhook_deliveries d
+        WHERE d.status = 'PENDING' AND d.next_attempt_at <= :now
+          AND (d.claimed_until IS NULL OR d.claimed_until < :now)
+          AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries p
+              WHERE p.webhook_id = d.webhook_id AND p.object_key = d.object_key
+                AND p.status = 'PENDING' AND p.id < d.id)
+          AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.is_active)
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT :limit
+        FOR UPDATE OF d SKIP LOCKED
+    )
+    UPDATE webhook_deliveries d SET claimed_until = :now + :lease
+    FROM due, webhooks w, outbox e
+    WHERE d.id = due.id AND w.id = d.webhook_id AND e.id = d.event_id
+    RETURNING d.id, d.webhook_id, d.event_id, d.attempts, w.url, w.secret,
+              e.type, e.data, e.created_at
+    """
+).bindparams(
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("limit", type_=Integer),
+    bindparam("lease", type_=Interval),
+)
+
+# One statement per batch: the attempts, the deliveries' new state, and the webhooks'
+# failing_since (cleared by a success; a webhook failing for a day is switched off).
+_RECORD = text(
+    """
+    WITH r AS MATERIALIZED (
+        SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(
+            id bigint, webhook_id bigint, ok boolean, final boolean, code int,
+            latency_ms float8, error text, next_at timestamptz)
+    ),
+    attempts AS (
+        INSERT INTO webhook_attempts (delivery_id, attempted_at, response_status, latency_ms, error)
+        SELECT id, :now, code, latency_ms, error FROM r
+    ),
+    hooks AS (
+        UPDATE webhooks w
+        SET failing_since = CASE WHEN h.any_ok THEN NULL ELSE coalesce(w.failing_since, :now) END,
+            is_active = w.is_active
+                AND (h.any_ok OR coalesce(w.failing_since, :now) > :now - :disable_after)
+        FROM (SELECT webhook_id, bool_or(ok) AS any_ok FROM r GROUP BY webhook_id) h
+        WHERE w.id = h.webhook_id
+    )
+    UPDATE webhook_deliveries d
+    SET attempts = d.attempts + 1, response_status = r.code, last_error = r.error,
+        claimed_until = NULL,
+        status = CASE WHEN r.ok THEN 'SUCCEEDED' WHEN r.final THEN 'FAILED' ELSE 'PENDING' END,
+        delivered_at = CASE WHEN r.ok THEN CAST(:now AS timestamptz) END,
+        next_attempt_at = CASE WHEN r.ok OR r.final THEN NULL ELSE r.next_at END
+    FROM r WHERE d.id = r.id
+    """
+).bindparams(
+    bindparam("rows", type_=Text),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("disable_after", type_=Interval),
+)
+
+
+_PRUNE = text(
+    """
+    DELETE FROM outbox WHERE id IN (
+        SELECT o.id FROM outbox o
+        WHERE o.created_at < :before
+          AND NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries d
+              WHERE d.event_id = o.id AND d.status = 'PENDING')
+        ORDER BY o.id LIMIT 5000)
+    """
+).bindparams(bindparam("before", type_=DateTime(timezone=True)))
+
+
+async def prune(session: AsyncSession, *, now: datetime) -> int:
+    """Delete up to 5,000 events older than RETENTION that wait for no delivery."""
+    result = await session.execute(_PRUNE, {"before": now - RETENTION})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    webhook_id: int
+    event_id: int
+    attempts: int
+    url: str
+    secret: str
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    id: int
+    webhook_id: int
+    ok: bool
+    final: bool
+    code: int | None
+    latency_ms: float
+    error: str | None
+    attempts: int
+
+
+def message_id(event_id: int) -> str:
+    return f"evt_{event_id}"
+
+
+def body(claimed: Claimed) -> bytes:
+    return orjson.dumps(
+        {"type": claimed.type, "timestamp": claimed.created_at.isoformat(), "data": claimed.data}
+    )
+
+
+def next_attempt(attempts_made: int, now: datetime, rng: random.Random) -> datetime | None:
+    """When to try again after `attempts_made` failed attempts; None when none is left."""
+    if attempts_made >= ATTEMPTS:
+        return None
+    delay = SCHEDULE[attempts_made - 1].total_seconds()
+    return now + timedelta(seconds=delay * rng.uniform(1 - JITTER, 1 + JITTER))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        client: httpx.AsyncClient,
+        *,
+        allow_private: bool,
+        batch: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.client = client
+        self.allow_private = allow_private
+        self.batch = batch
+        self.lease = lease
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._hosts: dict[str, tuple[float, str | None]] = {}
+        # In flight per receiver host: httpx's CPU per request grows with the requests in
+        # its pool, and one receiver should not take every connection.
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+
+    async def run_once(self) -> int:
+        """Claim a batch of due deliveries, post them at once, record the outcomes."""
+        params = {"now": self.clock(), "limit": self.batch, "lease": self.lease}
+        async with session_scope(self.sessionmaker) as session:
+            claimed = [Claimed(*row) for row in await session.execute(_CLAIM, params)]
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._post(c) for c in claimed))
+        now = self.clock()
+        rows = orjson.dumps([_with_next(o, now, self.rng) for o in outcomes]).decode()
+        async with session_scope(self.sessionmaker) as session:
+            params = {"rows": rows, "now": now, "disable_after": DISABLE_AFTER}
+            await session.execute(_RECORD, params)
+        return len(claimed)
+
+    async def _post(self, claimed: Claimed) -> Outcome:
+        host = urlsplit(claimed.url).netloc
+        gate = self._per_host.setdefault(host, asyncio.Semaphore(PER_HOST))
+        async with gate:
+            return await self._post_now(claimed)
+
+    async def _post_now(self, claimed: Claimed) -> Outcome:
+        started = time.perf_counter()
+        code: int | None = None
+        error = await self._blocked(claimed.url)
+        if error is None:
+            payload = body(claimed)
+            msg_id = message_id(claimed.event_id)
+            headers = signing.headers(claimed.secret, msg_id, int(time.time()), payload)
+            try:
+                response = await self.client.post(claimed.url, content=payload, headers=headers)
+                code = response.status_code
+                error = None if 200 <= code < 300 else f"HTTP {code}"
+            except httpx.HTTPError as failure:
+                error = f"{type(failure).__name__}: {failure}"[:500]
+        latency = (time.perf_counter() - started) * 1000
+        attempts = claimed.attempts + 1
+        return Outcome(
+            id=claimed.id,
+            webhook_id=claimed.webhook_id,
+            ok=error is None,
+            final=error is not None and attempts >= ATTEMPTS,
+            code=code,
+            latency_ms=round(latency, 3),
+            error=error,
+            attempts=attempts,
+        )
+
+    async def _blocked(self, url: str) -> str | None:
+        """Checked again at delivery: a host may resolve elsewhere than when it was saved."""
+        if self.allow_private:
+            return None
+        cached = self._hosts.get(url)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            await urls.resolve_public(url, allow_private=False)
+            verdict = None
+        except InvalidInputError as refused:
+            verdict = refused.message
+        self._hosts[url] = (time.monotonic() + 60, verdict)
+        return verdict
+
+
+def _with_next(outcome: Outcome, now: datetime, rng: random.Random) -> dict[str, Any]:
+    row = {
+        "id": outcome.id,
+        "webhook_id": outcome.webhook_id,
+        "ok": outcome.ok,
+        "final": outcome.final,
+        "code": outcome.code,
+        "latency_ms": outcome.latency_ms,
+        "error": outcome.error,
+        "next_at": None,
+    }
+    if not outcome.ok:
+        found = next_attempt(outcome.attempts, now, rng)
+        row["next_at"] = None if found is None else found.isoformat()
+    return row
+
+
+def http_client(timeout_seconds: float) -> httpx.AsyncClient:
+    """Redirects are not followed (a 3xx is a failed attempt); no proxies from the env."""
+    return httpx.AsyncClient(
+        timeout=timeout_seconds,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+    )
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    stop: asyncio.Event,
+    allow_private: bool,
+    timeout_seconds: float,
+    lanes: int = 4,
+    idle_seconds: float = 1.0,
+) -> None:
+    """Deliver until `stop` is set: `lanes` loops, so one slow receiver stalls one batch."""
+    async with http_client(timeout_seconds) as client:
+        deliverer = Deliverer(
+            sessionmaker,
+            client,
+            allow_private=allow_private,
+            lease=timedelta(seconds=timeout_seconds * 2 + 5),
+        )
+
+        async def pruner() -> None:
+            while not stop.is_set():
+                try:
+                    async with session_scope(sessionmaker) as session:
+                        await prune(session, now=utc_now())
+                except Exception:
+                    log.exception("pruning the outbox failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), PRUNE_EVERY_SECONDS)
+
+        async def lane() -> None:
+            while not stop.is_set():
+                try:
+                    busy = await deliverer.run_once()
+                except Exception:
+                    log.exception("webhook delivery batch failed")
+                    busy = 0
+                if not busy:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), idle_seconds)
+
+        await asyncio.gather(pruner(), *(lane() for _ in range(lanes)))

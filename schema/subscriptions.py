@@ -1,0 +1,160 @@
+"""graphql-transport-ws subscriptions, fed by the outbox through LISTEN/NOTIFY (app.fanout).
+
+Each message is resolved like a query of its own: a fresh session and fresh DataLoaders,
+the token checked again (a revoked token's connection is closed), the role rules of every
+field applied as on /graphql.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth import tokens as auth
+from app.errors import AppError
+from app.events import EventType, pk_of
+from app.fanout import Change, Hub
+from schema import permissions
+from schema.activities import Activity, load_activity
+from schema.cadence import Assignment, load_assignment
+from schema.context import Context, Info
+from schema.handoff.types import StageEvent, load_event
+from schema.relay import decode_optional, to_global_id
+
+T = TypeVar("T")
+Close = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Live:
+    hub: Hub
+    sessionmaker: async_sessionmaker[AsyncSession]
+    token: str
+    close: Close
+    recheck_seconds: float
+
+
+@dataclass(slots=True)
+class LiveContext(Context):
+    live: Live | None = None
+
+
+def _forbidden() -> GraphQLError:
+    return GraphQLError(permissions.FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
+
+
+def _live(info: Info, action: str) -> tuple[LiveContext, Live]:
+    context = info.context
+    if not isinstance(context, LiveContext) or context.live is None:
+        raise GraphQLError("Subscriptions need a graphql-transport-ws connection.")
+    if not permissions.allowed(context, action):
+        raise _forbidden()
+    return context, context.live
+
+
+async def _stream(
+    context: LiveContext,
+    live: Live,
+    action: str,
+    types: frozenset[str],
+    keep: Callable[[Change], bool],
+    load: Callable[[Context, int], Awaitable[T | None]],
+) -> AsyncIterator[T]:
+    checked = time.monotonic()
+    async with live.hub.subscribe(types) as subscriber:
+        while True:
+            try:
+                change: Change | None = await asyncio.wait_for(
+                    subscriber.queue.get(), live.recheck_seconds
+                )
+            except TimeoutError:
+                change = None
+            if change is not None and not keep(change):
+                continue
+            async with live.sessionmaker() as session:
+                if time.monotonic() - checked >= live.recheck_seconds:
+                    # The token (revoked?) and the role (changed?), every few seconds.
+                    principal = await auth.authenticate(session, live.token)
+                    allowed = principal is not None and (
+                        principal.user.role in permissions.POLICY[action].roles
+                    )
+                    if principal is None or not allowed:
+                        await live.close(4403, "Forbidden")
+                        return
+                    context.viewer, context.role = principal.user, principal.user.role
+                    checked = time.monotonic()
+                if change is None:
+                    continue
+                context.session = session
+                context._loaders.clear()
+                found = await load(context, pk_of(change.data["id"]))
+                if found is not None:
+                    # The message is resolved with this session before the loop resumes.
+                    yield found
+
+
+def _pk(global_id: strawberry.ID | None, type_name: str, *, field: str) -> int | None:
+    try:
+        return decode_optional(global_id, type_name, field=field)
+    except AppError as error:
+        raise GraphQLError(error.message, extensions={"code": error.code, "field": field}) from None
+
+
+def _data_is(key: str, value: Any) -> Callable[[Change], bool]:
+    return lambda change: value is None or change.data.get(key) == value
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Stage changes of one pipeline, as they commit.")
+    async def stage_changed(
+        self, info: Info, pipeline: str | None = "default"
+    ) -> AsyncGenerator[StageEvent, None]:
+        action = "handoff.read"
+        context, live = _live(info, action)
+        keep = _data_is("pipeline", pipeline or "default")
+        types = frozenset({EventType.STAGE_CHANGED.value})
+        async for found in _stream(context, live, action, types, keep, load_event):
+            yield found
+
+    @strawberry.subscription(description="Handoffs to the viewer, as they are requested.")
+    async def handoff_requested(self, info: Info) -> AsyncGenerator[StageEvent, None]:
+        action = "handoff.read"
+        context, live = _live(info, action)
+        keep = _data_is("toOwnerId", to_global_id("User", context.viewer.id))
+        types = frozenset({EventType.HANDOFF_REQUESTED.value})
+        async for found in _stream(context, live, action, types, keep, load_event):
+            yield found
+
+    @strawberry.subscription(
+        description="Assignments of a user (default: the viewer) that changed or went overdue."
+    )
+    async def cadence_changed(
+        self, info: Info, user_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Assignment, None]:
+        action = "assignment.read"
+        context, live = _live(info, action)
+        user_pk = _pk(user_id, "User", field="userId") or context.viewer.id
+        keep = _data_is("userId", to_global_id("User", user_pk))
+        types = frozenset({EventType.ASSIGNMENT_CHANGED.value, EventType.CADENCE_OVERDUE.value})
+        async for found in _stream(context, live, action, types, keep, load_assignment):
+            yield found
+
+    @strawberry.subscription(description="Logged activities, of one account or all.")
+    async def activity_logged(
+        self, info: Info, account_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Activity, None]:
+        action = "activity.read"
+        context, live = _live(info, action)
+        _pk(account_id, "Account", field="accountId")
+        keep = _data_is("accountId", account_id)
+        types = frozenset({EventType.ACTIVITY_LOGGED.value})
+        async for found in _stream(context, live, action, types, keep, load_activity):
+            yield found
