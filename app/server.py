@@ -13,14 +13,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.routing import Mount, Route
 
 from app import db, metrics
 from app.auth.service import authenticate
+from app.dashboard import DASHBOARD_PAGE, STATIC_DIR
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.reports.export import ReportExport
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+    ]
+    # Reports (issue 12): CSV downloads and the dashboard page, which reads /graphql.
+    routes += [
+        Route("/export/reports/{field}.csv", ReportExport(lambda: state().sessionmaker)),
+        Route("/dashboard", lambda request: FileResponse(DASHBOARD_PAGE)),
+        Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard"),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

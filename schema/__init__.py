@@ -18,7 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, users
+from schema import accounts, activities, audit, cadence, handoff, node, planning, reports, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.scalars import SCALAR_MAP
@@ -34,6 +34,7 @@ Query = merge_types(
         activities.Query,
         handoff.Query,
         planning.Query,
+        reports.Query,
     ),
 )
 Mutation = merge_types(

@@ -116,7 +116,7 @@ REPORT_SETTINGS = text(
 )
 
 
-def _check_range(start: datetime, end: datetime) -> None:
+def check_range(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInputError("from and to need a time zone.", field="from")
     if end <= start:
@@ -126,7 +126,7 @@ def _check_range(start: datetime, end: datetime) -> None:
 async def stage_throughput(
     session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
 ) -> list[StageStats]:
-    _check_range(start, end)
+    check_range(start, end)
     params = {
         "pipeline_id": pipeline.id,
         "start": start,
@@ -179,7 +179,7 @@ FROM totals t
 async def handoff_report(
     session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
 ) -> HandoffStats:
-    _check_range(start, end)
+    check_range(start, end)
     params = {"pipeline_id": pipeline.id, "start": start, "end": end}
     await session.execute(REPORT_SETTINGS)
     row = (await session.execute(HANDOFFS, params)).one()
