@@ -10,7 +10,7 @@ periods AS (
     FROM generate_series(
         date_trunc(:unit, timezone('UTC', CAST(:start AS timestamptz))),
         timezone('UTC', CAST(:end AS timestamptz)) - interval '1 microsecond',
-        CAST(:step AS interval)
+        CAST(CAST(:step AS text) AS interval)
     ) AS p
 ),
 events AS (
