@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.routing import Mount, Route
 
 from app import db, metrics
 from app.auth.service import authenticate
@@ -75,16 +75,24 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 return JSONResponse({"error": "a valid bearer token is required"}, 401)
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
     ]
     # Reports (issue 12): CSV downloads and the dashboard page, which reads /graphql.
+    report_export = ReportExport(lambda: state().sessionmaker)
+
+    async def export_report(request: Request) -> Response:
+        return await report_export(request)
+
+    async def dashboard(request: Request) -> Response:
+        return FileResponse(DASHBOARD_PAGE)
+
     routes += [
-        Route("/export/reports/{field}.csv", ReportExport(lambda: state().sessionmaker)),
-        Route("/dashboard", lambda request: FileResponse(DASHBOARD_PAGE)),
+        Route("/export/reports/{field}.csv", export_report),
+        Route("/dashboard", dashboard),
         Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard"),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

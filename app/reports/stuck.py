@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ def stuck_query(pipeline: Pipeline, *, older_than_days: int) -> Select[Any]:
         )
     open_stages = [s["key"] for s in pipeline.stages if s["kind"] == StageKind.OPEN]
     cutoff = func.now() - func.make_interval(0, 0, 0, older_than_days)
-    return (
+    query = (
         select(
             PipelineEntry.id,
             PipelineEntry.account_id,
@@ -48,6 +48,7 @@ def stuck_query(pipeline: Pipeline, *, older_than_days: int) -> Select[Any]:
             Account.archived_at.is_(None),
         )
     )
+    return cast("Select[Any]", query)
 
 
 async def stuck_entries(

@@ -46,7 +46,7 @@ async def _user_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[
     if not wanted:
         return {}
     rows = await session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
-    return {pk: name for pk, name in rows.tuples()}
+    return {pk: name for pk, name in rows}
 
 
 def _user_cells(pk: int | None, names: dict[int, str]) -> list[Any]:
@@ -73,7 +73,7 @@ async def _pipeline(session: AsyncSession, params: Params) -> Any:
 
 
 async def _throughput(session: AsyncSession, params: Params) -> Table:
-    start, end = params.datetime("from"), params.datetime("to")
+    start, end = params.timestamp("from"), params.timestamp("to")
     found = await _pipeline(session, params)
     rows = await handoff_reports.stage_throughput(session, pipeline=found, start=start, end=end)
     header = ["stage", "entered", "exited", "current", "medianSecondsInStage"]
@@ -82,7 +82,7 @@ async def _throughput(session: AsyncSession, params: Params) -> Table:
 
 
 async def _by_owner(session: AsyncSession, params: Params) -> Table:
-    start, end = params.datetime("from"), params.datetime("to")
+    start, end = params.timestamp("from"), params.timestamp("to")
     found = await _pipeline(session, params)
     rows = await flow.throughput_by_owner(session, pipeline=found, start=start, end=end)
     names = await _user_names(session, (r.owner_id for r in rows))
@@ -92,28 +92,24 @@ async def _by_owner(session: AsyncSession, params: Params) -> Table:
 
 
 async def _trend(session: AsyncSession, params: Params) -> Table:
-    start, end = params.datetime("from"), params.datetime("to")
+    start, end = params.timestamp("from"), params.timestamp("to")
     interval = params.required_enum("interval", flow.ReportInterval)
     found = await _pipeline(session, params)
-    rows = await flow.stage_trend(
-        session, pipeline=found, start=start, end=end, interval=interval
-    )
+    rows = await flow.stage_trend(session, pipeline=found, start=start, end=end, interval=interval)
     header = ["periodStart", "stage", "entered", "exited", "medianSecondsInStage"]
     return header, [list(asdict(r).values()) for r in rows]
 
 
 async def _stuck(session: AsyncSession, params: Params) -> Table:
-    older_than = params.required_int("olderThanDays")
+    older_than = params.required_number("olderThanDays")
     args = check_page_args(
-        params.int("first"),
+        params.number("first"),
         params.text("after"),
         default=MAX_EXPORT_ROWS,
         maximum=MAX_EXPORT_ROWS,
     )
     found = await _pipeline(session, params)
-    page = await stuck.stuck_entries(
-        session, pipeline=found, older_than_days=older_than, args=args
-    )
+    page = await stuck.stuck_entries(session, pipeline=found, older_than_days=older_than, args=args)
     now = datetime.now(UTC)
     header = ["account.id", "account.name", "owner.id", "owner.name", "stage", "enteredAt"]
     header += ["secondsInStage", "cursor"]
@@ -134,14 +130,14 @@ async def _stuck(session: AsyncSession, params: Params) -> Table:
 
 
 async def _activity_mix(session: AsyncSession, params: Params) -> Table:
-    start, end = params.datetime("from"), params.datetime("to")
+    start, end = params.timestamp("from"), params.timestamp("to")
     rows = await activity_mix.activity_mix(session, start=start, end=end)
     return ["kind", "count", "accounts", "share"], [list(asdict(r).values()) for r in rows]
 
 
 async def _forecast(session: AsyncSession, params: Params) -> Table:
     group_by = params.required_enum("groupBy", figures.ForecastGrouping)
-    period_start = params.date("periodStart")
+    period_start = params.day("periodStart")
     rows = await figures.forecast(session, group_by=group_by, period_start=period_start)
     header = ["key", "label", "accounts", "baselineRevenue", "forecastRevenue"]
     header += ["targetRevenue", "gap"]

@@ -28,7 +28,7 @@ class Params:
             raise InvalidInputError(f"{name} is required.", field=name)
         return raw
 
-    def datetime(self, name: str) -> datetime:
+    def timestamp(self, name: str) -> datetime:
         raw = self.required(name)
         try:
             value = datetime.fromisoformat(raw)
@@ -38,13 +38,13 @@ class Params:
             raise InvalidInputError(f"{name} needs a time zone.", field=name)
         return value
 
-    def date(self, name: str) -> date:
+    def day(self, name: str) -> date:
         try:
             return date.fromisoformat(self.required(name))
         except ValueError:
             raise InvalidInputError(f"{name} must be an ISO-8601 date.", field=name) from None
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def number(self, name: str, default: int | None = None) -> int | None:
         raw = self.text(name)
         if raw is None:
             return default
@@ -53,8 +53,8 @@ class Params:
         except ValueError:
             raise InvalidInputError(f"{name} must be an integer.", field=name) from None
 
-    def required_int(self, name: str) -> int:
-        value = self.int(name)
+    def required_number(self, name: str) -> int:
+        value = self.number(name)
         if value is None:
             raise InvalidInputError(f"{name} is required.", field=name)
         return value
