@@ -66,7 +66,7 @@ async def seed_history(session: AsyncSession, rng: random.Random, account_ids: l
     covered = await _assign(session, rng, accounts, reps, now)
     logged = await _activities(session, rng, covered, now)
     moves = await _pipeline(session, rng, account_ids, reps, now)
-    plans = await _plans(session, rng, accounts, dict(reversed(covered)), now)
+    plans = await _plans(session, rng, accounts, {a: u for a, u, _ in reversed(covered)}, now)
     return f"{len(covered)} assignments, {logged} activities, {moves} stage moves, {plans} plans"
 
 
@@ -76,12 +76,13 @@ async def _assign(
     accounts: Sequence[tuple[int, Classification | None]],
     reps: list[int],
     now: datetime,
-) -> list[tuple[int, int]]:
-    covered: list[tuple[int, int]] = []
+) -> list[tuple[int, int, int]]:
+    covered: list[tuple[int, int, int]] = []
     for account_id, classification in accounts:
         types = [ManagerType.SALES]
         if rng.random() < 0.3:
             types.append(rng.choice((ManagerType.PARTS, ManagerType.SERVICE)))
+        frequency = FREQUENCY.get(classification or Classification.D, 90)
         for manager_type in types:
             user_id = rng.choice(reps)
             await assignments.assign_account(
@@ -90,21 +91,25 @@ async def _assign(
                 account_id=account_id,
                 user_id=user_id,
                 manager_type=manager_type,
-                contact_frequency_days=FREQUENCY.get(classification or Classification.D, 90),
+                contact_frequency_days=frequency,
                 started_at=now - timedelta(days=rng.randint(45, 420)),
             )
-            covered.append((account_id, user_id))
+            covered.append((account_id, user_id, frequency))
     return covered
 
 
 async def _activities(
-    session: AsyncSession, rng: random.Random, covered: list[tuple[int, int]], now: datetime
+    session: AsyncSession,
+    rng: random.Random,
+    covered: list[tuple[int, int, int]],
+    now: datetime,
 ) -> int:
     kinds, weights = zip(*KINDS, strict=True)
     items: list[ingest.ActivityInput] = []
-    for account_id, user_id in covered:
-        # Some reps keep up, some fall behind: a skewed number of touches per account.
-        for _ in range(min(60, int(rng.paretovariate(1.6) * 3) - 2)):
+    for account_id, user_id, frequency in covered:
+        # Some reps keep up with the cadence, some fall behind.
+        keeping_up = rng.uniform(0.3, 1.5)
+        for _ in range(max(1, round(365 / frequency * keeping_up))):
             kind = rng.choices(kinds, weights)[0]
             revenue = kind in (ActivityKind.INVOICE, ActivityKind.PARTS_PURCHASE)
             items.append(

@@ -332,6 +332,7 @@
     if (!sessionStorage.getItem(TOKEN_KEY)) {
       $("#reports").hidden = true;
       say("Paste a manager's or admin's API token above to see the reports.", "token");
+      document.body.dataset.state = "done";
       return;
     }
     document.body.dataset.state = "loading";
