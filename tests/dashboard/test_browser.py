@@ -153,9 +153,9 @@ async def check_figures(page: Page, answers: dict[str, Any]) -> None:
     for row in answers["coverageReport"]:
         metric = f"overdue-{row['classification'] or 'NONE'}"
         selector = f"#coverage tr[data-key='{row['user']['id']}'] [data-metric='{metric}']"
-        shown = await page.get_attribute(selector, "data-value")
-        assert shown is not None
-        assert same(shown, row["overdueShare"])
+        share = await page.get_attribute(selector, "data-value")
+        assert share is not None
+        assert same(share, row["overdueShare"])
 
     stuck = answers["stuckEntries"]
     assert await page.get_attribute("#stuck .total", "data-value") == str(stuck["totalCount"])
