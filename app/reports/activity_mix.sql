@@ -1,10 +1,16 @@
 -- Activities per kind over [start, end): events, distinct accounts, share of all events.
+-- Per kind and account first: one hash aggregate instead of a sort per count(DISTINCT).
+WITH per_account AS (
+    SELECT kind, account_id, count(*) AS n
+    FROM activities
+    WHERE occurred_at >= :start AND occurred_at < :end
+      AND TRUE  -- voided events: becomes "AND voided_at IS NULL" once activities.voided_at exists
+    GROUP BY kind, account_id
+)
 SELECT kind,
-       count(*)::int AS events,
-       count(DISTINCT account_id)::int,
-       count(*)::float8 / sum(count(*)) OVER ()
-FROM activities
-WHERE occurred_at >= :start AND occurred_at < :end
-  AND TRUE  -- voided events: becomes "AND voided_at IS NULL" once activities.voided_at exists
+       sum(n)::int AS events,
+       count(*)::int,
+       sum(n)::float8 / sum(sum(n)) OVER ()
+FROM per_account
 GROUP BY kind
 ORDER BY events DESC, kind

@@ -7,16 +7,22 @@ WITH base AS (
     SELECT CASE WHEN :by_user THEN a.user_id END AS user_id,
            CASE WHEN :by_manager_type THEN a.manager_type END AS manager_type,
            CASE WHEN :by_classification THEN acc.classification END AS classification,
-           a.next_contact_due AS due,
-           CASE WHEN a.balance_as_of = today.d THEN a.balance_status
+           CASE WHEN a.next_contact_due < t.now THEN 'OVERDUE'
+                WHEN a.next_contact_due <= t.soon THEN 'DUE_SOON'
+                ELSE 'ON_TRACK'
+           END AS status,
+           CASE WHEN a.balance_as_of = t.today THEN a.balance_status
                 ELSE cadence_balance(a.contact_days, a.started_at, a.contact_frequency_days,
-                                     today.d, :window_days, :surplus_at, :deficit_at)
+                                     t.today, :window_days, :surplus_at, :deficit_at)
            END AS balance,
-           width_bucket(today.d, a.contact_days)
-               - width_bucket(today.d - :window_days, a.contact_days) AS contacts
+           width_bucket(t.today, a.contact_days)
+               - width_bucket(t.today - :window_days, a.contact_days) AS contacts
     FROM assignments a
     JOIN accounts acc ON acc.id = a.account_id
-    CROSS JOIN (SELECT CAST(timezone('UTC', now()) AS date) AS d) today
+    CROSS JOIN (
+        SELECT now() AS now, now() + make_interval(days => :due_soon_days) AS soon,
+               CAST(timezone('UTC', now()) AS date) AS today
+    ) t
     WHERE acc.archived_at IS NULL
       AND (CAST(:manager_type AS varchar) IS NULL OR a.manager_type = :manager_type)
       AND (CAST(:classifications AS varchar[]) IS NULL
@@ -27,15 +33,14 @@ SELECT user_id,
        manager_type,
        classification,
        count(*)::int AS assignments,
-       count(*) FILTER (WHERE due > now() + make_interval(days => :due_soon_days))::int,
-       count(*) FILTER (WHERE due >= now()
-                          AND due <= now() + make_interval(days => :due_soon_days))::int,
-       count(*) FILTER (WHERE due < now())::int AS overdue,
-       count(*) FILTER (WHERE due < now())::float8 / count(*),
+       count(*) FILTER (WHERE status = 'ON_TRACK')::int,
+       count(*) FILTER (WHERE status = 'DUE_SOON')::int,
+       count(*) FILTER (WHERE status = 'OVERDUE')::int,
+       count(*) FILTER (WHERE status = 'OVERDUE')::float8 / count(*),
        count(*) FILTER (WHERE balance = 'SURPLUS')::int,
        count(*) FILTER (WHERE balance = 'BALANCED')::int,
        count(*) FILTER (WHERE balance = 'DEFICIT')::int,
-       avg(contacts)::float8
+       sum(contacts)::float8 / count(*)
 FROM base
 GROUP BY user_id, manager_type, classification
 ORDER BY user_id NULLS LAST, manager_type NULLS LAST, classification NULLS LAST
