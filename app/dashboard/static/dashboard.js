@@ -11,17 +11,25 @@
   const $ = (selector) => document.querySelector(selector);
 
   const VIEWER = `query DashboardViewer { viewer { name role } pipelines { key name isDefault } }`;
-  const REPORTS = `
-    query Dashboard($from: DateTime!, $to: DateTime!, $pipeline: String, $stuckDays: Int!) {
+  // One request per section: the server answers them side by side, and each section is
+  // drawn as soon as its figures arrive.
+  const RANGE = "$from: DateTime!, $to: DateTime!, $pipeline: String";
+  const THROUGHPUT = `query DashboardThroughput(${RANGE}) {
       stageThroughput(from: $from, to: $to, pipeline: $pipeline) {
         stages { stage entered exited current medianSecondsInStage p90SecondsInStage conversionRate }
       }
+    }`;
+  const TREND = `query DashboardTrend(${RANGE}) {
       stageTrend(from: $from, to: $to, interval: WEEK, pipeline: $pipeline) {
         periodStart stage entered exited
       }
+    }`;
+  const COVERAGE = `query DashboardCoverage {
       coverageReport(groupBy: [USER, CLASSIFICATION]) {
         user { id name } classification assignments overdue overdueShare
       }
+    }`;
+  const STUCK = `query DashboardStuck($pipeline: String, $stuckDays: Int!) {
       stuckEntries(pipeline: $pipeline, olderThanDays: $stuckDays, first: 20) {
         totalCount
         edges { node { stage secondsInStage account { id name } owner { name } } }
@@ -348,18 +356,28 @@
       const variables = {
         from, to, pipeline: $("#pipeline").value, stuckDays: Number($("#stuck-days").value || 0),
       };
-      const leads = loadLeadSources({ from, to });
-      const data = await gql(REPORTS, variables);
+      const { pipeline, stuckDays } = variables;
       $("#reports").hidden = false;
-      const stages = data.stageThroughput.stages;
-      renderFunnel(stages);
-      renderTimeInStage(stages);
-      renderTrend(data.stageTrend);
-      renderCoverage(data.coverageReport);
-      renderStuck(data.stuckEntries);
-      await leads;
+      for (const id of ["funnel", "time-in-stage", "trend", "coverage", "stuck"]) {
+        document.getElementById(id).dataset.state = "loading";
+      }
+      const [throughput, , coverage] = await Promise.all([
+        gql(THROUGHPUT, { from, to, pipeline }).then((data) => {
+          renderFunnel(data.stageThroughput.stages);
+          renderTimeInStage(data.stageThroughput.stages);
+          return data;
+        }),
+        gql(TREND, { from, to, pipeline }).then((data) => renderTrend(data.stageTrend)),
+        gql(COVERAGE, {}).then((data) => {
+          renderCoverage(data.coverageReport);
+          return data;
+        }),
+        gql(STUCK, { pipeline, stuckDays }).then((data) => renderStuck(data.stuckEntries)),
+        loadLeadSources({ from, to }),
+      ]);
+      const stages = throughput.stageThroughput.stages;
       const nothing = stages.every((s) => s.current === 0 && s.entered === 0) &&
-        data.coverageReport.length === 0;
+        coverage.coverageReport.length === 0;
       if (nothing) {
         say("The database is empty: no pipeline entries and no assignments yet. Load the demo " +
             "data with `accountflow seed-demo`, or start by creating accounts.", "empty");
