@@ -162,6 +162,13 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # reports (issue 12): report rows are for managers; stuck entries are pipeline entries
+    "CoverageRow": "report.read",
+    "OwnerStageStats": "report.read",
+    "StageTrendRow": "report.read",
+    "ActivityMixRow": "report.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
