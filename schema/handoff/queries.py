@@ -59,7 +59,7 @@ class Query:
         self, info: Info, from_: From, to: datetime, pipeline: str | None = DEFAULT
     ) -> StageThroughputReport:
         reports.check_range(from_, to)
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
         return StageThroughputReport(
             pipeline=Pipeline.from_model(found), from_=from_, to=to, row=found
@@ -70,7 +70,7 @@ class Query:
     async def handoff_report(
         self, info: Info, from_: From, to: datetime, pipeline: str | None = DEFAULT
     ) -> HandoffReport:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
             stats = await reports.handoff_report(session, pipeline=found, start=from_, end=to)
         return HandoffReport(

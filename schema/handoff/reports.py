@@ -35,7 +35,7 @@ class StageThroughputReport:
 
     @strawberry.field
     async def stages(self, info: Info) -> list[StageStats]:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             rows = await reports.stage_throughput(
                 session, pipeline=self.row, start=self.from_, end=self.to
             )
@@ -43,7 +43,7 @@ class StageThroughputReport:
 
     @strawberry.field(description="Per owner and stage, in the pipeline's stage order.")
     async def by_owner(self, info: Info) -> list[OwnerStageStats]:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             rows = await flow.throughput_by_owner(
                 session, pipeline=self.row, start=self.from_, end=self.to
             )

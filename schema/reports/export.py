@@ -29,6 +29,7 @@ from app.handoff import reports as handoff_reports
 from app.handoff import service as handoff
 from app.pagination import check_page_args
 from app.planning import figures
+from app.replica import ReportDatabase
 from app.reports import activity_mix, coverage, flow, stuck
 from schema.handoff.types import DEFAULT
 from schema.permissions import FORBIDDEN_MESSAGE, POLICY
@@ -192,8 +193,16 @@ def _bearer(request: Request) -> str | None:
 
 
 class ReportExport:
-    def __init__(self, sessionmaker: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
+    """The token is checked on the primary; the report runs where GraphQL's would: on the
+    replica while it is healthy (app.replica), else on the primary."""
+
+    def __init__(
+        self,
+        sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
+        replica: Callable[[], ReportDatabase | None],
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.replica = replica
 
     async def __call__(self, request: Request) -> Response:
         field = request.path_params["field"]
@@ -210,14 +219,24 @@ class ReportExport:
                     return _error(401, "Invalid or revoked token.", "UNAUTHENTICATED")
                 if principal.user.role not in POLICY["report.read"].roles:
                     return _error(403, FORBIDDEN_MESSAGE, "FORBIDDEN")
-                header, rows = await export(session, Params(request.query_params))
+                header, rows = await self._run(session, export, Params(request.query_params))
             except AppError as error:
                 return _error(400, error.message, error.code, error.field)
             finally:
                 await session.close()
-        filename = f"{field}.csv"
         return Response(
             to_csv(header, rows),
             media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{filename}"'},
+            headers={"content-disposition": f'attachment; filename="{field}.csv"'},
         )
+
+    async def _run(self, primary: AsyncSession, export: Export, params: Params) -> Table:
+        replica = self.replica()
+        chosen = None if replica is None else await replica.choose()
+        if chosen is None:
+            return await export(primary, params)
+        async with chosen() as session:
+            try:
+                return await export(session, params)
+            finally:
+                await session.close()

@@ -40,7 +40,7 @@ class Query:
         self, info: Info, group_by: list[CoverageGrouping], filter: CoverageFilter | None = None
     ) -> list[CoverageRow]:
         parsed = None if filter is None else filter.to_filter()
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             rows = await coverage.coverage_report(session, group_by=group_by, filter=parsed)
         return [CoverageRow.from_row(row) for row in rows]
 
@@ -54,7 +54,7 @@ class Query:
         interval: ReportInterval,
         pipeline: str | None = DEFAULT,
     ) -> list[StageTrendRow]:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await handoff.get_pipeline(session, pipeline or DEFAULT)
             rows = await flow.stage_trend(
                 session, pipeline=found, start=from_, end=to, interval=interval
@@ -74,14 +74,14 @@ class Query:
         after: str | None = None,
     ) -> Connection[PipelineEntry]:
         args = page_args(info, first, after)
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await handoff.get_pipeline(session, pipeline or DEFAULT)
             page = await stuck.stuck_entries(
                 session, pipeline=found, older_than_days=older_than_days, args=args
             )
 
         async def total() -> int:
-            async with info.context.db() as session:
+            async with info.context.reports() as session:
                 return await stuck.count_stuck(
                     session, pipeline=found, older_than_days=older_than_days
                 )
@@ -91,6 +91,6 @@ class Query:
     @strawberry.field(description="Activities per kind in the range, with distinct accounts.")
     @permissions.query("report.read")
     async def activity_mix(self, info: Info, from_: From, to: datetime) -> list[ActivityMixRow]:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             rows = await activity_mix.activity_mix(session, start=from_, end=to)
         return [ActivityMixRow.from_row(row) for row in rows]
