@@ -12,7 +12,18 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, reports, users
+from schema import (
+    accounts,
+    activities,
+    audit,
+    cadence,
+    handoff,
+    node,
+    planning,
+    reports,
+    tokens,
+    users,
+)
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.limits import CostExtension, validation_rules
@@ -31,6 +42,7 @@ Query = merge_types(
         handoff.Query,
         planning.Query,
         reports.Query,
+        tokens.Query,
     ),
 )
 Mutation = merge_types(
@@ -42,6 +54,7 @@ Mutation = merge_types(
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        tokens.Mutation,
     ),
 )
 

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from app.accounts.models import Classification
 from app.assignments.models import ManagerType
-from app.auth import service as auth
+from app.auth import tokens
 from app.auth.models import User
 from app.errors import AppError
 from app.handoff import reports as handoff_reports
@@ -214,9 +214,12 @@ class ReportExport:
             return _error(401, "Missing bearer token.", "UNAUTHENTICATED")
         async with self.sessionmaker()() as session:
             try:
-                principal = await auth.authenticate(session, token)
+                principal = await tokens.authenticate(session, token)
                 if principal is None:
                     return _error(401, "Invalid or revoked token.", "UNAUTHENTICATED")
+                if principal.use_is_stale:
+                    await tokens.record_use(session, principal.token_id)
+                    await session.commit()
                 if principal.user.role not in POLICY["report.read"].roles:
                     return _error(403, FORBIDDEN_MESSAGE, "FORBIDDEN")
                 header, rows = await self._run(session, export, Params(request.query_params))

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
+from app.auth import tokens
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from app.demo import seed_demo
@@ -58,7 +59,7 @@ async def token_for(session: AsyncSession, role: Role) -> str:
         name="Mia",
         role=role,
     )
-    token = await auth.issue_token(session, actor=SYSTEM, user_id=user.id)
+    token, _ = await tokens.issue_token(session, actor=SYSTEM, user_id=user.id)
     await session.commit()
     return token
 
