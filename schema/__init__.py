@@ -13,15 +13,18 @@ from strawberry.types import ExecutionContext
 
 from app.settings import Limits
 from schema import (
+    account_records,
     accounts,
     activities,
     audit,
     cadence,
+    frequency,
     handoff,
     node,
     planning,
     reports,
     tokens,
+    upsert,
     users,
 )
 from schema.errors import ERROR_TYPES, BasicError
@@ -36,13 +39,17 @@ Query = merge_types(
         node.Query,
         users.Query,
         accounts.Query,
+        account_records.Query,
         audit.Query,
         cadence.Query,
+        frequency.Query,
         activities.Query,
         handoff.Query,
+        handoff.BoardQuery,
         planning.Query,
         reports.Query,
         tokens.Query,
+        planning.StatusQuery,
     ),
 )
 Mutation = merge_types(
@@ -50,11 +57,15 @@ Mutation = merge_types(
     (
         users.Mutation,
         accounts.Mutation,
+        account_records.Mutation,
         cadence.Mutation,
+        frequency.Mutation,
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
         tokens.Mutation,
+        planning.StatusMutation,
+        upsert.Mutation,
     ),
 )
 

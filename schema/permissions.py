@@ -88,6 +88,12 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # records
+    "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
 }
 
 # The action reading an object of each type needs. Connections and edges take their node's
@@ -168,18 +174,31 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
-    # reports (issue 12): report rows are for managers; stuck entries are pipeline entries
+    # reports (issue 12): report rows are for managers
     "CoverageRow": "report.read",
     "OwnerStageStats": "report.read",
     "StageTrendRow": "report.read",
     "ActivityMixRow": "report.read",
-    "PipelineEntryConnection": "handoff.read",
-    "PipelineEntryEdge": "handoff.read",
     # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
     # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
     "ApiToken": "token.read",
     "CreateApiTokenPayload": "payload",
     "ApiTokenPayload": "payload",
+    # records (issue 9): lists, board, frequencies, merge, upsert
+    "ContactConnection": "contact.read",
+    "ContactEdge": "contact.read",
+    "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
+    "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
+    "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -189,6 +208,8 @@ FIELD_RULES: dict[str, str] = {
     # An activity reaches an integration only as its own mutation's result; the author is
     # the user it named (by id or e-mail), so it may read that user back.
     "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -4,7 +4,7 @@ WITH per_account AS (
     SELECT kind, account_id, count(*) AS n
     FROM activities
     WHERE occurred_at >= :start AND occurred_at < :end
-      AND TRUE  -- voided events: becomes "AND voided_at IS NULL" once activities.voided_at exists
+      AND voided_at IS NULL  -- voided events are not counted
     GROUP BY kind, account_id
 )
 SELECT kind,

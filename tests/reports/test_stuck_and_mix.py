@@ -76,6 +76,8 @@ async def test_activity_mix(api: Api, session: AsyncSession) -> None:
     manager = await api.caller(Role.MANAGER)
     one, two, three = [await create_account(session, n) for n in ("One", "Two", "Three")]
     call, email = ActivityKind.CALL_OUTBOUND, ActivityKind.EMAIL_SENT
+    voided = activity(two.id, email, jan(6))
+    voided.voided_at = jan(7)
     session.add_all(
         [
             activity(one.id, call, jan(2)),
@@ -83,6 +85,7 @@ async def test_activity_mix(api: Api, session: AsyncSession) -> None:
             activity(two.id, call, jan(4)),
             activity(three.id, email, jan(5)),
             activity(three.id, ActivityKind.MEETING, datetime(2025, 2, 1, tzinfo=UTC)),
+            voided,
         ]
     )
     await session.commit()
