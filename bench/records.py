@@ -189,7 +189,6 @@ def upsert(port: int, token: str, args: argparse.Namespace, cpu: Cpu) -> dict[st
                 {
                     "externalRef": f"up-{run}-{call}-{n}",
                     "name": f"Upserted {call}-{n}" + (" v2" if phase != "create" else ""),
-                    "classification": "B",
                     "industry": "Agriculture",
                     "website": f"https://up{call}-{n}.example.com",
                     "address": {"city": "Ulm", "countryCode": "DE"},

@@ -20,9 +20,12 @@ from schema import (
     cadence,
     frequency,
     handoff,
+    imports,
+    leads,
     node,
     planning,
     reports,
+    territories,
     tokens,
     upsert,
     users,
@@ -50,6 +53,8 @@ Query = merge_types(
         reports.Query,
         tokens.Query,
         planning.StatusQuery,
+        leads.Query,
+        territories.Query,
     ),
 )
 Mutation = merge_types(
@@ -65,6 +70,9 @@ Mutation = merge_types(
         planning.Mutation,
         tokens.Mutation,
         planning.StatusMutation,
+        leads.Mutation,
+        territories.Mutation,
+        imports.Mutation,
         upsert.Mutation,
     ),
 )

@@ -94,6 +94,18 @@ POLICY: dict[str, Rule] = {
     "contact.remove": Rule(STAFF, rep_scoped=True),
     "activity.void": Rule(MANAGERS),
     "account.merge": Rule(MANAGERS),
+    # leads, territories, imports and exports
+    "lead.read": Rule(STAFF),
+    "lead.owner": Rule(ALL),
+    "lead.create": Rule(ALL),
+    "lead.update": Rule(STAFF),
+    "lead.convert": Rule(STAFF, rep_scoped=True),
+    "rule.read": Rule(STAFF),
+    "rule.define": Rule(MANAGERS),
+    "rule.apply": Rule(MANAGERS),
+    "import.read": Rule(MANAGERS),
+    "import.run": Rule(MANAGERS),
+    "export.run": Rule(MANAGERS),
 }
 
 # The action reading an object of each type needs. Connections and edges take their node's
@@ -199,6 +211,25 @@ TYPE_RULES: dict[str, str] = {
     "MergeCounts": "payload",
     "RemovePayload": "payload",
     "ContactFrequencyDefaultPayload": "payload",
+    # leads, territories, imports (issue 10)
+    "Lead": "lead.read",
+    "LeadConnection": "lead.read",
+    "LeadEdge": "lead.read",
+    "LeadPayload": "payload",
+    "CreateLeadPayload": "payload",
+    "ConvertLeadPayload": "payload",
+    "LeadSourceRow": "report.read",
+    "AssignmentRule": "rule.read",
+    "RuleCriteria": "rule.read",
+    "RuleMember": "rule.read",
+    "AssignmentRulePayload": "payload",
+    "ApplyAssignmentRulesPayload": "payload",
+    "UserCount": "payload",
+    "ImportJob": "import.read",
+    "ImportRowError": "import.read",
+    "ImportRowErrorConnection": "import.read",
+    "ImportRowErrorEdge": "import.read",
+    "ImportJobPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -210,6 +241,9 @@ FIELD_RULES: dict[str, str] = {
     "Activity.user": "activity.author",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
+    # A lead reaches an integration only as its own createLead's result; its owner is the
+    # user the integration named (or none), so it may read that user back.
+    "Lead.owner": "lead.owner",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -155,7 +155,8 @@ def _next_contact_due() -> ColumnElement[Any]:
         .where(Assignment.account_id == Account.id)
         .scalar_subquery()
     )
-    return func.coalesce(soonest, literal_column("'infinity'::timestamptz"))
+    # Accounts nobody covers sort last; a real date (not infinity) keeps cursors plain.
+    return func.coalesce(soonest, literal_column("'9000-01-01T00:00:00Z'::timestamptz"))
 
 
 def account_order(field: OrderField | None, descending: bool, *, search: str | None) -> Order:

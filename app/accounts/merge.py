@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import tags as account_tags
 from app.accounts.models import Account, Contact
-from app.accounts.service import ACCOUNT_FIELDS
+from app.accounts.service import ACCOUNT_FIELDS, HIERARCHY_LOCK
 from app.activities import cadence
 from app.activities.models import Activity
 from app.assignments.models import Assignment
@@ -70,6 +70,8 @@ async def _check(
 ) -> tuple[Account, Account]:
     if survivor_id == duplicate_id:
         raise InvalidInputError("An account cannot be merged into itself.", field="duplicateId")
+    # Branches change parents: serialised with other parent changes, before any row lock.
+    await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
     found = await _lock(session, survivor_id, duplicate_id)
     survivor, duplicate = found.get(survivor_id), found.get(duplicate_id)
     if survivor is None:

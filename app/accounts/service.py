@@ -22,6 +22,7 @@ from app.errors import (
     NotFoundError,
 )
 from app.handoff import service as handoff
+from app.leads import roundrobin as territories
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
 
@@ -83,7 +84,7 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
 clean_account_fields = _clean_account_fields
 
 
-@functools.cache
+@functools.cache  # called per field of every imported row
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -159,6 +160,7 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
     session.add(account)
     await session.flush()
     await handoff.enter_default_pipeline(session, actor=actor, account_id=account.id)
+    await territories.apply_rules(session, actor=actor, account_ids=[account.id])
     await audit.record(
         session,
         actor=actor,

@@ -19,17 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Row, any_, bindparam, select, text
+from sqlalchemy import BigInteger, Row, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String, Text
 
 from app.accounts import tags as account_tags
 from app.accounts.models import Account
-from app.accounts.service import ACCOUNT_COLUMNS, clean_account_fields
+from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
 from app.auth.actor import Actor
 from app.auth.models import Role
-from app.errors import AppError, InvalidInputError, NotFoundError
+from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
+from app.leads import roundrobin as territories
 from app.validation import Checks
 
 # Column -> SQL type of the values an item may send (besides external_ref and parent).
@@ -179,8 +180,10 @@ class _Clean:
     sends_parent: bool
 
 
-def _clean(index: int, item: UpsertItem) -> _Clean | list[AppError]:
+def _clean(index: int, item: UpsertItem, actor: Actor) -> _Clean | list[AppError]:
     checks = Checks()
+    if "classification" in item.fields and actor.role not in (Role.ADMIN, Role.MANAGER):
+        checks.add(ForbiddenError("Only managers set the classification.", field="classification"))
     ref = checks.text("externalRef", item.external_ref, max_length=100, required=True)
     values: dict[str, Any] = {}
     try:
@@ -255,6 +258,9 @@ async def _check_parents(
 ) -> None:
     """Reject items whose parent is unknown or would close a cycle (and what hangs on them)."""
     refs = list(items) + [i.parent_ref for i in items.values() if i.parent_ref is not None]
+    if any(i.parent_ref is not None for i in items.values()):
+        # As updateAccount: parent changes are serialised before any row lock (cycle checks).
+        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
     rows = list((await session.execute(_ANCESTRY, {"refs": refs})).all())
     changed = True
     while changed:
@@ -287,7 +293,7 @@ async def upsert_accounts(
     result = UpsertResult()
     valid: dict[str, _Clean] = {}
     for index, item in enumerate(items):
-        clean = item if isinstance(item, AppError) else _clean(index, item)
+        clean = item if isinstance(item, AppError) else _clean(index, item, actor)
         if isinstance(clean, _Clean) and clean.ref in valid:
             clean = [InvalidInputError("externalRef repeats an earlier item.", field="externalRef")]
         if isinstance(clean, _Clean):
@@ -319,6 +325,8 @@ async def _store(
     result.updated_count = sum(1 for i in updated if i not in created_set)
     result.unchanged_count = len(items) - result.created_count - result.updated_count
     changed = sorted(created_set | set(updated))
+    # Territory rules assign what the accounts lack (leads issue: rules on upsertAccounts).
+    await territories.apply_rules(session, actor=actor, account_ids=changed)
     if changed:
         await session.execute(
             _AUDIT,

@@ -1,7 +1,7 @@
 """reports: an index of stays per owner for stageThroughput.byOwner
 
 Revision ID: 0011
-Revises: 0008 (given 0005; re-pointed to follow main's head)
+Revises: 0009 (given 0005; re-pointed to follow main's head)
 Create Date: 2026-11-29 21:50:00.000000
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

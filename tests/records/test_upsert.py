@@ -30,11 +30,24 @@ async def test_creates_with_parents_in_any_order_and_enters_the_pipeline(api: Ap
     erp = await api.caller(Role.INTEGRATION)
     items: list[dict[str, Any]] = [
         {"externalRef": "C-2", "name": "Branch", "parentExternalRef": "C-1", "tags": ["North"]},
-        {"externalRef": "C-1", "name": "Head", "classification": "A", "industry": "Farming"},
+        {"externalRef": "C-1", "name": "Head", "industry": "Farming"},
+        {"externalRef": "C-3", "name": "Classified", "classification": "A"},
     ]
     result = await _upsert(api, items, erp)
     assert (result["createdCount"], result["updatedCount"], result["unchangedCount"]) == (2, 0, 0)
-    assert result["rejected"] == []
+    # As in createAccount, only managers set the classification.
+    assert result["rejected"] == [
+        {
+            "index": 2,
+            "errors": [
+                {
+                    "code": "FORBIDDEN",
+                    "message": result["rejected"][0]["errors"][0]["message"],
+                    "field": "classification",
+                }
+            ],
+        }
+    ]
     assert [a["externalRef"] for a in result["accounts"]] == ["C-2", "C-1"]
     assert [a["version"] for a in result["accounts"]] == [1, 1]
     head, branch = await _by_ref(api, "C-1"), await _by_ref(api, "C-2")
