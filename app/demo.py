@@ -10,6 +10,7 @@ from app.accounts.models import AccountSource, BuyingRole, Classification
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
+from app.demo_history import seed_history
 
 INDUSTRIES = ("Agriculture", "Construction", "Forestry", "Landscaping", "Municipal", "Mining")
 COUNTRIES = ("DE", "AT", "CH", "NL", "FR", "DK", "PL")
@@ -41,6 +42,7 @@ async def seed_demo(url: str, *, accounts: int = 300, seed: int = 7) -> str:
                     name = handle.replace(".", " ").title()
                     await auth.create_user(session, actor=SYSTEM, email=email, name=name, role=role)
             parents: list[int] = []
+            account_ids: list[int] = []
             contacts = 0
             for n in range(accounts):
                 parent_id = rng.choice(parents) if parents and rng.random() < 0.2 else None
@@ -56,6 +58,7 @@ async def seed_demo(url: str, *, accounts: int = 300, seed: int = 7) -> str:
                     external_ref=f"DEMO-{seed}-{n}",
                     parent_id=parent_id,
                 )
+                account_ids.append(account.id)
                 if parent_id is None:
                     parents.append(account.id)
                 for _ in range(rng.randint(1, 4)):
@@ -67,6 +70,7 @@ async def seed_demo(url: str, *, accounts: int = 300, seed: int = 7) -> str:
                         buying_role=rng.choice((*BuyingRole, None)),
                     )
                     contacts += 1
+            history = await seed_history(session, rng, account_ids)
     finally:
         await engine.dispose()
-    return f"seeded {len(people)} users, {accounts} accounts, {contacts} contacts"
+    return f"seeded {len(people)} users, {accounts} accounts, {contacts} contacts, {history}"

@@ -14,13 +14,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from app import db, metrics
 from app.activities import rebuild
 from app.auth import tokens
+from app.dashboard import DASHBOARD_PAGE, STATIC_DIR
 from app.fanout import Hub, asyncpg_dsn
 from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
@@ -31,6 +33,7 @@ from schema import build_schema
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
 from schema.permissions import POLICY
+from schema.reports.export import ReportExport
 from schema.ws import Connection
 
 log = logging.getLogger(__name__)
@@ -138,13 +141,27 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             roles=POLICY["export.run"].roles,
         )
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/export/{kind}.csv", export_endpoint),
+    ]
+    # Reports (issue 12): CSV downloads and the dashboard page, which reads /graphql.
+    report_export = ReportExport(lambda: state().sessionmaker, lambda: state().reports)
+
+    async def export_report(request: Request) -> Response:
+        return await report_export(request)
+
+    async def dashboard(request: Request) -> Response:
+        return FileResponse(DASHBOARD_PAGE)
+
+    routes += [
+        Route("/export/reports/{field}.csv", export_report),
+        Route("/dashboard", dashboard),
+        Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard"),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -189,6 +189,11 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # reports (issue 12): report rows are for managers
+    "CoverageRow": "report.read",
+    "OwnerStageStats": "report.read",
+    "StageTrendRow": "report.read",
+    "ActivityMixRow": "report.read",
     # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
     # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
     "ApiToken": "token.read",

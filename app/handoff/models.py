@@ -70,6 +70,16 @@ class StageEvent(IdMixin, Base):
             "seconds_in_previous_stage",
             postgresql_include=["occurred_at", "touches_in_previous_stage"],
         ),
+        # Stays per owner in seconds order, and who received each entry: the per-owner
+        # throughput report reads this index alone (migration 0011).
+        Index(
+            "ix_stage_events_owner_stays",
+            "pipeline_id",
+            "from_owner_id",
+            "from_stage",
+            "seconds_in_previous_stage",
+            postgresql_include=["occurred_at", "to_stage", "to_owner_id"],
+        ),
         Index(
             "ix_stage_events_handoffs",
             "pipeline_id",

@@ -121,7 +121,7 @@ REPORT_SETTINGS = text(
 )
 
 
-def _check_range(start: datetime, end: datetime) -> None:
+def check_range(start: datetime, end: datetime) -> None:
     check_moment("from", start)
     check_moment("to", end)
     if end <= start:
@@ -131,7 +131,7 @@ def _check_range(start: datetime, end: datetime) -> None:
 async def stage_throughput(
     session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
 ) -> list[StageStats]:
-    _check_range(start, end)
+    check_range(start, end)
     params = {
         "pipeline_id": pipeline.id,
         "start": start,
@@ -184,7 +184,7 @@ FROM totals t
 async def handoff_report(
     session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
 ) -> HandoffStats:
-    _check_range(start, end)
+    check_range(start, end)
     params = {"pipeline_id": pipeline.id, "start": start, "end": end}
     await session.execute(REPORT_SETTINGS)
     row = (await session.execute(HANDOFFS, params)).one()

@@ -45,6 +45,7 @@ class ForecastGrouping(StrEnum):
     OWNER = "OWNER"
     CLASSIFICATION = "CLASSIFICATION"
     PARENT = "PARENT"
+    INDUSTRY = "INDUSTRY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +358,9 @@ def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, 
     if group_by is ForecastGrouping.CLASSIFICATION:
         source = figures.join(Account, Account.id == figures.c.account_id)
         return Account.classification, Account.classification, source
+    if group_by is ForecastGrouping.INDUSTRY:
+        source = figures.join(Account, Account.id == figures.c.account_id)
+        return Account.industry, Account.industry, source
     tops = top_level(select(figures.c.account_id))
     top = Account.__table__.alias("top")
     source = figures.join(tops, tops.c.account_id == figures.c.account_id).join(

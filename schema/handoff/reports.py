@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import strawberry
 
+from app.handoff import models, reports
+from app.reports import flow
+from schema.context import Info
 from schema.handoff.types import Pipeline
+from schema.reports.types import OwnerStageStats
 
 
 @strawberry.type
@@ -26,7 +31,23 @@ class StageThroughputReport:
     pipeline: Pipeline
     from_: datetime = strawberry.field(name="from")
     to: datetime
-    stages: list[StageStats]
+    row: strawberry.Private[models.Pipeline]
+
+    @strawberry.field
+    async def stages(self, info: Info) -> list[StageStats]:
+        async with info.context.reports() as session:
+            rows = await reports.stage_throughput(
+                session, pipeline=self.row, start=self.from_, end=self.to
+            )
+        return [StageStats(**asdict(row)) for row in rows]
+
+    @strawberry.field(description="Per owner and stage, in the pipeline's stage order.")
+    async def by_owner(self, info: Info) -> list[OwnerStageStats]:
+        async with info.context.reports() as session:
+            rows = await flow.throughput_by_owner(
+                session, pipeline=self.row, start=self.from_, end=self.to
+            )
+        return [OwnerStageStats.from_row(row) for row in rows]
 
 
 @strawberry.type

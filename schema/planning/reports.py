@@ -79,11 +79,19 @@ class ForecastRow:
         )
 
 
+_NO_GROUP = {
+    ForecastGrouping.OWNER: "Unassigned",
+    ForecastGrouping.CLASSIFICATION: "Unclassified",
+    ForecastGrouping.PARENT: "Unclassified",
+    ForecastGrouping.INDUSTRY: "No industry",
+}
+
+
 def _group_key(
     group_by: ForecastGrouping, key: int | str | None, label: str | None
 ) -> tuple[str, str]:
     if key is None:
-        return "NONE", "Unassigned" if group_by is ForecastGrouping.OWNER else "Unclassified"
+        return "NONE", _NO_GROUP[group_by]
     if group_by is ForecastGrouping.OWNER:
         return to_global_id("User", int(key)), label or ""
     if group_by is ForecastGrouping.PARENT:

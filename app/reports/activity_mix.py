@@ -1,0 +1,35 @@
+"""The mix of logged activities per kind over a range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.activities.models import ActivityKind
+from app.handoff.reports import REPORT_SETTINGS, check_range
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityMixRow:
+    kind: ActivityKind
+    count: int
+    accounts: int
+    share: float
+
+
+ACTIVITY_MIX = text((Path(__file__).parent / "activity_mix.sql").read_text())
+
+
+async def activity_mix(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> list[ActivityMixRow]:
+    check_range(start, end)
+    await session.execute(REPORT_SETTINGS)
+    rows = await session.execute(ACTIVITY_MIX, {"start": start, "end": end})
+    return [
+        ActivityMixRow(ActivityKind(kind), n, accounts, share) for kind, n, accounts, share in rows
+    ]

@@ -1,0 +1,3 @@
+from schema.reports.queries import Query
+
+__all__ = ["Query"]
