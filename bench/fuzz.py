@@ -50,7 +50,7 @@ async def fresh_database(settings: Settings) -> str:
     return fresh
 
 
-async def fuzz(operations: int, findings_path: Path | None) -> dict[str, object]:
+async def fuzz(operations: int) -> tuple[dict[str, object], list[fuzzer.Finding]]:
     settings = Settings.from_env()
     url = await fresh_database(settings)
     app = create_app(settings, url)
@@ -73,15 +73,12 @@ async def fuzz(operations: int, findings_path: Path | None) -> dict[str, object]
                     await runner.run(role.value, callers[role].token, queries)
                     print(f"{role.value}: {start + count} operations", file=sys.stderr)
     await engine.dispose()
-    tally = runner.tally
-    if findings_path is not None:
-        distinct = tally.distinct()
-        findings_path.write_text("\n\n".join(f.describe() for f in distinct) + "\n")
-    return {
-        **tally.figures(),
+    figures = {
+        **runner.tally.figures(),
         "seconds": round(time.perf_counter() - started, 1),
         "load_avg_after": os.getloadavg()[0],
     }
+    return figures, runner.tally.distinct()
 
 
 def progress(finding: fuzzer.Finding) -> None:
@@ -97,7 +94,9 @@ def main() -> None:
     logging.getLogger("accountflow").setLevel(logging.ERROR)
     logging.getLogger("accountflow").propagate = False
     load_before = os.getloadavg()[0]
-    figures = asyncio.run(fuzz(args.operations, args.findings))
+    figures, distinct = asyncio.run(fuzz(args.operations))
+    if args.findings is not None:
+        args.findings.write_text("\n\n".join(f.describe() for f in distinct) + "\n")
     print(json.dumps({"load_avg_before": load_before, **figures}))
 
 
