@@ -73,7 +73,7 @@ async def fuzz(operations: int) -> tuple[dict[str, object], list[fuzzer.Finding]
                     await runner.run(role.value, callers[role].token, queries)
                     print(f"{role.value}: {start + count} operations", file=sys.stderr)
     await engine.dispose()
-    figures = {
+    figures: dict[str, object] = {
         **runner.tally.figures(),
         "seconds": round(time.perf_counter() - started, 1),
         "load_avg_after": os.getloadavg()[0],
