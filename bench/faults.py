@@ -32,11 +32,13 @@ import orjson
 from app import db
 from app.__main__ import migrate
 from app.settings import Settings
-from bench.ingest import LOG_ACTIVITIES, make_events, raw_connection, seed_accounts
+from bench.ingest import make_events, raw_connection, seed_accounts
 from bench.stage_reports import MOVE, free_port, manager_token, wait_ready
 from schema.relay import to_global_id
 from tests.support import contract_operations
 
+LOG_ACTIVITIES = """mutation($input: LogActivitiesInput!) { logActivities(input: $input) {
+  acceptedCount duplicateCount rejected { index } errors { code } } }"""
 ACCOUNTS = 2_000
 REPS = 20
 PREFIX = "FLT"
@@ -48,15 +50,19 @@ PREFIX = "FLT"
 class Server:
     """`accountflow serve` in its own process group, so kill -9 takes every worker."""
 
-    def __init__(self, url: str, port: int, workers: int) -> None:
-        self.url, self.port, self.workers = url, port, workers
+    def __init__(self, setup: Setup, workers: int) -> None:
+        self.url, self.port, self.workers = setup.url, free_port(), workers
+        self.log = setup.pg_dir.parent / "faults-server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         env = os.environ | {"DATABASE_URL": self.url, "LOG_LEVEL": "ERROR"}
-        self.process = subprocess.Popen(command, env=env, start_new_session=True)
+        with self.log.open("ab") as log:  # the server's tracebacks, kept out of the figures
+            self.process = subprocess.Popen(
+                command, env=env, start_new_session=True, stdout=log, stderr=log
+            )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.process is not None
@@ -185,7 +191,7 @@ async def kill_scenario(args: argparse.Namespace) -> dict[str, Any]:
     )
     size = args.batch
     batches = [batch_body(events[i : i + size]) for i in range(0, len(events), size)]
-    server = Server(setup.url, free_port(), workers=args.workers)
+    server = Server(setup, workers=args.workers)
     server.start()
     result: dict[str, Any] = {"events": len(events), "unique": len(unique)}
     result["batches"] = len(batches)
@@ -249,7 +255,7 @@ def outcome_of(response: httpx.Response, root: str) -> str:
 async def pgstop_scenario(args: argparse.Namespace) -> dict[str, Any]:
     setup = await prepare()
     await sql(setup.url, "DELETE FROM activities WHERE source = 'faults'")
-    server = Server(setup.url, free_port(), workers=args.workers)
+    server = Server(setup, workers=args.workers)
     server.start()
     timeline = Timeline()
     sent: dict[int, bool] = {}  # batch number -> acknowledged
@@ -392,7 +398,7 @@ async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
     setup = await prepare()
     await sql(setup.url, "DELETE FROM activities WHERE source = 'faults'")
     stages = await move_stages(setup.url)
-    server = Server(setup.url, free_port(), workers=args.workers)
+    server = Server(setup, workers=args.workers)
     server.start()
     stats = SoakStats()
     rss: list[tuple[float, int]] = []
