@@ -39,6 +39,11 @@ from tests.support import contract_operations
 
 LOG_ACTIVITIES = """mutation($input: LogActivitiesInput!) { logActivities(input: $input) {
   acceptedCount duplicateCount rejected { index } errors { code } } }"""
+# The seeded accounts enter the default pipeline (the API does that on createAccount).
+ENTER_PIPELINE = """INSERT INTO pipeline_entries (account_id, pipeline_id, stage, entered_at)
+    SELECT a.id, p.id, 'PROSPECT', now() FROM accounts a CROSS JOIN pipelines p
+    WHERE p.key = 'default' AND a.external_ref LIKE $1
+    ON CONFLICT (account_id, pipeline_id) DO NOTHING"""
 ACCOUNTS = 2_000
 REPS = 20
 PREFIX = "FLT"
@@ -122,6 +127,7 @@ async def prepare() -> Setup:
     url = db.resolve_database_url(settings)
     await asyncio.to_thread(migrate, url)
     integration = await seed_accounts(url, accounts=ACCOUNTS, reps=REPS, prefix=PREFIX)
+    await sql(url, ENTER_PIPELINE, f"{PREFIX}-%")
     return Setup(url, settings.data_dir / "pg", integration, await manager_token(url))
 
 
