@@ -21,6 +21,7 @@ from app.settings import Limits
 from schema import accounts, activities, audit, cadence, handoff, node, planning, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
+from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
@@ -71,7 +72,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
-    return AccountflowSchema(
+    built = AccountflowSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
@@ -79,6 +80,8 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutionContext if planned else None,
     )
+    install_guards(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -31,16 +31,20 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Copied from the viewer row once: a rolled-back mutation expires that row, and reading
+    # it again would need the database in the middle of resolving a field.
+    role: Role = field(init=False)
+    viewer_id: int = field(init=False)
 
-    @property
-    def role(self) -> Role:
-        return self.viewer.role
+    def __post_init__(self) -> None:
+        self.role = self.viewer.role
+        self.viewer_id = self.viewer.id
 
     @property
     def actor(self) -> Actor:
         return Actor(
-            user_id=self.viewer.id,
-            role=self.viewer.role,
+            user_id=self.viewer_id,
+            role=self.role,
             token_id=self.token_id,
             request_id=self.request_id,
         )

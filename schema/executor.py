@@ -43,6 +43,8 @@ from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionConte
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from schema.permissions import GUARD
+
 log = logging.getLogger(__name__)
 
 FieldDetailsList = list[FieldDetails]
@@ -289,6 +291,11 @@ class Plan:
             raise Fallback("introspection")
         definition = (field.extensions or {}).get("strawberry-definition")
         resolve = field.resolve
+        guard = field.extensions.get(GUARD)
+        if guard is not None:  # checked once per selection, not per item
+            roles, resolve = guard
+            if context.context_value.role not in roles:
+                raise Fallback("a forbidden field: graphql-core answers it with the error")
         if definition is not None and getattr(resolve, "_is_default", False):
             named, _ = _nullable(field.type)
             plain = PLAIN.get(named.name) if isinstance(named, GraphQLScalarType) else None

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 
 from schema import permissions
 from schema.context import Info
@@ -17,7 +16,7 @@ class Query:
         found = NODE_LOADERS.get(type_name)
         if found is None:
             return None
-        action, load = found
-        if not permissions.allowed(info.context, action):
-            raise GraphQLError(permissions.FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
+        _, load = found
+        if not permissions.type_allowed(info.context, type_name):
+            raise permissions.forbidden()
         return await load(info.context, pk)

@@ -1,24 +1,36 @@
-"""The one place roles are enforced: every root field names an action in POLICY."""
+"""The one place roles are enforced.
+
+POLICY names each action and the roles allowed to take it. Root fields name their action
+with `query`/`mutation`; every other field is read through TYPE_RULES (the action that
+reading an object of that type needs) and FIELD_RULES (overrides for one field).
+`install_guards` turns the tables into checks on the schema's fields once, when the schema
+is built: a field whose rule does not admit every role checks the viewer's role before its
+resolver runs, and a forbidden field reads as null with a FORBIDDEN error.
+"""
 
 from __future__ import annotations
 
 import functools
-import logging
-import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from graphql import GraphQLError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from graphql import (
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    default_field_resolver,
+    get_named_type,
+)
 
 from app.auth.models import Role
 from app.auth.scope import user_holds_account
-from app.errors import AppError, ConflictError, ForbiddenError
+from app.errors import AppError, ForbiddenError
 from schema.context import Context
-from schema.errors import to_user_errors
-
-log = logging.getLogger(__name__)
+from schema.unit_of_work import info_context, unit_of_work
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,6 +51,7 @@ class Rule:
 
 POLICY: dict[str, Rule] = {
     # reads
+    "public": Rule(ALL),  # structure every caller sees: roots, errors, page info
     "viewer": Rule(ALL),
     "account.read": Rule(ALL),
     "contact.read": Rule(ALL),
@@ -46,6 +59,9 @@ POLICY: dict[str, Rule] = {
     "audit.read": Rule(MANAGERS),
     "assignment.read": Rule(STAFF),
     "activity.read": Rule(STAFF),
+    # What a mutation returns to the caller it let through: every field of its payload.
+    "payload": Rule(ALL),
+    "activity.author": Rule(ALL),
     "contact_rule.read": Rule(STAFF),
     "pipeline.read": Rule(STAFF),
     "handoff.read": Rule(STAFF),
@@ -68,11 +84,156 @@ POLICY: dict[str, Rule] = {
     "classification.apply": Rule(MANAGERS),
 }
 
+# The action reading an object of each type needs. Connections and edges take their node's
+# rule; errors are "public"; a mutation's payload is "payload": the objects it holds are
+# readable by whoever the mutation let through, their own fields checked as usual.
+TYPE_RULES: dict[str, str] = {
+    "Query": "public",
+    "Mutation": "public",
+    "PageInfo": "public",
+    "BasicError": "public",
+    "GateBlockedError": "public",
+    "RejectedItem": "public",
+    # accounts
+    "Account": "account.read",
+    "AccountConnection": "account.read",
+    "AccountEdge": "account.read",
+    "Address": "account.read",
+    "Contact": "contact.read",
+    "AccountPayload": "payload",
+    "ContactPayload": "payload",
+    # users and audit
+    "User": "user.read",
+    "UserConnection": "user.read",
+    "UserEdge": "user.read",
+    "UserPayload": "payload",
+    "AuditEntry": "audit.read",
+    "AuditEntryConnection": "audit.read",
+    "AuditEntryEdge": "audit.read",
+    # cadence
+    "Assignment": "assignment.read",
+    "AssignmentConnection": "assignment.read",
+    "AssignmentEdge": "assignment.read",
+    "ContactBalance": "assignment.read",
+    "AssignPayload": "payload",
+    "UnassignPayload": "payload",
+    "BulkReassignPayload": "payload",
+    "Activity": "activity.read",
+    "ActivityConnection": "activity.read",
+    "ActivityEdge": "activity.read",
+    "LogActivityPayload": "payload",
+    "LogActivitiesPayload": "payload",
+    "ContactRule": "contact_rule.read",
+    "ContactRulePayload": "payload",
+    # handoff
+    "Pipeline": "pipeline.read",
+    "Stage": "pipeline.read",
+    "Transition": "pipeline.read",
+    "PipelinePayload": "payload",
+    "PipelineEntry": "handoff.read",
+    "StageEvent": "handoff.read",
+    "StageEventConnection": "handoff.read",
+    "StageEventEdge": "handoff.read",
+    "EntryPayload": "payload",
+    "TransitionPayload": "payload",
+    "AcceptPayload": "payload",
+    "StageThroughputReport": "report.read",
+    "StageStats": "report.read",
+    "HandoffReport": "report.read",
+    "RequirementCount": "report.read",
+    "RequirementBlockCount": "report.read",
+    # planning
+    "AccountPlan": "plan.read",
+    "AccountPlanConnection": "plan.read",
+    "AccountPlanEdge": "plan.read",
+    "PlanGoal": "plan.read",
+    "ActionItem": "plan.read",
+    "WhiteSpace": "plan.read",
+    "ContactMap": "plan.read",
+    "AccountRollup": "plan.read",
+    "PlanPayload": "payload",
+    "GoalPayload": "payload",
+    "ActionPayload": "payload",
+    "WhiteSpacePayload": "payload",
+    "ApplyClassificationPayload": "payload",
+    "ChurnEstimate": "report.read",
+    "ChurnYear": "report.read",
+    "ForecastRow": "report.read",
+    "ClassificationSuggestion": "report.read",
+    "ClassificationSuggestionConnection": "report.read",
+    "ClassificationSuggestionEdge": "report.read",
+}
+
+# Overrides for one field ("Type.field"), checked instead of the type's rule.
+FIELD_RULES: dict[str, str] = {
+    "Query.viewer": "viewer",  # every caller may see who it is
+    "Query.node": "public",  # checked per runtime type in schema/node.py
+    # An activity reaches an integration only as its own mutation's result; the author is
+    # the user it named (by id or e-mail), so it may read that user back.
+    "Activity.user": "activity.author",
+}
+
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
+GUARD = "accountflow.guard"  # a guarded field's extensions: (roles, unguarded resolver)
 
 
 def allowed(context: Context, action: str) -> bool:
     return context.role in POLICY[action].roles
+
+
+def type_allowed(context: Context, type_name: str) -> bool:
+    return allowed(context, TYPE_RULES[type_name])
+
+
+def forbidden() -> GraphQLError:
+    return GraphQLError(FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
+
+
+def field_action(parent: GraphQLObjectType, name: str, field: GraphQLField) -> str:
+    """The action reading `parent.name` needs; KeyError when no table gives one."""
+    override = FIELD_RULES.get(f"{parent.name}.{name}")
+    if override is not None:
+        return override
+    if TYPE_RULES[parent.name] == "payload":
+        return "payload"
+    named = get_named_type(field.type)
+    if isinstance(named, GraphQLInterfaceType):
+        return "public"  # the runtime type is checked where it is resolved (node)
+    if isinstance(named, GraphQLObjectType):
+        return TYPE_RULES[named.name]
+    return TYPE_RULES[parent.name]
+
+
+def install_guards(schema: GraphQLSchema) -> None:
+    """Put a role check in front of every field whose rule does not admit every role.
+
+    A scalar field's rule is its type's, and every way into an object (a field returning
+    it, `node`) is checked already: only fields with an override or an object type get a
+    check of their own.
+    """
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            action = field_action(type_, name, field)
+            entry = f"{type_.name}.{name}" in FIELD_RULES or isinstance(
+                get_named_type(field.type), GraphQLObjectType
+            )
+            roles = POLICY[action].roles
+            if entry and roles != ALL and GUARD not in field.extensions:
+                _guard(field, roles)
+
+
+def _guard(field: GraphQLField, roles: frozenset[Role]) -> None:
+    resolve = field.resolve or default_field_resolver
+
+    def guarded(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+        if info.context.role not in roles:
+            raise forbidden()
+        return resolve(source, info, **args)
+
+    field.extensions = {**field.extensions, GUARD: (roles, resolve)}
+    field.resolve = guarded
 
 
 async def require_account(context: Context, account_id: int) -> None:
@@ -82,25 +243,25 @@ async def require_account(context: Context, account_id: int) -> None:
     if context.role is not Role.REP or not POLICY[action].rep_scoped:
         return
     if not await user_holds_account(
-        context.session, user_id=context.viewer.id, account_id=account_id
+        context.session, user_id=context.viewer_id, account_id=account_id
     ):
         raise ForbiddenError("You may only change accounts assigned to you.")
 
 
-def _info_context(kwargs: dict[str, Any]) -> Context:
-    return typing.cast(Context, kwargs["info"].context)
+def _check(action: str) -> None:
+    if action not in POLICY:
+        raise KeyError(f"action {action!r} is not in POLICY")
 
 
 def query(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Guard a query field: a role outside the rule gets a FORBIDDEN GraphQL error."""
-    if action not in POLICY:
-        raise KeyError(f"action {action!r} is not in POLICY")
+    _check(action)
 
     def decorate(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(resolver)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            if not allowed(_info_context(kwargs), action):
-                raise GraphQLError(FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
+            if not allowed(info_context(kwargs), action):
+                raise forbidden()
             try:
                 return await resolver(*args, **kwargs)
             except AppError as error:
@@ -115,43 +276,26 @@ def query(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awai
 
 
 def mutation(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Guard a mutation and own its transaction: commit on success, roll back on any error.
+    """Guard a mutation: a role outside the rule gets FORBIDDEN in the payload, nothing runs.
 
-    Expected failures (AppError, a lost race on a unique key) become the payload's errors.
+    The check runs inside the mutation's unit of work (schema/unit_of_work.py), which turns
+    it, like every expected failure, into the payload's errors.
     """
-    if action not in POLICY:
-        raise KeyError(f"action {action!r} is not in POLICY")
+    _check(action)
 
     def decorate(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        @functools.cache
-        def payload() -> Any:
-            return typing.get_type_hints(resolver)["return"]
-
         @functools.wraps(resolver)
-        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            context = _info_context(kwargs)
+        async def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            context = info_context(kwargs)
+            if not allowed(context, action):
+                raise ForbiddenError(FORBIDDEN_MESSAGE)
             context.action = action
-            session = context.session
             try:
-                if not allowed(context, action):
-                    raise ForbiddenError(FORBIDDEN_MESSAGE)
-                result = await resolver(*args, **kwargs)
-                await session.commit()
-                return result
-            except AppError as error:
-                await session.rollback()
-                return typing.cast(R, payload()(errors=to_user_errors(error)))
-            except IntegrityError as error:
-                await session.rollback()
-                log.info("integrity error in %s: %s", action, error.orig)
-                conflict = ConflictError("The change conflicts with data written meanwhile.")
-                return typing.cast(R, payload()(errors=to_user_errors(conflict)))
-            except (DBAPIError, Exception):
-                await session.rollback()
-                raise
+                return await resolver(*args, **kwargs)
             finally:
                 context.action = None
 
+        guarded = unit_of_work(checked)
         guarded.__accountflow_action__ = action  # type: ignore[attr-defined]
         return guarded
 

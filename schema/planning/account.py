@@ -6,11 +6,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from graphql import GraphQLError
 
 from app.accounts.models import BuyingRole
 from app.planning import figures, segments, service
-from schema import permissions
 from schema.context import Info
 from schema.planning.types import AccountPlan, cents
 
@@ -40,19 +38,12 @@ class AccountRollup:
     forecast_revenue: Decimal
 
 
-def _require_plan_read(info: Info) -> None:
-    # Account is readable by integrations; its plans and forecasts are not.
-    if not permissions.allowed(info.context, "plan.read"):
-        raise GraphQLError(permissions.FORBIDDEN_MESSAGE, extensions={"code": "FORBIDDEN"})
-
-
 @strawberry.type
 class AccountPlanningFields:
     pk: strawberry.Private[int]
 
     @strawberry.field
     async def plans(self, info: Info) -> list[AccountPlan]:
-        _require_plan_read(info)
         rows = await info.context.loader(service.plans_by_account).load(self.pk)
         return [AccountPlan.from_model(r) for r in rows]
 
@@ -77,7 +68,6 @@ class AccountPlanningFields:
 
     @strawberry.field(description="The account with all its branches, recursively.")
     async def rollup(self, info: Info) -> AccountRollup:
-        _require_plan_read(info)
         found = await info.context.loader(figures.rollups).load(self.pk)
         return AccountRollup(
             revenue_last_12_months=cents(found.revenue_last_12_months),
