@@ -29,7 +29,7 @@ from app.auth.models import Role
 from app.server import create_app
 from app.settings import Settings
 from bench.ingest import raw_connection
-from tests.fuzz import fuzzer
+from tests.fuzz import fuzzer, generate
 from tests.fuzz.seed import seed
 from tests.support import Api
 
@@ -62,14 +62,14 @@ async def fuzz(operations: int) -> tuple[dict[str, object], list[fuzzer.Finding]
             async with db.create_sessionmaker(engine)() as session:
                 callers = await seed(Api(client, session))
             runner = fuzzer.Runner(client, engine, on_finding=progress)
-            pool = fuzzer.IdPool()
+            pool = generate.IdPool()
             roles = list(Role)
             per_role = operations // len(roles)
             for number, role in enumerate(roles):
                 for chunk, start in enumerate(range(0, per_role, CHUNK)):
                     await pool.refresh(engine)
                     count = min(CHUNK, per_role - start)
-                    queries = fuzzer.generate(pool, count=count, seed_value=number * 1000 + chunk)
+                    queries = generate.generate(pool, count=count, seed_value=number * 1000 + chunk)
                     await runner.run(role.value, callers[role].token, queries)
                     print(f"{role.value}: {start + count} operations", file=sys.stderr)
     await engine.dispose()

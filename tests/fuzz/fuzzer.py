@@ -1,4 +1,4 @@
-"""Schemathesis-generated GraphQL operations sent to the real app, with issue 8's checks.
+"""Generated GraphQL operations sent to the real app, with issue 8's checks.
 
 Shared by tests/fuzz/test_fuzz.py (a few hundred per role in `make test`) and bench/fuzz.py
 (10,000 by hand). Each operation is checked for: a 5xx answer, an error that is "Internal
@@ -19,60 +19,16 @@ from typing import Any
 
 import graphql
 import httpx
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
-from schemathesis.generation import GenerationMode
-from schemathesis.graphql import nodes
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app
 from app import models
-from schema import schema as app_schema
-from schema.relay import to_global_id
 
 TIMEOUT_SECONDS = 10.0
 INTERNAL_MESSAGE = "Internal error"
 ROOT = f"{Path(app.__file__).resolve().parent.parent}/"
 
-# Global id type -> table, for the pool of ids that exist.
-ID_TABLES = {
-    "Account": "accounts",
-    "AccountPlan": "account_plans",
-    "ActionItem": "plan_actions",
-    "Activity": "activities",
-    "Assignment": "assignments",
-    "AuditEntry": "audit_log",
-    "Contact": "contacts",
-    "PlanGoal": "plan_goals",
-    "StageEvent": "stage_events",
-    "User": "users",
-    "WhiteSpace": "plan_white_space",
-}
-HOSTILE_IDS = [
-    "",
-    "!",
-    "QWNjb3VudDo=",  # "Account:"
-    to_global_id("Account", 0),
-    to_global_id("Account", -1),
-    to_global_id("Account", 2**63),
-    to_global_id("Account", 10**40),
-    to_global_id("Nope", 1),
-    "QWNjb3VudDphYmM=",  # "Account:abc"
-    "//79",  # not UTF-8
-]
-HOSTILE_DATETIMES = [
-    "0001-01-01T00:00:00+14:00",
-    "0001-01-01T00:00:00Z",
-    "9999-12-31T23:59:59-14:00",
-    "1899-12-31T23:59:59Z",
-    "2201-01-01T00:00:00Z",
-    "2026-02-30T00:00:00Z",
-    "not a date",
-    "",
-]
-HOSTILE_DECIMALS = ["NaN", "-NaN", "Infinity", "-Infinity", "1e999", "-0", "1e-999", "9" * 60, ""]
 REQUEST_IDS = ["fuzz-1", "x" * 65, "y" * 500, 'a b"c<d>', "ok-" + "0" * 61]
 
 
@@ -123,92 +79,6 @@ class Tally:
             "writes_from_failed_mutations": self.writes,
             "distinct_findings": len(self.distinct()),
         }
-
-
-# --- generation -------------------------------------------------------------------------
-
-
-class IdPool:
-    """Global ids drawn by the ID scalar: existing objects of every type, and hostile ones."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = list(HOSTILE_IDS)
-
-    async def refresh(self, engine: AsyncEngine) -> None:
-        found: list[str] = []
-        async with engine.connect() as connection:
-            for type_name, table in ID_TABLES.items():
-                rows = await connection.execute(text(f"SELECT id FROM {table} ORDER BY id"))
-                found += [to_global_id(type_name, row.id) for row in rows]
-        self.ids = found + HOSTILE_IDS
-
-    def pick(self, n: int) -> str:
-        return self.ids[n % len(self.ids)]
-
-
-def _object(fields: dict[str, graphql.ValueNode]) -> graphql.ObjectValueNode:
-    return nodes.Object(
-        [
-            graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v)
-            for k, v in fields.items()
-        ]
-    )
-
-
-def _register_scalars(pool: IdPool) -> None:
-    def text_or(hostile: Sequence[str], valid: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
-        """Mostly valid values (so writes succeed too), else hostile or arbitrary text."""
-        other = st.one_of(st.sampled_from(hostile), st.text(max_size=12))
-        return st.integers(0, 4).flatmap(lambda n: other if n == 0 else valid).map(nodes.String)
-
-    datetimes = st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
-    decimals = st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str)
-    json_values = st.recursive(
-        st.none().map(lambda _: nodes.Null)
-        | st.booleans().map(nodes.Boolean)
-        | st.integers().map(nodes.Int)
-        | st.text(max_size=8).map(nodes.String),
-        lambda children: (
-            st.lists(children, max_size=3).map(nodes.List)
-            | st.dictionaries(
-                st.from_regex(r"[a-z]{1,6}", fullmatch=True), children, max_size=3
-            ).map(_object)
-        ),
-        max_leaves=6,
-    )
-    schemathesis.graphql.scalar("DateTime", text_or(HOSTILE_DATETIMES, datetimes))
-    schemathesis.graphql.scalar("Decimal", text_or(HOSTILE_DECIMALS, decimals))
-    schemathesis.graphql.scalar("JSON", json_values)
-    schemathesis.graphql.scalar(
-        "ID", st.integers(min_value=0, max_value=10**6).map(pool.pick).map(nodes.String)
-    )
-
-
-def generate(pool: IdPool, *, count: int, seed_value: int, negative_share: int = 4) -> list[str]:
-    """`count` operations of the whole schema; one in `negative_share` breaks the schema."""
-    _register_scalars(pool)
-    loaded = schemathesis.graphql.from_file(app_schema.as_str())
-    positive = loaded.as_strategy(generation_mode=GenerationMode.POSITIVE)
-    negative = loaded.as_strategy(generation_mode=GenerationMode.NEGATIVE)
-    strategy = st.integers(0, negative_share - 1).flatmap(
-        lambda n: negative if n == 0 else positive
-    )
-    bodies: list[str] = []
-
-    @seed(seed_value)
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(case: Any) -> None:
-        bodies.append(case.body)
-
-    collect()
-    return bodies
 
 
 # --- checks -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.models import Role
-from tests.fuzz import fuzzer
+from tests.fuzz import fuzzer, generate
 from tests.fuzz.seed import seed
 from tests.support import Api
 
@@ -19,9 +19,9 @@ async def test_generated_operations(
     role: Role, api: Api, client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     callers = await seed(api)
-    pool = fuzzer.IdPool()
+    pool = generate.IdPool()
     await pool.refresh(engine)
-    queries = fuzzer.generate(pool, count=OPERATIONS_PER_ROLE, seed_value=list(Role).index(role))
+    queries = generate.generate(pool, count=OPERATIONS_PER_ROLE, seed_value=list(Role).index(role))
 
     tally = await fuzzer.Runner(client, engine).run(role.value, callers[role].token, queries)
 

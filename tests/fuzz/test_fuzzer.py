@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
-from tests.fuzz import fuzzer
+from tests.fuzz import fuzzer, generate
 
 
 def test_outcome_fields_are_added_under_aliases() -> None:
@@ -52,7 +52,7 @@ async def test_snapshot_sees_any_write(engine: AsyncEngine, session: AsyncSessio
 
 
 def test_generation_is_deterministic() -> None:
-    pool = fuzzer.IdPool()
-    first = fuzzer.generate(pool, count=20, seed_value=3)
-    assert fuzzer.generate(pool, count=20, seed_value=3) == first
+    pool = generate.IdPool()
+    first = generate.generate(pool, count=20, seed_value=3)
+    assert generate.generate(pool, count=20, seed_value=3) == first
     assert any(fuzzer.is_mutation(q) for q in first)
