@@ -61,14 +61,23 @@ class TimestampMixin:
 EMBEDDED_DATABASE = "accountflow"
 
 
-def embedded_server(pg_dir: Path, *, cleanup_mode: str | None = "stop") -> Any:
-    """The pgserver PostgreSQL in pg_dir, started when not running yet."""
+def _pgserver() -> Any:
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; nothing to act on.
         warnings.simplefilter("ignore")
         import pgserver
 
-    return pgserver.get_server(pg_dir, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
+    return pgserver
+
+
+def embedded_server(pg_dir: Path, *, cleanup_mode: str | None = "stop") -> Any:
+    """The pgserver PostgreSQL in pg_dir, started when not running yet."""
+    return _pgserver().get_server(pg_dir, cleanup_mode=cleanup_mode)
+
+
+def postgres_binaries() -> Path:
+    """pg_ctl, pg_basebackup, psql… as shipped in the pgserver wheel."""
+    return Path(_pgserver().__file__).parent / "pginstall" / "bin"
 
 
 def start_embedded_postgres(data_dir: Path) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -17,6 +17,12 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+EXECUTOR_FALLBACKS = Counter(
+    "accountflow_executor_fallbacks",
+    "Queries the fast executor handed back to graphql-core, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 _MAX_OPERATIONS = 200
 _seen: set[str] = set()
@@ -32,3 +38,21 @@ def operation_label(name: str | None) -> str:
         return "other"
     _seen.add(name)
     return name
+
+
+REPORT_DATABASE = Counter(
+    "accountflow_report_database",
+    "Report queries by the database that ran them and why (replica, down, lagging, ...).",
+    ["target", "reason"],
+    registry=REGISTRY,
+)
+REPLICA_USABLE = Gauge(
+    "accountflow_replica_usable",
+    "1 while the report replica is up, streaming and within the lag limit.",
+    registry=REGISTRY,
+)
+REPLICA_LAG = Gauge(
+    "accountflow_replica_lag_seconds",
+    "How far the report replica's replay is behind, at the last check.",
+    registry=REGISTRY,
+)

@@ -18,9 +18,11 @@ from starlette.routing import Route
 
 from app import db, metrics
 from app.auth.service import authenticate
+from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
+from schema.limits import CostBudget
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +31,40 @@ log = logging.getLogger(__name__)
 class State:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    reports: ReportDatabase | None = None
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
     url = database_url or db.resolve_database_url(settings)
-    schema = build_schema(settings.limits)
+    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = db.create_engine(url)
-        holder["state"] = State(engine=engine, sessionmaker=db.create_sessionmaker(engine))
+        replica = db.create_engine(settings.replica_url) if settings.replica_url else None
+        reports = None
+        if replica is not None:
+            reports = ReportDatabase(
+                replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
+            )
+        holder["state"] = State(engine, db.create_sessionmaker(engine), reports)
         app.state.accountflow = holder["state"]
         try:
             yield
         finally:
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
 
     def state() -> State:
         return holder["state"]
 
     async def graphql(request: Request) -> Response:
-        endpoint = GraphQLEndpoint(schema, state().sessionmaker, settings)
+        endpoint = GraphQLEndpoint(
+            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+        )
         return await endpoint(request)
 
     async def healthz(request: Request) -> Response:

@@ -22,6 +22,40 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> i
     return value
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value < 86_400:
+        raise SettingsError(f"{name} must be between 0 and 86400 seconds, got {value}")
+    return value
+
+
+ENVIRONMENTS = ("development", "production")
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_depth: int = 12
@@ -30,6 +64,9 @@ class Limits:
     default_page_size: int = 50
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
+    max_cost: int = 50_000
+    # Per token, in this process (each worker keeps its own budget); 0 turns it off.
+    cost_per_minute: int = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +76,36 @@ class Settings:
     data_dir: Path
     limits: Limits
     log_level: str
+    replica_max_lag: float = 5.0
+    production: bool = False
+    fast_executor: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         url = env.get("DATABASE_URL") or None
-        if url is not None and not url.startswith("postgresql+asyncpg://"):
-            raise SettingsError("DATABASE_URL must start with postgresql+asyncpg://")
+        replica = env.get("DATABASE_REPLICA_URL") or None
+        for name, value in (("DATABASE_URL", url), ("DATABASE_REPLICA_URL", replica)):
+            if value is not None and not value.startswith("postgresql+asyncpg://"):
+                raise SettingsError(f"{name} must start with postgresql+asyncpg://")
         limits = Limits(
             max_depth=_int(env, "ACCOUNTFLOW_MAX_DEPTH", 12),
             max_aliases=_int(env, "ACCOUNTFLOW_MAX_ALIASES", 40),
             max_page_size=_int(env, "ACCOUNTFLOW_MAX_PAGE_SIZE", 100),
             max_batch=_int(env, "ACCOUNTFLOW_MAX_BATCH", 1000),
             max_body_bytes=_int(env, "ACCOUNTFLOW_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            max_cost=_int(env, "ACCOUNTFLOW_MAX_COST", 50_000),
+            cost_per_minute=_int(
+                env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
+            ),
         )
         return cls(
             database_url=url,
-            replica_url=env.get("DATABASE_REPLICA_URL") or None,
+            replica_url=replica,
             data_dir=Path(env.get("ACCOUNTFLOW_DATA_DIR") or "./.accountflow").resolve(),
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
+            production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
+            fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
         )

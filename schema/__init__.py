@@ -6,13 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -21,6 +15,7 @@ from app.settings import Limits
 from schema import accounts, activities, audit, cadence, handoff, node, planning, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
+from schema.limits import CostExtension, validation_rules
 from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
@@ -61,16 +56,15 @@ class AccountflowSchema(strawberry.Schema):
 def build_schema(limits: Limits | None = None, *, planned: bool = True) -> AccountflowSchema:
     """The schema; `planned=False` leaves queries to graphql-core alone (to compare)."""
     limits = limits or Limits()
-    # The limiters make a new rule class per instance, and the validation cache is keyed by
-    # the rules: build them once, or every request misses the cache.
-    rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
+    # The validation cache is keyed by the rules: build the rule classes once, or every
+    # request misses the cache. Depth, aliases and introspection shape visit each fragment
+    # once (schema/limits.py); the cost needs the variables, so it is priced per request.
+    rules = validation_rules(limits.max_depth, limits.max_aliases)
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        lambda: CostExtension(limits),
     ]
     built = AccountflowSchema(
         query=Query,

@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.auth.actor import Actor
 from app.auth.models import Role, User
+from app.replica import ReportDatabase
 from app.settings import Settings
 
 K = TypeVar("K", bound=Hashable)
@@ -28,6 +29,7 @@ class Context:
     token_id: int
     request_id: str
     settings: Settings
+    report_source: ReportDatabase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
@@ -53,6 +55,17 @@ class Context:
     async def db(self) -> AsyncIterator[AsyncSession]:
         async with self.lock:
             yield self.session
+
+    @asynccontextmanager
+    async def reports(self) -> AsyncIterator[AsyncSession]:
+        """A session for a report: the replica's while it is healthy, else the request's own."""
+        sessionmaker = await self.report_source.choose() if self.report_source else None
+        if sessionmaker is None:
+            async with self.db() as session:
+                yield session
+            return
+        async with sessionmaker() as session:
+            yield session
 
     def loader(self, batch: BatchFn[K, V]) -> DataLoader[K, V]:
         """One DataLoader per batch function per request; batches never overlap on the session."""

@@ -43,6 +43,7 @@ from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionConte
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
+from app import metrics
 from schema.permissions import GUARD
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,23 @@ INT_RANGE = range(-(2**31), 2**31)
 
 class Fallback(Exception):
     """The plan cannot answer this operation like graphql-core would; let graphql-core."""
+
+
+# Why a plan was abandoned: the `reason` label of the fallback counter (a fixed set).
+NULL_IN_NON_NULL = "null in a non-null field"
+SCALAR_NULL = "a scalar coerced to null"
+RUNTIME_TYPE = "cannot resolve the runtime type"
+DEFER = "@defer or a forbidden directive"
+INTROSPECTION = "introspection"
+FORBIDDEN_FIELD = "a forbidden field: graphql-core answers it with the error"
+UNEXPECTED_TYPE = "unexpected type"
+NOT_TYPE_OF = "is_type_of refused the value"
+RESOLVER_ERROR = "resolver error"
+
+
+def fallback_reason(error: BaseException) -> str:
+    cause = error.__cause__ if isinstance(error, Fallback) and error.__cause__ else error
+    return str(cause) if isinstance(cause, Fallback) else RESOLVER_ERROR
 
 
 # How a step gets its value.
@@ -209,7 +227,7 @@ class Plan:
 
         def non_null(value: Any) -> Any:
             if value is None:
-                raise Fallback("null in a non-null field")
+                raise Fallback(NULL_IN_NON_NULL)
             return inner(value)
 
         return non_null
@@ -228,19 +246,37 @@ class Plan:
             return lambda v: [item(x) for x in v]
         if isinstance(type_, GraphQLObjectType):
             steps = self.subfields(type_, step.details)
-            return lambda v: object_(type_, steps, v)
+            if type_.is_type_of is None:
+                return lambda v: object_(type_, steps, v)
+            check = self.type_check(type_, step)
+            return lambda v: object_(type_, steps, check(v))
         if is_abstract_type(type_):
             return lambda v: self.abstract(type_, step, v)
-        raise Fallback(f"unexpected type {type_}")
+        raise Fallback(UNEXPECTED_TYPE)
 
     def abstract(self, type_: Any, step: Step, value: Any) -> dict[str, Any]:
         runtime = self.runtime_type(type_, step, value)
+        if runtime.is_type_of is not None:
+            value = self.type_check(runtime, step)(value)
         return self.object(runtime, self.subfields(runtime, step.details), value)
+
+    def type_check(self, type_: GraphQLObjectType, step: Step) -> Callable[[Any], Any]:
+        """graphql-core asks `is_type_of` before completing an object: so do we."""
+        is_type_of = type_.is_type_of
+        assert is_type_of is not None
+        info = step.info or self._info(step.parent, step.key, step.details)
+
+        def check(value: Any) -> Any:
+            if is_type_of(value, info) is not True:  # False, or awaitable: graphql-core's
+                raise Fallback(NOT_TYPE_OF)
+            return value
+
+        return check
 
     def leaf(self, type_: GraphQLScalarType | GraphQLEnumType, value: Any) -> Any:
         coerced = type_.coerce_output_value(value)
         if coerced is None or self.context.is_awaitable(coerced):
-            raise Fallback("a scalar coerced to null")
+            raise Fallback(SCALAR_NULL)
         return coerced
 
     def enum(self, type_: GraphQLEnumType, value: Any) -> Any:
@@ -261,7 +297,7 @@ class Plan:
         if not isinstance(runtime, GraphQLObjectType) or not context.schema.is_sub_type(
             type_, runtime
         ):
-            raise Fallback("cannot resolve the runtime type")
+            raise Fallback(RUNTIME_TYPE)
         return runtime
 
     def subfields(self, type_: GraphQLObjectType, details: FieldDetailsList) -> list[Step]:
@@ -269,7 +305,7 @@ class Plan:
         if found is None:
             grouped, defer, forbidden = self.context.collect_subfields(type_, details)
             if defer or forbidden:
-                raise Fallback("@defer or a forbidden directive")
+                raise Fallback(DEFER)
             found = self._steps(type_, grouped, details)
         return found
 
@@ -288,15 +324,15 @@ class Plan:
             return Step(key, parent, parent, details, TYPENAME)
         field = context.schema.get_field(parent, name)
         if field is None or name.startswith("__"):
-            raise Fallback("introspection")
+            raise Fallback(INTROSPECTION)
         definition = (field.extensions or {}).get("strawberry-definition")
         resolve = field.resolve
         guard = field.extensions.get(GUARD)
         if guard is not None:  # checked once per selection, not per item
             roles, resolve = guard
             if context.context_value.role not in roles:
-                raise Fallback("a forbidden field: graphql-core answers it with the error")
-        if definition is not None and getattr(resolve, "_is_default", False):
+                raise Fallback(FORBIDDEN_FIELD)
+        if definition is not None and self._basic(definition, resolve):
             named, _ = _nullable(field.type)
             plain = PLAIN.get(named.name) if isinstance(named, GraphQLScalarType) else None
             if plain is int:  # an int must also fit in 32 bits: leave it to complete()
@@ -319,6 +355,21 @@ class Plan:
         else:
             mode, resolve = CORE, resolve or context.field_resolver
         return Step(key, parent, field.type, details, mode, resolve=resolve, info=info, args=args)
+
+    def _basic(self, definition: StrawberryField, resolve: Any) -> bool:
+        """A field that only reads an attribute: no resolver, extension, handler or permission.
+
+        strawberry marks every field without a resolver `_is_default`, also one with field
+        extensions (an authorization check, say): only a basic field may be a getattr.
+        """
+        if not getattr(resolve, "_is_default", False):
+            return False
+        if not definition.is_basic_field or definition.permission_classes:
+            return False
+        if getattr(definition, "default_resolver", getattr) is not getattr:
+            return False
+        schema = self.context.strawberry_schema
+        return schema is not None and not schema.exception_handlers
 
     def _direct(
         self,
@@ -387,6 +438,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return await Plan(self).run(root_type, root_value, grouped_field_set)
             except Exception as error:  # any surprise: graphql-core gives the exact answer
                 log.debug("plan abandoned: %r", error)
+                metrics.EXECUTOR_FALLBACKS.labels(fallback_reason(error)).inc()
             result = standard(root_type, root_value, grouped_field_set, serially, new_defer_usages)
             return await result if self.is_awaitable(result) else result
 

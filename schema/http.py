@@ -16,33 +16,124 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.auth import service as auth
+from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
+from schema.limits import CostBudget
 
 log = logging.getLogger("accountflow.graphql")
 
 INTERNAL = "Internal error"
+GET_OPERATIONS = frozenset({OperationType.QUERY})
+POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?\s*$", re.DOTALL)
 
 
 class BadRequestError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
-def _json(payload: Any, status: int = 200, request_id: str | None = None) -> Response:
-    headers = {"x-request-id": request_id} if request_id else None
+def request_id_of(request: Request) -> str:
+    """The client's X-Request-Id when it is at most 64 safe characters, else a fresh one."""
+    given = request.headers.get("x-request-id")
+    return given if given and SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _media_types(header: str) -> list[tuple[str, float]]:
+    found = []
+    for entry in header.split(","):
+        media, *params = (part.strip() for part in entry.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            found.append((media.lower(), quality))
+    return found
+
+
+def answer_type(request: Request) -> str | None:
+    """The media type of the answer, or None when the client accepts no JSON at all."""
+    header = request.headers.get("accept", "").strip()
+    if not header:
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for media, quality in _media_types(header):
+        if media == GRAPHQL_RESPONSE:
+            candidate = (quality, 1, GRAPHQL_RESPONSE)
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = (quality, 0, JSON)
+        else:
+            continue
+        if best is None or candidate > best:
+            best = candidate
+    return best[2] if best else None
+
+
+def wants_ide(request: Request) -> bool:
+    """A browser opening the endpoint: asks for HTML over JSON, sends no query."""
+    if "query" in request.query_params:
+        return False
+    types = dict(_media_types(request.headers.get("accept", "")))
+    html = types.get("text/html", 0.0)
+    return html > 0 and html >= max(types.get(JSON, 0.0), types.get(GRAPHQL_RESPONSE, 0.0))
+
+
+def _json(
+    payload: Any,
+    status: int = 200,
+    request_id: str | None = None,
+    media_type: str = JSON,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    headers = dict(headers or {})
+    if request_id:
+        headers["x-request-id"] = request_id
     return Response(
-        orjson.dumps(payload), status_code=status, media_type="application/json", headers=headers
+        orjson.dumps(payload),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=headers,
     )
 
 
 def _error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return {
+        "errors": [{"message": message, "extensions": {"code": code}}],
+        "extensions": {"cost": 0},
+    }
+
+
+def _check_content_type(request: Request) -> None:
+    media, *params = (
+        part.strip().lower() for part in request.headers.get("content-type", "").split(";")
+    )
+    if media != JSON:
+        raise BadRequestError("Send the request as application/json.", status=415)
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+            raise BadRequestError("Send the request encoded as utf-8.", status=415)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -59,22 +150,45 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
+Params = tuple[str, dict[str, Any] | None, str | None]
+
+
+def _parse(body: bytes) -> Params:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequestError("The body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise BadRequestError("The body must be a JSON object.")
+    return _params(payload)
+
+
+def _query_params(request: Request) -> Params:
+    """GET: ?query=&variables=&operationName=&extensions= (the maps as JSON strings)."""
+    raw: dict[str, Any] = dict(request.query_params)
+    for key in ("variables", "extensions"):
+        if raw.get(key):
+            try:
+                raw[key] = orjson.loads(raw[key])
+            except orjson.JSONDecodeError:
+                raise BadRequestError(f"'{key}' must be a JSON object.") from None
+        else:
+            raw.pop(key, None)
+    return _params(raw)
+
+
+def _params(payload: dict[str, Any]) -> Params:
     query, variables = payload.get("query"), payload.get("variables")
-    name = payload.get("operationName")
+    name, extensions = payload.get("operationName"), payload.get("extensions")
     if not isinstance(query, str) or not query:
-        raise BadRequestError("The body needs a 'query' string.")
+        raise BadRequestError("The request needs a 'query' string.")
     if variables is not None and not isinstance(variables, dict):
         raise BadRequestError("'variables' must be a JSON object.")
     if name is not None and not isinstance(name, str):
         raise BadRequestError("'operationName' must be a string.")
-    return query, variables, name
+    if extensions is not None and not isinstance(extensions, dict):
+        raise BadRequestError("'extensions' must be a JSON object.")
+    return query, variables, name or None
 
 
 _OPERATION_NAME = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
@@ -93,7 +207,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+def _format_error(error: GraphQLError, request_id: str, production: bool) -> dict[str, Any]:
     original = error.original_error
     if original is not None and not isinstance(original, GraphQLError):
         log.error(
@@ -108,79 +222,136 @@ def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             path=error.path,
             extensions={"code": "INTERNAL", "requestId": request_id},
         )
-    return error.formatted  # type: ignore[return-value]
+    formatted: dict[str, Any] = error.formatted  # type: ignore[assignment]
+    if production:  # no "Did you mean 'x'?": they spell out the schema to a stranger
+        formatted["message"] = SUGGESTION.sub("", formatted["message"])
+    return formatted
 
 
 class GraphQLEndpoint:
+    """GraphQL over HTTP (graphql.github.io/graphql-over-http): POST, and GET for queries.
+
+    Answers `application/graphql-response+json` when the client accepts it (request
+    errors then 400, without `data`), else `application/json` (always 200 once the
+    request is well-formed, as before).
+    """
+
     def __init__(
         self,
         schema: AccountflowSchema,
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
+        reports: ReportDatabase | None = None,
+        budget: CostBudget | None = None,
     ) -> None:
         self.schema = schema
         self.sessionmaker = sessionmaker
         self.settings = settings
+        self.reports = reports
+        self.budget = budget or CostBudget(settings.limits.cost_per_minute)
 
     async def __call__(self, request: Request) -> Response:
-        if request.method == "GET":
+        if request.method == "GET" and not self.settings.production and wants_ide(request):
             return HTMLResponse(get_graphql_ide_html())
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request)
+        media_type = answer_type(request)
         started = time.perf_counter()
         operation = "anonymous"
         outcome = "ok"
         try:
-            body = await _read_body(request, self.settings.limits.max_body_bytes)
+            if media_type is None:
+                raise BadRequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", status=406)
             token = _bearer(request)
             if token is None:
                 outcome = "unauthorized"
-                return _json(_error_body("Missing bearer token.", "UNAUTHENTICATED"), 401)
-            query, variables, name = _parse(body)
+                body = _error_body("Missing bearer token.", "UNAUTHENTICATED")
+                return _json(body, 401, request_id, media_type)
+            if request.method == "GET":
+                params = _query_params(request)
+            else:
+                _check_content_type(request)
+                params = _parse(await _read_body(request, self.settings.limits.max_body_bytes))
+            query, _, name = params
             operation = metrics.operation_label(_operation_name(query, name))
-            response, outcome = await self._execute(token, query, variables, name, request_id)
+            response, outcome = await self._execute(
+                token, params, request_id, media_type, request.method == "GET"
+            )
             return response
         except BadRequestError as error:
             outcome = "bad_request"
-            return _json(_error_body(str(error), "BAD_REQUEST"), error.status, request_id)
+            body = _error_body(str(error), "BAD_REQUEST")
+            return _json(body, error.status, request_id, media_type or JSON, error.headers)
         finally:
             metrics.REQUESTS.labels(operation, outcome).inc()
             metrics.LATENCY.labels(operation).observe(time.perf_counter() - started)
 
     async def _execute(
-        self,
-        token: str,
-        query: str,
-        variables: dict[str, Any] | None,
-        name: str | None,
-        request_id: str,
+        self, token: str, params: Params, request_id: str, media_type: str, get: bool
     ) -> tuple[Response, str]:
+        query, variables, name = params
         # Queries run in a transaction too: reports rely on SET LOCAL (plan_cache_mode,
         # work_mem), which does nothing outside one.
         async with self.sessionmaker() as session:
             principal = await auth.authenticate(session, token)
             if principal is None:
                 body = _error_body("Invalid or revoked token.", "UNAUTHENTICATED")
-                return _json(body, 401, request_id), "unauthorized"
+                return _json(body, 401, request_id, media_type), "unauthorized"
+            wait = self.budget.retry_after(principal.token_id)
+            if wait is not None:
+                await session.close()
+                body = _error_body(
+                    "This token spent its cost budget for the minute; retry later.",
+                    "RATE_LIMITED",
+                )
+                headers = {"retry-after": str(wait)}
+                return _json(body, 429, request_id, media_type, headers), "rate_limited"
             context = Context(
                 session=session,
                 viewer=principal.user,
                 token_id=principal.token_id,
                 request_id=request_id,
                 settings=self.settings,
+                report_source=self.reports,
             )
             try:
                 result = await self.schema.execute(
-                    query, variable_values=variables, context_value=context, operation_name=name
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=name,
+                    allowed_operation_types=GET_OPERATIONS if get else POST_OPERATIONS,
                 )
-            except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as e:
+            except InvalidOperationTypeError:
+                if get:
+                    raise BadRequestError(
+                        "Only queries run on GET; send mutations with POST.",
+                        status=405,
+                        headers={"allow": "POST"},
+                    ) from None
+                raise BadRequestError("Subscriptions are not served here.") from None
+            except (MissingQueryError, CannotGetOperationTypeError) as e:
                 raise BadRequestError(str(e) or "Cannot execute this operation.") from None
             finally:
                 # close() ends the transaction like rollback() without expiring every
                 # loaded row one by one first.
                 await session.close()
-        payload: dict[str, Any] = {"data": result.data}
-        outcome = "ok"
-        if result.errors:
-            payload["errors"] = [_format_error(e, request_id) for e in result.errors]
-            outcome = "error"
-        return _json(payload, 200, request_id), outcome
+        extensions = dict(result.extensions or {})
+        extensions.setdefault("cost", 0)
+        self.budget.charge(principal.token_id, extensions["cost"])
+        return self._answer(result, extensions, request_id, media_type)
+
+    def _answer(
+        self, result: ExecutionResult, extensions: dict[str, Any], request_id: str, media: str
+    ) -> tuple[Response, str]:
+        production = self.settings.production
+        errors = [_format_error(e, request_id, production) for e in result.errors or []]
+        # A request error (parse, validation, variables, cost): nothing was executed.
+        refused = result.data is None and bool(errors) and all("path" not in e for e in errors)
+        payload: dict[str, Any] = {}
+        if not (refused and media == GRAPHQL_RESPONSE):
+            payload["data"] = result.data
+        if errors:
+            payload["errors"] = errors
+        payload["extensions"] = extensions
+        status = 400 if refused and media == GRAPHQL_RESPONSE else 200
+        return _json(payload, status, request_id, media), "error" if errors else "ok"

@@ -60,7 +60,7 @@ class Query:
     async def stage_throughput(
         self, info: Info, from_: From, to: datetime, pipeline: str | None = DEFAULT
     ) -> StageThroughputReport:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
             rows = await reports.stage_throughput(session, pipeline=found, start=from_, end=to)
         return StageThroughputReport(
@@ -75,7 +75,7 @@ class Query:
     async def handoff_report(
         self, info: Info, from_: From, to: datetime, pipeline: str | None = DEFAULT
     ) -> HandoffReport:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
             stats = await reports.handoff_report(session, pipeline=found, start=from_, end=to)
         return HandoffReport(

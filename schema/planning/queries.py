@@ -39,7 +39,7 @@ class Query:
     @permissions.query("report.read")
     async def churn_estimate(self, info: Info, years: int | None = 3) -> ChurnEstimate:
         years = figures.check_years(years)
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             found = await figures.churn_estimate(session, years=years, today=figures.utc_today())
         return ChurnEstimate.from_result(found)
 
@@ -48,7 +48,7 @@ class Query:
     async def forecast(
         self, info: Info, group_by: ForecastGrouping, period_start: date
     ) -> list[ForecastRow]:
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             rows = await figures.forecast(session, group_by=group_by, period_start=period_start)
         return [ForecastRow.from_row(group_by, row) for row in rows]
 
@@ -65,11 +65,11 @@ class Query:
     ) -> Connection[ClassificationSuggestion]:
         args = page_args(info, first, after)
         cutoffs = segments.Cutoffs(a_cutoff, b_cutoff, c_cutoff).check()
-        async with info.context.db() as session:
+        async with info.context.reports() as session:
             page = await segments.suggestion_page(session, cutoffs=cutoffs, args=args)
 
         async def total() -> int:
-            async with info.context.db() as session:
+            async with info.context.reports() as session:
                 return await segments.count_live_accounts(session)
 
         return connection(page, ClassificationSuggestion.from_result, total)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import strawberry
+from graphql import OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions import FieldExtension
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from app.accounts.models import BuyingRole, Classification
+from app.accounts.models import Account, BuyingRole, Classification
 from app.auth.models import Role, User
 from app.settings import Settings
 from schema import build_schema
 from schema.context import Context
+from schema.executor import FastExecutionContext
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
-from tests.support import Api
+from tests.cadence.factories import create_assignment
+from tests.planning.factories import at, create_activity, create_plan
+from tests.support import Api, contract_operations
 
 DETAIL = """
 query Detail($id: ID!, $withBranches: Boolean!, $skipContacts: Boolean = false) {
@@ -153,3 +163,142 @@ async def test_validation_is_cached_across_requests(api: Api, family: dict[str, 
         results.append(await schema.execute(LIST, context_value=context(api.session, user)))
     assert cache.cache_info().hits == hits + 1
     assert [r.errors for r in results] == [None, None, None]
+
+
+QUERY_VARIABLES: dict[str, dict[str, Any]] = {
+    "AccountList": {"first": 10},
+    "AuditLog": {"first": 10},
+    "Assignments": {"first": 10},
+    "PendingHandoffs": {"first": 10},
+    "StageThroughput": {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+    "HandoffReport": {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+    "Forecast": {"groupBy": "OWNER", "periodStart": "2025-01-01"},
+    "ClassificationSuggestions": {"first": 10},
+    "ReviewsDue": {"withinDays": 3650},
+    "ChurnEstimate": {"years": 3},
+}
+
+
+CLOCK_FIELDS = {"secondsInStage"}  # measured against the wall clock at each run
+
+
+def without_clock(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: without_clock(v) for k, v in data.items() if k not in CLOCK_FIELDS}
+    if isinstance(data, list):
+        return [without_clock(v) for v in data]
+    return data
+
+
+@functools.cache
+def both_schemas() -> tuple[Any, Any]:
+    return build_schema(planned=True), build_schema(planned=False)
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_contract_query_answers_alike_for_every_role(
+    api: Api, family: dict[str, int], role: Role
+) -> None:
+    """Mutations run serially, where the planned context hands over to graphql-core."""
+    head = await api.session.get(Account, family["head"])
+    assert head is not None
+    caller = await api.caller(role)
+    user = await api.session.get(User, caller.user_id)
+    assert user is not None
+    owner = await api.caller(Role.REP)
+    await create_assignment(api.session, account_id=head.id, user_id=owner.user_id)
+    await create_activity(api.session, head, "120.50", at(2025, 3))
+    await create_plan(api.session, head, owner_id=owner.user_id)
+    account_id = to_global_id("Account", head.id)
+    queries = {
+        name: text
+        for name, text in contract_operations().items()
+        if parse(text).definitions[0].operation is OperationType.QUERY  # type: ignore[attr-defined]
+    }
+    assert len(queries) >= 16
+    answered = 0
+    for name, text in queries.items():
+        variables = {"id": account_id, **QUERY_VARIABLES.get(name, {})}
+        operation = parse(text).definitions[0]
+        assert isinstance(operation, OperationDefinitionNode)
+        defined = {v.variable.name.value for v in operation.variable_definitions or ()}
+        variables = {k: v for k, v in variables.items() if k in defined}
+        answers = []
+        for schema in both_schemas():
+            result = await schema.execute(
+                text, variable_values=variables, context_value=context(api.session, user)
+            )
+            errors = [error.formatted for error in result.errors or []]
+            answers.append((without_clock(result.data), errors))
+        assert answers[0] == answers[1], (name, json.dumps(answers, default=str))
+        answered += answers[0][0] is not None
+    assert answered >= 1
+
+
+class Upper(FieldExtension):
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.type
+class Thing:
+    name: str = strawberry.field(extensions=[Upper()])
+    plain: str
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Dog(Named):
+    pass
+
+
+@strawberry.type
+class Tiny:
+    @strawberry.field
+    async def things(self) -> list[Thing]:
+        return [Thing(name="a", plain="b"), Thing(name="c", plain="d")]
+
+    @strawberry.field
+    async def dog(self) -> Dog:
+        return SimpleNamespace(name="Tom")  # type: ignore[return-value]
+
+
+async def tiny(query: str) -> list[tuple[Any, list[Any]]]:
+    answers = []
+    for planned in (FastExecutionContext, None):
+        schema = strawberry.Schema(query=Tiny, types=[Dog], execution_context_class=planned)
+        result = await schema.execute(query)
+        answers.append((result.data, [e.message for e in result.errors or []]))
+    return answers
+
+
+async def test_a_field_with_an_extension_is_not_a_plain_attribute() -> None:
+    planned, core = await tiny("{ things { name plain } }")
+    assert planned == core
+    assert planned[0] == {"things": [{"name": "A", "plain": "b"}, {"name": "C", "plain": "d"}]}
+
+
+async def test_is_type_of_is_checked_like_graphql_core() -> None:
+    planned, core = await tiny("{ dog { name } }")
+    assert planned == core
+    assert planned[1] == ["Expected value of type 'Dog' but got: <SimpleNamespace instance>."]
+
+
+async def test_fallbacks_are_counted_in_metrics(api: Api) -> None:
+    rep = await api.caller(Role.REP)
+    auth = {"Authorization": f"Bearer {rep.token}"}
+    line = 'accountflow_executor_fallbacks_total{reason="resolver error"}'
+
+    async def count() -> float:
+        text = (await api.client.get("/metrics", headers=auth)).text
+        found = [row for row in text.splitlines() if row.startswith(line)]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    before = await count()
+    result = await api.gql("{ accounts(first: 500) { totalCount } }", caller=rep)
+    assert result["errors"][0]["path"] == ["accounts"]
+    assert await count() == before + 1

@@ -47,7 +47,9 @@ async def test_tokens_are_stored_hashed(api: Api) -> None:
 async def test_unparseable_body_is_400(api: Api) -> None:
     rep = await api.caller(Role.REP)
     response = await api.client.post(
-        "/graphql", content=b"{not json", headers={"Authorization": f"Bearer {rep.token}"}
+        "/graphql",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {rep.token}", "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
