@@ -1,4 +1,4 @@
-"""The accountflow CLI: serve, migrate, token create, export-schema, seed-demo."""
+"""The accountflow CLI: serve, migrate, token create/revoke/show, export-schema, seed-demo."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def _create_token(url: str, email: str, role: Role, name: str | None) -> s
 
 
 async def _valid_token(url: str, token: str) -> bool:
-    from app.auth.service import authenticate
+    from app.auth.tokens import authenticate
 
     engine = db.create_engine(url)
     try:
@@ -52,17 +52,44 @@ async def _valid_token(url: str, token: str) -> bool:
         await engine.dispose()
 
 
-def admin_token(settings: Settings, url: str) -> str:
-    """The embedded database's ready admin token, kept in the data dir across restarts."""
-    path = settings.data_dir / "admin-token"
+def admin_token_path(settings: Settings) -> Path:
+    return settings.data_dir / "admin-token"
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write a file that is private from its first byte: created with mode 0600 (never
+    chmod-ed after the fact), then moved into place so no reader sees half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secret + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
+
+
+def admin_token(settings: Settings, url: str) -> tuple[str, bool]:
+    """The embedded database's admin token, kept in the data dir across restarts; True when
+    it was created just now (a missing, revoked or expired one is replaced)."""
+    path = admin_token_path(settings)
     if path.exists():
         token = path.read_text().strip()
         if asyncio.run(_valid_token(url, token)):
-            return token
+            return token, False
     token = asyncio.run(_create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin"))
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    return token
+    write_secret(path, token)
+    return token, True
+
+
+def admin_token_notice(settings: Settings, url: str) -> str:
+    """What `serve` says about the admin token: the secret itself only when just created, so
+    it reaches a terminal's scrollback (or a CI log) once."""
+    token, created = admin_token(settings, url)
+    if created:
+        return f"accountflow: admin token (header 'Authorization: Bearer …'): {token}"
+    where = admin_token_path(settings)
+    return f"accountflow: admin token in {where} (`accountflow token show` prints it)"
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -71,10 +98,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     url = db.resolve_database_url(settings)
     if settings.database_url is None:
         migrate(url)
-        token = admin_token(settings, url)
+        notice = admin_token_notice(settings, url)
         os.environ["DATABASE_URL"] = url  # workers reuse this server instead of starting one
         print(f"accountflow: GraphiQL on http://{args.host}:{args.port}/graphql", flush=True)
-        print(f"accountflow: admin token (header 'Authorization: Bearer …'): {token}", flush=True)
+        print(notice, flush=True)
     uvicorn.run(
         "app.server:app_from_env",
         factory=True,
@@ -97,15 +124,24 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _revoke_token(url: str, token: str) -> None:
-    from app.auth import service
+    from app.auth import tokens
     from app.auth.actor import SYSTEM
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            await service.revoke_token(session, actor=SYSTEM, raw_token=token)
+            await tokens.revoke_token(session, actor=SYSTEM, raw_token=token)
     finally:
         await engine.dispose()
+
+
+def cmd_token_show(args: argparse.Namespace, settings: Settings) -> None:
+    path = admin_token_path(settings)
+    try:
+        token = path.read_text().strip()
+    except FileNotFoundError:
+        sys.exit(f"accountflow: no admin token in {path}; `accountflow serve` creates it")
+    print(token)
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
@@ -163,6 +199,8 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token; it stops working at once")
     revoke.add_argument("--token", required=True)
     revoke.set_defaults(run=cmd_token_revoke)
+    show = token.add_parser("show", help="print the embedded server's admin token again")
+    show.set_defaults(run=cmd_token_show)
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         run=cmd_export_schema
     )

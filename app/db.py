@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, MetaData, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,7 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.settings import Settings
+from app.errors import AppError, InvalidInputError, StatementTimeoutError
+from app.settings import DbTimeouts, Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +98,37 @@ def resolve_database_url(settings: Settings) -> str:
     return settings.database_url or start_embedded_postgres(settings.data_dir)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, timeouts: DbTimeouts | None = None, **kwargs: Any) -> AsyncEngine:
+    """The engine; every connection it opens carries the timeouts (see README: pool sizing)."""
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", False)
+    connect_args = kwargs.setdefault("connect_args", {})
+    server_settings = (timeouts or DbTimeouts()).server_settings()
+    connect_args["server_settings"] = server_settings | connect_args.get("server_settings", {})
     return create_async_engine(url, **kwargs)
+
+
+_TIMEOUT_STATES = frozenset({"57014", "55P03"})  # query_canceled, lock_not_available
+_TEXT_STATES = frozenset({"22021", "22P05"})  # character_not_in_repertoire, untranslatable
+
+
+def expected_error(error: BaseException) -> AppError | None:
+    """The AppError a failure stands for when the client can act on it, else None.
+
+    Resolvers below the root raise AppErrors (e.g. a bad cursor on a nested connection);
+    a statement past its timeout is TIMEOUT (retry later), not an internal error.
+    """
+    if isinstance(error, AppError):
+        return error
+    if not isinstance(error, DBAPIError):
+        return None
+    state = getattr(error.orig, "sqlstate", None)
+    if state in _TIMEOUT_STATES:
+        return StatementTimeoutError("The database took too long; try again later.")
+    if state in _TEXT_STATES:
+        return InvalidInputError("Text must not contain NUL or invalid characters.")
+    return None
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

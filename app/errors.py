@@ -22,6 +22,26 @@ class InvalidInputError(AppError):
     code = "INVALID_INPUT"
 
 
+class InvalidIdError(AppError):
+    code = "INVALID_ID"
+
+
+class InvalidCursorError(AppError):
+    code = "INVALID_CURSOR"
+
+
+class IdempotencyConflictError(AppError):
+    """The same (source, externalId) was sent before with a different payload."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+
+
+class StatementTimeoutError(AppError):
+    """A statement ran past statement_timeout or waited past lock_timeout."""
+
+    code = "TIMEOUT"
+
+
 class NotFoundError(AppError):
     code = "NOT_FOUND"
 
@@ -37,8 +57,10 @@ class AlreadyExistsError(AppError):
 class ForbiddenError(AppError):
     code = "FORBIDDEN"
 
-    def __init__(self, message: str = "You are not allowed to do this.") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "You are not allowed to do this.", *, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
 
 
 class InvalidTransitionError(AppError):

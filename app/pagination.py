@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
-from app.errors import InvalidInputError
+from app.errors import InvalidCursorError, InvalidInputError
 
 T = TypeVar("T")
 Key = tuple[Any, ...]
@@ -48,17 +49,51 @@ def encode_cursor(key: Key) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in key])).decode()
 
 
-def decode_cursor(cursor: str, *, size: int) -> Key:
+MAX_CURSOR = 2000  # characters; ours are a few dozen
+
+
+def decode_cursor(cursor: str, columns: Sequence[Any]) -> Key:
+    """The key a cursor holds, checked against the types of the order columns.
+
+    A cursor is client input: one of the wrong shape, or holding values of the wrong type
+    (which PostgreSQL would refuse mid-query), is INVALID_CURSOR.
+    """
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError
         values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, orjson.JSONDecodeError, ValueError):
-        raise InvalidInputError("Malformed cursor.", field="after") from None
-    if not isinstance(values, list) or len(values) != size:
-        raise InvalidInputError("Malformed cursor.", field="after")
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        key = tuple(_decode_value(v) for v in values)
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, ArithmeticError):
+        raise InvalidCursorError("Malformed cursor.", field="after") from None
+    if not all(_fits(value, column) for value, column in zip(key, columns, strict=True)):
+        raise InvalidCursorError("Malformed cursor.", field="after")
+    return key
+
+
+def _fits(value: Any, column: Any) -> bool:
+    if value is None:
+        return True
     try:
-        return tuple(_decode_value(v) for v in values)
-    except (ValueError, TypeError):
-        raise InvalidInputError("Malformed cursor.", field="after") from None
+        expected = column.type.python_type
+    except (AttributeError, NotImplementedError):
+        return True
+    if issubclass(expected, Enum):
+        return value in {m.value for m in expected}
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool) and _bigint(value)
+    if expected is str:
+        return isinstance(value, str) and "\x00" not in value
+    if expected is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None and 2 <= value.year < 9999
+    if expected is Decimal:
+        return isinstance(value, Decimal) and value.is_finite()
+    return isinstance(value, expected)
+
+
+def _bigint(value: int) -> bool:
+    return -(2**63) <= value < 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +144,7 @@ async def keyset_page(
         key_cols.insert(0, _count_query(query).scalar_subquery().label("_total"))
     query = query.add_columns(*key_cols)
     if args.after is not None:
-        key = decode_cursor(args.after, size=len(order))
+        key = decode_cursor(args.after, order)
         row_key = tuple_(*order)
         query = query.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
     query = query.order_by(*[c.desc() if descending else c.asc() for c in order])
@@ -185,7 +220,7 @@ async def _partition_group(
     order_cols = [counted.c[name] for name in order]
     inner = select(counted)
     if args.after is not None:
-        key = decode_cursor(args.after, size=len(order))
+        key = decode_cursor(args.after, order_cols)
         row_key = tuple_(*order_cols)
         inner = inner.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
     ordering = [c.desc() if descending else c.asc() for c in order_cols]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -17,7 +18,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app import db, metrics
-from app.auth.service import authenticate
+from app.activities import rebuild
+from app.auth import tokens
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
@@ -42,18 +44,38 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = db.create_engine(url)
-        replica = db.create_engine(settings.replica_url) if settings.replica_url else None
+        engine = db.create_engine(
+            url,
+            timeouts=settings.timeouts,
+            pool_size=settings.pool.pool_size,
+            max_overflow=settings.pool.max_overflow,
+        )
+        replica = None
         reports = None
-        if replica is not None:
+        if settings.replica_url:
+            replica = db.create_engine(settings.replica_url, timeouts=settings.timeouts)
             reports = ReportDatabase(
                 replica, db.create_sessionmaker(replica), max_lag=settings.replica_max_lag
             )
         holder["state"] = State(engine, db.create_sessionmaker(engine), reports)
         app.state.accountflow = holder["state"]
+        # The job's own two connections (its lock and its batches): never a request's.
+        job_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=2, max_overflow=0)
+        rebuilds = asyncio.create_task(
+            rebuild.run_forever(
+                job_engine,
+                db.create_sessionmaker(job_engine),
+                batch_size=settings.rebuild.batch_size,
+                interval=settings.rebuild.interval_ms / 1000,
+            )
+        )
         try:
             yield
         finally:
+            rebuilds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rebuilds
+            await job_engine.dispose()
             await engine.dispose()
             if replica is not None:
                 await replica.dispose()
@@ -82,8 +104,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
     async def metrics_endpoint(request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         async with state().sessionmaker() as session:
-            if not token or await authenticate(session, token) is None:
+            principal = await tokens.authenticate(session, token) if token else None
+            if principal is None:
                 return JSONResponse({"error": "a valid bearer token is required"}, 401)
+            if principal.use_is_stale:
+                await tokens.record_use(session, principal.token_id)
+                await session.commit()
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     routes = [

@@ -69,6 +69,74 @@ class Limits:
     cost_per_minute: int = 5_000_000
 
 
+# --- database timeouts and the contact-rule rebuild (helper inputs) ----------------------
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """Server-side limits set on every connection, in milliseconds (0 turns one off).
+
+    Reports raise their statement limit for their own transaction (SET LOCAL).
+    """
+
+    statement_ms: int = 15_000
+    lock_ms: int = 5_000
+    idle_in_transaction_ms: int = 60_000
+    report_statement_ms: int = 60_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbTimeouts:
+        return cls(
+            statement_ms=_int(env, "ACCOUNTFLOW_STATEMENT_TIMEOUT_MS", 15_000, minimum=0),
+            lock_ms=_int(env, "ACCOUNTFLOW_LOCK_TIMEOUT_MS", 5_000, minimum=0),
+            idle_in_transaction_ms=_int(
+                env, "ACCOUNTFLOW_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000, minimum=0
+            ),
+            report_statement_ms=_int(
+                env, "ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS", 60_000, minimum=0
+            ),
+        )
+
+    def server_settings(self) -> dict[str, str]:
+        return {
+            "statement_timeout": str(self.statement_ms),
+            "lock_timeout": str(self.lock_ms),
+            "idle_in_transaction_session_timeout": str(self.idle_in_transaction_ms),
+            "accountflow.report_statement_timeout": str(self.report_statement_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DbPool:
+    """Connections per worker process: up to pool_size + max_overflow (see README)."""
+
+    pool_size: int = 10
+    max_overflow: int = 20
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DbPool:
+        return cls(
+            pool_size=_int(env, "ACCOUNTFLOW_DB_POOL_SIZE", 10),
+            max_overflow=_int(env, "ACCOUNTFLOW_DB_MAX_OVERFLOW", 20, minimum=0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildJob:
+    """The background rebuild of assignments after a contact-rule change."""
+
+    batch_size: int = 2_000
+    interval_ms: int = 1_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RebuildJob:
+        return cls(
+            batch_size=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_BATCH", 2_000),
+            interval_ms=_int(env, "ACCOUNTFLOW_CONTACT_REBUILD_INTERVAL_MS", 1_000),
+        )
+
+
+# --- end database timeouts and the contact-rule rebuild ------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
@@ -79,6 +147,9 @@ class Settings:
     replica_max_lag: float = 5.0
     production: bool = False
     fast_executor: bool = True
+    timeouts: DbTimeouts = DbTimeouts()
+    rebuild: RebuildJob = RebuildJob()
+    pool: DbPool = DbPool()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -108,4 +179,7 @@ class Settings:
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
             production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
             fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
+            timeouts=DbTimeouts.from_env(env),
+            rebuild=RebuildJob.from_env(env),
+            pool=DbPool.from_env(env),
         )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pycountry
@@ -8,6 +10,28 @@ from email_validator import EmailNotValidError, validate_email
 from app.errors import AppError, ErrorGroup, InvalidInputError
 
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
+# The years a DateTime input may name. Beyond them lie BC dates (once a +14:00 offset is
+# taken off year 1) that the driver cannot encode, and nothing a CRM means.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def moment_error(value: datetime) -> str | None:
+    """Why a DateTime input is unusable, or None."""
+    if value.tzinfo is None:
+        return "needs a time zone"
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        return f"must be within the years {FIRST_YEAR} to {LAST_YEAR}"
+    if not FIRST_YEAR <= value.astimezone(UTC).year <= LAST_YEAR:
+        return f"must be within the years {FIRST_YEAR} to {LAST_YEAR} in UTC"
+    return None
+
+
+def check_moment(field: str, value: datetime | None) -> datetime | None:
+    """A DateTime argument outside any Checks (a report's bounds): raise when unusable."""
+    checks = Checks()
+    checks.moment(field, value)
+    checks.raise_if_any()
+    return value
 
 
 class Checks:
@@ -34,6 +58,9 @@ class Checks:
         if value is None:
             if required:
                 self.fail(field, f"{field} is required.")
+            return None
+        if "\x00" in value:
+            self.fail(field, f"{field} must not contain NUL characters.")
             return None
         value = value.strip()
         if not value:
@@ -62,6 +89,35 @@ class Checks:
         if code not in COUNTRY_CODES:
             self.fail(field, f"{field} must be an ISO 3166 alpha-2 country code.")
         return code
+
+    def moment(self, field: str, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        problem = moment_error(value)
+        if problem is not None:
+            self.fail(field, f"{field} {problem}.")
+            return None
+        return value
+
+    def decimal(
+        self, field: str, value: Decimal | None, *, low: Decimal, high: Decimal, places: int
+    ) -> Decimal | None:
+        """A finite amount with low <= value < high and at most `places` decimals.
+
+        NaN, Infinity and exponents like 1e999999999 parse as Decimals: refuse them here,
+        before any comparison (NaN raises) or the database (which would overflow) sees them.
+        """
+        if value is None:
+            return None
+        if not value.is_finite():
+            self.fail(field, f"{field} must be a finite number.")
+        elif not low <= value < high:
+            self.fail(field, f"{field} must be at least {low} and below {high}.")
+        elif value != round(value, places):
+            self.fail(field, f"{field} has more than {places} decimal places.")
+        else:
+            return value
+        return None
 
     def int_range(self, field: str, value: int | None, *, low: int, high: int) -> int | None:
         if value is not None and not low <= value <= high:

@@ -12,7 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, users
+from schema import accounts, activities, audit, cadence, handoff, node, planning, tokens, users
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.limits import CostExtension, validation_rules
@@ -30,6 +30,7 @@ Query = merge_types(
         activities.Query,
         handoff.Query,
         planning.Query,
+        tokens.Query,
     ),
 )
 Mutation = merge_types(
@@ -41,6 +42,7 @@ Mutation = merge_types(
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
+        tokens.Mutation,
     ),
 )
 

@@ -99,6 +99,9 @@ class ContactRule:
     manager_type: ManagerType
     kinds: list[ActivityKind]
     assignee_only: bool
+    rebuild_pending: bool = strawberry.field(
+        description="The assignments' stored contacts are being rebuilt after a change."
+    )
 
     @classmethod
     def from_model(cls, row: models.ContactRule) -> Self:
@@ -106,6 +109,7 @@ class ContactRule:
             manager_type=row.manager_type,
             kinds=[models.ActivityKind(k) for k in row.kinds],
             assignee_only=row.assignee_only,
+            rebuild_pending=row.rebuild_pending,
         )
 
 
@@ -176,6 +180,12 @@ def _rejected(index: int, errors: list[AppError]) -> RejectedItem:
     return RejectedItem(index=index, errors=[u for e in errors for u in to_user_errors(e)])
 
 
+def _may_see(context: Context, row: models.Activity) -> bool:
+    """A repeated key shows the stored activity only to its sender or a reader of activities:
+    the key alone must not reveal another caller's account and author."""
+    return row.logged_by_id == context.viewer.id or permissions.allowed(context, "activity.read")
+
+
 @strawberry.input
 class LogActivitiesInput:
     activities: list[LogActivityInput]
@@ -240,6 +250,8 @@ class Mutation:
         row, duplicate = await ingest.log_activity(
             info.context.session, actor=info.context.actor, item=input.to_args()
         )
+        if duplicate and not _may_see(info.context, row):
+            return LogActivityPayload(activity=None, duplicate=True)
         return LogActivityPayload(activity=Activity.from_model(row), duplicate=duplicate)
 
     @strawberry.mutation

@@ -163,6 +163,11 @@ class AssignmentFilter:
     balance: list[BalanceStatus] | None = strawberry.field(
         default=None, description="Over the default window (365 days) and thresholds."
     )
+    inactive_users: bool | None = strawberry.field(
+        default=None,
+        description="true: only assignments held by deactivated users, the work to reassign "
+        "(bulkReassign fromUserId moves it); false: only active users' assignments.",
+    )
 
     def to_args(self) -> service.AssignmentFilter:
         return service.AssignmentFilter(
@@ -171,6 +176,7 @@ class AssignmentFilter:
             account_id=decode_optional(self.account_id, "Account", field="filter.accountId"),
             status=self.status,
             balance=self.balance,
+            inactive_users=self.inactive_users,
         )
 
 

@@ -39,6 +39,7 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
+from sqlalchemy.exc import DBAPIError
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
@@ -437,6 +438,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             try:
                 return await Plan(self).run(root_type, root_value, grouped_field_set)
             except Exception as error:  # any surprise: graphql-core gives the exact answer
+                if isinstance(error.__cause__, DBAPIError):  # a rerun meets an aborted transaction
+                    raise error.__cause__ from None
                 log.debug("plan abandoned: %r", error)
                 metrics.EXECUTOR_FALLBACKS.labels(fallback_reason(error)).inc()
             result = standard(root_type, root_value, grouped_field_set, serially, new_defer_usages)

@@ -20,7 +20,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app import metrics
-from app.auth import service as auth
+from app.auth import tokens
+from app.db import expected_error
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
@@ -209,7 +210,14 @@ def _bearer(request: Request) -> str | None:
 
 def _format_error(error: GraphQLError, request_id: str, production: bool) -> dict[str, Any]:
     original = error.original_error
-    if original is not None and not isinstance(original, GraphQLError):
+    expected = None if original is None else expected_error(original)
+    if expected is not None:
+        log.info("%s [request %s] at %s: %s", expected.code, request_id, error.path, original)
+        extensions = {"code": expected.code, "field": expected.field, "requestId": request_id}
+        error = GraphQLError(
+            expected.message, nodes=error.nodes, path=error.path, extensions=extensions
+        )
+    elif original is not None and not isinstance(original, GraphQLError):
         log.error(
             "unexpected error [request %s] at %s",
             request_id,
@@ -292,10 +300,13 @@ class GraphQLEndpoint:
         # Queries run in a transaction too: reports rely on SET LOCAL (plan_cache_mode,
         # work_mem), which does nothing outside one.
         async with self.sessionmaker() as session:
-            principal = await auth.authenticate(session, token)
+            principal = await tokens.authenticate(session, token)
             if principal is None:
-                body = _error_body("Invalid or revoked token.", "UNAUTHENTICATED")
+                body = _error_body("Invalid, expired or revoked token.", "UNAUTHENTICATED")
                 return _json(body, 401, request_id, media_type), "unauthorized"
+            if principal.use_is_stale:
+                await tokens.record_use(session, principal.token_id)
+                await session.commit()
             wait = self.budget.retry_after(principal.token_id)
             if wait is not None:
                 await session.close()

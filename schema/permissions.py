@@ -67,8 +67,14 @@ POLICY: dict[str, Rule] = {
     "handoff.read": Rule(STAFF),
     "report.read": Rule(MANAGERS),
     "plan.read": Rule(STAFF),
+    # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
+    "token.read": Rule(ALL),
     # writes
     "user.create": Rule(ADMINS),
+    "user.update": Rule(ADMINS),
+    # INTEGRATION never mints tokens; MANAGER and REP only for themselves.
+    "token.create": Rule(STAFF),
+    "token.revoke": Rule(ALL),
     "account.create": Rule(WRITERS),
     "account.update": Rule(WRITERS, rep_scoped=True),
     "account.archive": Rule(STAFF, rep_scoped=True),
@@ -162,6 +168,11 @@ TYPE_RULES: dict[str, str] = {
     "ClassificationSuggestion": "report.read",
     "ClassificationSuggestionConnection": "report.read",
     "ClassificationSuggestionEdge": "report.read",
+    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
+    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
+    "ApiToken": "token.read",
+    "CreateApiTokenPayload": "payload",
+    "ApiTokenPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from app.errors import InvalidInputError, NotFoundError
+from app.errors import InvalidIdError, NotFoundError
 from app.pagination import Page, PageArgs, check_page_args
 from schema.context import Context, Info
 
@@ -21,12 +22,22 @@ def to_global_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
 
 
+_GLOBAL_ID = re.compile(r"([A-Z][A-Za-z]{0,63}):([1-9][0-9]{0,18})")
+MAX_PK = 2**63 - 1  # bigint
+MAX_GLOBAL_ID = 120  # characters: base64 of the longest valid "Type:pk"
+
+
 def from_global_id(global_id: str, *, field: str = "id") -> tuple[str, int]:
-    try:
-        type_name, _, raw = base64.b64decode(global_id, validate=True).decode().partition(":")
-        return type_name, int(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInputError("Malformed id.", field=field) from None
+    """(type name, primary key) of an id; anything but one we made is INVALID_ID."""
+    found = None
+    if len(global_id) <= MAX_GLOBAL_ID:
+        try:
+            found = _GLOBAL_ID.fullmatch(base64.b64decode(global_id, validate=True).decode())
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            found = None
+    if found is None or int(found.group(2)) > MAX_PK:
+        raise InvalidIdError("Malformed id.", field=field)
+    return found.group(1), int(found.group(2))
 
 
 def decode_id(global_id: str, type_name: str, *, field: str = "id") -> int:

@@ -12,8 +12,9 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.db import expected_error
 from app.errors import AppError, ConflictError
 from schema.context import Context
 from schema.errors import to_user_errors
@@ -31,8 +32,8 @@ def info_context(kwargs: dict[str, Any]) -> Context:
 def unit_of_work(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """One transaction per mutation; expected failures become the payload's errors.
 
-    An AppError or a lost race on a unique key rolls back everything the mutation wrote and
-    answers the payload with `errors`; anything else rolls back and propagates (masked at
+    An AppError, a lost race on a unique key or a timeout rolls back everything the mutation
+    wrote and answers the payload with `errors`; anything else rolls back and propagates (masked at
     the HTTP edge).
     """
 
@@ -55,6 +56,13 @@ def unit_of_work(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
             log.info("integrity error in %s: %s", resolver.__name__, error.orig)
             conflict = ConflictError("The change conflicts with data written meanwhile.")
             return typing.cast(R, payload()(errors=to_user_errors(conflict)))
+        except DBAPIError as error:
+            await session.rollback()
+            expected = expected_error(error)  # a statement or lock timeout: TIMEOUT
+            if expected is None:
+                raise
+            log.info("%s in %s: %s", expected.code, resolver.__name__, error.orig)
+            return typing.cast(R, payload()(errors=to_user_errors(expected)))
         except BaseException:
             await session.rollback()
             raise

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
@@ -11,7 +11,15 @@ from schema.cadence import UserCadenceFields
 from schema.context import Context, Info
 from schema.enums import Role
 from schema.errors import UserError
-from schema.relay import Connection, Node, connection, page_args, register_node, to_global_id
+from schema.relay import (
+    Connection,
+    Node,
+    connection,
+    decode_id,
+    page_args,
+    register_node,
+    to_global_id,
+)
 
 
 @strawberry.type
@@ -54,6 +62,31 @@ class CreateUserInput:
     max_accounts: int | None = None
 
 
+@strawberry.input(
+    description="Only the fields sent change. `maxAccounts: null` removes the limit; "
+    "`isActive: false` stops the user's tokens at once and keeps their assignments."
+)
+class UpdateUserInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    role: Role | None = strawberry.UNSET
+    max_accounts: int | None = strawberry.UNSET
+    is_active: bool | None = strawberry.UNSET
+
+    def to_changes(self) -> service.UserChanges:
+        # name, role and isActive cannot be null: a null leaves them as they are.
+        changes: service.UserChanges = {}
+        if self.name is not None and self.name is not strawberry.UNSET:
+            changes["name"] = self.name
+        if self.role is not None and self.role is not strawberry.UNSET:
+            changes["role"] = self.role
+        if self.max_accounts is not strawberry.UNSET:
+            changes["max_accounts"] = self.max_accounts
+        if self.is_active is not None and self.is_active is not strawberry.UNSET:
+            changes["is_active"] = self.is_active
+        return changes
+
+
 @strawberry.type
 class UserPayload:
     user: User | None = None
@@ -70,10 +103,19 @@ class Query:
     @strawberry.field
     @permissions.query("user.read")
     async def users(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_inactive: Annotated[
+            bool,
+            strawberry.argument(
+                description="Deactivated users are left out of pickers unless asked."
+            ),
+        ] = False,
     ) -> Connection[User]:
         args = page_args(info, first, after)
-        query = service.users_query()
+        query = service.users_query(include_inactive=include_inactive)
         async with info.context.db() as session:
             page = await keyset_page(session, query, order=service.USER_ORDER, args=args)
 
@@ -96,5 +138,19 @@ class Mutation:
             name=input.name,
             role=input.role,
             max_accounts=input.max_accounts,
+        )
+        return UserPayload(user=User.from_model(row))
+
+    @strawberry.mutation(
+        description="ADMIN only. Unknown id: NOT_FOUND; the last active admin "
+        "can be neither deactivated nor demoted (LAST_ADMIN)."
+    )
+    @permissions.mutation("user.update")
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
+        row = await service.update_user(
+            info.context.session,
+            actor=info.context.actor,
+            user_id=decode_id(input.id, "User"),
+            changes=input.to_changes(),
         )
         return UserPayload(user=User.from_model(row))

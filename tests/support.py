@@ -13,6 +13,7 @@ from graphql import OperationDefinitionNode, parse, print_ast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
+from app.auth import tokens
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from schema.relay import to_global_id
@@ -59,7 +60,7 @@ class Api:
             name=name or f"{role.value.title()} {n}",
             role=role,
         )
-        token = await auth.issue_token(self.session, actor=SYSTEM, user_id=user.id)
+        token, _ = await tokens.issue_token(self.session, actor=SYSTEM, user_id=user.id)
         await self.session.commit()
         return Caller(user_id=user.id, token=token, role=role)
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.__main__ import main
-from app.auth.service import authenticate
+from app.auth.tokens import authenticate
 from app.db import create_engine, create_sessionmaker
 from schema import schema
 

@@ -10,8 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Account, BuyingRole, Classification, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.auth.models import Role
+from app.auth.scope import user_holds_account
 from app.db import rows_by_id
-from app.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
+from app.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
 from app.handoff import service as handoff
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
@@ -98,6 +106,34 @@ async def _check_external_ref(
         raise AlreadyExistsError("Another account has this externalRef.", field="externalRef")
 
 
+# Every parent change of an existing account takes this transaction-level lock before its
+# cycle check, so two changes (A under B, B under A) cannot both pass it: the second one
+# checks after the first has committed. It is taken before the account's row lock: the
+# UPDATE's foreign-key check on the new parent waits for that parent's row lock, which a
+# waiting second change would otherwise hold (a deadlock). Hierarchy changes are rare.
+HIERARCHY_LOCK = 0x61636374_70617265  # "acctpare"
+
+
+async def _check_scope(
+    session: AsyncSession, actor: Actor, clean: dict[str, Any], current: Account | None
+) -> None:
+    """Classification is set by managers; a REP moves accounts only under ones they hold."""
+
+    def changes(key: str) -> bool:
+        value = clean.get(key)
+        return key in clean and value != (None if current is None else getattr(current, key))
+
+    if changes("classification") and actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise ForbiddenError("Only managers set the classification.", field="classification")
+    parent_id = clean.get("parent_id")
+    if changes("parent_id") and parent_id is not None and actor.role is Role.REP:
+        assert actor.user_id is not None
+        if not await user_holds_account(session, user_id=actor.user_id, account_id=parent_id):
+            raise ForbiddenError(
+                "You may only move an account under one you hold.", field="parentId"
+            )
+
+
 async def _check_parent(
     session: AsyncSession, parent_id: int | None, *, child_id: int | None
 ) -> None:
@@ -121,6 +157,7 @@ async def _check_parent(
 
 async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) -> Account:
     clean = _clean_account_fields(fields)
+    await _check_scope(session, actor, clean, None)
     await _check_external_ref(session, clean.get("external_ref"))
     await _check_parent(session, clean.get("parent_id"), child_id=None)
     account = Account(**clean, created_by_id=actor.user_id)
@@ -159,12 +196,15 @@ async def update_account(
     if unknown:
         raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
     clean = _clean_account_fields(changes)
+    if clean.get("parent_id") is not None:
+        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
     account = await get_account_for_update(session, account_id)
     if expected_version is not None and account.version != expected_version:
         raise ConflictError(
             f"The account changed since version {expected_version} (now {account.version}).",
             field="expectedVersion",
         )
+    await _check_scope(session, actor, clean, account)
     if "external_ref" in clean:
         await _check_external_ref(session, clean["external_ref"], exclude_id=account_id)
     if clean.get("parent_id") is not None:

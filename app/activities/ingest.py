@@ -2,8 +2,12 @@
 
 (source, externalId) is the idempotency key: a repeat (in the table already, in flight in
 another transaction, or earlier in the same batch) is skipped by ON CONFLICT DO NOTHING and
-reported as a duplicate. Items are inserted in key order so that two batches sharing keys
-wait for each other instead of deadlocking.
+reported as a duplicate, unless its payload differs from the stored one: that item is
+rejected with IDEMPOTENCY_CONFLICT (Stripe's rule). Items are inserted in key order so
+that two batches sharing keys wait for each other instead of deadlocking.
+
+A REP logs only on accounts they hold, attributed to themselves; an item outside that scope
+is rejected by its index like any other bad item.
 """
 
 from __future__ import annotations
@@ -25,8 +29,16 @@ from app.activities import cadence
 from app.activities.models import Activity, ActivityKind
 from app.audit import service as audit
 from app.auth.actor import Actor
-from app.auth.models import User
-from app.errors import AppError, ErrorGroup, InvalidInputError, NotFoundError
+from app.auth.models import Role, User
+from app.auth.scope import accounts_held
+from app.errors import (
+    AppError,
+    ErrorGroup,
+    ForbiddenError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
 from app.validation import Checks
 
 MAX_SUMMARY = 2000
@@ -56,6 +68,8 @@ class LogResult:
     rejected: list[tuple[int, list[AppError]]] = field(default_factory=list)
     # Per item: the stored id of a newly written row; None for duplicates and rejected.
     new_ids: list[int | None] = field(default_factory=list)
+    # Per item: the id of the stored row a duplicate repeats.
+    duplicate_of: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -70,6 +84,7 @@ class _Row:
     summary: str | None
     source: str | None
     external_id: str | None
+    logged_by_id: int | None
 
 
 def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, Any]]:
@@ -78,18 +93,23 @@ def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, A
         checks.fail("accountId", "Give accountId or accountExternalRef (exactly one).")
     if item.user_id is not None and item.user_email is not None:
         checks.fail("userId", "Give userId or userEmail, not both.")
-    if item.occurred_at.tzinfo is None:
-        checks.fail("occurredAt", "occurredAt needs a time zone.")
-    elif item.occurred_at > now + MAX_FUTURE:
+    occurred_at = checks.moment("occurredAt", item.occurred_at)
+    if occurred_at is not None and occurred_at > now + MAX_FUTURE:
         checks.fail("occurredAt", "occurredAt is more than 24 hours in the future.")
-    if item.amount is not None and not Decimal(0) <= item.amount < MAX_AMOUNT:
-        checks.fail("amount", "amount must be at least 0 and below 10^12.")
-    elif item.amount is not None and item.amount != item.amount.quantize(Decimal("0.01")):
-        checks.fail("amount", "amount has more than 2 decimal places.")
+    checks.decimal("amount", item.amount, low=Decimal(0), high=MAX_AMOUNT, places=2)
     clean = {
         "summary": checks.text("summary", item.summary, max_length=MAX_SUMMARY),
         "source": checks.text("source", item.source, max_length=64),
         "external_id": checks.text("externalId", item.external_id, max_length=200),
+        "account_external_ref": checks.text(
+            "accountExternalRef",
+            item.account_external_ref,
+            max_length=100,
+            required=item.account_external_ref is not None,
+        ),
+        "user_email": checks.text(
+            "userEmail", item.user_email, max_length=254, required=item.user_email is not None
+        ),
     }
     if clean["external_id"] is not None and clean["source"] is None:
         checks.fail("source", "source is required with externalId.")
@@ -111,13 +131,19 @@ def _array(values: set[Any], item_type: Any) -> BindParameter[Any]:
     return bindparam(None, list(values), type_=ARRAY(item_type))
 
 
-async def _load_references(session: AsyncSession, items: Sequence[ActivityInput]) -> _References:
-    """Every account, user and contact the batch names, in one query per kind."""
-    ids = {i.account_id for i in items if i.account_id is not None}
-    refs = {i.account_external_ref for i in items if i.account_external_ref is not None}
-    user_ids = {i.user_id for i in items if i.user_id is not None}
-    emails = {i.user_email.lower() for i in items if i.user_email is not None}
-    contact_ids = {i.contact_id for i in items if i.contact_id is not None}
+async def _load_references(
+    session: AsyncSession, items: Sequence[tuple[ActivityInput, dict[str, Any]]]
+) -> _References:
+    """Every account, user and contact the batch names, in one query per kind.
+
+    Text keys come from the checked values (`clean`): raw ones may hold what PostgreSQL
+    refuses (NUL) and would fail the whole batch.
+    """
+    ids = {i.account_id for i, _ in items if i.account_id is not None}
+    refs = {c["account_external_ref"] for _, c in items if c["account_external_ref"]}
+    user_ids = {i.user_id for i, _ in items if i.user_id is not None}
+    emails = {c["user_email"].lower() for _, c in items if c["user_email"]}
+    contact_ids = {i.contact_id for i, _ in items if i.contact_id is not None}
     found = _References(set(), {}, set(), {}, {})
     if ids:
         found.account_ids = set(
@@ -161,8 +187,8 @@ def _resolve(
     account_id = item.account_id
     if account_id is not None and account_id not in refs.account_ids:
         checks.add(NotFoundError("Unknown account.", field="accountId"))
-    if item.account_external_ref is not None:
-        account_id = refs.account_refs.get(item.account_external_ref)
+    if clean["account_external_ref"] is not None:
+        account_id = refs.account_refs.get(clean["account_external_ref"])
         if account_id is None:
             checks.add(
                 NotFoundError("No account has this externalRef.", field="accountExternalRef")
@@ -170,8 +196,8 @@ def _resolve(
     user_id = item.user_id
     if user_id is not None and user_id not in refs.user_ids:
         checks.add(NotFoundError("Unknown user.", field="userId"))
-    if item.user_email is not None:
-        user_id = refs.user_emails.get(item.user_email.lower())
+    if clean["user_email"] is not None:
+        user_id = refs.user_emails.get(clean["user_email"].lower())
         if user_id is None:
             checks.add(NotFoundError("No user has this email.", field="userEmail"))
     if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
@@ -189,7 +215,37 @@ def _resolve(
         summary=clean["summary"],
         source=clean["source"],
         external_id=clean["external_id"],
+        logged_by_id=None,
     )
+
+
+async def _within_rep_scope(
+    session: AsyncSession, actor: Actor, items: Sequence[ActivityInput | AppError], rows: list[_Row]
+) -> tuple[list[_Row], list[tuple[int, list[AppError]]]]:
+    """A REP logs only on accounts they hold, as themselves (unnamed user: the REP)."""
+    if actor.role is not Role.REP or actor.user_id is None or not rows:
+        return rows, []
+    held = await accounts_held(
+        session, user_id=actor.user_id, account_ids={r.account_id for r in rows}
+    )
+    kept: list[_Row] = []
+    rejected: list[tuple[int, list[AppError]]] = []
+    for row in rows:
+        item = items[row.index]
+        assert isinstance(item, ActivityInput)
+        errors: list[AppError] = []
+        if row.account_id not in held:
+            where = "accountId" if item.account_id is not None else "accountExternalRef"
+            errors.append(ForbiddenError("You may only log on accounts you hold.", field=where))
+        if row.user_id not in (None, actor.user_id):
+            who = "userId" if item.user_id is not None else "userEmail"
+            errors.append(ForbiddenError("You may only log activities as yourself.", field=who))
+        if errors:
+            rejected.append((row.index, errors))
+        else:
+            row.user_id = actor.user_id
+            kept.append(row)
+    return kept, rejected
 
 
 _COLUMNS = {
@@ -202,6 +258,7 @@ _COLUMNS = {
     "summary": "text",
     "source": "varchar",
     "external_id": "varchar",
+    "logged_by_id": "bigint",
 }
 _names = ", ".join(_COLUMNS)
 # The rows travel as one JSON text (orjson writes the _Row dataclasses; PostgreSQL parses
@@ -246,21 +303,26 @@ async def log_activities(
         raise InvalidInputError(f"Send between 1 and {max_batch} activities.", field="activities")
     now = now or datetime.now(UTC)
     result = LogResult(new_ids=[None] * len(items))
-    parsed = [i for i in items if isinstance(i, ActivityInput)]
-    refs = await _load_references(session, parsed)
-    rows: list[_Row] = []
+    checked: list[tuple[int, ActivityInput, Checks, dict[str, Any]]] = []
     for index, item in enumerate(items):
         if isinstance(item, AppError):
             result.rejected.append((index, list(item)))
-            continue
-        checks, clean = _check_item(item, now)
+        else:
+            checked.append((index, item, *_check_item(item, now)))
+    refs = await _load_references(session, [(i, clean) for _, i, _, clean in checked])
+    rows: list[_Row] = []
+    for index, item, checks, clean in checked:
         row = _resolve(index, item, checks, clean, refs)
         if row is None:
             result.rejected.append((index, checks.errors))
         else:
+            row.logged_by_id = actor.user_id
             rows.append(row)
+    rows, out_of_scope = await _within_rep_scope(session, actor, items, rows)
+    result.rejected.extend(out_of_scope)
     if rows:
         await _store(session, rows, result)
+    result.rejected.sort(key=lambda r: r[0])
     await audit.record(
         session,
         actor=actor,
@@ -280,15 +342,54 @@ async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> 
     payload = orjson.dumps(rows, default=_json_default).decode()
     stored = (await session.execute(_INSERT, {"rows": payload})).all()
     result.accepted_count = len(stored)
-    result.duplicate_count = len(rows) - len(stored)
     by_key = {(s.source, s.external_id): s.id for s in stored if s.external_id is not None}
     unkeyed = iter(s.id for s in stored if s.external_id is None)
+    repeats: list[_Row] = []
     for row in rows:
         if row.external_id is None:
             result.new_ids[row.index] = next(unkeyed)
         else:
             # Only the first of in-batch repeats owns the new row.
-            result.new_ids[row.index] = by_key.pop((row.source, row.external_id), None)
+            new_id = by_key.pop((row.source, row.external_id), None)
+            result.new_ids[row.index] = new_id
+            if new_id is None:
+                repeats.append(row)
+    if repeats:
+        await _match_repeats(session, repeats, result)
+
+
+_STORED = text(
+    """
+    SELECT a.id, a.source, a.external_id, a.account_id, a.kind, a.occurred_at, a.user_id,
+           a.contact_id, a.amount, a.summary
+    FROM activities a
+    JOIN unnest(CAST(:sources AS varchar[]), CAST(:external_ids AS varchar[])) AS k(s, e)
+      ON a.source = k.s AND a.external_id = k.e
+    """
+)
+_COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
+
+
+async def _match_repeats(session: AsyncSession, repeats: list[_Row], result: LogResult) -> None:
+    """Duplicates of a stored key: the same payload is a duplicate, another a conflict.
+
+    One statement for the whole batch, after the insert: a row another transaction stored
+    meanwhile (ON CONFLICT waited for it) is visible to this new statement.
+    """
+    keys = {(r.source, r.external_id) for r in repeats}
+    params = {"sources": [k[0] for k in keys], "external_ids": [k[1] for k in keys]}
+    stored = {(s.source, s.external_id): s for s in await session.execute(_STORED, params)}
+    for row in repeats:
+        found = stored[(row.source, row.external_id)]
+        if all(getattr(row, name) == getattr(found, name) for name in _COMPARED):
+            result.duplicate_count += 1
+            result.duplicate_of[row.index] = found.id
+        else:
+            conflict = IdempotencyConflictError(
+                "This source and externalId were sent before with a different payload.",
+                field="externalId",
+            )
+            result.rejected.append((row.index, [conflict]))
 
 
 async def log_activity(
@@ -301,11 +402,7 @@ async def log_activity(
     new_id = result.new_ids[0]
     if new_id is not None:
         return await _activity(session, Activity.id == new_id), False
-    # The stored key is the trimmed one (see _check_item).
-    source, external_id = (v.strip() if v else v for v in (item.source, item.external_id))
-    return await _activity(
-        session, Activity.source == source, Activity.external_id == external_id
-    ), True
+    return await _activity(session, Activity.id == result.duplicate_of[0]), True
 
 
 def _single_error(errors: list[AppError]) -> AppError:

@@ -54,6 +54,8 @@ class Activity(IdMixin, TimestampMixin, Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The caller who sent it (the token's user): a repeat of its key is shown to them.
+    logged_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 class ContactRule(Base):
@@ -67,3 +69,5 @@ class ContactRule(Base):
     kinds: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     assignee_only: Mapped[bool] = mapped_column(default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Set by a change; cleared once app.activities.rebuild has recomputed the assignments.
+    rebuild_pending: Mapped[bool] = mapped_column(default=False, server_default="false")

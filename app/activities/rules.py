@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities import cadence
 from app.activities.models import ActivityKind, ContactRule
-from app.assignments.models import Assignment, ManagerType
+from app.assignments.models import ManagerType
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.errors import InvalidInputError
@@ -21,7 +20,10 @@ async def contact_rules(session: AsyncSession) -> list[ContactRule]:
     """One rule per manager type, in the enum's order (missing rows read as the default)."""
     found = {r.manager_type: r for r in await session.scalars(select(ContactRule))}
     return [
-        found.get(t) or ContactRule(manager_type=t, kinds=list(DEFAULT_KINDS), assignee_only=False)
+        found.get(t)
+        or ContactRule(
+            manager_type=t, kinds=list(DEFAULT_KINDS), assignee_only=False, rebuild_pending=False
+        )
         for t in ManagerType
     ]
 
@@ -34,7 +36,7 @@ async def set_contact_rule(
     kinds: Sequence[ActivityKind],
     assignee_only: bool,
 ) -> ContactRule:
-    """Change a rule and rebuild the cadence of every assignment of that manager type."""
+    """Change a rule; app.activities.rebuild then recomputes its assignments in batches."""
     if not kinds:
         raise InvalidInputError("Name at least one activity kind.", field="kinds")
     clean = [k.value for k in ActivityKind if k in set(kinds)]
@@ -51,8 +53,11 @@ async def set_contact_rule(
     after = {"kinds": clean, "assigneeOnly": assignee_only}
     rule.kinds = clean
     rule.assignee_only = assignee_only
-    await session.flush()
     delta = audit.diff(before, after)
+    if delta:
+        rule.updated_at = func.now()
+        rule.rebuild_pending = True
+    await session.flush()
     if delta:
         await audit.record(
             session,
@@ -62,8 +67,5 @@ async def set_contact_rule(
             entity_id=None,
             changes={"managerType": manager_type.value, **delta},
         )
-        ids = await session.scalars(
-            select(Assignment.id).where(Assignment.manager_type == manager_type)
-        )
-        await cadence.recompute_assignments(session, list(ids))
+        await session.refresh(rule, ["updated_at"])
     return rule

@@ -88,8 +88,7 @@ async def assign_account(
     """Give the account a user for one manager type; returns the row and soft-limit warnings."""
     checks = Checks()
     checks.int_range("contactFrequencyDays", contact_frequency_days, low=1, high=MAX_FREQUENCY_DAYS)
-    if started_at is not None and started_at.tzinfo is None:
-        checks.fail("startedAt", "startedAt needs a time zone.")
+    checks.moment("startedAt", started_at)
     checks.raise_if_any()
     account = await lock_account(session, account_id, field="accountId")
     if account.archived_at is not None:
@@ -153,6 +152,8 @@ class AssignmentFilter:
     account_id: int | None = None
     status: Sequence[CadenceStatus] | None = None
     balance: Sequence[BalanceStatus] | None = None
+    # Work left by deactivated users, to be reassigned (true) or only active users' (false).
+    inactive_users: bool | None = None
 
 
 ASSIGNMENT_ORDER = (Assignment.next_contact_due, Assignment.id)
@@ -171,6 +172,10 @@ def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignm
         query = query.where(cadence.status_condition(filter.status, now))
     if filter.balance:
         query = query.where(cadence.balance_condition(filter.balance))
+    if filter.inactive_users is not None:
+        inactive = select(User.id).where(User.is_active.is_(False))
+        held = Assignment.user_id.in_(inactive)
+        query = query.where(held if filter.inactive_users else ~held)
     return query
 
 

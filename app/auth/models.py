@@ -34,3 +34,6 @@ class ApiToken(IdMixin, TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    # Stamped at most once a minute per token (see tokens.record_use), not on every request.
+    last_used_at: Mapped[datetime | None]

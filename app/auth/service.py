@@ -1,31 +1,33 @@
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
+from typing import Any, TypedDict
 
-from sqlalchemy import Select, String, bindparam, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.assignments.models import Assignment
 from app.audit import service as audit
+from app.auth import tokens
 from app.auth.actor import Actor
-from app.auth.models import ApiToken, Role, User
+from app.auth.models import Role, User
 from app.db import rows_by_id
-from app.errors import AlreadyExistsError, NotFoundError
+from app.errors import AlreadyExistsError, AppError, InvalidInputError, NotFoundError
 from app.validation import Checks
 
-TOKEN_PREFIX = "af_"
+MAX_ACCOUNTS_LIMIT = 1_000_000
 
 
-def hash_token(raw: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough: no brute force can reach them.
-    return hashlib.sha256(raw.encode()).hexdigest()
+class LastAdminError(AppError):
+    code = "LAST_ADMIN"
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    user: User
-    token_id: int
+class UserChanges(TypedDict, total=False):
+    """updateUser's fields; a key that is absent leaves the column as it is."""
+
+    name: str
+    role: Role
+    max_accounts: int | None
+    is_active: bool
 
 
 async def create_user(
@@ -40,7 +42,7 @@ async def create_user(
     checks = Checks()
     clean_email = checks.email("email", email, required=True)
     clean_name = checks.text("name", name, max_length=200, required=True)
-    checks.int_range("maxAccounts", max_accounts, low=0, high=1_000_000)
+    checks.int_range("maxAccounts", max_accounts, low=0, high=MAX_ACCOUNTS_LIMIT)
     checks.raise_if_any()
     assert clean_email is not None
     assert clean_name is not None
@@ -67,57 +69,104 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.scalars(query)).one_or_none()
 
 
-async def issue_token(
-    session: AsyncSession, *, actor: Actor, user_id: int, name: str | None = None
-) -> str:
-    """Create a token and return it in clear: the only time it is ever visible."""
-    if await session.get(User, user_id) is None:
-        raise NotFoundError("Unknown user.", field="userId")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user_id, token_hash=hash_token(raw), name=name)
-    session.add(token)
+_AUDIT_NAMES = {
+    "name": "name",
+    "role": "role",
+    "max_accounts": "maxAccounts",
+    "is_active": "isActive",
+}
+
+
+async def update_user(
+    session: AsyncSession, *, actor: Actor, user_id: int, changes: UserChanges
+) -> User:
+    """updateUser (ADMIN). Deactivation revokes the user's tokens and keeps their assignments
+    (they are listed for reassignment); the last active admin can be neither demoted nor
+    deactivated, by anyone."""
+    values = _checked(changes)
+    guards_admins = "role" in values or "is_active" in values
+    # A role or status change locks the active admins first, in id order, so two admins
+    # demoting each other at once can neither both pass nor deadlock.
+    admins = await _lock_active_admins(session) if guards_admins else []
+    user = await _locked_user(session, user_id)
+    before = {key: getattr(user, key) for key in values}
+    delta = audit.diff(_audit_names(before), _audit_names(values))
+    if not delta:
+        return user
+    if guards_admins:
+        _keep_an_admin(user, values, admins)
+        await _check_role(session, user, values)
+    for key, value in values.items():
+        setattr(user, key, value)
     await session.flush()
     await audit.record(
         session,
         actor=actor,
-        action="token.create",
-        entity_type="ApiToken",
-        entity_id=token.id,
-        changes=audit.created({"userId": user_id, "name": name}),
+        action="user.update",
+        entity_type="User",
+        entity_id=user.id,
+        changes=delta,
     )
-    return raw
+    if before.get("is_active") is True and values.get("is_active") is False:
+        await tokens.revoke_user_tokens(session, actor=actor, user_id=user.id)
+    return user
 
 
-async def revoke_token(session: AsyncSession, *, actor: Actor, raw_token: str) -> None:
-    """Revoke by the token itself: only its holder (or whoever leaked it) knows it."""
-    query = select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token))
-    token = (await session.scalars(query)).one_or_none()
-    if token is None:
-        raise NotFoundError("Unknown token.", field="token")
-    if token.revoked_at is None:
-        token.revoked_at = func.now()
-        await audit.record(
-            session, actor=actor, action="token.revoke", entity_type="ApiToken", entity_id=token.id
+def _checked(changes: UserChanges) -> dict[str, Any]:
+    checks = Checks()
+    values: dict[str, Any] = dict(changes)
+    if "name" in changes:
+        values["name"] = checks.text("name", changes["name"], max_length=200, required=True)
+    if "max_accounts" in changes:
+        checks.int_range("maxAccounts", changes["max_accounts"], low=0, high=MAX_ACCOUNTS_LIMIT)
+    checks.raise_if_any()
+    return values
+
+
+def _audit_names(values: dict[str, Any]) -> dict[str, Any]:
+    return {_AUDIT_NAMES[key]: value for key, value in values.items()}
+
+
+async def _locked_user(session: AsyncSession, user_id: int) -> User:
+    query = select(User).where(User.id == user_id).with_for_update()
+    user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    if user is None:
+        raise NotFoundError("Unknown user.", field="id")
+    return user
+
+
+async def _lock_active_admins(session: AsyncSession) -> list[int]:
+    query = (
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return list(await session.scalars(query))
+
+
+def _keep_an_admin(user: User, values: dict[str, Any], admins: list[int]) -> None:
+    if user.id not in admins:
+        return
+    if values.get("is_active", True) is False:
+        field, message = "isActive", "The last active admin cannot be deactivated."
+    elif values.get("role", Role.ADMIN) is not Role.ADMIN:
+        field, message = "role", "The last active admin cannot lose the ADMIN role."
+    else:
+        return
+    if len(admins) <= 1:
+        raise LastAdminError(message, field=field)
+
+
+async def _check_role(session: AsyncSession, user: User, values: dict[str, Any]) -> None:
+    if values.get("role") is not Role.INTEGRATION or user.role is Role.INTEGRATION:
+        return
+    holds = await session.scalar(select(exists().where(Assignment.user_id == user.id)))
+    if holds:
+        raise InvalidInputError(
+            "Integrations cannot hold accounts: reassign this user's assignments first.",
+            field="role",
         )
-
-
-# Built once (every request runs it); the token is looked up on every request, never cached,
-# so a revocation takes effect at once.
-_AUTHENTICATE = (
-    select(User, ApiToken.id)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(
-        ApiToken.token_hash == bindparam("token_hash", type_=String),
-        ApiToken.revoked_at.is_(None),
-        User.is_active.is_(True),
-    )
-)
-
-
-async def authenticate(session: AsyncSession, raw_token: str) -> Principal | None:
-    params = {"token_hash": hash_token(raw_token)}
-    row = (await session.execute(_AUTHENTICATE, params)).one_or_none()
-    return None if row is None else Principal(user=row[0], token_id=row[1])
 
 
 async def ensure_user_token(
@@ -135,7 +184,8 @@ async def ensure_user_token(
         user = await create_user(
             session, actor=actor, email=email, name=name or email.split("@")[0], role=role
         )
-    return await issue_token(session, actor=actor, user_id=user.id, name=token_name)
+    raw, _ = await tokens.issue_token(session, actor=actor, user_id=user.id, name=token_name)
+    return raw
 
 
 users_by_id = rows_by_id(User)
@@ -144,5 +194,7 @@ users_by_id = rows_by_id(User)
 USER_ORDER = (User.name, User.id)
 
 
-def users_query() -> Select[User]:
-    return select(User)
+def users_query(*, include_inactive: bool = False) -> Select[User]:
+    """Pickers list active users only; an admin screen asks for the inactive ones too."""
+    query = select(User)
+    return query if include_inactive else query.where(User.is_active.is_(True))

@@ -12,6 +12,7 @@ from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
 from app.handoff.models import Pipeline
+from app.validation import check_moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,17 @@ ORDER BY s.ord
 REPORT_SETTINGS = text(
     "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
     " set_config('work_mem', '64MB', true), set_config('random_page_cost', '1.1', true),"
-    " set_config('max_parallel_workers_per_gather', '0', true)"
+    " set_config('max_parallel_workers_per_gather', '0', true),"
+    # The longer limit for reports (ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS, set per connection).
+    " set_config('statement_timeout', coalesce("
+    "current_setting('accountflow.report_statement_timeout', true),"
+    " current_setting('statement_timeout')), true)"
 )
 
 
 def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInputError("from and to need a time zone.", field="from")
+    check_moment("from", start)
+    check_moment("to", end)
     if end <= start:
         raise InvalidInputError("to must be after from.", field="to")
 

@@ -503,8 +503,7 @@ async def accept_handoff(
 ) -> StageEvent:
     checks = Checks()
     step = checks.text("nextStep", next_step, max_length=TEXT_LIMIT, required=True)
-    if next_step_due is not None and next_step_due.tzinfo is None:
-        checks.fail("nextStepDue", "nextStepDue needs a time zone.")
+    checks.moment("nextStepDue", next_step_due)
     checks.raise_if_any()
     query = select(StageEvent).where(StageEvent.id == event_id).with_for_update()
     event = await session.scalar(query.execution_options(populate_existing=True))

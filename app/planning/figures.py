@@ -373,7 +373,9 @@ def top_level(account_ids: Select[Any]) -> Subquery:
         .cte("up", recursive=True)
     )
     parent = Account.__table__.alias("parent")
-    up = up.union_all(
+    # UNION, not UNION ALL: a row met again is dropped, so a parent cycle (which updates
+    # guard against, but a bulk SQL fix could plant) ends the walk instead of looping.
+    up = up.union(
         select(up.c.account_id, parent.c.id, parent.c.parent_id).join(
             parent, parent.c.id == up.c.parent_id
         )
@@ -393,7 +395,7 @@ async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rol
         .cte("tree", recursive=True)
     )
     branch = Account.__table__.alias("branch")
-    tree = tree.union_all(
+    tree = tree.union(  # UNION ends a parent cycle (see top_level)
         select(tree.c.root, branch.c.id).join(
             branch, and_(branch.c.parent_id == tree.c.id, branch.c.archived_at.is_(None))
         )

@@ -123,7 +123,7 @@ async def suggestion_page(
     page = select(live.c.account_id, live.c.revenue, live.c.neg_revenue)
     above: Any = literal(0, Numeric)
     if args.after is not None:
-        cursor = tuple_(*decode_cursor(args.after, size=2))
+        cursor = tuple_(*decode_cursor(args.after, (live.c.neg_revenue, live.c.account_id)))
         page = page.where(key > cursor)
         above = select(func.coalesce(func.sum(live.c.revenue), 0)).where(key <= cursor)
         above = above.scalar_subquery()
@@ -249,7 +249,8 @@ async def contact_maps(
     roots = select(Account.id.label("root"), Account.id, literal(False).label("deep"))
     tree = roots.where(Account.id.in_({k for k, _ in keys})).cte("tree", recursive=True)
     branch = Account.__table__.alias("branch")
-    tree = tree.union_all(
+    # UNION, not UNION ALL: a row met again is dropped, so a parent cycle ends the walk.
+    tree = tree.union(
         select(tree.c.root, branch.c.id, literal(True)).join(
             branch, (branch.c.parent_id == tree.c.id) & branch.c.archived_at.is_(None)
         )

@@ -39,7 +39,7 @@ async def _rows(api: Api) -> tuple[int, int]:
             "INVALID_INPUT",
         ),
         ({"name": "Acme", "parentId": to_global_id("Account", 999999)}, "parentId", "NOT_FOUND"),
-        ({"name": "Acme", "parentId": "bm9wZQ=="}, "parentId", "INVALID_INPUT"),
+        ({"name": "Acme", "parentId": "bm9wZQ=="}, "parentId", "INVALID_ID"),
         ({"name": "Acme", "attributes": [1, 2]}, "attributes", "INVALID_INPUT"),
     ],
 )

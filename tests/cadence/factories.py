@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import ingest
-from app.activities.models import ActivityKind
+from app.activities.models import ActivityKind, ContactRule
 from app.assignments import service
 from app.assignments.models import Assignment, ManagerType
 from app.auth.actor import SYSTEM
@@ -69,3 +71,16 @@ async def log(
     result = await ingest.log_activities(session, actor=SYSTEM, items=[item], max_batch=1)
     assert result.rejected == []
     await session.commit()
+
+
+async def rules_rebuilt(session: AsyncSession) -> None:
+    """Wait for the server's background job to rebuild after a contact-rule change.
+
+    Each statement sees what was committed before it (READ COMMITTED): no new transaction.
+    """
+    query = select(func.count()).select_from(ContactRule).where(ContactRule.rebuild_pending)
+    for _ in range(200):  # 10 s
+        if not await session.scalar(query):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the contact-rule rebuild did not finish")

@@ -13,7 +13,7 @@ from app.assignments.models import Assignment, ManagerType
 from app.auth.models import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment, day_start, log, noon
+from tests.cadence.factories import create_assignment, day_start, log, noon, rules_rebuilt
 from tests.support import Api, Caller
 
 
@@ -170,6 +170,7 @@ async def test_contact_rules_default_then_assignee_only_recomputes(api: Api) -> 
     assert unchanged["lastContactAt"] == noon(1).isoformat()
     result = (await api.op("SetContactRule", {"input": rule_input}, caller=admin))["setContactRule"]
     assert result == {"rule": rule_input, "errors": []}
+    await rules_rebuilt(api.session)
     # The rule change rebuilt the stored last contact: only the rep's own calls count now.
     (node,) = await assignments(api, manager)
     assert node["lastContactAt"] == noon(10).isoformat()

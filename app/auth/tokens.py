@@ -1,0 +1,227 @@
+"""API tokens: random, shown once, stored only as a hash; they expire and can be revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import String, bindparam, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import ApiToken, Role, User
+from app.db import rows_by_id
+from app.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.validation import Checks
+
+TOKEN_PREFIX = "af_"
+# apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.
+LIST_LIMIT = 100
+LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: no brute force can reach them.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: User
+    token_id: int
+    # lastUsedAt is older than a minute (or unset): the edge stamps it in its own transaction.
+    use_is_stale: bool = False
+
+
+def _may_manage(actor: Actor, user_id: int) -> bool:
+    return actor.role is Role.ADMIN or actor.user_id == user_id
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user_id: int,
+    name: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[str, ApiToken]:
+    """Create a token and return it in clear: the only time it is ever visible."""
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise InvalidInputError("The expiry must be in the future.", field="expiresAt")
+    if expires_at is not None and expires_at >= LATEST_EXPIRY:
+        raise InvalidInputError("The expiry must be before the year 2200.", field="expiresAt")
+    if not _may_manage(actor, user_id):
+        raise ForbiddenError("You may only create tokens for yourself.")
+    # FOR SHARE: a concurrent deactivation either revokes this token too or refuses it here.
+    query = select(User).where(User.id == user_id).with_for_update(read=True)
+    user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    if user is None:
+        raise NotFoundError("Unknown user.", field="userId")
+    if not user.is_active:
+        raise InvalidInputError("The user is inactive.", field="userId")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user_id, token_hash=hash_token(raw), name=name, expires_at=expires_at)
+    session.add(token)
+    await session.flush()
+    await session.refresh(token, ["created_at"])
+    await audit.record(
+        session,
+        actor=actor,
+        action="token.create",
+        entity_type="ApiToken",
+        entity_id=token.id,
+        changes=audit.created({"userId": user_id, "name": name, "expiresAt": expires_at}),
+    )
+    return raw, token
+
+
+async def create_token(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    user_id: int,
+    name: str,
+    expires_at: datetime | None = None,
+) -> tuple[str, ApiToken]:
+    """createApiToken: a named token for a user (ADMIN: anyone; others: themselves)."""
+    checks = Checks()
+    clean_name = checks.text("name", name, max_length=200, required=True)
+    checks.raise_if_any()
+    return await issue_token(
+        session, actor=actor, user_id=user_id, name=clean_name, expires_at=expires_at
+    )
+
+
+async def _revoke(session: AsyncSession, actor: Actor, token: ApiToken) -> None:
+    if token.revoked_at is not None:
+        return  # revoking twice changes nothing and writes nothing
+    token.revoked_at = datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="token.revoke",
+        entity_type="ApiToken",
+        entity_id=token.id,
+        changes={"revokedAt": {"before": None, "after": token.revoked_at.isoformat()}},
+    )
+
+
+async def revoke_token(session: AsyncSession, *, actor: Actor, raw_token: str) -> None:
+    """Revoke by the token itself: only its holder (or whoever leaked it) knows it."""
+    query = select(ApiToken).where(ApiToken.token_hash == hash_token(raw_token))
+    token = (await session.scalars(query.with_for_update())).one_or_none()
+    if token is None:
+        raise NotFoundError("Unknown token.", field="token")
+    await _revoke(session, actor, token)
+
+
+async def revoke_token_by_id(session: AsyncSession, *, actor: Actor, token_id: int) -> ApiToken:
+    """revokeApiToken: ADMIN any token, others their own; someone else's reads as unknown."""
+    query = select(ApiToken).where(ApiToken.id == token_id).with_for_update()
+    token = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    if token is None or not _may_manage(actor, token.user_id):
+        raise NotFoundError("Unknown token.", field="id")
+    await _revoke(session, actor, token)
+    return token
+
+
+async def revoke_user_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> int:
+    """Deactivation: every live token of the user stops for good (reactivation does not revive)."""
+    statement = (
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(ApiToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(await session.scalars(statement))
+    for token_id in ids:
+        await audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            entity_type="ApiToken",
+            entity_id=token_id,
+            changes={"reason": "user deactivated"},
+        )
+    return len(ids)
+
+
+async def list_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> Sequence[ApiToken]:
+    """apiTokens: a user's newest tokens, live or not (ADMIN: anyone's; others: their own)."""
+    if not _may_manage(actor, user_id):
+        raise ForbiddenError("You may only list your own tokens.")
+    if await session.get(User, user_id) is None:
+        raise NotFoundError("Unknown user.", field="userId")
+    query = (
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    return list(await session.scalars(query))
+
+
+tokens_by_id = rows_by_id(ApiToken)
+
+
+def visible_to(actor: Actor, token: ApiToken | None) -> ApiToken | None:
+    """node(id:): a token reads as missing to anyone who may not manage it."""
+    return token if token is not None and _may_manage(actor, token.user_id) else None
+
+
+# Built once (every request runs it); the token is looked up on every request, never cached,
+# so a revocation, an expiry or a deactivation takes effect at once.
+_STALE_USE = or_(
+    ApiToken.last_used_at.is_(None),
+    ApiToken.last_used_at < func.now() - text("interval '1 minute'"),
+)
+_AUTHENTICATE = (
+    select(User, ApiToken.id, _STALE_USE)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash", type_=String),
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > func.now()),
+        User.is_active.is_(True),
+    )
+)
+
+
+async def authenticate(session: AsyncSession, raw_token: str) -> Principal | None:
+    params = {"token_hash": hash_token(raw_token)}
+    row = (await session.execute(_AUTHENTICATE, params)).one_or_none()
+    if row is None:
+        return None
+    return Principal(user=row[0], token_id=row[1], use_is_stale=bool(row[2]))
+
+
+# SKIP LOCKED: when another request is stamping the token (or it is being revoked), this
+# one skips the stamp instead of waiting for the row.
+_UNLOCKED_STALE = (
+    select(ApiToken.id)
+    .where(ApiToken.id == bindparam("token_id"), _STALE_USE)
+    .with_for_update(skip_locked=True)
+)
+_RECORD_USE = (
+    update(ApiToken)
+    .where(ApiToken.id == _UNLOCKED_STALE.scalar_subquery())
+    .values(last_used_at=func.now())
+    .execution_options(synchronize_session=False)
+)
+
+
+async def record_use(session: AsyncSession, token_id: int) -> None:
+    """Stamp lastUsedAt; the edge calls it only when `Principal.use_is_stale`, so a token
+    is written at most once a minute, not on every request.
+
+    The caller commits at once (a short transaction of its own), so a request that fails
+    later still counts as a use. It never waits: a token row locked by another request is
+    skipped, and the staleness condition is checked under the lock, so one request writes.
+    """
+    await session.execute(_RECORD_USE, {"token_id": token_id})
