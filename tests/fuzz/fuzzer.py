@@ -9,6 +9,7 @@ to any table (every table's contents are hashed before and after it).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import traceback
@@ -169,9 +170,20 @@ def internal_errors(body: Any) -> list[dict[str, Any]]:
     return found
 
 
+# Columns any authenticated request may touch (a token's last use, at most once a minute).
+VOLATILE_COLUMNS = {"api_tokens": ["last_used_at"]}
+# Background work started by an earlier successful mutation (a contact-rule rebuild).
+BUSY_SQL = "SELECT count(*) FROM contact_rules WHERE rebuild_pending"
+QUIESCE_SECONDS = 30.0
+
+
 def snapshot_sql() -> str:
+    def row(name: str) -> str:
+        volatile = VOLATILE_COLUMNS.get(name)
+        return f"(to_jsonb(t) - ARRAY{volatile!r}::text[])::text" if volatile else "t::text"
+
     parts = [
-        f"(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {name} t)"
+        f"(SELECT md5(coalesce(string_agg({row(name)}, '|' ORDER BY t::text), '')) FROM {name} t)"
         f" AS {name}"
         for name in sorted(models.Base.metadata.tables)
     ]
@@ -182,6 +194,15 @@ async def snapshot(engine: AsyncEngine, sql: str) -> dict[str, str]:
     async with engine.connect() as connection:
         row = (await connection.execute(text(sql))).one()
     return dict(row._mapping)
+
+
+async def quiesce(engine: AsyncEngine) -> None:
+    """Wait until no background job writes, so a snapshot's changes are the request's."""
+    async with asyncio.timeout(QUIESCE_SECONDS), engine.connect() as connection:
+        for _ in itertools.count():
+            if not await connection.scalar(text(BUSY_SQL)):
+                return
+            await asyncio.sleep(0.05)  # the job lives in the app: nothing to wait on here
 
 
 # --- running ----------------------------------------------------------------------------
@@ -248,6 +269,7 @@ class Runner:
         if mutation:
             tally.mutations += 1
             query, key = _with_outcome_fields(query)
+            await quiesce(self.engine)
             before = await snapshot(self.engine, self._sql)
         headers = self._headers(token)
         self._log.causes.clear()
