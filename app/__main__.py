@@ -1,4 +1,4 @@
-"""The accountflow CLI: serve, migrate, token create/revoke/show, export-schema, seed-demo."""
+"""The accountflow CLI: serve, migrate, token, export-schema, seed-demo, import, export."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from app import db
 from app.auth.models import Role
@@ -181,6 +182,63 @@ def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
     print(f"refreshed {asyncio.run(_refresh_balances(url))} assignments")
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    from app.imports import cli
+    from app.imports.jobs import check_mapping
+    from app.imports.models import ImportKind, ImportMode
+
+    url = db.resolve_database_url(settings)
+    if settings.database_url is None:
+        migrate(url)
+    mapping = check_mapping(cli.parse_json_option(args.mapping, "mapping"))
+    result = asyncio.run(
+        cli.import_file(
+            url,
+            kind=ImportKind(args.kind.upper()),
+            path=Path(args.file),
+            mapping=mapping,
+            mode=ImportMode(args.mode.upper().replace("-", "_")),
+            dry_run=args.dry_run,
+        )
+    )
+    if result.failed or result.rejected:
+        raise SystemExit(1)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    from app.imports import cli
+    from app.imports.models import ImportKind
+
+    url = db.resolve_database_url(settings)
+    if settings.database_url is None:
+        migrate(url)
+    filter = cli.parse_json_option(args.filter, "filter")
+    asyncio.run(
+        cli.export_kind(
+            url, kind=ImportKind(args.kind.upper()), filter=filter, out=sys.stdout.buffer
+        )
+    )
+
+
+KINDS = ["accounts", "contacts", "leads", "activities", "assignments"]
+
+
+def add_import_export(sub: Any) -> None:
+    imports = sub.add_parser("import", help="import a CSV file (progress on stderr)")
+    imports.add_argument("kind", choices=KINDS)
+    imports.add_argument("file")
+    imports.add_argument("--mapping", help="JSON file: CSV column -> field name")
+    imports.add_argument(
+        "--mode", choices=["all-or-nothing", "skip-invalid"], default="all-or-nothing"
+    )
+    imports.add_argument("--dry-run", action="store_true")
+    imports.set_defaults(run=cmd_import)
+    exports = sub.add_parser("export", help="write a CSV of one kind to stdout")
+    exports.add_argument("kind", choices=KINDS)
+    exports.add_argument("--filter", help="JSON object: the list's filter fields")
+    exports.set_defaults(run=cmd_export)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="accountflow", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -211,16 +269,22 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "refresh-balances", help="daily job: recompute stored contact balances for today"
     ).set_defaults(run=cmd_refresh_balances)
+    add_import_export(sub)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from app.errors import AppError
+
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, stream=sys.stderr)
     for noisy in ("pgserver", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    args.run(args, settings)
+    try:
+        args.run(args, settings)
+    except AppError as error:
+        raise SystemExit(f"accountflow: {error.message}") from None
 
 
 if __name__ == "__main__":

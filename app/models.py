@@ -7,6 +7,8 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
 from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
+from app.imports.models import ImportJob, ImportRowError
+from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
 from app.planning.models import (
     AccountPlan,
     AccountRevenueYear,
@@ -22,11 +24,16 @@ __all__ = [
     "Activity",
     "ApiToken",
     "Assignment",
+    "AssignmentRule",
+    "AssignmentRuleMember",
     "AuditEntry",
     "Base",
     "BlockedAttempt",
     "Contact",
     "ContactRule",
+    "ImportJob",
+    "ImportRowError",
+    "Lead",
     "Pipeline",
     "PipelineEntry",
     "PlanAction",

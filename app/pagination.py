@@ -86,6 +86,8 @@ def _fits(value: Any, column: Any) -> bool:
     if expected is str:
         return isinstance(value, str) and "\x00" not in value
     if expected is datetime:
+        if isinstance(value, datetime) and value.tzinfo is None and value.year == 9999:
+            return True  # asyncpg's 'infinity' (datetime.max): a sort key for "never"
         return isinstance(value, datetime) and value.tzinfo is not None and 2 <= value.year < 9999
     if expected is Decimal:
         return isinstance(value, Decimal) and value.is_finite()

@@ -20,11 +20,14 @@ from starlette.routing import Route
 from app import db, metrics
 from app.activities import rebuild
 from app.auth import tokens
+from app.imports.http import export_csv
+from app.imports.jobs import wait_for_jobs
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import build_schema
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
+from schema.permissions import POLICY
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
             with contextlib.suppress(asyncio.CancelledError):
                 await rebuilds
             await job_engine.dispose()
+            await wait_for_jobs()  # background CSV imports finish before the engine closes
             await engine.dispose()
             if replica is not None:
                 await replica.dispose()
@@ -112,11 +116,21 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 await session.commit()
         return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    # --- CSV exports (leads issue): same columns as the import, streamed ---
+    async def export_endpoint(request: Request) -> Response:
+        return await export_csv(
+            request,
+            engine=state().engine,
+            sessionmaker=state().sessionmaker,
+            roles=POLICY["export.run"].roles,
+        )
+
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        Route("/export/{kind}.csv", export_endpoint),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -67,6 +67,7 @@ class Limits:
     max_cost: int = 50_000
     # Per token, in this process (each worker keeps its own budget); 0 turns it off.
     cost_per_minute: int = 5_000_000
+    max_upload_bytes: int = 512 * 1024 * 1024  # a CSV import's file (multipart upload)
 
 
 # --- database timeouts and the contact-rule rebuild (helper inputs) ----------------------
@@ -169,6 +170,7 @@ class Settings:
             cost_per_minute=_int(
                 env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
             ),
+            max_upload_bytes=_int(env, "ACCOUNTFLOW_MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
         )
         return cls(
             database_url=url,

@@ -39,6 +39,7 @@ from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from app.settings import Settings
+from bench import NO_BUDGET
 
 LOG_ACTIVITIES = """\
 mutation LogActivities($input: LogActivitiesInput!) {
@@ -145,7 +146,7 @@ def make_events(
 def serve(url: str, port: int, workers: int) -> Iterator[None]:
     command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
-    env = os.environ | {"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    env = {**NO_BUDGET, **os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(command, env=env)
     try:
         deadline = time.monotonic() + 60

@@ -31,6 +31,7 @@ from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from app.settings import Settings
+from bench import NO_BUDGET
 
 CONTRACT = ROOT / "tests" / "contract" / "planning.graphql"
 
@@ -147,7 +148,7 @@ def free_port() -> int:
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "uvicorn", "app.server:app_from_env", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    env = {**NO_BUDGET, **os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(command, env=env, cwd=ROOT)
     for _ in range(100):
         try:

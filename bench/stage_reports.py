@@ -38,6 +38,7 @@ from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from app.settings import Settings
+from bench import NO_BUDGET
 from schema.relay import to_global_id
 
 ACCOUNTS = 100_000
@@ -223,7 +224,7 @@ def children_cpu() -> float:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    env = {**NO_BUDGET, **os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     command = [
         sys.executable,
         "-m",

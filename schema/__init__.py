@@ -12,7 +12,23 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.settings import Limits
-from schema import accounts, activities, audit, cadence, handoff, node, planning, tokens, users
+from schema import (
+    account_records,
+    accounts,
+    activities,
+    audit,
+    cadence,
+    frequency,
+    handoff,
+    imports,
+    leads,
+    node,
+    planning,
+    territories,
+    tokens,
+    upsert,
+    users,
+)
 from schema.errors import ERROR_TYPES, BasicError
 from schema.executor import FastExecutionContext
 from schema.limits import CostExtension, validation_rules
@@ -25,12 +41,18 @@ Query = merge_types(
         node.Query,
         users.Query,
         accounts.Query,
+        account_records.Query,
         audit.Query,
         cadence.Query,
+        frequency.Query,
         activities.Query,
         handoff.Query,
+        handoff.BoardQuery,
         planning.Query,
         tokens.Query,
+        planning.StatusQuery,
+        leads.Query,
+        territories.Query,
     ),
 )
 Mutation = merge_types(
@@ -38,11 +60,18 @@ Mutation = merge_types(
     (
         users.Mutation,
         accounts.Mutation,
+        account_records.Mutation,
         cadence.Mutation,
+        frequency.Mutation,
         activities.Mutation,
         handoff.Mutation,
         planning.Mutation,
         tokens.Mutation,
+        planning.StatusMutation,
+        leads.Mutation,
+        territories.Mutation,
+        imports.Mutation,
+        upsert.Mutation,
     ),
 )
 

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any, Self
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
-from app.accounts import models, service
-from app.accounts.service import AccountFilter as AccountFilterArgs
-from app.pagination import count, keyset_page
+from app.accounts import listing, models, service
+from app.accounts.listing import AccountFilter as AccountFilterArgs
+from app.keyset import sorted_page, window
+from app.pagination import count
+from app.planning import revenue
 from schema import permissions
 from schema.activities import AccountActivityFields
 from schema.cadence import AccountCadenceFields
 from schema.context import Context, Info
-from schema.enums import AccountSource, BuyingRole, Classification
+from schema.enums import AccountSource, BuyingRole, CadenceStatus, Classification, ManagerType
 from schema.errors import UserError
 from schema.handoff import AccountHandoffFields
 from schema.planning import AccountPlanningFields
@@ -39,6 +44,15 @@ class Address:
     region: str | None
     postal_code: str | None
     country_code: str | None
+
+
+@strawberry.type
+class RevenueYear:
+    year: int
+    revenue: Decimal
+    invoices: int = strawberry.field(
+        description="Revenue events of the year (invoices, parts purchases, service orders)."
+    )
 
 
 @strawberry.type
@@ -85,8 +99,12 @@ class Account(
     website: str | None
     address: Address
     archived_at: datetime | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
     pk: strawberry.Private[int]
     parent_pk: strawberry.Private[int | None]
+    merged_into_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Account | Row[Any]) -> Self:
@@ -112,7 +130,29 @@ class Account(
                 country_code=row.country_code,
             ),
             archived_at=row.archived_at,
+            tags=row.tags,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            merged_into_pk=row.merged_into_id,
         )
+
+    @strawberry.field(description="The account this one was merged into (it is archived).")
+    async def merged_into(self, info: Info) -> Account | None:
+        return await load_account(info.context, self.merged_into_pk)
+
+    @strawberry.field(description="Revenue events (voided ones excluded) of the last 12 months.")
+    async def revenue_last_12_months(self, info: Info) -> Decimal:
+        return await info.context.loader(revenue.last_12_months_by_account).load(self.pk)
+
+    @strawberry.field(description="The last `years` UTC calendar years, newest first.")
+    async def revenue_by_year(self, info: Info, years: int = 5) -> list[RevenueYear]:
+        if not 1 <= years <= revenue.MAX_YEARS:
+            raise GraphQLError(
+                f"years must be between 1 and {revenue.MAX_YEARS}.",
+                extensions={"code": "INVALID_INPUT", "field": "years"},
+            )
+        rows = await info.context.loader(revenue.years_by_account).load((self.pk, years))
+        return [RevenueYear(year=r.year, revenue=r.revenue, invoices=r.invoices) for r in rows]
 
     @strawberry.field
     async def parent(self, info: Info) -> Account | None:
@@ -157,6 +197,19 @@ class AccountFilter:
     parent_id: strawberry.ID | None = None
     include_archived: bool | None = None
 
+    source: list[AccountSource] | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Accounts with all of them."
+    )
+    external_ref: str | None = None
+    assigned_user_id: strawberry.ID | None = None
+    manager_type: ManagerType | None = None
+    cadence_status: list[CadenceStatus] | None = None
+    stage: str | None = strawberry.field(default=None, description="Stage in `pipeline`.")
+    pipeline: str | None = "default"
+    created_after: datetime | None = None
+    updated_after: datetime | None = None
+
     def to_args(self) -> AccountFilterArgs:
         return AccountFilterArgs(
             search=self.search,
@@ -165,7 +218,43 @@ class AccountFilter:
             country_code=self.country_code,
             parent_id=decode_optional(self.parent_id, "Account", field="filter.parentId"),
             include_archived=bool(self.include_archived),
+            source=self.source,
+            tags=self.tags,
+            external_ref=self.external_ref,
+            assigned_user_id=decode_optional(
+                self.assigned_user_id, "User", field="filter.assignedUserId"
+            ),
+            manager_type=self.manager_type,
+            cadence_status=self.cadence_status,
+            stage=self.stage,
+            pipeline=self.pipeline or "default",
+            created_after=self.created_after,
+            updated_after=self.updated_after,
         )
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.enum
+class AccountOrderField(Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    NEXT_CONTACT_DUE = "NEXT_CONTACT_DUE"
+    REVENUE_LAST_12_MONTHS = "REVENUE_LAST_12_MONTHS"
+
+
+@strawberry.input(description="Without an order: by name, or by relevance when searching.")
+class AccountOrder:
+    field: AccountOrderField
+    direction: SortDirection = SortDirection.ASC
+
+    def to_args(self) -> tuple[listing.OrderField, bool]:
+        return listing.OrderField(self.field.value), self.direction is SortDirection.DESC
 
 
 @strawberry.input
@@ -276,18 +365,33 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         filter: AccountFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: AccountOrder | None = None,
     ) -> Connection[Account]:
-        args = page_args(info, first, after)
-        query = service.account_rows_query(filter.to_args() if filter else AccountFilterArgs())
+        limits = info.context.settings.limits
+        pages = window(
+            first,
+            after,
+            last,
+            before,
+            default=limits.default_page_size,
+            maximum=limits.max_page_size,
+        )
+        args = filter.to_args() if filter else AccountFilterArgs()
+        field, descending = order_by.to_args() if order_by else (None, False)
+        order = listing.account_order(field, descending, search=args.search)
+        now = datetime.now(UTC)
+        query = listing.accounts_query(args, now=now, columns=service.ACCOUNT_COLUMNS)
         with_total = selects(info, "totalCount")
         async with info.context.db() as session:
-            page = await keyset_page(
+            page = await sorted_page(
                 session,
                 query,
-                order=service.ACCOUNT_ORDER,
-                args=args,
-                whole_row=True,
+                order=order,
+                window=pages,
                 with_total=with_total,
+                total_over_rows=listing.search_query(args.search) is not None,
             )
 
         async def total() -> int:

@@ -10,8 +10,9 @@ from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from app.activities import ingest, models, rules, service
+from app.activities import ingest, models, rules, service, voiding
 from app.errors import AppError
+from app.pagination import count, keyset_page
 from schema import permissions
 from schema.context import Context, Info
 from schema.enums import ActivityKind, ManagerType
@@ -19,6 +20,8 @@ from schema.errors import UserError, to_user_errors
 from schema.relay import (
     Connection,
     Node,
+    connection,
+    decode_id,
     decode_optional,
     list_connection,
     page_args,
@@ -27,7 +30,7 @@ from schema.relay import (
 )
 
 if TYPE_CHECKING:
-    from schema.accounts import Account
+    from schema.accounts import Account, Contact
     from schema.users import User
 
 
@@ -39,9 +42,12 @@ class Activity(Node):
     amount: Decimal | None
     source: str | None
     external_id: str | None
+    voided_at: datetime | None
+    void_reason: str | None
     pk: strawberry.Private[int]
     account_pk: strawberry.Private[int]
     user_pk: strawberry.Private[int | None]
+    contact_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Activity) -> Self:
@@ -56,6 +62,9 @@ class Activity(Node):
             external_id=row.external_id,
             account_pk=row.account_id,
             user_pk=row.user_id,
+            contact_pk=row.contact_id,
+            voided_at=row.voided_at,
+            void_reason=row.void_reason,
         )
 
     @strawberry.field
@@ -71,6 +80,16 @@ class Activity(Node):
         from schema.users import load_user
 
         return await load_user(info.context, self.user_pk)
+
+    @strawberry.field(description="The contact, also when removed since.")
+    async def contact(
+        self, info: Info
+    ) -> Annotated[Contact, strawberry.lazy("schema.accounts")] | None:
+        from schema.accounts import load_contact
+
+        return (
+            None if self.contact_pk is None else await load_contact(info.context, self.contact_pk)
+        )
 
 
 async def load_activity(context: Context, pk: int) -> Activity | None:
@@ -176,7 +195,7 @@ def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:
         return error
 
 
-def _rejected(index: int, errors: list[AppError]) -> RejectedItem:
+def rejected_item(index: int, errors: list[AppError]) -> RejectedItem:
     return RejectedItem(index=index, errors=[u for e in errors for u in to_user_errors(e)])
 
 
@@ -192,6 +211,32 @@ class LogActivitiesInput:
 
 
 get_object_definition(LogActivitiesInput, strict=True).from_input = _build_batch
+
+
+@strawberry.input
+class ActivityFilter:
+    account_id: strawberry.ID | None = None
+    user_id: strawberry.ID | None = None
+    kinds: list[ActivityKind] | None = None
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    include_voided: bool | None = False
+
+    def to_args(self) -> voiding.ActivityFilter:
+        return voiding.ActivityFilter(
+            account_id=decode_optional(self.account_id, "Account", field="filter.accountId"),
+            user_id=decode_optional(self.user_id, "User", field="filter.userId"),
+            kinds=self.kinds,
+            occurred_from=self.from_,
+            occurred_to=self.to,
+            include_voided=bool(self.include_voided),
+        )
+
+
+@strawberry.input
+class VoidActivityInput:
+    id: strawberry.ID
+    reason: str
 
 
 @strawberry.input
@@ -241,6 +286,28 @@ class Query:
             rows = await rules.contact_rules(session)
         return [ContactRule.from_model(r) for r in rows]
 
+    @strawberry.field(description="Logged events, newest first; voided ones only if asked.")
+    @permissions.query("activity.read")
+    async def activities(
+        self,
+        info: Info,
+        filter: ActivityFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Activity]:
+        args = page_args(info, first, after)
+        query = voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter())
+        async with info.context.db() as session:
+            page = await keyset_page(
+                session, query, order=voiding.ACTIVITY_ORDER, args=args, descending=True
+            )
+
+        async def total() -> int:
+            async with info.context.db() as session:
+                return await count(session, query)
+
+        return connection(page, Activity.from_model, total)
+
 
 @strawberry.type
 class Mutation:
@@ -266,8 +333,19 @@ class Mutation:
         return LogActivitiesPayload(
             accepted_count=result.accepted_count,
             duplicate_count=result.duplicate_count,
-            rejected=[_rejected(i, errors) for i, errors in result.rejected],
+            rejected=[rejected_item(i, errors) for i, errors in result.rejected],
         )
+
+    @strawberry.mutation(description="Void a wrong event: it stays visible but counts no more.")
+    @permissions.mutation("activity.void")
+    async def void_activity(self, info: Info, input: VoidActivityInput) -> LogActivityPayload:
+        row = await voiding.void_activity(
+            info.context.session,
+            actor=info.context.actor,
+            activity_id=decode_id(input.id, "Activity"),
+            reason=input.reason,
+        )
+        return LogActivityPayload(activity=Activity.from_model(row))
 
     @strawberry.mutation
     @permissions.mutation("contact_rule.write")

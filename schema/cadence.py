@@ -185,7 +185,9 @@ class AssignAccountInput:
     account_id: strawberry.ID
     user_id: strawberry.ID
     manager_type: ManagerType
-    contact_frequency_days: int
+    contact_frequency_days: int | None = strawberry.field(
+        default=None, description="Default: the one set for the manager type and classification."
+    )
     started_at: datetime | None = None
 
 

@@ -32,6 +32,8 @@ class Context:
     report_source: ReportDatabase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
+    # Run once the mutation's transaction has committed (e.g. start an import job).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
     # Copied from the viewer row once: a rolled-back mutation expires that row, and reading
     # it again would need the database in the middle of resolving a field.

@@ -24,7 +24,7 @@ from app.auth import tokens
 from app.db import expected_error
 from app.replica import ReportDatabase
 from app.settings import Settings
-from schema import AccountflowSchema
+from schema import AccountflowSchema, multipart
 from schema.context import Context
 from schema.limits import CostBudget
 
@@ -266,6 +266,7 @@ class GraphQLEndpoint:
         started = time.perf_counter()
         operation = "anonymous"
         outcome = "ok"
+        uploads: list[multipart.UploadedFile] = []
         try:
             if media_type is None:
                 raise BadRequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", status=406)
@@ -276,6 +277,13 @@ class GraphQLEndpoint:
                 return _json(body, 401, request_id, media_type)
             if request.method == "GET":
                 params = _query_params(request)
+            elif multipart.is_multipart(request):  # a file upload (startImport)
+                payload, uploads = await multipart.read_operation(
+                    request,
+                    upload_dir=self.settings.data_dir / "uploads",
+                    max_bytes=self.settings.limits.max_upload_bytes,
+                )
+                params = _params(payload)
             else:
                 _check_content_type(request)
                 params = _parse(await _read_body(request, self.settings.limits.max_body_bytes))
@@ -285,11 +293,12 @@ class GraphQLEndpoint:
                 token, params, request_id, media_type, request.method == "GET"
             )
             return response
-        except BadRequestError as error:
+        except (BadRequestError, multipart.UploadError) as error:
             outcome = "bad_request"
             body = _error_body(str(error), "BAD_REQUEST")
             return _json(body, error.status, request_id, media_type or JSON, error.headers)
         finally:
+            multipart.cleanup(uploads)
             metrics.REQUESTS.labels(operation, outcome).inc()
             metrics.LATENCY.labels(operation).observe(time.perf_counter() - started)
 

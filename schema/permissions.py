@@ -88,6 +88,24 @@ POLICY: dict[str, Rule] = {
     "handoff.accept": Rule(STAFF),
     "plan.write": Rule(STAFF, rep_scoped=True),
     "classification.apply": Rule(MANAGERS),
+    # records
+    "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
+    # leads, territories, imports and exports
+    "lead.read": Rule(STAFF),
+    "lead.owner": Rule(ALL),
+    "lead.create": Rule(ALL),
+    "lead.update": Rule(STAFF),
+    "lead.convert": Rule(STAFF, rep_scoped=True),
+    "rule.read": Rule(STAFF),
+    "rule.define": Rule(MANAGERS),
+    "rule.apply": Rule(MANAGERS),
+    "import.read": Rule(MANAGERS),
+    "import.run": Rule(MANAGERS),
+    "export.run": Rule(MANAGERS),
 }
 
 # The action reading an object of each type needs. Connections and edges take their node's
@@ -173,6 +191,40 @@ TYPE_RULES: dict[str, str] = {
     "ApiToken": "token.read",
     "CreateApiTokenPayload": "payload",
     "ApiTokenPayload": "payload",
+    # records (issue 9): lists, board, frequencies, merge, upsert
+    "ContactConnection": "contact.read",
+    "ContactEdge": "contact.read",
+    "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
+    "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
+    "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
+    # leads, territories, imports (issue 10)
+    "Lead": "lead.read",
+    "LeadConnection": "lead.read",
+    "LeadEdge": "lead.read",
+    "LeadPayload": "payload",
+    "CreateLeadPayload": "payload",
+    "ConvertLeadPayload": "payload",
+    "LeadSourceRow": "report.read",
+    "AssignmentRule": "rule.read",
+    "RuleCriteria": "rule.read",
+    "RuleMember": "rule.read",
+    "AssignmentRulePayload": "payload",
+    "ApplyAssignmentRulesPayload": "payload",
+    "UserCount": "payload",
+    "ImportJob": "import.read",
+    "ImportRowError": "import.read",
+    "ImportRowErrorConnection": "import.read",
+    "ImportRowErrorEdge": "import.read",
+    "ImportJobPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -182,6 +234,11 @@ FIELD_RULES: dict[str, str] = {
     # An activity reaches an integration only as its own mutation's result; the author is
     # the user it named (by id or e-mail), so it may read that user back.
     "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
+    # A lead reaches an integration only as its own createLead's result; its owner is the
+    # user the integration named (or none), so it may read that user back.
+    "Lead.owner": "lead.owner",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -43,10 +43,13 @@ def unit_of_work(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
     @functools.wraps(resolver)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = info_context(kwargs).session
+        context = info_context(kwargs)
+        session = context.session
         try:
             result = await resolver(*args, **kwargs)
             await session.commit()
+            for hook in context.after_commit:
+                hook()
             return result
         except AppError as error:
             await session.rollback()
@@ -66,5 +69,7 @@ def unit_of_work(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
         except BaseException:
             await session.rollback()
             raise
+        finally:
+            context.after_commit.clear()
 
     return run

@@ -4,8 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -40,6 +40,19 @@ class BuyingRole(StrEnum):
     BLOCKER = "BLOCKER"
 
 
+def _words(column: str) -> str:
+    """A column's words for the `simple` search configuration (urls and emails split up)."""
+    spaced = f"regexp_replace(coalesce({column}, ''), '[^[:alnum:]]+', ' ', 'g')"
+    return f"to_tsvector('simple', {spaced})"
+
+
+ACCOUNT_SEARCH = (
+    f"setweight({_words('name')}, 'A') || setweight({_words('external_ref')}, 'A')"
+    f" || setweight({_words('website')}, 'B')"
+)
+CONTACT_SEARCH = f"{_words('name')} || {_words('email')}"
+
+
 class Account(IdMixin, TimestampMixin, Base):
     __tablename__ = "accounts"
     __table_args__ = (
@@ -47,6 +60,12 @@ class Account(IdMixin, TimestampMixin, Base):
         # totalCount of the default (unarchived) list from a small index alone: counting
         # 100,000 accounts reads the whole table otherwise.
         Index("ix_accounts_unarchived_id", "id", postgresql_where=text("archived_at IS NULL")),
+        # records: search, tag filters and the sortable lists.
+        Index("ix_accounts_search", "search_vector", postgresql_using="gin"),
+        Index("ix_accounts_tags", "tags", postgresql_using="gin"),
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "source"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -70,10 +89,21 @@ class Account(IdMixin, TimestampMixin, Base):
     archived_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # Trimmed, lower case, distinct (see app.accounts.tags).
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
+    # Set when the account was merged into another one (and archived).
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(ACCOUNT_SEARCH, persisted=True), deferred=True
+    )
 
 
 class Contact(IdMixin, TimestampMixin, Base):
     __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_search", "search_vector", postgresql_using="gin"),
+        Index(None, "name", "id"),
+    )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -81,3 +111,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(50))
     buying_role: Mapped[BuyingRole | None] = mapped_column(enum_column(BuyingRole, "buying_role"))
+    # A removed contact is kept for history (activities name it) but leaves every list.
+    removed_at: Mapped[datetime | None]
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR, Computed(CONTACT_SEARCH, persisted=True), deferred=True
+    )

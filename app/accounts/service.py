@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select
+from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, BuyingRole, Classification, Contact
+from app.accounts.models import Account, BuyingRole, Contact
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Role
@@ -21,6 +22,7 @@ from app.errors import (
     NotFoundError,
 )
 from app.handoff import service as handoff
+from app.leads import roundrobin as territories
 from app.pagination import Page, PageArgs, partitioned_pages
 from app.validation import Checks
 
@@ -34,16 +36,6 @@ class AddressFields:
     region: str | None = None
     postal_code: str | None = None
     country_code: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountFilter:
-    search: str | None = None
-    classification: Sequence[Classification] | None = None
-    industry: str | None = None
-    country_code: str | None = None
-    parent_id: int | None = None
-    include_archived: bool = False
 
 
 ACCOUNT_FIELDS = (
@@ -89,6 +81,10 @@ def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+clean_account_fields = _clean_account_fields
+
+
+@functools.cache  # called per field of every imported row
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -164,6 +160,7 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
     session.add(account)
     await session.flush()
     await handoff.enter_default_pipeline(session, actor=actor, account_id=account.id)
+    await territories.apply_rules(session, actor=actor, account_ids=[account.id])
     await audit.record(
         session,
         actor=actor,
@@ -283,30 +280,9 @@ async def add_contact(
     return contact
 
 
-def accounts_query(filter: AccountFilter) -> Select[Account]:
-    query = select(Account)
-    if not filter.include_archived:
-        query = query.where(Account.archived_at.is_(None))
-    if filter.search:
-        escaped = filter.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Account.name.ilike(f"%{escaped}%"))
-    if filter.classification:
-        query = query.where(Account.classification.in_(filter.classification))
-    if filter.industry:
-        query = query.where(Account.industry == filter.industry)
-    if filter.country_code:
-        query = query.where(Account.country_code == filter.country_code.upper())
-    if filter.parent_id is not None:
-        query = query.where(Account.parent_id == filter.parent_id)
-    return query
-
-
-ACCOUNT_ORDER = (Account.name, Account.id)
-
-
-def account_rows_query(filter: AccountFilter) -> Select[Any]:
-    """`accounts_query` as plain columns: rows for read-only lists, no ORM objects to build."""
-    return accounts_query(filter).with_only_columns(*Account.__table__.columns)
+# Every column but the search vector (only the database reads it).
+ACCOUNT_COLUMNS = tuple(c for c in Account.__table__.columns if c.name != "search_vector")
+CONTACT_COLUMNS = tuple(c for c in Contact.__table__.columns if c.name != "search_vector")
 
 
 accounts_by_id = rows_by_id(Account)
@@ -315,7 +291,11 @@ accounts_by_id = rows_by_id(Account)
 async def contacts_by_account(
     session: AsyncSession, account_ids: Sequence[int]
 ) -> list[list[Contact]]:
-    query = select(Contact).where(Contact.account_id.in_(account_ids)).order_by(Contact.id)
+    query = (
+        select(Contact)
+        .where(Contact.account_id.in_(account_ids), Contact.removed_at.is_(None))
+        .order_by(Contact.id)
+    )
     grouped: dict[int, list[Contact]] = {i: [] for i in account_ids}
     for contact in await session.scalars(query):
         grouped[contact.account_id].append(contact)
@@ -326,8 +306,11 @@ async def contact_rows_by_account(
     session: AsyncSession, account_ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
     """`contacts_by_account` as plain rows (same attributes), for read-only lists."""
-    table = Contact.__table__
-    query = select(*table.columns).where(table.c.account_id.in_(account_ids)).order_by(table.c.id)
+    query = (
+        select(*CONTACT_COLUMNS)
+        .where(Contact.account_id.in_(account_ids), Contact.removed_at.is_(None))
+        .order_by(Contact.id)
+    )
     grouped: dict[int, list[Row[Any]]] = {i: [] for i in account_ids}
     for row in await (await session.connection()).execute(query):
         grouped[row.account_id].append(row)

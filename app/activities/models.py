@@ -43,6 +43,7 @@ class Activity(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "account_id", "occurred_at", "id"),
+        Index(None, "occurred_at", "id"),
     )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
@@ -56,6 +57,10 @@ class Activity(IdMixin, TimestampMixin, Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     # The caller who sent it (the token's user): a repeat of its key is shown to them.
     logged_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # A voided event stays visible but counts for nothing (cadence, revenue, gates, reports).
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
 class ContactRule(Base):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -30,36 +32,47 @@ log = logging.getLogger(__name__)
 RUNNER_LOCK = 0x61636374_72756C65  # "acctrule"
 
 
+@dataclass(slots=True)
+class Rebuilt:
+    assignments: int = 0
+    batches: int = 0
+    longest_batch_s: float = 0.0  # the longest any assignment stayed locked
+
+
 async def rebuild_pending(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], *, batch_size: int
-) -> int:
-    """Rebuild every pending rule's assignments; the number rebuilt (0 if another runs)."""
+) -> Rebuilt:
+    """Rebuild every pending rule's assignments (nothing when another runner is at it)."""
     async with engine.connect() as lock:
         lock = await lock.execution_options(isolation_level="AUTOCOMMIT")
         if not await lock.scalar(select(func.pg_try_advisory_lock(RUNNER_LOCK))):
-            return 0
+            return Rebuilt()
         try:
             return await _rebuild_all(sessionmaker, batch_size)
         finally:
             await lock.scalar(select(func.pg_advisory_unlock(RUNNER_LOCK)))
 
 
-async def _rebuild_all(sessionmaker: async_sessionmaker[AsyncSession], batch_size: int) -> int:
+async def _rebuild_all(sessionmaker: async_sessionmaker[AsyncSession], batch_size: int) -> Rebuilt:
     async with sessionmaker() as session:
         query = select(ContactRule.manager_type, ContactRule.updated_at)
         pending = (await session.execute(query.where(ContactRule.rebuild_pending))).all()
-    total = 0
+    done = Rebuilt()
     for manager_type, seen in pending:
-        total += await _rebuild(sessionmaker, manager_type, batch_size)
+        await _rebuild(sessionmaker, manager_type, batch_size, done)
         await _done(sessionmaker, manager_type, seen)
-    return total
+    return done
 
 
 async def _rebuild(
-    sessionmaker: async_sessionmaker[AsyncSession], manager_type: ManagerType, batch_size: int
-) -> int:
-    after, count = 0, 0
+    sessionmaker: async_sessionmaker[AsyncSession],
+    manager_type: ManagerType,
+    batch_size: int,
+    done: Rebuilt,
+) -> None:
+    after = 0
     while True:
+        started = time.perf_counter()
         async with session_scope(sessionmaker) as session:
             ids = list(
                 await session.scalars(
@@ -71,8 +84,11 @@ async def _rebuild(
             )
             await cadence.recompute_assignments(session, ids)
         if not ids:
-            return count
-        after, count = ids[-1], count + len(ids)
+            return
+        after = ids[-1]
+        done.assignments += len(ids)
+        done.batches += 1
+        done.longest_batch_s = max(done.longest_batch_s, time.perf_counter() - started)
 
 
 async def _done(
@@ -97,9 +113,14 @@ async def run_forever(
     """The server's background loop: look for pending rules every `interval` seconds."""
     while True:
         try:
-            rebuilt = await rebuild_pending(engine, sessionmaker, batch_size=batch_size)
-            if rebuilt:
-                log.info("contact rules: %d assignments rebuilt", rebuilt)
+            done = await rebuild_pending(engine, sessionmaker, batch_size=batch_size)
+            if done.assignments:
+                log.info(
+                    "contact rules: %d assignments rebuilt in %d batches (longest %.3f s)",
+                    done.assignments,
+                    done.batches,
+                    done.longest_batch_s,
+                )
         except Exception:
             log.exception("contact rule rebuild failed; retrying")
         await asyncio.sleep(interval)

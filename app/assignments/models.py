@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, Date, FetchedValue, ForeignKey, Index, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.models import Classification
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
 
@@ -59,6 +60,20 @@ class Assignment(IdMixin, TimestampMixin, Base):
     balance_as_of: Mapped[date | None] = mapped_column(
         server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
+
+
+class ContactFrequencyDefault(Base):
+    """The contact frequency assignAccount uses when none is given."""
+
+    __tablename__ = "contact_frequency_defaults"
+
+    manager_type: Mapped[ManagerType] = mapped_column(
+        enum_column(ManagerType, "manager_type"), primary_key=True
+    )
+    classification: Mapped[Classification] = mapped_column(
+        enum_column(Classification, "classification"), primary_key=True
+    )
+    contact_frequency_days: Mapped[int]
 
 
 class CadenceStatus(StrEnum):

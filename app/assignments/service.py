@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
 from app.activities import cadence
-from app.assignments.models import Assignment, BalanceStatus, CadenceStatus, ManagerType
+from app.assignments.models import (
+    Assignment,
+    BalanceStatus,
+    CadenceStatus,
+    ContactFrequencyDefault,
+    ManagerType,
+)
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Role, User
@@ -22,7 +28,7 @@ class AlreadyAssignedError(AppError):
     code = "ALREADY_ASSIGNED"
 
 
-MAX_FREQUENCY_DAYS = 730
+MAX_FREQUENCY_DAYS = 3650
 
 
 async def lock_account(session: AsyncSession, account_id: int, *, field: str) -> Account:
@@ -82,10 +88,14 @@ async def assign_account(
     account_id: int,
     user_id: int,
     manager_type: ManagerType,
-    contact_frequency_days: int,
+    contact_frequency_days: int | None,
     started_at: datetime | None = None,
 ) -> tuple[Assignment, list[str]]:
-    """Give the account a user for one manager type; returns the row and soft-limit warnings."""
+    """Give the account a user for one manager type; returns the row and soft-limit warnings.
+
+    Without a frequency, the default for the manager type and the account's classification
+    applies (ContactFrequencyDefault); it is copied, so later changes leave the row alone.
+    """
     checks = Checks()
     checks.int_range("contactFrequencyDays", contact_frequency_days, low=1, high=MAX_FREQUENCY_DAYS)
     checks.moment("startedAt", started_at)
@@ -93,6 +103,8 @@ async def assign_account(
     account = await lock_account(session, account_id, field="accountId")
     if account.archived_at is not None:
         raise InvalidInputError("The account is archived.", field="accountId")
+    if contact_frequency_days is None:
+        contact_frequency_days = await _default_frequency(session, manager_type, account)
     user = await assignable_user(session, user_id, field="userId")
     holder = await session.scalar(
         select(Assignment.user_id).where(
@@ -124,6 +136,25 @@ async def assign_account(
         changes=audit.created(_assignment_values(row)),
     )
     return row, await _over_limit_warning(session, user)
+
+
+async def _default_frequency(
+    session: AsyncSession, manager_type: ManagerType, account: Account
+) -> int:
+    table = ContactFrequencyDefault
+    found = None
+    if account.classification is not None:
+        found = await session.scalar(
+            select(table.contact_frequency_days).where(
+                table.manager_type == manager_type, table.classification == account.classification
+            )
+        )
+    if found is None:
+        raise InvalidInputError(
+            "No default frequency for this manager type and classification: give one.",
+            field="contactFrequencyDays",
+        )
+    return int(found)
 
 
 async def unassign(session: AsyncSession, *, actor: Actor, assignment_id: int) -> int:

@@ -84,10 +84,18 @@ def fact(name: str) -> ColumnElement[bool]:
         return and_(_non_empty(raw), raw != "[]", raw != "{}")
     if kind == "contact_role":
         role = BuyingRole(arg)
-        return exists().where(Contact.account_id == account_id, Contact.buying_role == role)
+        return exists().where(
+            Contact.account_id == account_id,
+            Contact.buying_role == role,
+            Contact.removed_at.is_(None),
+        )
     if kind == "activity_within":
         since = func.now() - func.make_interval(0, 0, 0, int(arg))
-        return exists().where(Activity.account_id == account_id, Activity.occurred_at >= since)
+        return exists().where(
+            Activity.account_id == account_id,
+            Activity.occurred_at >= since,
+            Activity.voided_at.is_(None),
+        )
     if kind == "plan":
         today = func.date(func.timezone("UTC", func.now()))
         return exists().where(
@@ -120,6 +128,7 @@ def facts_query(names: tuple[str, ...]) -> Select[Any]:
             Activity.account_id == Account.id,
             Activity.occurred_at >= bindparam("stay_began", type_=DateTime(timezone=True)),
             Activity.occurred_at < func.clock_timestamp(),
+            Activity.voided_at.is_(None),
         )
         .scalar_subquery()
     )

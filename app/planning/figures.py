@@ -37,7 +37,7 @@ from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, 
 
 TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
 ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
-IS_REVENUE = Activity.kind.in_(REVENUE_KINDS)
+IS_REVENUE = and_(Activity.kind.in_(REVENUE_KINDS), Activity.voided_at.is_(None))
 DEFAULT_CHURN_YEARS = 3
 
 

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.activities.models import Activity, ActivityKind
@@ -104,6 +104,7 @@ class PlanGoal(IdMixin, TimestampMixin, Base):
     status: Mapped[GoalStatus] = mapped_column(
         enum_column(GoalStatus, "goal_status"), default=GoalStatus.OPEN
     )
+    actual: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
 
 
 class PlanAction(IdMixin, TimestampMixin, Base):
@@ -118,6 +119,7 @@ class PlanAction(IdMixin, TimestampMixin, Base):
         enum_column(ActionStatus, "action_status"), default=ActionStatus.OPEN
     )
     completed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class WhiteSpace(IdMixin, TimestampMixin, Base):
@@ -158,7 +160,9 @@ class AccountRevenueYear(Base):
 
 
 REVENUE_KINDS = (ActivityKind.INVOICE, ActivityKind.PARTS_PURCHASE, ActivityKind.SERVICE_ORDER)
-_REVENUE_WHERE = text("kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')")
+# Voided events are no revenue (see migration 0008).
+REVENUE_PREDICATE = "kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND voided_at IS NULL"
+_REVENUE_WHERE = text(REVENUE_PREDICATE)
 
 # Revenue reads only three activity kinds; these partial, covering indexes (owned by
 # planning, attached to the activities table) let them skip calls, emails and notes.

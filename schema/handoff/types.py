@@ -92,6 +92,7 @@ class PipelineEntry:
     seconds_in_stage: float
     owner_pk: strawberry.Private[int | None]
     pipeline_pk: strawberry.Private[int]
+    account_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, row: models.PipelineEntry) -> Self:
@@ -101,7 +102,16 @@ class PipelineEntry:
             seconds_in_stage=max(0.0, (datetime.now(UTC) - row.entered_at).total_seconds()),
             owner_pk=row.owner_id,
             pipeline_pk=row.pipeline_id,
+            account_pk=row.account_id,
         )
+
+    @strawberry.field
+    async def account(self, info: Info) -> AccountRef:
+        from schema.accounts import load_account
+
+        found = await load_account(info.context, self.account_pk)
+        assert found is not None
+        return found
 
     @strawberry.field
     async def owner(self, info: Info) -> UserRef | None:

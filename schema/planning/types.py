@@ -56,6 +56,7 @@ class PlanGoal(Node):
     target: Decimal | None
     due: date | None
     status: GoalStatus
+    actual: Decimal | None = strawberry.field(description="Set with ACHIEVED or MISSED.")
 
     @classmethod
     def from_model(cls, row: models.PlanGoal) -> Self:
@@ -66,6 +67,7 @@ class PlanGoal(Node):
             target=row.target,
             due=row.due,
             status=row.status,
+            actual=row.actual,
         )
 
 
@@ -76,6 +78,7 @@ class ActionItem(Node):
     status: ActionStatus
     completed_at: datetime | None
     owner_pk: strawberry.Private[int | None]
+    plan_pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, row: models.PlanAction) -> Self:
@@ -86,11 +89,18 @@ class ActionItem(Node):
             status=row.status,
             completed_at=row.completed_at,
             owner_pk=row.owner_id,
+            plan_pk=row.plan_id,
         )
 
     @strawberry.field
     async def owner(self, info: Info) -> UserRef | None:
         return await _user(info, self.owner_pk)
+
+    @strawberry.field
+    async def plan(self, info: Info) -> AccountPlan:
+        found = await load_plan(info.context, self.plan_pk)
+        assert found is not None
+        return found
 
 
 @strawberry.type

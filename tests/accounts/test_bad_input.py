@@ -151,3 +151,30 @@ async def test_create_user_rejects_duplicate_and_malformed_email(api: Api) -> No
         )
     )["createUser"]
     assert sorted(e["field"] for e in bad["errors"]) == ["email", "name"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "Ac\x00me"}, "name"),
+        ({"name": "Acme", "industry": "\x00"}, "industry"),
+        ({"name": "Acme", "address": {"city": "Be\x00rlin"}}, "city"),
+        ({"name": "Acme", "attributes": {"k": ["ok", "n\x00"]}}, "attributes"),
+        ({"name": "Acme", "attributes": {"k\x00": 1}}, "attributes"),
+    ],
+)
+async def test_nul_characters_are_refused_by_field(
+    api: Api, fields: dict[str, Any], field: str
+) -> None:
+    manager = await api.caller(Role.MANAGER)
+    before = await _rows(api)
+    result = (await api.op("CreateAccount", {"input": fields}, caller=manager))["createAccount"]
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID_INPUT", field)]
+    assert await _rows(api) == before
+
+
+async def test_a_nul_in_a_query_argument_is_invalid_input_not_internal(api: Api) -> None:
+    rep = await api.caller(Role.REP)
+    query = "query($s: String) { accounts(filter: {search: $s}) { totalCount } }"
+    result = await api.gql(query, {"s": "a\x00b"}, caller=rep)
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]

@@ -99,7 +99,8 @@ async def test_account_list_pages_with_filter_and_cursor(api: Api) -> None:
     )["accounts"]
     assert [e["node"]["name"] for e in page2["edges"]] == ["Delta", "Gamma"]
     assert page2["pageInfo"]["hasNextPage"] is False
-    search = (await api.op("AccountList", {"filter": {"search": "ELT"}}, caller=admin))["accounts"]
+    # Full-text search: words match by prefix, case-insensitively.
+    search = (await api.op("AccountList", {"filter": {"search": "DEL"}}, caller=admin))["accounts"]
     assert [e["node"]["name"] for e in search["edges"]] == ["Delta"]
 
 

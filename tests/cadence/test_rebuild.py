@@ -61,8 +61,8 @@ async def test_the_job_rebuilds_in_batches_and_clears_the_flag(
     await session.commit()
     # Nothing rebuilt by the change itself...
     assert set((await last_contacts(session)).values()) == {noon(2)}
-    rebuilt = await rebuild.rebuild_pending(engine, db.create_sessionmaker(engine), batch_size=2)
-    assert rebuilt == 5
+    done = await rebuild.rebuild_pending(engine, db.create_sessionmaker(engine), batch_size=2)
+    assert (done.assignments, done.batches) == (5, 3)
     found = await last_contacts(session)
     assert [found[i] for i in sales] == [noon(10 + n) for n in range(5)]
     assert found[parts] == noon(2)  # another manager type: untouched
@@ -70,7 +70,8 @@ async def test_the_job_rebuilds_in_batches_and_clears_the_flag(
     assert days == [noon(10).date()]
     pending = await session.scalar(select(func.count()).where(ContactRule.rebuild_pending))
     assert pending == 0
-    assert await rebuild.rebuild_pending(engine, db.create_sessionmaker(engine), batch_size=2) == 0
+    again = await rebuild.rebuild_pending(engine, db.create_sessionmaker(engine), batch_size=2)
+    assert again.assignments == 0
 
 
 async def test_the_change_holds_no_assignment_lock(
@@ -119,6 +120,8 @@ async def test_one_runner_at_a_time(engine: AsyncEngine, session: AsyncSession) 
     async with engine.connect() as other:
         await other.scalar(select(func.pg_advisory_lock(rebuild.RUNNER_LOCK)))
         sessionmaker = db.create_sessionmaker(engine)
-        assert await rebuild.rebuild_pending(engine, sessionmaker, batch_size=2) == 0
+        busy = await rebuild.rebuild_pending(engine, sessionmaker, batch_size=2)
+        assert busy.assignments == 0
         await other.scalar(select(func.pg_advisory_unlock(rebuild.RUNNER_LOCK)))
-    assert await rebuild.rebuild_pending(engine, sessionmaker, batch_size=2) == 5
+    done = await rebuild.rebuild_pending(engine, sessionmaker, batch_size=2)
+    assert done.assignments == 5

@@ -31,3 +31,16 @@ async def test_datetime_that_is_not_iso_is_a_clear_error(api: Api) -> None:
     variables = {"from": "yesterday", "to": "2026-02-01T00:00:00Z"}
     result = await api.gql(REPORT, variables, caller=manager)
     assert "is not an ISO-8601 date and time" in result["errors"][0]["message"]
+
+
+async def test_datetime_outside_1900_to_2200_is_a_field_named_error(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    for bounds, field in [
+        ({"from": "0001-01-01T00:00:00+14:00", "to": "2026-02-01T00:00:00Z"}, "from"),
+        ({"from": "2026-01-01T00:00:00Z", "to": "9999-12-31T23:59:59-14:00"}, "to"),
+        ({"from": "1899-12-31T23:59:59Z", "to": "2026-02-01T00:00:00Z"}, "from"),
+    ]:
+        result = await api.gql(REPORT, bounds, caller=manager)
+        assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in result["errors"]] == [
+            ("INVALID_INPUT", field)
+        ]

@@ -1,0 +1,344 @@
+"""upsertAccounts: integrations keep their accounts in sync by their own key (externalRef).
+
+Set-based, four statements per batch whatever its size:
+1. new keys are inserted (ON CONFLICT DO NOTHING on the unique external_ref, in key order,
+   so concurrent calls sharing keys wait for each other instead of deadlocking) and enter
+   the default pipeline, in one statement;
+2. every row of the batch is locked in key order;
+3. one UPDATE writes only the fields each item sent, and only where a value differs
+   (parents, by external ref, are resolved here, once every key of the batch exists);
+4. the rows are read back for the payload.
+A retried call, or a concurrent one with the same keys, finds the rows and reports them as
+updated or unchanged: it never creates twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import BigInteger, Row, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import String, Text
+
+from app.accounts import tags as account_tags
+from app.accounts.models import Account
+from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
+from app.auth.actor import Actor
+from app.auth.models import Role
+from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
+from app.leads import roundrobin as territories
+from app.validation import Checks
+
+# Column -> SQL type of the values an item may send (besides external_ref and parent).
+_TYPES = {
+    "name": "varchar",
+    "classification": "varchar",
+    "industry": "varchar",
+    "source": "varchar",
+    "street": "varchar",
+    "city": "varchar",
+    "region": "varchar",
+    "postal_code": "varchar",
+    "country_code": "varchar",
+    "phone": "varchar",
+    "email": "varchar",
+    "website": "varchar",
+    "attributes": "jsonb",
+    "tags": "varchar[]",
+}
+_RECORD = (
+    "json_to_recordset(CAST(:rows AS json)) AS x(ext varchar, parent_ref varchar, "
+    "sent varchar[], " + ", ".join(f"{c} {t}" for c, t in _TYPES.items()) + ")"
+)
+_DEFAULTS = {"attributes": "'{}'::jsonb", "tags": "'{}'::varchar[]"}
+_insert_values = ", ".join(
+    f"coalesce(x.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"x.{c}" for c in _TYPES
+)
+
+# New keys, and their entry into the default pipeline (first stage, as createAccount does).
+_INSERT = text(
+    f"""
+    WITH inserted AS (
+        INSERT INTO accounts (external_ref, {", ".join(_TYPES)}, created_by_id)
+        SELECT x.ext, {_insert_values}, :actor_id FROM {_RECORD}
+        ORDER BY x.ext
+        ON CONFLICT (external_ref) DO NOTHING
+        RETURNING id
+    ),
+    entered AS (
+        INSERT INTO pipeline_entries (account_id, pipeline_id, stage, owner_id, entered_at)
+        SELECT i.id, p.id, p.stages -> 0 ->> 'key', :owner_id, clock_timestamp()
+        FROM inserted i CROSS JOIN pipelines p
+        WHERE p.is_default
+        ORDER BY i.id
+        ON CONFLICT DO NOTHING
+        RETURNING account_id, pipeline_id, stage, owner_id, entered_at
+    ),
+    events AS (
+        INSERT INTO stage_events (account_id, pipeline_id, from_stage, to_stage, trigger,
+                                  occurred_at, actor_id, to_owner_id, missing_recommended)
+        SELECT account_id, pipeline_id, NULL, stage, 'enter', entered_at, :actor_id, owner_id,
+               '{{}}'
+        FROM entered
+    )
+    SELECT id FROM inserted
+    """
+).bindparams(
+    bindparam("rows", type_=Text),
+    bindparam("actor_id", type_=BigInteger),
+    bindparam("owner_id", type_=BigInteger),
+)
+
+_LOCK = text(
+    "SELECT id FROM accounts WHERE external_ref = ANY(:refs) ORDER BY external_ref FOR UPDATE"
+).bindparams(bindparam("refs", type_=ARRAY(String)))
+
+
+def _sent(column: str) -> str:
+    return f"'{column}' = ANY(x.sent)"
+
+
+_set = [f"{c} = CASE WHEN {_sent(c)} THEN x.{c} ELSE a.{c} END" for c in _TYPES]
+_set.append(f"parent_id = CASE WHEN {_sent('parent_id')} THEN p.id ELSE a.parent_id END")
+_differs = [f"({_sent(c)} AND x.{c} IS DISTINCT FROM a.{c})" for c in _TYPES]
+_differs.append(f"({_sent('parent_id')} AND p.id IS DISTINCT FROM a.parent_id)")
+# Only the fields sent, only rows that change; a row created by this call (getting its
+# parent) keeps version 1. The trigger accounts_updated_at follows the version.
+_UPDATE = text(
+    f"""
+    UPDATE accounts a
+    SET {", ".join(_set)},
+        version = a.version + CASE WHEN a.id = ANY(:created) THEN 0 ELSE 1 END
+    FROM {_RECORD}
+    LEFT JOIN accounts p ON p.external_ref = x.parent_ref
+    WHERE a.external_ref = x.ext AND ({" OR ".join(_differs)})
+    RETURNING a.id
+    """
+).bindparams(bindparam("rows", type_=Text), bindparam("created", type_=ARRAY(BigInteger)))
+
+_AUDIT = text(
+    """
+    INSERT INTO audit_log (actor_user_id, actor_token_id, action, entity_type, entity_id,
+                           changes, request_id)
+    SELECT :actor_id, :token_id, 'account.upsert', 'Account', id,
+           jsonb_build_object('result', CASE WHEN id = ANY(:created) THEN 'created'
+                                             ELSE 'updated' END),
+           :request_id
+    FROM unnest(CAST(:ids AS bigint[])) AS id
+    """
+).bindparams(
+    bindparam("actor_id", type_=BigInteger),
+    bindparam("token_id", type_=BigInteger),
+    bindparam("request_id", type_=String),
+    bindparam("ids", type_=ARRAY(BigInteger)),
+    bindparam("created", type_=ARRAY(BigInteger)),
+)
+
+# The accounts the batch names and all their ancestors: enough to refuse cycles.
+_ANCESTRY = text(
+    """
+    WITH RECURSIVE up AS (
+        SELECT id, parent_id, external_ref FROM accounts WHERE external_ref = ANY(:refs)
+        UNION
+        SELECT a.id, a.parent_id, a.external_ref FROM accounts a JOIN up ON a.id = up.parent_id
+    )
+    SELECT id, parent_id, external_ref FROM up
+    """
+).bindparams(bindparam("refs", type_=ARRAY(String)))
+
+UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertItem:
+    external_ref: str
+    # Account fields as service keywords (address split into its columns); only those sent.
+    fields: dict[str, Any]
+    parent_external_ref: str | None = UNSET
+    tags: Sequence[str] | None = None
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    created_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+    accounts: list[Row[Any]] = field(default_factory=list)
+    rejected: list[tuple[int, list[AppError]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Clean:
+    index: int
+    ref: str
+    values: dict[str, Any]
+    parent_ref: str | None
+    sends_parent: bool
+
+
+def _clean(index: int, item: UpsertItem, actor: Actor) -> _Clean | list[AppError]:
+    checks = Checks()
+    if "classification" in item.fields and actor.role not in (Role.ADMIN, Role.MANAGER):
+        checks.add(ForbiddenError("Only managers set the classification.", field="classification"))
+    ref = checks.text("externalRef", item.external_ref, max_length=100, required=True)
+    values: dict[str, Any] = {}
+    try:
+        values = clean_account_fields(item.fields)
+    except AppError as error:
+        checks.errors.extend(error)
+    if item.tags is not None:
+        values["tags"] = account_tags.normalise(checks, "tags", item.tags)
+        account_tags.check_count(checks, "tags", values["tags"])
+    sends_parent = item.parent_external_ref is not UNSET
+    parent_ref = item.parent_external_ref if sends_parent else None
+    if parent_ref is not None:
+        parent_ref = parent_ref.strip()
+        if parent_ref == ref:
+            checks.fail("parentExternalRef", "An account cannot be its own parent.")
+    if checks.errors or ref is None:
+        return checks.errors
+    return _Clean(index, ref, values, parent_ref, sends_parent)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def _row(item: _Clean) -> dict[str, Any]:
+    sent = [*item.values, *(["parent_id"] if item.sends_parent else [])]
+    row = {c: _plain(item.values.get(c)) for c in _TYPES}
+    return row | {"ext": item.ref, "parent_ref": item.parent_ref, "sent": sent}
+
+
+class _Graph:
+    """Parents after the batch: batch items by their refs, other accounts by their ids."""
+
+    def __init__(self, items: dict[str, _Clean], rows: Sequence[Row[Any]]) -> None:
+        self.items = items
+        self.by_ref = {r.external_ref: r for r in rows if r.external_ref is not None}
+        self.by_id = {r.id: r for r in rows}
+
+    def parent(self, node: str | int) -> str | int | None:
+        if isinstance(node, str) and node in self.items:
+            item = self.items[node]
+            if item.sends_parent:
+                return item.parent_ref
+            existing = self.by_ref.get(node)
+            return None if existing is None else self._node(existing.parent_id)
+        row = self.by_ref.get(node) if isinstance(node, str) else self.by_id.get(node)
+        return None if row is None else self._node(row.parent_id)
+
+    def _node(self, account_id: int | None) -> str | int | None:
+        if account_id is None:
+            return None
+        row = self.by_id.get(account_id)
+        ref = None if row is None else row.external_ref
+        return ref if ref is not None and ref in self.items else account_id
+
+    def known(self, ref: str) -> bool:
+        return ref in self.items or ref in self.by_ref
+
+    def cycles(self, ref: str) -> bool:
+        seen: set[str | int] = {ref}
+        node = self.parent(ref)
+        while node is not None:
+            if node in seen:
+                return node == ref
+            seen.add(node)
+            node = self.parent(node)
+        return False
+
+
+async def _check_parents(
+    session: AsyncSession, items: dict[str, _Clean], result: UpsertResult
+) -> None:
+    """Reject items whose parent is unknown or would close a cycle (and what hangs on them)."""
+    refs = list(items) + [i.parent_ref for i in items.values() if i.parent_ref is not None]
+    if any(i.parent_ref is not None for i in items.values()):
+        # As updateAccount: parent changes are serialised before any row lock (cycle checks).
+        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
+    rows = list((await session.execute(_ANCESTRY, {"refs": refs})).all())
+    changed = True
+    while changed:
+        changed = False
+        graph = _Graph(items, rows)
+        for ref, item in list(items.items()):
+            error: AppError | None = None
+            if item.parent_ref is not None and not graph.known(item.parent_ref):
+                error = NotFoundError("No account has this externalRef.", field="parentExternalRef")
+            elif item.parent_ref is not None and graph.cycles(ref):
+                error = InvalidInputError(
+                    "An account cannot be its own ancestor.", field="parentExternalRef"
+                )
+            if error is not None:
+                result.rejected.append((item.index, [error]))
+                del items[ref]
+                changed = True
+
+
+async def upsert_accounts(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    items: Sequence[UpsertItem | AppError],
+    max_batch: int,
+) -> UpsertResult:
+    """Create or update accounts by externalRef; each bad item is rejected by its index."""
+    if not 1 <= len(items) <= max_batch:
+        raise InvalidInputError(f"Send between 1 and {max_batch} accounts.", field="accounts")
+    result = UpsertResult()
+    valid: dict[str, _Clean] = {}
+    for index, item in enumerate(items):
+        clean = item if isinstance(item, AppError) else _clean(index, item, actor)
+        if isinstance(clean, _Clean) and clean.ref in valid:
+            clean = [InvalidInputError("externalRef repeats an earlier item.", field="externalRef")]
+        if isinstance(clean, _Clean):
+            valid[clean.ref] = clean
+        else:
+            result.rejected.append((index, list(clean)))
+    await _check_parents(session, valid, result)
+    result.rejected.sort(key=lambda r: r[0])
+    if valid:
+        await _store(session, actor, list(valid.values()), result)
+    return result
+
+
+async def _store(
+    session: AsyncSession, actor: Actor, items: list[_Clean], result: UpsertResult
+) -> None:
+    payload = orjson.dumps([_row(i) for i in items]).decode()
+    owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
+    created = list(
+        await session.scalars(
+            _INSERT, {"rows": payload, "actor_id": actor.user_id, "owner_id": owner_id}
+        )
+    )
+    refs = sorted(i.ref for i in items)
+    await session.execute(_LOCK, {"refs": refs})
+    updated = list(await session.scalars(_UPDATE, {"rows": payload, "created": created}))
+    created_set = set(created)
+    result.created_count = len(created)
+    result.updated_count = sum(1 for i in updated if i not in created_set)
+    result.unchanged_count = len(items) - result.created_count - result.updated_count
+    changed = sorted(created_set | set(updated))
+    # Territory rules assign what the accounts lack (leads issue: rules on upsertAccounts).
+    await territories.apply_rules(session, actor=actor, account_ids=changed)
+    if changed:
+        await session.execute(
+            _AUDIT,
+            {
+                "actor_id": actor.user_id,
+                "token_id": actor.token_id,
+                "request_id": actor.request_id,
+                "ids": changed,
+                "created": created,
+            },
+        )
+    refs_param = bindparam(None, refs, type_=ARRAY(String))
+    query = select(*ACCOUNT_COLUMNS).where(Account.external_ref == any_(refs_param))
+    rows = {r.external_ref: r for r in await session.execute(query)}
+    result.accounts = [rows[i.ref] for i in items]

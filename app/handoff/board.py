@@ -1,0 +1,65 @@
+"""The pipeline board: per stage, how many entries sit there, how long, and a page of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.handoff.models import Pipeline, PipelineEntry
+from app.handoff.service import get_pipeline
+from app.pagination import Page, PageArgs, partitioned_pages
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    pipeline_id: int
+    stage: str
+    count: int
+    median_seconds_in_stage: float | None
+
+
+async def board(session: AsyncSession, pipeline_key: str) -> list[Column]:
+    """Every stage of the pipeline in its order, with its current entries' count and median
+    time in stage so far (one statement besides the pipeline's row)."""
+    pipeline: Pipeline = await get_pipeline(session, pipeline_key)
+    seconds = func.extract("epoch", func.now() - PipelineEntry.entered_at)
+    query = (
+        select(
+            PipelineEntry.stage,
+            func.count(),
+            func.percentile_cont(0.5).within_group(seconds),
+        )
+        .where(PipelineEntry.pipeline_id == pipeline.id)
+        .group_by(PipelineEntry.stage)
+    )
+    found = {stage: (int(n), median) for stage, n, median in await session.execute(query)}
+    columns = []
+    for stage in pipeline.stages:
+        n, median = found.get(stage["key"], (0, None))
+        median_value = None if median is None else max(0.0, float(median))
+        columns.append(Column(pipeline.id, stage["key"], n, median_value))
+    return columns
+
+
+async def entry_pages(
+    session: AsyncSession, keys: Sequence[tuple[int, str, PageArgs]]
+) -> list[tuple[Page[PipelineEntry], int]]:
+    """A page of each (pipeline, stage), longest waiting first, in one statement per pipeline."""
+    found: dict[tuple[int, str, PageArgs], tuple[Page[PipelineEntry], int]] = {}
+    for pipeline_id in {k[0] for k in keys}:
+        wanted = [(stage, args) for pid, stage, args in keys if pid == pipeline_id]
+        pages = await partitioned_pages(
+            session,
+            PipelineEntry,
+            partition="stage",
+            order=("entered_at", "id"),
+            keys=cast(Any, wanted),
+            where=[PipelineEntry.pipeline_id == pipeline_id],
+        )
+        for (stage, args), page in zip(wanted, pages, strict=True):
+            found[(pipeline_id, stage, args)] = page
+    return [found[key] for key in keys]

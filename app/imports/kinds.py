@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from app.imports.accounts import AccountImporter
+from app.imports.base import Importer
+from app.imports.models import ImportKind
+from app.imports.records import (
+    ActivityImporter,
+    AssignmentImporter,
+    ContactImporter,
+    LeadImporter,
+)
+
+IMPORTERS: dict[ImportKind, Importer] = {
+    ImportKind.ACCOUNTS: AccountImporter(),
+    ImportKind.CONTACTS: ContactImporter(),
+    ImportKind.LEADS: LeadImporter(),
+    ImportKind.ACTIVITIES: ActivityImporter(),
+    ImportKind.ASSIGNMENTS: AssignmentImporter(),
+}
+
+
+def importer_for(kind: ImportKind) -> Importer:
+    return IMPORTERS[kind]

@@ -1,0 +1,141 @@
+"""A qualified lead becomes an account (or a contact on one), all in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import service as accounts
+from app.accounts.models import Account, AccountSource, Contact
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.errors import AppError, InvalidTransitionError
+from app.handoff import service as handoff
+from app.handoff.errors import AlreadyInPipelineError
+from app.leads import roundrobin
+from app.leads.models import Lead, LeadStatus
+from app.leads.service import get_lead_for_update
+
+
+class AlreadyConvertedError(AppError):
+    code = "ALREADY_CONVERTED"
+
+
+# Lead fields that become account fields; on an existing account only empty ones are filled.
+ACCOUNT_FIELDS = ("industry", "street", "city", "region", "postal_code", "country_code", "phone")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    lead: Lead
+    account: Account
+    contact: Contact | None
+
+
+async def convert_lead(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    lead_id: int,
+    existing_account_id: int | None = None,
+    enter_pipeline: str | None = None,
+    apply_rules: bool = True,
+) -> Conversion:
+    lead = await get_lead_for_update(session, lead_id, field="leadId")
+    if lead.status is LeadStatus.CONVERTED:
+        raise AlreadyConvertedError("The lead is already converted.", field="leadId")
+    if lead.status is not LeadStatus.QUALIFIED:
+        raise InvalidTransitionError(
+            f"Only a QUALIFIED lead converts; this one is {lead.status.value}.", field="leadId"
+        )
+    if existing_account_id is None:
+        account = await _new_account(session, actor, lead)
+    else:
+        account = await _fill_account(session, actor, lead, existing_account_id)
+    if enter_pipeline:
+        await _enter(session, actor, account.id, enter_pipeline, lead.owner_id)
+    contact = await _contact(session, actor, lead, account.id)
+    if apply_rules:
+        await roundrobin.apply_rules(session, actor=actor, account_ids=[account.id])
+    lead.status = LeadStatus.CONVERTED
+    lead.converted_at = func.now()
+    lead.account_id = account.id
+    lead.contact_id = contact.id if contact else None
+    lead.version += 1
+    lead.updated_at = func.now()
+    await session.flush()
+    await session.refresh(lead, ["converted_at", "updated_at"])
+    await audit.record(
+        session,
+        actor=actor,
+        action="lead.convert",
+        entity_type="Lead",
+        entity_id=lead.id,
+        changes=audit.created(
+            {
+                "status": LeadStatus.CONVERTED,
+                "accountId": account.id,
+                "contactId": lead.contact_id,
+            }
+        ),
+    )
+    return Conversion(lead=lead, account=account, contact=contact)
+
+
+async def _new_account(session: AsyncSession, actor: Actor, lead: Lead) -> Account:
+    fields = {key: getattr(lead, key) for key in ACCOUNT_FIELDS}
+    return await accounts.create_account(
+        session,
+        actor=actor,
+        name=lead.company,
+        source=lead.source or AccountSource.LEAD,
+        **fields,
+    )
+
+
+async def _fill_account(
+    session: AsyncSession, actor: Actor, lead: Lead, account_id: int
+) -> Account:
+    account = await accounts.get_account_for_update(session, account_id)
+    empty = {
+        key: getattr(lead, key)
+        for key in (*ACCOUNT_FIELDS, "source")
+        if getattr(account, key) in (None, "") and getattr(lead, key) is not None
+    }
+    try:
+        return await accounts.update_account(session, actor=actor, account_id=account_id, **empty)
+    except AppError as error:
+        error.field = "existingAccountId" if error.field == "id" else error.field
+        raise
+
+
+async def _enter(
+    session: AsyncSession, actor: Actor, account_id: int, pipeline: str, owner_id: int | None
+) -> None:
+    try:
+        await handoff.enter_pipeline(
+            session, actor=actor, account_id=account_id, pipeline_key=pipeline, owner_id=owner_id
+        )
+    except AlreadyInPipelineError:
+        pass  # a new account is already in the default pipeline; an existing one may be too
+    except AppError as error:
+        error.field = "enterPipeline"
+        raise
+
+
+async def _contact(
+    session: AsyncSession, actor: Actor, lead: Lead, account_id: int
+) -> Contact | None:
+    name = lead.contact_name or lead.email
+    if name is None:
+        return None
+    return await accounts.add_contact(
+        session,
+        actor=actor,
+        account_id=account_id,
+        name=name,
+        email=lead.email,
+        phone=lead.phone,
+    )

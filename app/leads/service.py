@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, AccountSource
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import Role, User
+from app.db import rows_by_id
+from app.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+from app.leads.models import Lead, LeadStatus
+from app.leads.sql import FREE_MAIL_DOMAINS
+from app.validation import Checks
+
+UNSET: Any = object()
+MAX_DUPLICATES = 20
+
+LEAD_FIELDS = (
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "industry",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country_code",
+    "source",
+    "external_ref",
+    "attributes",
+    "owner_id",
+)
+_LIMITS = {
+    "contact_name": 200,
+    "phone": 50,
+    "industry": 100,
+    "street": 200,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
+    "external_ref": 100,
+}
+_FIELD_NAMES = {
+    "country_code": "address.countryCode",
+    "street": "address.street",
+    "city": "address.city",
+    "region": "address.region",
+    "postal_code": "address.postalCode",
+}
+
+# The moves setLeadStatus allows; CONVERTED is reached only through convertLead.
+ALLOWED_STATUS_TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.NEW: frozenset({LeadStatus.WORKING}),
+    LeadStatus.WORKING: frozenset({LeadStatus.QUALIFIED, LeadStatus.UNQUALIFIED}),
+    LeadStatus.UNQUALIFIED: frozenset({LeadStatus.WORKING}),
+}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def field_name(key: str) -> str:
+    return _FIELD_NAMES.get(key) or camel(key)
+
+
+def clean_lead_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate the given lead fields (absent ones are not touched) and normalise them."""
+    checks = Checks()
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        field = field_name(key)
+        if key == "company":
+            clean[key] = checks.text(field, value, max_length=200, required=True)
+        elif key == "email":
+            clean[key] = checks.email(field, value)
+        elif key == "country_code":
+            clean[key] = checks.country(field, value)
+        elif key == "attributes":
+            clean[key] = checks.json_object(field, value) or {}
+        elif key in _LIMITS:
+            clean[key] = checks.text(field, value, max_length=_LIMITS[key])
+        else:
+            clean[key] = value
+    checks.raise_if_any()
+    return clean
+
+
+async def _check_owner(session: AsyncSession, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    user = await session.get(User, owner_id)
+    if user is None or not user.is_active:
+        raise NotFoundError("Unknown or inactive user.", field="ownerId")
+    if user.role is Role.INTEGRATION:
+        raise InvalidInputError("An integration cannot own a lead.", field="ownerId")
+
+
+async def _check_external_ref(
+    session: AsyncSession, external_ref: str | None, *, exclude_id: int | None = None
+) -> None:
+    if external_ref is None:
+        return
+    query = select(Lead.id).where(Lead.external_ref == external_ref)
+    if exclude_id is not None:
+        query = query.where(Lead.id != exclude_id)
+    if await session.scalar(query) is not None:
+        raise AlreadyExistsError("Another lead has this externalRef.", field="externalRef")
+
+
+async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> Lead:
+    clean = clean_lead_fields(fields)
+    await _check_owner(session, clean.get("owner_id"))
+    await _check_external_ref(session, clean.get("external_ref"))
+    if clean.get("owner_id") is None and actor.role is not Role.INTEGRATION:
+        clean["owner_id"] = actor.user_id
+    lead = Lead(**clean, created_by_id=actor.user_id)
+    session.add(lead)
+    await session.flush()
+    await session.refresh(lead, ["created_at", "updated_at", "status", "version"])
+    await audit.record(
+        session,
+        actor=actor,
+        action="lead.create",
+        entity_type="Lead",
+        entity_id=lead.id,
+        changes=audit.created(clean),
+    )
+    return lead
+
+
+async def possible_duplicates(session: AsyncSession, lead: Lead) -> list[Account]:
+    """Accounts sharing the lead's e-mail domain (as e-mail or website) or company name key."""
+    key = func.leads_company_key(lead.company)
+    conditions = [func.leads_company_key(Account.name) == key]
+    domain = (lead.email or "").rpartition("@")[2].lower()
+    if domain and domain not in FREE_MAIL_DOMAINS:
+        conditions.append(func.leads_email_domain(Account.email) == domain)
+        conditions.append(func.leads_web_host(Account.website) == domain)
+    query = (
+        select(Account)
+        .where(or_(*conditions), Account.archived_at.is_(None))
+        .order_by(Account.id)
+        .limit(MAX_DUPLICATES)
+    )
+    return list(await session.scalars(query))
+
+
+async def get_lead_for_update(session: AsyncSession, lead_id: int, *, field: str = "id") -> Lead:
+    query = select(Lead).where(Lead.id == lead_id).with_for_update()
+    lead = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+    if lead is None:
+        raise NotFoundError("Unknown lead.", field=field)
+    return lead
+
+
+async def _save(
+    session: AsyncSession, lead: Lead, actor: Actor, action: str, delta: dict[str, Any]
+) -> None:
+    lead.version += 1
+    lead.updated_at = func.now()
+    await session.flush()
+    await session.refresh(lead, ["updated_at"])
+    await audit.record(
+        session, actor=actor, action=action, entity_type="Lead", entity_id=lead.id, changes=delta
+    )
+
+
+async def update_lead(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    lead_id: int,
+    expected_version: int | None = None,
+    **fields: Any,
+) -> Lead:
+    changes = {k: v for k, v in fields.items() if v is not UNSET}
+    unknown = set(changes) - set(LEAD_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
+    clean = clean_lead_fields(changes)
+    lead = await get_lead_for_update(session, lead_id)
+    if expected_version is not None and lead.version != expected_version:
+        raise ConflictError(
+            f"The lead changed since version {expected_version} (now {lead.version}).",
+            field="expectedVersion",
+        )
+    if lead.status is LeadStatus.CONVERTED:
+        raise InvalidTransitionError("A converted lead cannot change.", field="id")
+    if "owner_id" in clean:
+        await _check_owner(session, clean["owner_id"])
+    if "external_ref" in clean:
+        await _check_external_ref(session, clean["external_ref"], exclude_id=lead_id)
+    before = {key: getattr(lead, key) for key in clean}
+    delta = audit.diff(before, clean)
+    if delta:
+        for key, value in clean.items():
+            setattr(lead, key, value)
+        await _save(session, lead, actor, "lead.update", delta)
+    return lead
+
+
+async def set_lead_status(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    lead_id: int,
+    status: LeadStatus,
+    reason: str | None = None,
+) -> Lead:
+    checks = Checks()
+    reason = checks.text("reason", reason, max_length=2000)
+    if status is LeadStatus.UNQUALIFIED and reason is None:
+        checks.fail("reason", "A lead is unqualified with a reason.")
+    checks.raise_if_any()
+    lead = await get_lead_for_update(session, lead_id)
+    if status not in ALLOWED_STATUS_TRANSITIONS.get(lead.status, frozenset()):
+        raise InvalidTransitionError(
+            f"A lead cannot go from {lead.status.value} to {status.value}.", field="status"
+        )
+    delta = audit.diff(
+        {"status": lead.status, "statusReason": lead.status_reason},
+        {"status": status, "statusReason": reason},
+    )
+    lead.status = status
+    lead.status_reason = reason
+    await _save(session, lead, actor, "lead.status", delta)
+    return lead
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    status: Sequence[LeadStatus] | None = None
+    source: Sequence[AccountSource] | None = None
+    owner_id: int | None = None
+    search: str | None = None
+
+
+LEAD_ORDER = (Lead.id,)
+
+
+def leads_query(filter: LeadFilter) -> Select[Any]:
+    query = select(*Lead.__table__.columns)
+    if filter.status:
+        query = query.where(Lead.status.in_(filter.status))
+    if filter.source:
+        query = query.where(Lead.source.in_(filter.source))
+    if filter.owner_id is not None:
+        query = query.where(Lead.owner_id == filter.owner_id)
+    if filter.search:
+        escaped = filter.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(
+                Lead.company.ilike(pattern),
+                Lead.contact_name.ilike(pattern),
+                Lead.email.ilike(pattern),
+            )
+        )
+    return query
+
+
+leads_by_id = rows_by_id(Lead)
