@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app
 from app import models
+from app.imports import jobs as import_jobs
 
 TIMEOUT_SECONDS = 10.0
 INTERNAL_MESSAGE = "Internal error"
@@ -172,7 +173,8 @@ def internal_errors(body: Any) -> list[dict[str, Any]]:
 
 # Columns any authenticated request may touch (a token's last use, at most once a minute).
 VOLATILE_COLUMNS = {"api_tokens": ["last_used_at"]}
-# Background work started by an earlier successful mutation (a contact-rule rebuild).
+# Background work started by an earlier successful mutation (a contact-rule rebuild; CSV
+# imports are awaited in process).
 BUSY_SQL = "SELECT count(*) FROM contact_rules WHERE rebuild_pending"
 QUIESCE_SECONDS = 30.0
 
@@ -198,6 +200,7 @@ async def snapshot(engine: AsyncEngine, sql: str) -> dict[str, str]:
 
 async def quiesce(engine: AsyncEngine) -> None:
     """Wait until no background job writes, so a snapshot's changes are the request's."""
+    await import_jobs.wait_for_jobs()
     async with asyncio.timeout(QUIESCE_SECONDS), engine.connect() as connection:
         for _ in itertools.count():
             if not await connection.scalar(text(BUSY_SQL)):
