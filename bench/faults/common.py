@@ -29,6 +29,7 @@ ENTER_PIPELINE = """INSERT INTO pipeline_entries (account_id, pipeline_id, stage
     WHERE p.key = 'default' AND a.external_ref LIKE $1
     ON CONFLICT (account_id, pipeline_id) DO NOTHING"""
 ACCOUNTS = 2_000
+YEAR_SECONDS = 365 * 86_400  # events stay within the last year, far from any bound
 REPS = 20
 PREFIX = "FLT"
 
@@ -133,7 +134,7 @@ def unique_events(n: int, *, tag: str, start: int = 0) -> list[dict[str, Any]]:
         {
             "accountExternalRef": f"{PREFIX}-{1 + (start + i) % ACCOUNTS}",
             "kind": "CALL_OUTBOUND",
-            "occurredAt": (now - timedelta(minutes=start + i)).isoformat(),
+            "occurredAt": (now - timedelta(seconds=(start + i) % YEAR_SECONDS)).isoformat(),
             "source": "faults",
             "externalId": f"{tag}-{start + i}",
         }
