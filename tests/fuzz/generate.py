@@ -111,6 +111,8 @@ def _register_scalars(pool: IdPool) -> None:
     schemathesis.graphql.scalar("DateTime", text_or(HOSTILE_DATETIMES, datetimes))
     schemathesis.graphql.scalar("Decimal", text_or(HOSTILE_DECIMALS, decimals))
     schemathesis.graphql.scalar("JSON", json_values)
+    # A file comes in a multipart request; in a JSON body the value can only be wrong.
+    schemathesis.graphql.scalar("Upload", st.sampled_from(["", "a.csv", "0"]).map(nodes.String))
     schemathesis.graphql.scalar(
         "ID", st.integers(min_value=0, max_value=10**6).map(pool.pick).map(nodes.String)
     )
