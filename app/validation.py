@@ -81,6 +81,11 @@ class Checks:
         if self.errors:
             raise ErrorGroup(self.errors)
 
+    def no_nul(self, field: str, *values: str | None) -> None:
+        """Free text used as given (a filter, a search): only NUL is refused."""
+        if any(value is not None and "\x00" in value for value in values):
+            self.fail(field, f"{field} must not contain NUL characters.")
+
     def text(
         self, field: str, value: str | None, *, max_length: int, required: bool = False
     ) -> str | None:

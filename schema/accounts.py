@@ -15,6 +15,7 @@ from app.accounts.listing import AccountFilter as AccountFilterArgs
 from app.keyset import sorted_page, window
 from app.pagination import count
 from app.planning import revenue
+from app.validation import Checks
 from schema import permissions
 from schema.activities import AccountActivityFields
 from schema.cadence import AccountCadenceFields
@@ -211,6 +212,13 @@ class AccountFilter:
     updated_after: datetime | None = None
 
     def to_args(self) -> AccountFilterArgs:
+        checks = Checks()
+        checks.no_nul("filter.search", self.search)
+        checks.no_nul("filter.industry", self.industry)
+        checks.no_nul("filter.externalRef", self.external_ref)
+        checks.no_nul("filter.stage", self.stage, self.pipeline)
+        checks.no_nul("filter.tags", *(self.tags or ()))
+        checks.raise_if_any()
         return AccountFilterArgs(
             search=self.search,
             classification=self.classification,

@@ -53,6 +53,11 @@ class Context:
             request_id=self.request_id,
         )
 
+    async def settle(self) -> None:
+        """Wait for a DataLoader statement still running (see `loader`)."""
+        async with self.lock:
+            pass
+
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
         async with self.lock:
@@ -76,7 +81,15 @@ class Context:
 
             async def load(keys: list[K]) -> Sequence[V]:
                 async with self.lock:
-                    return await batch(self.session, keys)
+                    # A statement cancelled halfway kills its connection: when graphql-core
+                    # cancels this (a sibling field failed), let the statement finish, and
+                    # keep the lock until it has.
+                    running = asyncio.ensure_future(batch(self.session, keys))
+                    try:
+                        return await asyncio.shield(running)
+                    except asyncio.CancelledError:
+                        await asyncio.wait([running])
+                        raise
 
             found = DataLoader(load_fn=load)
             self._loaders[batch] = found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -217,6 +219,10 @@ def _format_error(error: GraphQLError, request_id: str, production: bool) -> dic
         error = GraphQLError(
             expected.message, nodes=error.nodes, path=error.path, extensions=extensions
         )
+    elif error.path is None and isinstance(original, ValueError | TypeError | ArithmeticError):
+        # A scalar refusing a literal written in the document, found by validation before
+        # anything ran: the client's mistake, told as graphql-core words it.
+        log.info("invalid literal [request %s]: %s", request_id, original)
     elif original is not None and not isinstance(original, GraphQLError):
         log.error(
             "unexpected error [request %s] at %s",
@@ -234,6 +240,21 @@ def _format_error(error: GraphQLError, request_id: str, production: bool) -> dic
     if production:  # no "Did you mean 'x'?": they spell out the schema to a stranger
         formatted["message"] = SUGGESTION.sub("", formatted["message"])
     return formatted
+
+
+async def _close(session: AsyncSession, request_id: str) -> None:
+    """End the request's transaction; close() does it like rollback() without expiring every
+    loaded row one by one first.
+
+    A field that failed while a sibling's DataLoader was mid-statement can leave the
+    connection unusable; the answer is already made, so drop the connection, not the answer.
+    """
+    try:
+        await session.close()
+    except DBAPIError as error:
+        log.warning("dropping a broken connection [request %s]: %s", request_id, error)
+        with contextlib.suppress(DBAPIError):
+            await session.invalidate()
 
 
 class GraphQLEndpoint:
@@ -352,9 +373,8 @@ class GraphQLEndpoint:
             except (MissingQueryError, CannotGetOperationTypeError) as e:
                 raise BadRequestError(str(e) or "Cannot execute this operation.") from None
             finally:
-                # close() ends the transaction like rollback() without expiring every
-                # loaded row one by one first.
-                await session.close()
+                await context.settle()
+                await _close(session, request_id)
         extensions = dict(result.extensions or {})
         extensions.setdefault("cost", 0)
         self.budget.charge(principal.token_id, extensions["cost"])

@@ -103,3 +103,20 @@ async def test_health_ready_and_metrics(api: Api) -> None:
     assert metrics.status_code == 200
     assert 'accountflow_graphql_requests_total{operation="Viewer",outcome="ok"}' in metrics.text
     assert "accountflow_graphql_request_seconds_bucket" in metrics.text
+
+
+async def test_a_failing_field_beside_a_running_loader_answers_not_500(api: Api) -> None:
+    """A bad cursor fails one field while its sibling's DataLoader is mid-statement."""
+    from schema.relay import to_global_id
+    from tests.accounts.factories import create_account
+
+    admin = await api.caller(Role.ADMIN)
+    account = await create_account(api.session, "Raced")
+    query = """mutation($id: ID!) { updateAccount(input: {id: $id}) {
+        account { activities(after: "") { totalCount } plans { owner { role } } }
+        errors { code } } }"""
+    for _ in range(5):
+        response = await api.post(query, {"id": to_global_id("Account", account.id)}, caller=admin)
+        assert response.status_code == 200
+        assert "INTERNAL" not in response.text
+        assert "INVALID_CURSOR" in response.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.auth.models import Role
 from tests.support import Api
 
@@ -44,3 +46,19 @@ async def test_datetime_outside_1900_to_2200_is_a_field_named_error(api: Api) ->
         assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in result["errors"]] == [
             ("INVALID_INPUT", field)
         ]
+
+
+@pytest.mark.parametrize(
+    "literal", ['""', '"yesterday"', '"2026-13-01T00:00:00Z"', '"2026-01-01T00:00:00"']
+)
+async def test_a_bad_datetime_literal_is_a_validation_error_not_internal(
+    api: Api, literal: str
+) -> None:
+    manager = await api.caller(Role.MANAGER)
+    end = '"2026-01-01T00:00:00Z"'
+    query = f"{{ stageThroughput(from: {literal}, to: {end}) {{ to }} }}"
+    result = await api.gql(query, caller=manager)
+    assert result.get("data") is None
+    assert len(result["errors"]) == 1
+    assert "INTERNAL" not in str(result)
+    assert "DateTime" in result["errors"][0]["message"]
