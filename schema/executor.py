@@ -109,6 +109,8 @@ Pending = tuple[asyncio.Task[Any], dict[str, Any], Step]
 def _continue(coroutine: Generator[Any, None, Any], awaited: Any) -> Generator[Any, Any, Any]:
     """Hand the task what the coroutine waits for, and drive the coroutine from there."""
     while True:
+        if getattr(awaited, "_asyncio_future_blocking", None) is False:
+            awaited._asyncio_future_blocking = True  # cleared by Plan.start: see there
         try:
             yield awaited
         except BaseException as error:  # the task was cancelled: pass it on
@@ -180,6 +182,12 @@ class Plan:
         except StopIteration as stop:
             out[step.key] = self.complete(step, stop.value)
             return
+        # A DataLoader gives every coroutine loading one key the same future. Awaiting it
+        # marks it blocking until a task takes it, and a second await of a marked future
+        # fails ("await wasn't used with future"): unmark it while it waits here for its
+        # task (_continue marks it again when handing it over, as its __await__ would).
+        if getattr(awaited, "_asyncio_future_blocking", False):
+            awaited._asyncio_future_blocking = False
         task = self.loop.create_task(_resume(coroutine, awaited))
         self.pending.append((task, out, step))
 
@@ -440,7 +448,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             except Exception as error:  # any surprise: graphql-core gives the exact answer
                 if isinstance(error.__cause__, DBAPIError):  # a rerun meets an aborted transaction
                     raise error.__cause__ from None
-                log.debug("plan abandoned: %r", error)
+                log.debug("plan abandoned: %r", error, exc_info=True)
                 metrics.EXECUTOR_FALLBACKS.labels(fallback_reason(error)).inc()
             result = standard(root_type, root_value, grouped_field_set, serially, new_defer_usages)
             return await result if self.is_awaitable(result) else result

@@ -397,3 +397,30 @@ def normalised(data: Any) -> Any:
     if isinstance(data, list):
         return [normalised(v) for v in data]
     return data
+
+
+async def test_a_future_shared_by_many_fields_is_awaited_without_fallback(api: Api) -> None:
+    """Ten assignments of one user load that user once: ten coroutines, one future."""
+    from tests.accounts.factories import create_account
+    from tests.cadence.factories import create_assignment
+
+    rep = await api.caller(Role.REP)
+    for n in range(10):
+        account = await create_account(api.session, f"Shared {n}")
+        await create_assignment(api.session, account_id=account.id, user_id=rep.user_id)
+    auth = {"Authorization": f"Bearer {rep.token}"}
+
+    async def fallbacks() -> float:
+        text = (await api.client.get("/metrics", headers=auth)).text
+        rows = [
+            r for r in text.splitlines() if r.startswith("accountflow_executor_fallbacks_total")
+        ]
+        return sum(float(r.split()[-1]) for r in rows if not r.startswith("#"))
+
+    before = await fallbacks()
+    data = await api.data(
+        "{ accounts { edges { node { assignments { user { id } } } } } }", caller=rep
+    )
+    users = {a["user"]["id"] for e in data["accounts"]["edges"] for a in e["node"]["assignments"]}
+    assert users == {rep.id}
+    assert await fallbacks() == before
