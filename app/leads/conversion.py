@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts import service as accounts
 from app.accounts.models import Account, AccountSource, Contact
 from app.audit import service as audit
@@ -81,6 +82,13 @@ async def convert_lead(
             }
         ),
     )
+    data = {
+        "id": events.global_id("Lead", lead.id),
+        "accountId": events.global_id("Account", account.id),
+        "contactId": events.global_id("Contact", lead.contact_id),
+    }
+    kind, key = events.EventType.LEAD_CONVERTED, f"Lead:{lead.id}"
+    await events.emit(session, kind, data, account_id=account.id, object_key=key)
     return Conversion(lead=lead, account=account, contact=contact)
 
 

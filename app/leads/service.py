@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.models import Account, AccountSource
 from app.audit import service as audit
 from app.auth.actor import Actor
@@ -139,6 +140,17 @@ async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> 
         entity_id=lead.id,
         changes=audit.created(clean),
     )
+    data = {
+        "id": events.global_id("Lead", lead.id),
+        "company": lead.company,
+        "email": lead.email,
+        "source": lead.source,
+        "status": lead.status,
+        "externalRef": lead.external_ref,
+        "ownerId": events.global_id("User", lead.owner_id),
+    }
+    key = f"Lead:{lead.id}"
+    await events.emit(session, events.EventType.LEAD_CREATED, data, object_key=key)
     return lead
 
 

@@ -244,3 +244,15 @@ async def test_a_merge_emits_account_merged_for_the_survivor(api: Api) -> None:
     assert row.data["mergedId"] == to_global_id("Account", duplicate.id)
     assert row.data["moved"]["contacts"] == 0
     assert row.object_key == f"Account:{survivor.id}"
+
+
+async def test_a_new_lead_emits_lead_created(api: Api) -> None:
+    erp = await api.caller(Role.INTEGRATION)
+    variables = {"input": {"company": "Prospect GmbH", "email": "ann@prospect.example"}}
+    result = (await api.op("CreateLead", variables, caller=erp))["createLead"]
+    assert result["errors"] == []
+    (row,) = await outbox(api.session, EventType.LEAD_CREATED)
+    assert row.data["id"] == result["lead"]["id"]
+    assert row.data["company"] == "Prospect GmbH"
+    assert row.data["status"] == "NEW"
+    assert row.object_key == f"Lead:{pk_of(result['lead']['id'])}"
