@@ -53,6 +53,7 @@ def decimal_in(
         return None
     if (low is not None and value < low) or (high is not None and value > high):
         checks.fail(field, f"{field} must be between {low} and {high}.")
+        return None  # never quantized: a 60-digit value would overflow the context
     return value
 
 

@@ -110,6 +110,8 @@ BAD_CREATE = [
     ({"growthTargetPct": "1000.01"}, "INVALID_INPUT", "growthTargetPct"),
     ({"growthTargetPct": "-100.01"}, "INVALID_INPUT", "growthTargetPct"),
     ({"growthTargetPct": "NaN"}, "INVALID_INPUT", "growthTargetPct"),
+    ({"growthTargetPct": "9" * 60}, "INVALID_INPUT", "growthTargetPct"),
+    ({"plannedNetNew": "9" * 60}, "INVALID_INPUT", "plannedNetNew"),
     ({"plannedNetNew": "-0.01"}, "INVALID_INPUT", "plannedNetNew"),
     ({"churnRate": 1.01}, "INVALID_INPUT", "churnRate"),
     ({"churnRate": -0.1}, "INVALID_INPUT", "churnRate"),
