@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
+from sqlalchemy import Row, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.webhooks.models import OutboxEvent
@@ -99,7 +99,7 @@ async def emit_many(
         await session.execute(insert(OutboxEvent), rows)
 
 
-def account_data(account: Account, **extra: Any) -> dict[str, Any]:
+def account_data(account: Account | Row[Any], **extra: Any) -> dict[str, Any]:
     return {
         "id": global_id("Account", account.id),
         "name": account.name,

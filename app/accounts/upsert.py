@@ -24,12 +24,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String, Text
 
+from app import events
 from app.accounts import tags as account_tags
 from app.accounts.models import Account
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
 from app.auth.actor import Actor
 from app.auth.models import Role
 from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
+from app.events import EventType
 from app.leads import roundrobin as territories
 from app.validation import Checks
 
@@ -342,3 +344,15 @@ async def _store(
     query = select(*ACCOUNT_COLUMNS).where(Account.external_ref == any_(refs_param))
     rows = {r.external_ref: r for r in await session.execute(query)}
     result.accounts = [rows[i.ref] for i in items]
+    await _emit(session, [rows[i.ref] for i in items], created_set, set(updated) - created_set)
+
+
+async def _emit(
+    session: AsyncSession, rows: list[Row[Any]], created: set[int], updated: set[int]
+) -> None:
+    """account.created / account.updated for what the batch changed, one statement each."""
+    for kind, ids in ((EventType.ACCOUNT_CREATED, created), (EventType.ACCOUNT_UPDATED, updated)):
+        changed = [r for r in rows if r.id in ids]
+        if changed:
+            data = [events.account_data(r) for r in changed]
+            await events.emit_many(session, kind, data, account_ids=[r.id for r in changed])

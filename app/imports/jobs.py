@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import events
 from app.auth.actor import Actor
 from app.db import create_sessionmaker, rows_by_id
 from app.errors import InvalidInputError
@@ -123,6 +124,15 @@ async def run_job(engine: AsyncEngine, job_id: int, actor: Actor) -> None:
         await status.execute(
             update(ImportJob).where(ImportJob.id == job_id).values(finished_at=func.now(), **values)
         )
+        finished = {
+            "id": events.global_id("ImportJob", job_id),
+            "kind": job.kind.value,
+            "status": values["status"].value,
+            "totalRows": values.get("total_rows"),
+            "dryRun": job.dry_run,
+        }
+        kind = events.EventType.IMPORT_FINISHED
+        await events.emit(status, kind, finished, object_key=f"ImportJob:{job_id}")
         await status.commit()
 
 

@@ -21,6 +21,7 @@ from app.assignments.models import ManagerType
 from app.assignments.service import assign_account
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
+from app.events import pk_of
 from app.imports.jobs import wait_for_jobs
 from app.imports.models import ImportJob
 from app.leads.service import create_lead
@@ -29,6 +30,7 @@ from app.settings import Settings
 from tests.accounts.factories import create_account, create_contact
 from tests.imports.files import accounts_file, expected_errors
 from tests.support import Api, Caller, contract_operations
+from tests.webhooks.support import outbox
 
 
 def _files(folder: Path) -> list[Path]:
@@ -228,3 +230,20 @@ async def test_contacts_import_finds_accounts_by_external_ref(api: Api) -> None:
     ] == [(3, "accountExternalRef", "NOT_FOUND")]
     exported = (await _csv(api.client, manager, "contacts")).text
     assert exported.endswith(",A1,Ann,,ann@acme.de,,CHAMPION\r\n")
+
+
+async def test_a_finished_import_emits_import_finished(api: Api) -> None:
+    admin = await api.caller(Role.ADMIN)
+    response = await _start(api.client, admin, accounts_file())
+    job_id = response.json()["data"]["startImport"]["job"]["id"]
+    await wait_for_jobs()
+    finished = [r for r in await outbox(api.session) if r.type == "import.finished"]
+    assert len(finished) == 1
+    assert finished[0].object_key == f"ImportJob:{pk_of(job_id)}"
+    assert finished[0].data == {
+        "id": job_id,
+        "kind": "ACCOUNTS",
+        "status": "FAILED",
+        "totalRows": 14,
+        "dryRun": False,
+    }

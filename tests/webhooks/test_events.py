@@ -256,3 +256,17 @@ async def test_a_new_lead_emits_lead_created(api: Api) -> None:
     assert row.data["company"] == "Prospect GmbH"
     assert row.data["status"] == "NEW"
     assert row.object_key == f"Lead:{pk_of(result['lead']['id'])}"
+
+
+async def test_upserted_accounts_emit_created_and_updated(api: Api) -> None:
+    erp = await api.caller(Role.INTEGRATION)
+    items = [{"externalRef": "E-1", "name": "One"}, {"externalRef": "E-2", "name": "Two"}]
+    await api.op("UpsertAccounts", {"input": {"accounts": items}}, caller=erp)
+    items[1]["name"] = "Two Ltd"
+    await api.op("UpsertAccounts", {"input": {"accounts": items}}, caller=erp)  # E-1 unchanged
+    rows = await outbox(api.session)
+    assert [(r.type, r.data["externalRef"], r.data["name"]) for r in rows] == [
+        ("account.created", "E-1", "One"),
+        ("account.created", "E-2", "Two"),
+        ("account.updated", "E-2", "Two Ltd"),
+    ]
