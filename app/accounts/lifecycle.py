@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts import tags as account_tags
 from app.accounts.models import Account, BuyingRole, Contact
 from app.accounts.service import get_account_for_update
@@ -20,10 +21,13 @@ from app.validation import Checks
 UNSET: Any = object()
 
 
-async def _bump(session: AsyncSession, account: Account) -> None:
+async def _bump(session: AsyncSession, account: Account, changed: str) -> None:
+    """A new version of the account, told to webhooks and subscribers as account.updated."""
     account.version += 1
     await session.flush()
     await session.refresh(account, ["updated_at"])
+    data = events.account_data(account, changed=[changed])
+    await events.emit(session, events.EventType.ACCOUNT_UPDATED, data, account_id=account.id)
 
 
 async def set_account_tags(
@@ -49,7 +53,7 @@ async def set_account_tags(
     checks.raise_if_any()
     if after != before:
         account.tags = after
-        await _bump(session, account)
+        await _bump(session, account, "tags")
         await audit.record(
             session,
             actor=actor,
@@ -68,7 +72,7 @@ async def restore_account(session: AsyncSession, *, actor: Actor, account_id: in
     if account.archived_at is not None:
         before = account.archived_at
         account.archived_at = None
-        await _bump(session, account)
+        await _bump(session, account, "archivedAt")
         await audit.record(
             session,
             actor=actor,

@@ -270,3 +270,15 @@ async def test_upserted_accounts_emit_created_and_updated(api: Api) -> None:
         ("account.created", "E-2", "Two"),
         ("account.updated", "E-2", "Two Ltd"),
     ]
+
+
+async def test_tags_and_restore_emit_account_updated(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    account = await create_account(api.session, "Tagged")
+    gid = to_global_id("Account", account.id)
+    await api.op("SetAccountTags", {"input": {"accountId": gid, "add": ["VIP"]}}, caller=manager)
+    await api.op("ArchiveAccount", {"input": {"id": gid}}, caller=manager)
+    await api.op("RestoreAccount", {"input": {"id": gid}}, caller=manager)
+    rows = [r for r in await outbox(api.session) if r.type == "account.updated"]
+    assert [r.data["changed"] for r in rows] == [["tags"], ["archivedAt"]]
+    assert [r.data["version"] for r in rows] == [2, 4]
