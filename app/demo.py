@@ -11,6 +11,7 @@ from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
 from app.demo_history import seed_history
+from app.demo_leads import seed_leads
 
 INDUSTRIES = ("Agriculture", "Construction", "Forestry", "Landscaping", "Municipal", "Mining")
 COUNTRIES = ("DE", "AT", "CH", "NL", "FR", "DK", "PL")
@@ -71,6 +72,9 @@ async def seed_demo(url: str, *, accounts: int = 300, seed: int = 7) -> str:
                     )
                     contacts += 1
             history = await seed_history(session, rng, account_ids)
+            history += ", " + await seed_leads(
+                session, rng, count=max(10, accounts // 5), industries=INDUSTRIES
+            )
     finally:
         await engine.dispose()
     return f"seeded {len(people)} users, {accounts} accounts, {contacts} contacts, {history}"
