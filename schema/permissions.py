@@ -19,6 +19,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
@@ -260,6 +261,7 @@ FIELD_RULES: dict[str, str] = {
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
+ROOTS = frozenset({"Query", "Mutation", "Subscription"})
 GUARD = "accountflow.guard"  # a guarded field's extensions: (roles, unguarded resolver)
 
 
@@ -306,8 +308,14 @@ def install_guards(schema: GraphQLSchema) -> None:
                 get_named_type(field.type), GraphQLObjectType
             )
             roles = POLICY[action].roles
-            if entry and roles != ALL and GUARD not in field.extensions:
+            # Whoever reached the parent passed its rule: only a narrower one needs a check.
+            narrower = not POLICY[TYPE_RULES[type_.name]].roles <= roles
+            if entry and narrower and GUARD not in field.extensions:
                 _guard(field, roles)
+                # A field some roles may not read is nullable below the root, so its null
+                # stays in place instead of wiping its parents (a whole mutation payload).
+                if type_.name not in ROOTS and isinstance(field.type, GraphQLNonNull):
+                    field.type = field.type.of_type
 
 
 def _guard(field: GraphQLField, roles: frozenset[Role]) -> None:
