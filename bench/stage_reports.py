@@ -37,9 +37,12 @@ from app.__main__ import migrate
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
-from app.settings import Settings
+from app.settings import DbTimeouts, Settings
 from bench import NO_BUDGET
 from schema.relay import to_global_id
+
+# Generating a year of 1,000,000 stage events takes statements longer than a request's limit.
+SETUP_TIMEOUTS = DbTimeouts(statement_ms=0, lock_ms=0, idle_in_transaction_ms=0)
 
 ACCOUNTS = 100_000
 EVENTS_PER_ACCOUNT = 10
@@ -114,7 +117,7 @@ def free_port() -> int:
 
 
 async def generate(url: str, *, force: bool) -> dict[str, Any]:
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, timeouts=SETUP_TIMEOUTS)
     started = time.perf_counter()
     try:
         async with engine.begin() as connection:
@@ -145,7 +148,7 @@ async def generate(url: str, *, force: bool) -> dict[str, Any]:
 
 
 async def manager_token(url: str) -> str:
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, timeouts=SETUP_TIMEOUTS)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
             return await auth.ensure_user_token(
@@ -156,7 +159,7 @@ async def manager_token(url: str) -> str:
 
 
 async def movable_accounts(url: str, limit: int) -> list[tuple[int, str]]:
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, timeouts=SETUP_TIMEOUTS)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(
@@ -172,7 +175,7 @@ async def movable_accounts(url: str, limit: int) -> list[tuple[int, str]]:
 
 
 async def current_stages(url: str, ids: Sequence[int]) -> dict[int, str]:
-    engine = db.create_engine(url)
+    engine = db.create_engine(url, timeouts=SETUP_TIMEOUTS)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(
