@@ -299,7 +299,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name")
     create.set_defaults(run=cmd_token_create)
-    revoke = token.add_parser("revoke", help="revoke a token; it stops working at once")
+    revoke = token.add_parser(
+        "revoke", help="revoke a token; every server refuses it within a second"
+    )
     revoke.add_argument("--token", required=True)
     revoke.set_defaults(run=cmd_token_revoke)
     show = token.add_parser("show", help="print the embedded server's admin token again")

@@ -98,8 +98,16 @@ def node_url(url: str) -> str:
     return urllib.parse.urlunsplit(("postgresql", netloc, parts.path, parts.query, ""))
 
 
-def accountflow(name: str, port: int, url: str, *, workers: int, env: dict[str, str]) -> Spec:
-    command = [sys.executable, "-m", "uvicorn", "app.server:app_from_env", "--factory"]
+def accountflow(
+    name: str,
+    port: int,
+    url: str,
+    *,
+    workers: int,
+    env: dict[str, str],
+    target: str = "app.server:app_from_env",
+) -> Spec:
+    command = [sys.executable, "-m", "uvicorn", target, "--factory"]
     return _uvicorn(name, command, port, url, workers=workers, env=env)
 
 
@@ -192,13 +200,17 @@ def _stat(pid: int) -> list[str] | None:
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and all its descendants still alive."""
+    """CPU seconds (user + system) of a process and all its descendants, gone ones too.
+
+    A child that exited (a PostgreSQL backend whose connection closed) counts in its
+    parent's cutime and cstime once reaped, and no longer in the live tree.
+    """
     tree, total, todo = _children(), 0.0, [pid]
     while todo:
         current = todo.pop()
         stat = _stat(current)
         if stat is not None:
-            total += (int(stat[11]) + int(stat[12])) / _TICK  # utime, stime
+            total += sum(int(ticks) for ticks in stat[11:15]) / _TICK
         todo.extend(tree.get(current, []))
     return total
 

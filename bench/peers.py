@@ -117,6 +117,16 @@ def variants(args: argparse.Namespace, url: str, port: int) -> list[servers.Spec
     compiled["off"] = [("accountflow-uncompiled", {"ACCOUNTFLOW_COMPILED_READS": "0"})]
     compiled["both"] = compiled["on"] + compiled["off"]
     specs: list[servers.Spec] = []
+    if args.gc:
+        for spec in args.gc:
+            name, gc_env = f"gc {spec}", {**compiled[args.compiled][0][1], "PEERS_GC": spec}
+            target = "bench.gc_probe:app_from_env"
+            specs.append(
+                servers.accountflow(
+                    name, port + len(specs), url, workers=1, env=gc_env, target=target
+                )
+            )
+        return specs
     for name, env in compiled[args.compiled]:
         specs.append(servers.accountflow(name, port + len(specs), url, workers=1, env=env))
     specs.append(servers.postgraphile(port + len(specs), url))
@@ -139,15 +149,30 @@ def measure(
 ) -> dict[str, Any]:
     """One wrk run, with the CPU the server's processes (and PostgreSQL's) spent meanwhile."""
     load = os.getloadavg()[0]
+    probe = spec.name.startswith("gc ")
+    if probe:
+        gc_stats(spec.port)  # counts from here
     cpu, pg = servers.tree_cpu(pid), servers.tree_cpu(pg_pid) if pg_pid else 0.0
     figures = run_wrk(spec.port, script, args.seconds, args.connections)
     cpu, pg = servers.tree_cpu(pid) - cpu, (servers.tree_cpu(pg_pid) - pg) if pg_pid else 0.0
     requests = max(figures["requests"], 1)
+    if probe:
+        stats = gc_stats(spec.port)
+        figures["gc_share"] = round(stats["gc_seconds"] / cpu, 3) if cpu else None
+        figures["gc_ms"] = round(stats["gc_seconds"] * 1000 / requests, 2)
+        per_request = [round(n / requests, 3) for n in stats["collections"]]
+        figures["collections_per_request"] = per_request
     figures["server_cpu_ms"] = round(cpu * 1000 / requests, 2)
     if pg_pid:
         figures["postgres_cpu_ms"] = round(pg * 1000 / requests, 2)
     figures["load"] = round(load, 2)
     return figures
+
+
+def gc_stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/gcstats", timeout=30) as response:
+        stats: dict[str, Any] = orjson.loads(response.read())
+    return stats
 
 
 def check_answers(specs: list[servers.Spec], token: str, first: int) -> None:
@@ -168,7 +193,14 @@ def summarise(rounds: list[dict[str, dict[str, Any]]], names: list[str]) -> dict
     summary: dict[str, Any] = {}
     for name in names:
         runs = [r[name] for r in rounds]
-        keys = ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms", "postgres_cpu_ms")
+        keys: tuple[str, ...] = (
+            "requests_per_s",
+            "p50_ms",
+            "p99_ms",
+            "server_cpu_ms",
+            "postgres_cpu_ms",
+        )
+        keys += ("gc_share", "gc_ms")
         summary[name] = {
             key: {"median": statistics.median(v), "min": min(v), "max": max(v)}
             for key in keys
@@ -197,18 +229,32 @@ def _ratio(rounds: list[dict[str, dict[str, Any]]], top: str, bottom: str) -> di
 def table(figures: dict[str, dict[str, Any]]) -> str:
     lines = ["| server | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL ms/req | load |"]
     lines.append("|---|---|---|---|---|---|---|")
+    if any("gc_share" in f for f in figures.values()):
+        lines = [lines[0][:-1] + " GC share | GC ms/req | collections/req (gen 0, 1, 2) |"]
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         cells = [f["requests_per_s"], f["p50_ms"], f["p99_ms"], f["server_cpu_ms"]]
         cells += [f.get("postgres_cpu_ms", "-"), f["load"]]
+        if "gc_share" in f:
+            cells += [f["gc_share"], f["gc_ms"], f["collections_per_request"]]
         lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
 def summary_table(summary: dict[str, Any], names: list[str]) -> str:
     """Medians over the rounds, the range in brackets; then the ratios of requests/s."""
-    keys = ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms", "postgres_cpu_ms")
+    keys: tuple[str, ...] = (
+        "requests_per_s",
+        "p50_ms",
+        "p99_ms",
+        "server_cpu_ms",
+        "postgres_cpu_ms",
+    )
     lines = ["| server | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL ms/req |"]
     lines.append("|---|---|---|---|---|---|")
+    if any("gc_share" in summary[name] for name in names):
+        keys += ("gc_share", "gc_ms")
+        lines = [lines[0] + " GC share | GC ms/req |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
         cells = [_spread(summary[name].get(key)) for key in keys]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -239,6 +285,12 @@ def main(argv: list[str] | None = None) -> None:
         help="accountflow's ACCOUNTFLOW_COMPILED_READS: as configured, 1, 0, or both ways",
     )
     parser.add_argument("--workers2", action="store_true", help="add accountflow, 2 workers")
+    parser.add_argument(
+        "--gc",
+        nargs="+",
+        metavar="G0,G1,G2",
+        help="instead: accountflow once per GC threshold ('current' = app.server's), timed",
+    )
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=300_000)
     args = parser.parse_args(argv)

@@ -99,6 +99,7 @@ async def update_user(
     for key, value in values.items():
         setattr(user, key, value)
     await session.flush()
+    tokens.forget(session, user_id=user.id)  # a cached principal carries the old row
     await audit.record(
         session,
         actor=actor,

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import String, bindparam, func, or_, select, text, update
+from sqlalchemy import String, bindparam, event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.auth.cache import PrincipalCache
 from app.auth.models import ApiToken, Role, User
 from app.db import rows_by_id
 from app.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -22,6 +24,10 @@ TOKEN_PREFIX = "af_"
 # apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.
 LIST_LIMIT = 100
 LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
+# Each process keeps a token's principal for at most a second: a revocation made elsewhere
+# (another worker, the CLI, SQL) refuses the token within a second everywhere; one made
+# here drops the entry at once (see `forget`).
+principal_cache = PrincipalCache(seconds=1.0, size=10_000)
 
 
 def hash_token(raw: str) -> str:
@@ -100,6 +106,7 @@ async def _revoke(session: AsyncSession, actor: Actor, token: ApiToken) -> None:
     if token.revoked_at is not None:
         return  # revoking twice changes nothing and writes nothing
     token.revoked_at = datetime.now(UTC)
+    forget(session, token_id=token.id)
     await session.flush()
     await audit.record(
         session,
@@ -140,6 +147,7 @@ async def revoke_user_tokens(session: AsyncSession, *, actor: Actor, user_id: in
         .execution_options(synchronize_session=False)
     )
     ids = list(await session.scalars(statement))
+    forget(session, user_id=user_id)
     for token_id in ids:
         await audit.record(
             session,
@@ -175,14 +183,13 @@ def visible_to(actor: Actor, token: ApiToken | None) -> ApiToken | None:
     return token if token is not None and _may_manage(actor, token.user_id) else None
 
 
-# Built once (every request runs it); the token is looked up on every request, never cached,
-# so a revocation, an expiry or a deactivation takes effect at once.
+# Built once (every request runs it). Its answer is cached for at most a second (below).
 _STALE_USE = or_(
     ApiToken.last_used_at.is_(None),
     ApiToken.last_used_at < func.now() - text("interval '1 minute'"),
 )
 _AUTHENTICATE = (
-    select(User, ApiToken.id, _STALE_USE)
+    select(User, ApiToken.id, _STALE_USE, ApiToken.expires_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
         ApiToken.token_hash == bindparam("token_hash", type_=String),
@@ -194,11 +201,44 @@ _AUTHENTICATE = (
 
 
 async def authenticate(session: AsyncSession, raw_token: str) -> Principal | None:
-    params = {"token_hash": hash_token(raw_token)}
+    """The token's principal: from this process's cache when it was read in the last second.
+
+    A cache hit sends no statement. Its user is a copy attached to `session`, as if it had
+    been loaded there; its `use_is_stale` is the lookup's until `record_use` stamps.
+    """
+    token_hash = hash_token(raw_token)
+    found = principal_cache.get(token_hash)
+    if found is not None:
+        user, token_id, stale = found
+        user = await session.merge(user, load=False)
+        return Principal(user=user, token_id=token_id, use_is_stale=stale)
+    generation = principal_cache.generation
+    params = {"token_hash": token_hash}
     row = (await session.execute(_AUTHENTICATE, params)).one_or_none()
     if row is None:
+        principal_cache.drop(token_hash)
         return None
-    return Principal(user=row[0], token_id=row[1], use_is_stale=bool(row[2]))
+    user, token_id, stale, expires_at = row
+    principal_cache.put(token_hash, user, token_id, expires_at, bool(stale), generation)
+    return Principal(user=user, token_id=token_id, use_is_stale=bool(stale))
+
+
+_PENDING = "accountflow.tokens.forget"  # session.info: what to drop again on commit
+
+
+def forget(
+    session: AsyncSession, *, token_id: int | None = None, user_id: int | None = None
+) -> None:
+    """Drop cached principals of a token or a user now, and again when `session` commits
+    (a lookup running meanwhile could read the row as it was before the commit)."""
+    principal_cache.drop_matching(token_id=token_id, user_id=user_id)
+    session.info.setdefault(_PENDING, []).append((token_id, user_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    for token_id, user_id in session.info.pop(_PENDING, ()):
+        principal_cache.drop_matching(token_id=token_id, user_id=user_id)
 
 
 # SKIP LOCKED: when another request is stamping the token (or it is being revoked), this
@@ -224,4 +264,8 @@ async def record_use(session: AsyncSession, token_id: int) -> None:
     later still counts as a use. It never waits: a token row locked by another request is
     skipped, and the staleness condition is checked under the lock, so one request writes.
     """
-    await session.execute(_RECORD_USE, {"token_id": token_id})
+    result = await session.execute(_RECORD_USE, {"token_id": token_id})
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        principal_cache.stamped(token_id)
+    else:  # skipped (locked) or stamped meanwhile elsewhere: the next request reads the row
+        principal_cache.drop_matching(token_id=token_id)

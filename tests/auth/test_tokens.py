@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.models import AuditEntry
+from app.auth import tokens
 from app.auth.models import ApiToken, Role
 from schema import schema
 from schema.permissions import ALL, POLICY, STAFF, field_action
@@ -129,6 +130,7 @@ async def test_an_expired_token_answers_401_on_graphql_and_metrics(api: Api) -> 
         .values(expires_at=func.now() - text("interval '1 second'"))
     )
     await api.session.commit()
+    await asyncio.sleep(tokens.principal_cache.seconds)  # changed elsewhere: within a second
     response = await api.client.post("/graphql", json={"query": VIEWER}, headers=_bearer(token))
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -214,6 +216,7 @@ async def test_last_use_is_stamped_at_most_once_a_minute(api: Api) -> None:
         .values(last_used_at=func.now() - text("interval '61 seconds'"))
     )
     await api.session.commit()
+    tokens.principal_cache.clear()  # a minute on: the cached principal is long gone
     stale = await _last_used(api, rep)
     assert stale is not None
     assert (await api.client.get("/metrics", headers=_bearer(rep.token))).status_code == 200

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 from sqlalchemy import func, select, text, update
 
+from app.auth import tokens
 from app.auth.models import ApiToken, Role
 from tests.accounts.factories import create_account
 from tests.support import Api
@@ -31,6 +33,7 @@ async def test_unknown_and_revoked_tokens_are_401(api: Api) -> None:
         update(ApiToken).where(ApiToken.user_id == rep.user_id).values(revoked_at=func.now())
     )
     await api.session.commit()
+    await asyncio.sleep(tokens.principal_cache.seconds)  # revoked elsewhere: within a second
     assert (await api.post(VIEWER, caller=rep)).status_code == 401
 
 

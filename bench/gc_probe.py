@@ -1,0 +1,66 @@
+"""accountflow's app with other GC thresholds, and a clock on every collection.
+
+    PEERS_GC=700,10,10 uvicorn bench.gc_probe:app_from_env --factory
+
+`app.server.app_from_env` freezes start-up objects and sets its thresholds; PEERS_GC
+(gen0,gen1,gen2) replaces the thresholds after that ("current" keeps them). GET /gcstats
+answers the CPU seconds spent collecting and the collections per generation since the last
+GET /gcstats, then starts counting again.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app import server
+
+
+class GcClock:
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.seconds = [0.0, 0.0, 0.0]
+        self.collections = [0, 0, 0]
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        # thread_time: the CPU of the thread collecting, not the time others ran meanwhile.
+        if phase == "start":
+            self.started = time.thread_time()
+            return
+        generation = info["generation"]
+        self.seconds[generation] += time.thread_time() - self.started
+        self.collections[generation] += 1
+
+    def take(self) -> dict[str, Any]:
+        taken = {
+            "gc_seconds": sum(self.seconds),
+            "seconds_by_generation": self.seconds,
+            "collections": self.collections,
+            "cpu_seconds": time.process_time(),
+            "threshold": gc.get_threshold(),
+        }
+        self.seconds, self.collections = [0.0, 0.0, 0.0], [0, 0, 0]
+        return taken
+
+
+def app_from_env() -> Starlette:
+    app = server.app_from_env()
+    spec = os.environ.get("PEERS_GC", "current")
+    if spec != "current":
+        first, second, third = (int(part) for part in spec.split(","))
+        gc.set_threshold(first, second, third)
+    clock = GcClock()
+    gc.callbacks.append(clock)
+
+    async def gcstats(request: Request) -> Response:
+        return JSONResponse(clock.take())
+
+    app.router.routes.insert(0, Route("/gcstats", gcstats))
+    return app
