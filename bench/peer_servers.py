@@ -223,3 +223,19 @@ def postmaster_pid(url: str) -> int | None:
         return int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its live descendants, in MiB."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        total += next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+        todo.extend(tree.get(current, []))
+    return round(total / 1024, 1)

@@ -160,12 +160,15 @@ def measure(
         stats = gc_stats(spec.port)
         figures["gc_share"] = round(stats["gc_seconds"] / cpu, 3) if cpu else None
         figures["gc_ms"] = round(stats["gc_seconds"] * 1000 / requests, 2)
+        by_generation = stats["seconds_by_generation"]
+        figures["gc_ms_by_generation"] = [round(t * 1000 / requests, 2) for t in by_generation]
         per_request = [round(n / requests, 3) for n in stats["collections"]]
         figures["collections_per_request"] = per_request
     figures["server_cpu_ms"] = round(cpu * 1000 / requests, 2)
     if pg_pid:
         figures["postgres_cpu_ms"] = round(pg * 1000 / requests, 2)
     figures["load"] = round(load, 2)
+    figures["rss_mb"] = servers.tree_rss_mb(pid)
     return figures
 
 
@@ -230,13 +233,14 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
     lines = ["| server | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL ms/req | load |"]
     lines.append("|---|---|---|---|---|---|---|")
     if any("gc_share" in f for f in figures.values()):
-        lines = [lines[0][:-1] + " GC share | GC ms/req | collections/req (gen 0, 1, 2) |"]
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines = [lines[0] + " GC share | GC ms/req (gen 0, 1, 2) | collections/req | RSS MiB |"]
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         cells = [f["requests_per_s"], f["p50_ms"], f["p99_ms"], f["server_cpu_ms"]]
         cells += [f.get("postgres_cpu_ms", "-"), f["load"]]
         if "gc_share" in f:
-            cells += [f["gc_share"], f["gc_ms"], f["collections_per_request"]]
+            cells += [f["gc_share"], f"{f['gc_ms']} {f['gc_ms_by_generation']}"]
+            cells += [f["collections_per_request"], f["rss_mb"]]
         lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
