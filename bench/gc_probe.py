@@ -4,8 +4,8 @@
 
 `app.server.app_from_env` freezes start-up objects and sets its thresholds; PEERS_GC
 (gen0,gen1,gen2) replaces the thresholds after that ("current" keeps them). GET /gcstats
-answers the CPU seconds spent collecting and the collections per generation since the last
-GET /gcstats, then starts counting again.
+answers the CPU seconds spent collecting, the collections and the longest one per generation
+since the last GET /gcstats, then starts counting again.
 """
 
 from __future__ import annotations
@@ -28,25 +28,29 @@ class GcClock:
         self.started = 0.0
         self.seconds = [0.0, 0.0, 0.0]
         self.collections = [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         # thread_time: the CPU of the thread collecting, not the time others ran meanwhile.
         if phase == "start":
             self.started = time.thread_time()
             return
-        generation = info["generation"]
-        self.seconds[generation] += time.thread_time() - self.started
+        generation, spent = info["generation"], time.thread_time() - self.started
+        self.seconds[generation] += spent
         self.collections[generation] += 1
+        self.longest[generation] = max(self.longest[generation], spent)
 
     def take(self) -> dict[str, Any]:
         taken = {
             "gc_seconds": sum(self.seconds),
             "seconds_by_generation": self.seconds,
             "collections": self.collections,
+            "longest_seconds": self.longest,
             "cpu_seconds": time.process_time(),
             "threshold": gc.get_threshold(),
         }
         self.seconds, self.collections = [0.0, 0.0, 0.0], [0, 0, 0]
+        self.longest = [0.0, 0.0, 0.0]
         return taken
 
 

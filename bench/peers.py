@@ -163,6 +163,7 @@ def measure(
         by_generation = stats["seconds_by_generation"]
         figures["gc_ms_by_generation"] = [round(t * 1000 / requests, 2) for t in by_generation]
         per_request = [round(n / requests, 3) for n in stats["collections"]]
+        figures["longest_gc_ms"] = [round(t * 1000, 1) for t in stats["longest_seconds"]]
         figures["collections_per_request"] = per_request
     figures["server_cpu_ms"] = round(cpu * 1000 / requests, 2)
     if pg_pid:
@@ -233,14 +234,17 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
     lines = ["| server | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL ms/req | load |"]
     lines.append("|---|---|---|---|---|---|---|")
     if any("gc_share" in f for f in figures.values()):
-        lines = [lines[0] + " GC share | GC ms/req (gen 0, 1, 2) | collections/req | RSS MiB |"]
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        lines = [
+            lines[0] + " GC share | GC ms/req (gen 0, 1, 2) | collections/req | longest ms |"
+            " RSS MiB |"
+        ]
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, f in figures.items():
         cells = [f["requests_per_s"], f["p50_ms"], f["p99_ms"], f["server_cpu_ms"]]
         cells += [f.get("postgres_cpu_ms", "-"), f["load"]]
         if "gc_share" in f:
             cells += [f["gc_share"], f"{f['gc_ms']} {f['gc_ms_by_generation']}"]
-            cells += [f["collections_per_request"], f["rss_mb"]]
+            cells += [f["collections_per_request"], f["longest_gc_ms"], f["rss_mb"]]
         lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
