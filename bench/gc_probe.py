@@ -3,7 +3,8 @@
     PEERS_GC=700,10,10 uvicorn bench.gc_probe:app_from_env --factory
 
 `app.server.app_from_env` freezes start-up objects and sets its thresholds; PEERS_GC
-(gen0,gen1,gen2) replaces the thresholds after that ("current" keeps them). GET /gcstats
+(gen0,gen1,gen2) replaces the thresholds after that ("current" keeps them); a suffix
+"+drop-loaders" tries one way to leave less to collect. GET /gcstats
 answers the CPU seconds spent collecting, the collections and the longest one per generation
 since the last GET /gcstats, then starts counting again.
 """
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import server
+from schema.context import Context
 
 
 class GcClock:
@@ -54,9 +56,24 @@ class GcClock:
         return taken
 
 
+def _drop_loaders_when_settled() -> None:
+    """The experiment '+drop-loaders': a request's DataLoaders (their futures and rows) go
+    when the request ends, not with the reference cycle graphql-core's execution context
+    keeps its Context in (freed only by a collection)."""
+    settle = Context.settle
+
+    async def settle_and_drop(self: Context) -> None:
+        await settle(self)
+        self._loaders.clear()
+
+    Context.settle = settle_and_drop  # type: ignore[method-assign]
+
+
 def app_from_env() -> Starlette:
     app = server.app_from_env()
-    spec = os.environ.get("PEERS_GC", "current")
+    spec, _, extra = os.environ.get("PEERS_GC", "current").partition("+")
+    if extra == "drop-loaders":
+        _drop_loaders_when_settled()
     if spec != "current":
         first, second, third = (int(part) for part in spec.split(","))
         gc.set_threshold(first, second, third)
