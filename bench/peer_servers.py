@@ -57,6 +57,7 @@ class Spec:
     env: dict[str, str]
     port: int
     ready_path: str = "/healthz"
+    cwd: Path | None = None  # another checkout of accountflow (its app package is imported)
 
 
 def ensure_wrk() -> None:
@@ -145,7 +146,7 @@ def running(specs: list[Spec], log_dir: Path) -> Iterator[dict[str, subprocess.P
         for spec in specs:
             log = stack.enter_context((log_dir / f"{spec.name}.log").open("wb"))
             process = subprocess.Popen(
-                spec.command, env=spec.env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd()
+                spec.command, env=spec.env, stdout=log, stderr=subprocess.STDOUT, cwd=spec.cwd
             )
             stack.callback(_stop, process)
             processes[spec.name] = process

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -129,6 +130,10 @@ def variants(args: argparse.Namespace, url: str, port: int) -> list[servers.Spec
         return specs
     for name, env in compiled[args.compiled]:
         specs.append(servers.accountflow(name, port + len(specs), url, workers=1, env=env))
+    if args.baseline:
+        name, env = compiled[args.compiled][0]
+        spec = servers.accountflow(f"{name}-baseline", port + len(specs), url, workers=1, env=env)
+        specs.append(dataclasses.replace(spec, cwd=args.baseline.resolve()))
     specs.append(servers.postgraphile(port + len(specs), url))
     specs.append(servers.bare(port + len(specs), url))
     if args.workers2:
@@ -211,12 +216,14 @@ def summarise(rounds: list[dict[str, dict[str, Any]]], names: list[str]) -> dict
             if (v := [run[key] for run in runs if key in run])
         }
     for name in names:
-        if not name.startswith("accountflow") or name.endswith("-2w"):
+        if not name.startswith("accountflow") or name.endswith(("-2w", "-baseline")):
             continue
         for other in ("postgraphile", "bare"):
             summary[f"{name}/{other}"] = _ratio(rounds, name, other)
-        if f"{name}-2w" in names:
+        if f"{name}-2w" in names:  # the target: two workers at least 1.8x one
             summary[f"{name}-2w/{name}"] = _ratio(rounds, f"{name}-2w", name)
+        if f"{name}-baseline" in names:
+            summary[f"{name}/{name}-baseline"] = _ratio(rounds, name, f"{name}-baseline")
     return summary
 
 
@@ -293,6 +300,12 @@ def main(argv: list[str] | None = None) -> None:
         help="accountflow's ACCOUNTFLOW_COMPILED_READS: as configured, 1, 0, or both ways",
     )
     parser.add_argument("--workers2", action="store_true", help="add accountflow, 2 workers")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="add accountflow as served from another checkout (e.g. /work/main), 1 worker",
+    )
     parser.add_argument(
         "--gc",
         nargs="+",
