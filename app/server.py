@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -47,7 +48,13 @@ class State:
     reports: ReportDatabase | None = None
 
 
-def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    database_url: str | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """The ASGI app; `clock` gives each GraphQL request its instant (tests pin it)."""
     url = database_url or db.resolve_database_url(settings)
     schema = build_schema(settings.limits, planned=settings.fast_executor)
     budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
@@ -101,7 +108,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     async def graphql(request: Request) -> Response:
         endpoint = GraphQLEndpoint(
-            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+            schema,
+            state().sessionmaker,
+            settings,
+            budget=budget,
+            reports=state().reports,
+            clock=clock,
         )
         return await endpoint(request)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Self
@@ -389,7 +389,7 @@ class Query:
         args = filter.to_args() if filter else AccountFilterArgs()
         field, descending = order_by.to_args() if order_by else (None, False)
         order = listing.account_order(field, descending, search=args.search)
-        now = datetime.now(UTC)
+        now = info.context.now
         query = listing.accounts_query(args, now=now, columns=service.ACCOUNT_COLUMNS)
         with_total = selects(info, "totalCount")
         async with info.context.db() as session:

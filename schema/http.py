@@ -7,6 +7,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -257,6 +259,10 @@ async def _close(session: AsyncSession, request_id: str) -> None:
             await session.invalidate()
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class GraphQLEndpoint:
     """GraphQL over HTTP (graphql.github.io/graphql-over-http): POST, and GET for queries.
 
@@ -272,8 +278,10 @@ class GraphQLEndpoint:
         settings: Settings,
         reports: ReportDatabase | None = None,
         budget: CostBudget | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.schema = schema
+        self.clock = clock or _utc_now
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.reports = reports
@@ -353,6 +361,7 @@ class GraphQLEndpoint:
                 request_id=request_id,
                 settings=self.settings,
                 report_source=self.reports,
+                now=self.clock(),
             )
             try:
                 result = await self.schema.execute(
