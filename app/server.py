@@ -31,6 +31,7 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
+from schema.compiled import CompiledReads
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
 from schema.permissions import POLICY
@@ -58,6 +59,11 @@ def create_app(
     url = database_url or db.resolve_database_url(settings)
     schema = build_schema(settings.limits, planned=settings.fast_executor)
     budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
+    compiled = (
+        CompiledReads(schema._schema, settings.limits, production=settings.production)
+        if settings.compiled_reads
+        else None
+    )
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
@@ -114,6 +120,7 @@ def create_app(
             budget=budget,
             reports=state().reports,
             clock=clock,
+            compiled=compiled,
         )
         return await endpoint(request)
 
