@@ -170,7 +170,7 @@ class Account(
     ) -> Connection[Account]:
         args = page_args(info, first, after)
         page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
-        return list_connection([Account.from_model(r) for r in page.items], page.cursors, total)
+        return list_connection(page, Account.from_model, total)
 
 
 async def load_account(context: Context, pk: int | None) -> Account | None:

@@ -40,12 +40,14 @@ class Paths:
 async def paths(settings: Settings, database_url: str) -> AsyncIterator[Paths]:
     clients = []
     apps = [
-        create_app(dataclasses.replace(settings, compiled_reads=on), database_url, clock=lambda: NOW)
+        create_app(
+            dataclasses.replace(settings, compiled_reads=on), database_url, clock=lambda: NOW
+        )
         for on in (True, False)
     ]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         for app in apps:
-            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            transport = httpx.ASGITransport(app=app)
             clients.append(httpx.AsyncClient(transport=transport, base_url="http://test"))
         try:
             yield Paths(*clients)
@@ -55,7 +57,7 @@ async def paths(settings: Settings, database_url: str) -> AsyncIterator[Paths]:
 
 
 async def arrange(session: AsyncSession) -> None:
-    head = await create_account(session, name="Äcme \"quoted\" \\ back\nline", industry="Mining")
+    head = await create_account(session, name='Äcme "quoted" \\ back\nline', industry="Mining")
     for n in range(3):
         branch = await create_account(session, name=f"Branch {n}", parent_id=head.id)
         await create_contact(session, branch, name=f"Contact {n}", role=BuyingRole.COACH)
@@ -63,16 +65,118 @@ async def arrange(session: AsyncSession) -> None:
     await session.commit()
 
 
+async def history(api: Api, admin: Caller) -> str:
+    """Assignments due on both sides of the week, activities, a stage history; the head's id."""
+    head = await api.data(
+        "query { accounts(filter: {parentId: null}, first: 100) { edges { node { id name } } } }",
+        caller=admin,
+    )
+    head_id = next(
+        e["node"]["id"] for e in head["accounts"]["edges"] if e["node"]["name"].startswith("Äcme")
+    )
+    rep = await api.caller(Role.REP, name="Rep \u0001 /")
+    for kind, days, start in [("SALES", 30, "2026-10-01T00:00:00Z"), ("PARTS", 7, NOW.isoformat())]:
+        await api.op(
+            "AssignAccount",
+            {
+                "input": {
+                    "accountId": head_id,
+                    "userId": rep.id,
+                    "managerType": kind,
+                    "contactFrequencyDays": days,
+                    "startedAt": start,
+                }
+            },
+            caller=admin,
+        )
+    for n, (moment, amount) in enumerate(
+        [("2026-11-01T10:00:00Z", "1234.50"), ("2026-11-02T10:00:00.5Z", "0.10"), (None, None)]
+    ):
+        await api.op(
+            "LogActivity",
+            {
+                "input": {
+                    "kind": "QUOTE" if amount else "CALL_OUTBOUND",
+                    "occurredAt": moment or "2026-11-03T08:00:00+02:00",
+                    "accountId": head_id,
+                    "userId": rep.id,
+                    "amount": amount,
+                    "summary": f"summary {n} «quoted»",
+                    "source": "erp",
+                    "externalId": f"x-{n}",
+                }
+            },
+            caller=admin,
+        )
+    for trigger in ("qualify", "handoff"):
+        await api.op(
+            "TransitionAccount",
+            {
+                "input": {
+                    "accountId": head_id,
+                    "trigger": trigger,
+                    "reason": "r",
+                    "toOwnerId": rep.id,
+                }
+            },
+            caller=admin,
+        )
+    return str(head_id)
+
+
 async def test_contract_reads_compile_and_agree(api: Api, paths: Paths) -> None:
     await arrange(api.session)
     admin = await api.caller(Role.ADMIN)
+    head_id = await history(api, admin)
     operations = contract_operations()
     for name, variables in [
         ("Viewer", None),
         ("AccountList", {"first": 2}),
         ("AccountList", {"first": 100}),
+        ("AccountList", {"first": 0}),
+        ("AccountList", {"first": 1, "filter": {"parentId": head_id}}),
+        ("AccountList", {"filter": {"industry": "Mining", "includeArchived": True}}),
+        ("AccountDetail", {"id": head_id}),
     ]:
         one, two = await paths.both(operations[name], variables, admin)
         assert one.headers["x-accountflow-executor"] == "compiled", (name, one.text)
         assert one.content == two.content, (name, one.text, two.text)
 
+
+async def test_following_pages_agree(api: Api, paths: Paths) -> None:
+    await arrange(api.session)
+    admin = await api.caller(Role.ADMIN)
+    head_id = await history(api, admin)
+    query = """
+    query Pages($after: String, $inner: String, $branch: String) {
+      accounts(first: 2, after: $after) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { name } }
+      }
+      node(id: "ID") {
+        __typename
+        ... on Account {
+          activities(first: 1, after: $inner) {
+            totalCount
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { cursor node { __typename id amount occurredAt } }
+          }
+          branches(first: 1, after: $branch) {
+            totalCount
+            pageInfo { hasNextPage hasPreviousPage endCursor }
+            edges { cursor }
+          }
+        }
+      }
+    }
+    """.replace("ID", head_id)
+    after = inner = branch = None
+    for _ in range(4):
+        variables = {"after": after, "inner": inner, "branch": branch}
+        one, two = await paths.both(query, variables, admin)
+        assert one.headers["x-accountflow-executor"] == "compiled", one.text
+        assert one.content == two.content, (one.text, two.text)
+        data = one.json()["data"]
+        after = data["accounts"]["pageInfo"]["endCursor"]
+        inner = data["node"]["activities"]["pageInfo"]["endCursor"]
+        branch = data["node"]["branches"]["pageInfo"]["endCursor"]
