@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import BuyingRole
@@ -180,3 +181,32 @@ async def test_following_pages_agree(api: Api, paths: Paths) -> None:
         after = data["accounts"]["pageInfo"]["endCursor"]
         inner = data["node"]["activities"]["pageInfo"]["endCursor"]
         branch = data["node"]["branches"]["pageInfo"]["endCursor"]
+
+
+async def test_one_statement_whatever_the_page(api: Api, paths: Paths) -> None:
+    """The compiled path sends one statement per query (beside the token check)."""
+    await arrange(api.session)
+    admin = await api.caller(Role.ADMIN)
+    await history(api, admin)
+    app_state = paths.compiled._transport.app.state.accountflow  # type: ignore[attr-defined]
+    sent: list[str] = []
+    watched: set[int] = set()
+
+    def watch(dbapi_connection: Any, *_: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        if id(raw) not in watched:
+            watched.add(id(raw))
+            raw.add_query_logger(lambda record: sent.append(record.query))
+
+    event.listen(app_state.engine.sync_engine, "checkout", watch)
+    counts = {}
+    for first in (1, 100):
+        sent.clear()
+        one, _ = await paths.both(contract_operations()["AccountList"], {"first": first}, admin)
+        assert one.headers["x-accountflow-executor"] == "compiled"
+        counts[first] = [
+            q for q in sent if not q.lstrip().upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))
+        ]
+    assert len(counts[1]) == len(counts[100])
+    assert [q[:9] for q in counts[100] if q.startswith("SELECT '{")] == ["SELECT '{"]
+    assert len(counts[100]) <= 2  # the compiled statement, and the token check unless cached
