@@ -34,20 +34,42 @@ def upgrade() -> None:
         $$
         """
     )
-    # orjson's text of a float: `12.0` for whole numbers, plain digits from 1e-6 up to
-    # 1e16, an exponent without leading zeros outside (`1.5e-7`, `1e+16`).
+    # orjson's text of a float: plain digits from 1e-5 up to 1e16 (`12.0` when whole), an
+    # exponent outside (`9.9e-6`, `1e+16`). PostgreSQL's shortest text has the same digits
+    # but switches to an exponent below 1e-4 and from 1e15: those are rewritten. Above 2**53
+    # the two may break an exact tie between two shortest texts differently (last digit):
+    # no time or duration the compiled path writes comes near.
     op.execute(
         """
         CREATE FUNCTION af_json_float(x float8) RETURNS text
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT CASE
-                WHEN x = 0 THEN '0.0'
-                WHEN abs(x) >= 1e16 OR abs(x) < 1e-6
-                    THEN regexp_replace(x::text, 'e-0+', 'e-')
-                WHEN x = trunc(x) THEN trunc(x)::numeric::text || '.0'
-                WHEN abs(x) < 1e-4 THEN x::numeric::text
-                ELSE x::text
-            END
+        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        DECLARE
+            shortest text := x::text;
+            mantissa text;
+            digits text;
+            exponent int;
+            sign text := CASE WHEN x < 0 THEN '-' ELSE '' END;
+        BEGIN
+            IF x IS NULL THEN
+                RETURN NULL;
+            ELSIF x = 0 THEN
+                RETURN sign || '0.0';
+            ELSIF abs(x) < 1e-5 OR abs(x) >= 1e16 THEN
+                RETURN regexp_replace(shortest, 'e-0+', 'e-');
+            ELSIF position('e' IN shortest) = 0 THEN
+                RETURN CASE WHEN position('.' IN shortest) = 0 THEN shortest || '.0'
+                            ELSE shortest END;
+            END IF;
+            mantissa := split_part(ltrim(shortest, '-'), 'e', 1);
+            exponent := split_part(shortest, 'e', 2)::int;
+            digits := replace(mantissa, '.', '');
+            IF exponent < 0 THEN
+                RETURN sign || '0.' || repeat('0', -exponent - 1) || digits;
+            ELSIF length(digits) <= exponent + 1 THEN
+                RETURN sign || rpad(digits, exponent + 1, '0') || '.0';
+            END IF;
+            RETURN sign || left(digits, exponent + 1) || '.' || substr(digits, exponent + 2);
+        END
         $$
         """
     )
