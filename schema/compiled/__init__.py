@@ -81,8 +81,19 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    sql: str
+    """A statement for one shape, or None when strawberry answers that shape."""
+
+    sql: str | None
     binders: tuple[Binder, ...]
+    # Choices made from argument values while compiling (e.g. the order): the plan serves a
+    # request only when each binder still gives the value it gave then.
+    decisions: tuple[tuple[Binder, Hashable], ...]
+
+    def fits(self, bind: Bind) -> bool:
+        return all(binder(bind) == value for binder, value in self.decisions)
+
+
+MAX_PLANS_PER_SHAPE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,7 @@ class Statement:
     cost: int
 
 
-REFUSED = "refused"  # a plan's negative cache entry: strawberry answers this shape
+REFUSED = "refused"  # a document strawberry answers (it does not parse or validate)
 
 
 class CompiledReads:
@@ -104,7 +115,7 @@ class CompiledReads:
         self.production = production
         self.rules = [*specified_rules, *validation_rules(limits.max_depth, limits.max_aliases)]
         self.documents: _Lru[str, Document | str] = _Lru(256)
-        self.plans: _Lru[Hashable, Plan | str] = _Lru(1024)
+        self.plans: _Lru[Hashable, list[Plan]] = _Lru(1024)
 
     def statement(
         self,
@@ -136,15 +147,20 @@ class CompiledReads:
         if self.production and document.analysis.operation_shape(operation).introspects:
             return None
         key = (query, operation_name, role, _shape(operation, coerced.coerced))
-        plan = self.plans.get(key)
-        if plan is None:
-            plan = self._plan(document, operation, coerced, role)
-            self.plans.put(key, plan)
-        if isinstance(plan, str):
-            metrics.COMPILED.labels("not_compilable").inc()
-            return None
+        plans = self.plans.get(key)
+        if plans is None:
+            plans = []
+            self.plans.put(key, plans)
         bind = Bind(coerced, viewer_id, now)
         try:
+            plan = next((p for p in plans if p.fits(bind)), None)
+            if plan is None:
+                plan = self._plan(document, operation, coerced, role)
+                plans.insert(0, plan)
+                del plans[MAX_PLANS_PER_SHAPE:]
+            if plan.sql is None:
+                metrics.COMPILED.labels("not_compilable").inc()
+                return None
             params = [binder(bind) for binder in plan.binders]
         except Refused:
             metrics.COMPILED.labels("refused").inc()
@@ -178,7 +194,7 @@ class CompiledReads:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         role: Role,
-    ) -> Plan | str:
+    ) -> Plan:
         compiler = Compiler(
             self.schema, operation, document.fragments, variables, role, self.limits
         )
@@ -186,8 +202,8 @@ class CompiledReads:
             data = compiler.root()
         except NotCompilable as why:
             log.debug("not compiled: %s", why)
-            return REFUSED
-        return Plan(f"SELECT {data}", tuple(compiler.binders))
+            return Plan(None, (), tuple(compiler.decisions))
+        return Plan(f"SELECT {data}", tuple(compiler.binders), tuple(compiler.decisions))
 
 
 def _named(type_: TypeNode) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -40,6 +40,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from app.accounts import listing
 from app.auth.models import Role
 from app.errors import AppError
+from app.keyset import Order
 from app.keyset import _decode as decode_keyset_cursor
 from app.pagination import decode_cursor
 from app.settings import Limits
@@ -101,13 +102,21 @@ class Compiler:
         self.role = role
         self.limits = limits
         self.binders: list[Binder] = []
+        self.decisions: list[tuple[Binder, Any]] = []
         self._aliases = itertools.count()
+        self.bind = Bind(variables, 0, datetime.now(UTC))  # for decisions while compiling
 
     # --- parameters -------------------------------------------------------------------
 
     def param(self, binder: Binder, cast: str) -> str:
         self.binders.append(binder)
         return f"${len(self.binders)}::{cast}"
+
+    def decide(self, binder: Binder, bind: Bind) -> Any:
+        """A value the statement's text depends on; requests giving another get another plan."""
+        value = binder(bind)
+        self.decisions.append((binder, value))
+        return value
 
     def arguments(self, f: Field) -> Binder:
         """The field's coerced arguments, per request (once per request and field)."""
@@ -452,17 +461,40 @@ def activities(c: Compiler, f: Field) -> str:
 
 # --- the accounts list ----------------------------------------------------------------------
 
-ACCOUNT_ORDER = listing.account_order(None, False, search=None)  # NAME, ascending
+# Orders with SQL: (column, the sort key's JSON in a cursor, its parameter's cast).
+ORDERS: dict[str, tuple[str, Callable[[str], str], str]] = {
+    "NAME": ("name", lambda r: f"to_json({r}.name)::text", "text"),
+    "CREATED_AT": (
+        "created_at",
+        lambda r: f"'{{\"dt\":' || af_json_time({r}.created_at) || '}}'",
+        "timestamptz",
+    ),
+    "UPDATED_AT": (
+        "updated_at",
+        lambda r: f"'{{\"dt\":' || af_json_time({r}.updated_at) || '}}'",
+        "timestamptz",
+    ),
+}
 UNCOMPILED_FILTERS = ("search", "assignedUserId", "managerType", "cadenceStatus", "stage")
+
+
+def _order_of(arguments: dict[str, Any]) -> tuple[str, bool]:
+    order = arguments.get("orderBy")
+    if order is None:
+        return "NAME", False
+    field_name = getattr(order["field"], "value", order["field"])
+    direction = getattr(order.get("direction"), "value", order.get("direction"))
+    return str(field_name), direction == "DESC"
 
 
 def accounts(c: Compiler, f: Field) -> str:
     given = c.compile_time_arguments(f)
     if given.get("last") is not None or given.get("before") is not None:
         raise NotCompilable("backward pages")
-    if given.get("orderBy") is not None:
-        raise NotCompilable("an order")
     arguments = c.arguments(f)
+    field_name, descending = c.decide(lambda bind: _order_of(arguments(bind)), c.bind)
+    if field_name not in ORDERS:
+        raise NotCompilable(f"the order {field_name}")
     shape = given.get("filter") or {}
     if any(shape.get(name) is not None for name in UNCOMPILED_FILTERS):
         raise NotCompilable("a filter field without SQL")
@@ -501,26 +533,26 @@ def accounts(c: Compiler, f: Field) -> str:
     if shape.get("updatedAfter") is not None:
         when("updatedAfter", "timestamptz", "{t}.updated_at > {p}")
 
+    column_name, key_json, cast = ORDERS[field_name]
+    order = listing.account_order(listing.OrderField(field_name), descending, search=None)
     size = _accounts_size(c, arguments)
     after_condition = None
     previous = "false"
     if given.get("after") is not None:
-        name_p = c.param(lambda bind: _account_cursor(arguments, bind)[0], "text")
-        id_p = c.param(lambda bind: _account_cursor(arguments, bind)[1], "bigint")
-        after_condition = lambda t: f"({t}.name, {t}.id) > ({name_p}, {id_p})"  # noqa: E731
+        key_p = c.param(lambda bind: _account_cursor(order, arguments, bind)[0], cast)
+        id_p = c.param(lambda bind: _account_cursor(order, arguments, bind)[1], "bigint")
+        op = "<" if descending else ">"
+        after_condition = lambda t: f"({t}.{column_name}, {t}.id) {op} ({key_p}, {id_p})"  # noqa: E731
         previous = "true"
-    order_name = js.literal(ACCOUNT_ORDER.name)
+    order_name = js.json_literal(order.name)
     return page_sql(
         c,
         f,
         Page(
             table="accounts",
             where=lambda t: " AND ".join([cond(t) for cond in conditions] or ["true"]),
-            order=[("name", False), ("id", False)],
-            cursor=lambda r: (
-                f"'[' || to_json({order_name}::text)::text || ',' || to_json({r}.name)::text"
-                f" || ',' || {r}.id || ']'"
-            ),
+            order=[(column_name, descending), ("id", descending)],
+            cursor=lambda r: f"'[' || {order_name} || ',' || {key_json(r)} || ',' || {r}.id || ']'",
             after=after_condition,
             size=size,
             has_previous=previous,
@@ -555,14 +587,14 @@ def _accounts_size(c: Compiler, arguments: Binder) -> str:
     return c.param(size, "int")
 
 
-def _account_cursor(arguments: Binder, bind: Bind) -> list[Any]:
+def _account_cursor(order: Order, arguments: Binder, bind: Bind) -> list[Any]:
     found = bind.memo.get("accounts.after")
     if found is None:
         cursor = arguments(bind).get("after")
         if cursor is None:
             raise Refused("the cursor went away")
         try:
-            found = decode_keyset_cursor(ACCOUNT_ORDER, cursor, "after")
+            found = decode_keyset_cursor(order, cursor, "after")
         except AppError as error:
             raise Refused(str(error)) from error
         if any(v is None for v in found):

@@ -210,3 +210,26 @@ async def test_one_statement_whatever_the_page(api: Api, paths: Paths) -> None:
     assert len(counts[1]) == len(counts[100])
     assert [q[:9] for q in counts[100] if q.startswith("SELECT '{")] == ["SELECT '{"]
     assert len(counts[100]) <= 2  # the compiled statement, and the token check unless cached
+
+
+async def test_orders_page_alike(api: Api, paths: Paths) -> None:
+    """Each order, either way, given as a variable: one document, several plans."""
+    await arrange(api.session)
+    admin = await api.caller(Role.ADMIN)
+    query = """
+    query Ordered($order: AccountOrder, $after: String) {
+      accounts(first: 2, after: $after, orderBy: $order) {
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node { name createdAt updatedAt } }
+      }
+    }
+    """
+    for field in ("NAME", "CREATED_AT", "UPDATED_AT"):
+        for direction in ("ASC", "DESC"):
+            after = None
+            for _ in range(3):
+                variables = {"order": {"field": field, "direction": direction}, "after": after}
+                one, two = await paths.both(query, variables, admin)
+                assert one.headers["x-accountflow-executor"] == "compiled", one.text
+                assert one.content == two.content, (field, direction, one.text, two.text)
+                after = one.json()["data"]["accounts"]["pageInfo"]["endCursor"]
