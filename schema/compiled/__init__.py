@@ -116,6 +116,7 @@ class CompiledReads:
         self.rules = [*specified_rules, *validation_rules(limits.max_depth, limits.max_aliases)]
         self.documents: _Lru[str, Document | str] = _Lru(256)
         self.plans: _Lru[Hashable, list[Plan]] = _Lru(1024)
+        self.costs: _Lru[Hashable, int] = _Lru(1024)
 
     def statement(
         self,
@@ -138,10 +139,15 @@ class CompiledReads:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw)
         if not isinstance(coerced, VariableValues):
             return None
-        try:
-            cost = document.analysis.cost(operation, raw, self.limits.default_page_size)
-        except Exception:  # strawberry prices it again and reports what went wrong
-            return None
+        # The cost reads nothing of the variables but the integers given to `first`.
+        priced = (query, operation_name, tuple((k, v) for k, v in raw.items() if type(v) is int))
+        cost = self.costs.get(priced)
+        if cost is None:
+            try:
+                cost = document.analysis.cost(operation, raw, self.limits.default_page_size)
+            except Exception:  # strawberry prices it again and reports what went wrong
+                return None
+            self.costs.put(priced, cost)
         if cost > self.limits.max_cost:
             return None
         if self.production and document.analysis.operation_shape(operation).introspects:

@@ -122,15 +122,16 @@ class Compiler:
         """The field's coerced arguments, per request (once per request and field)."""
         node = f.details[0].node
         definition = f.definition
+        key = id(node)  # AST nodes hash their whole subtree
 
         def read(bind: Bind) -> dict[str, Any]:
-            found = bind.memo.get(node)
+            found = bind.memo.get(key)
             if found is None:
                 try:
                     found = get_argument_values(definition, node, bind.variables)
                 except Exception as error:  # strawberry reports the argument's error
                     raise Refused(str(error)) from error
-                bind.memo[node] = found
+                bind.memo[key] = found
             return found
 
         return read
@@ -387,7 +388,7 @@ def _keyset_after(
         return None, "false"
 
     def values(bind: Bind) -> Sequence[Any]:
-        key = ("after", f.details[0].node)
+        key = ("after", id(f.details[0].node))
         found = bind.memo.get(key)
         if found is None:
             cursor = arguments(bind).get("after")
