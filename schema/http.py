@@ -424,6 +424,10 @@ class GraphQLEndpoint:
             log.exception("compiled statement failed; strawberry answers instead")
             metrics.COMPILED.labels("error").inc()
             return None
+        if text is None:  # a bug in the compiler: let strawberry answer, and say so
+            log.error("compiled statement gave no data: %s", statement.sql)
+            metrics.COMPILED.labels("error").inc()
+            return None
         metrics.COMPILED.labels("compiled").inc()
         return text, statement.cost
 

@@ -315,7 +315,8 @@ def page_sql(c: Compiler, f: Field, page: Page) -> str:
             out.expr(_page_info(c, connection_type, details, r, page, cursors))
         else:
             raise NotCompilable(f"{connection_type.name}.{name} has no SQL")
-    return f"(SELECT {out.const('}').sql()} FROM {rows})"
+    # GROUP BY (): one row even for an empty page, whatever the selection aggregates.
+    return f"(SELECT {out.const('}').sql()} FROM {rows} GROUP BY ())"
 
 
 def _edge(c: Compiler, connection: GraphQLObjectType, details: Details, r: str, page: Page) -> str:

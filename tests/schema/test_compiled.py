@@ -233,3 +233,12 @@ async def test_orders_page_alike(api: Api, paths: Paths) -> None:
                 assert one.headers["x-accountflow-executor"] == "compiled", one.text
                 assert one.content == two.content, (field, direction, one.text, two.text)
                 after = one.json()["data"]["accounts"]["pageInfo"]["endCursor"]
+
+
+async def test_empty_pages_of_any_selection(api: Api, paths: Paths) -> None:
+    admin = await api.caller(Role.ADMIN)
+    for selection in ("totalCount", "pageInfo { hasNextPage }", "edges { cursor }", "__typename"):
+        query = f"{{ accounts(first: 3) {{ {selection} }} }}"
+        one, two = await paths.both(query, None, admin)
+        assert one.headers["x-accountflow-executor"] == "compiled", one.text
+        assert one.content == two.content, (one.text, two.text)
