@@ -614,6 +614,7 @@ NODE_TABLES = {
     "Assignment": "assignments",
     "Activity": "activities",
     "StageEvent": "stage_events",
+    "Lead": "leads",
 }
 
 
@@ -754,6 +755,25 @@ SPECS: dict[str, dict[str, Spec]] = {
         "account": one("accounts", "account_id"),
         "user": one("users", "user_id"),
         "contact": one("contacts", "contact_id"),
+    },
+    "Lead": {
+        "id": global_id("Lead"),
+        "company": column(js.text, "company"),
+        "contactName": column(js.text, "contact_name"),
+        "email": column(js.text, "email"),
+        "phone": column(js.text, "phone"),
+        "industry": column(js.text, "industry"),
+        "address": same_row(),
+        "source": column(js.enum, "source"),
+        "status": column(js.enum, "status"),
+        "statusReason": column(js.text, "status_reason"),
+        "externalRef": column(js.text, "external_ref"),
+        "attributes": column(js.json, "attributes"),
+        "version": column(js.text, "version"),
+        "createdAt": column(js.time, "created_at"),
+        "convertedAt": column(js.time, "converted_at"),
+        "owner": one("users", "owner_id"),
+        "account": one("accounts", "account_id"),
     },
     "StageEvent": {
         "id": global_id("StageEvent"),

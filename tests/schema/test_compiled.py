@@ -242,3 +242,41 @@ async def test_empty_pages_of_any_selection(api: Api, paths: Paths) -> None:
         one, two = await paths.both(query, None, admin)
         assert one.headers["x-accountflow-executor"] == "compiled", one.text
         assert one.content == two.content, (one.text, two.text)
+
+
+async def test_a_lead_by_node(api: Api, paths: Paths) -> None:
+    admin = await api.caller(Role.ADMIN)
+    rep = await api.caller(Role.REP)
+    created = await api.op(
+        "CreateLead",
+        {
+            "input": {
+                "company": "Lead «Co»",
+                "email": "a@b.example",
+                "source": "EVENT",
+                "attributes": {"score": 0.75, "tags": ["x", None], "n": 3},
+                "address": {"city": "Köln", "countryCode": "DE"},
+                "ownerId": rep.id,
+            }
+        },
+        caller=admin,
+    )
+    lead_id = created["createLead"]["lead"]["id"]
+    query = """
+    query($id: ID!) {
+      node(id: $id) {
+        id __typename
+        ... on Lead {
+          company contactName email phone industry source status statusReason externalRef
+          attributes version createdAt convertedAt
+          address { street city region postalCode countryCode }
+          owner { id name role isActive }
+          account { id }
+        }
+      }
+    }
+    """
+    for caller in (admin, rep):
+        one, two = await paths.both(query, {"id": lead_id}, caller)
+        assert one.headers["x-accountflow-executor"] == "compiled", one.text
+        assert one.content == two.content, (one.text, two.text)
