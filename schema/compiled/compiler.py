@@ -461,6 +461,28 @@ def activities(c: Compiler, f: Field) -> str:
     )
 
 
+def users(c: Compiler, f: Field) -> str:
+    from app.auth.models import User
+
+    size = _first(c, f)
+    after, previous = _keyset_after(c, f, [User.name, User.id], ["text", "bigint"], ["name", "id"])
+    arguments = c.arguments(f)
+    everyone = c.decide(lambda bind: bool(arguments(bind).get("includeInactive")), c.bind)
+    return page_sql(
+        c,
+        f,
+        Page(
+            table="users",
+            where=lambda t: "true" if everyone else f"{t}.is_active",
+            order=[("name", False), ("id", False)],
+            cursor=lambda r: f"'[' || to_json({r}.name)::text || ',' || {r}.id || ']'",
+            after=None if after is None else (lambda t: after(t).format(op=">")),
+            size=size,
+            has_previous=previous,
+        ),
+    )
+
+
 # --- the accounts list ----------------------------------------------------------------------
 
 # Orders with SQL: (column, the sort key's JSON in a cursor, its parameter's cast).
@@ -664,6 +686,7 @@ SPECS: dict[str, dict[str, Spec]] = {
         "viewer": lambda c, f: _rooted(c, f, "viewer", viewer),
         "node": lambda c, f: _rooted(c, f, "viewer", node),
         "accounts": lambda c, f: _rooted(c, f, "account.read", accounts),
+        "users": lambda c, f: _rooted(c, f, "user.read", users),
     },
     "Account": {
         "id": global_id("Account"),
@@ -816,7 +839,7 @@ def _pipeline_entry(c: Compiler, f: Field) -> str:
 def covered() -> dict[str, frozenset[str]]:
     """The fields with SQL, per type (connections and page info included)."""
     found = {name: frozenset(specs) for name, specs in SPECS.items()}
-    for connection in ("AccountConnection", "ActivityConnection"):
+    for connection in ("AccountConnection", "ActivityConnection", "UserConnection"):
         found[connection] = frozenset({"pageInfo", "edges", "totalCount"})
         found[connection.replace("Connection", "Edge")] = frozenset({"cursor", "node"})
     found["PageInfo"] = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})

@@ -280,3 +280,25 @@ async def test_a_lead_by_node(api: Api, paths: Paths) -> None:
         one, two = await paths.both(query, {"id": lead_id}, caller)
         assert one.headers["x-accountflow-executor"] == "compiled", one.text
         assert one.content == two.content, (one.text, two.text)
+
+
+async def test_users_pages(api: Api, paths: Paths) -> None:
+    admin = await api.caller(Role.ADMIN)
+    for role in (Role.REP, Role.MANAGER, Role.INTEGRATION):
+        await api.caller(role, name=f"Ünïcode {role.value}")
+    query = """
+    query People($after: String, $all: Boolean!) {
+      users(first: 2, after: $after, includeInactive: $all) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id name email role maxAccounts isActive } }
+      }
+    }
+    """
+    for everyone in (False, True):
+        after = None
+        for _ in range(3):
+            one, two = await paths.both(query, {"after": after, "all": everyone}, admin)
+            assert one.headers["x-accountflow-executor"] == "compiled", one.text
+            assert one.content == two.content, (one.text, two.text)
+            after = one.json()["data"]["users"]["pageInfo"]["endCursor"]
