@@ -17,6 +17,14 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+COMPILED = Counter(
+    "accountflow_compiled_reads",
+    "Queries the compiled read path answered (compiled) or left to strawberry, and why:"
+    " not_compilable (a field or argument without SQL, or the role may not read it),"
+    " refused (an argument strawberry answers with an error), error (the statement failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 EXECUTOR_FALLBACKS = Counter(
     "accountflow_executor_fallbacks",
     "Queries the fast executor handed back to graphql-core, by reason.",

@@ -197,9 +197,29 @@ async def partitioned_pages(
         pages = await _partition_group(
             session, entity, partition, order, parent_ids, args, where, descending
         )
+        # A parent without rows past the cursor still has its total, and a page before.
+        empty = [p for p in parent_ids if p not in pages]
+        totals = await _totals(session, entity, partition, empty, where) if args.after else {}
         for parent_id in parent_ids:
-            found[(parent_id, args)] = pages.get(parent_id, (Page([], [], False, False), 0))
+            page: Page[Any] = Page([], [], False, args.after is not None)
+            found[(parent_id, args)] = pages.get(parent_id, (page, totals.get(parent_id, 0)))
     return [found[key] for key in keys]
+
+
+async def _totals(
+    session: AsyncSession,
+    entity: Any,
+    partition: str,
+    parent_ids: list[int],
+    where: Sequence[ColumnElement[bool]],
+) -> dict[int, int]:
+    if not parent_ids:
+        return {}
+    part_col = entity.__table__.c[partition]
+    query = (
+        select(part_col, func.count()).where(part_col.in_(parent_ids), *where).group_by(part_col)
+    )
+    return {parent: int(n) for parent, n in (await session.execute(query)).all()}
 
 
 async def _partition_group(

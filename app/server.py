@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -30,6 +31,7 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
+from schema.compiled import CompiledReads
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
 from schema.permissions import POLICY
@@ -47,10 +49,21 @@ class State:
     reports: ReportDatabase | None = None
 
 
-def create_app(settings: Settings, database_url: str | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    database_url: str | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """The ASGI app; `clock` gives each GraphQL request its instant (tests pin it)."""
     url = database_url or db.resolve_database_url(settings)
     schema = build_schema(settings.limits, planned=settings.fast_executor)
     budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
+    compiled = (
+        CompiledReads(schema._schema, settings.limits, production=settings.production)
+        if settings.compiled_reads
+        else None
+    )
     holder: dict[str, State] = {}
 
     @contextlib.asynccontextmanager
@@ -101,7 +114,13 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
 
     async def graphql(request: Request) -> Response:
         endpoint = GraphQLEndpoint(
-            schema, state().sessionmaker, settings, budget=budget, reports=state().reports
+            schema,
+            state().sessionmaker,
+            settings,
+            budget=budget,
+            reports=state().reports,
+            clock=clock,
+            compiled=compiled,
         )
         return await endpoint(request)
 

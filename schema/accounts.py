@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Self
@@ -170,7 +170,7 @@ class Account(
     ) -> Connection[Account]:
         args = page_args(info, first, after)
         page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
-        return list_connection([Account.from_model(r) for r in page.items], page.cursors, total)
+        return list_connection(page, Account.from_model, total)
 
 
 async def load_account(context: Context, pk: int | None) -> Account | None:
@@ -389,7 +389,7 @@ class Query:
         args = filter.to_args() if filter else AccountFilterArgs()
         field, descending = order_by.to_args() if order_by else (None, False)
         order = listing.account_order(field, descending, search=args.search)
-        now = datetime.now(UTC)
+        now = info.context.now
         query = listing.accounts_query(args, now=now, columns=service.ACCOUNT_COLUMNS)
         with_total = selects(info, "totalCount")
         async with info.context.db() as session:

@@ -110,7 +110,7 @@ class AccountActivityFields:
     ) -> Connection[Activity]:
         args = page_args(info, first, after)
         page, total = await info.context.loader(service.activity_pages).load((self.pk, args))
-        return list_connection([Activity.from_model(r) for r in page.items], page.cursors, total)
+        return list_connection(page, Activity.from_model, total)
 
 
 @strawberry.type

@@ -122,7 +122,7 @@ def _bad_argument(message: str) -> GraphQLError:
 
 async def load_assignment(context: Context, pk: int) -> Assignment | None:
     row = await context.loader(service.assignments_by_id).load(pk)
-    return None if row is None else Assignment.from_model(row)
+    return None if row is None else Assignment.from_model(row, context.now)
 
 
 register_node("Assignment", "assignment.read", load_assignment)
@@ -135,7 +135,7 @@ class AccountCadenceFields:
     @strawberry.field(description="Who covers the account, one per manager type.")
     async def assignments(self, info: Info) -> list[Assignment]:
         rows = await info.context.loader(service.assignments_by_account).load(self.pk)
-        now = datetime.now(UTC)
+        now = info.context.now
         return [Assignment.from_model(row, now) for row in rows]
 
 
@@ -239,7 +239,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Assignment]:
         args = page_args(info, first, after)
-        now = datetime.now(UTC)
+        now = info.context.now
         query = service.assignments_query(
             filter.to_args() if filter else service.AssignmentFilter(), now
         )

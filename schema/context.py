@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,9 @@ class Context:
     report_source: ReportDatabase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     action: str | None = None
+    # The request's instant: every time-dependent field (cadence status, seconds in stage)
+    # of one answer is computed against it, on both read paths.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Run once the mutation's transaction has committed (e.g. start an import job).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)

@@ -76,8 +76,7 @@ class ImportJob(Node):
     ) -> Connection[ImportRowError]:
         args = page_args(info, first, after)
         page, total = await info.context.loader(jobs.row_error_pages).load((self.pk, args))
-        items = [ImportRowError.from_model(r) for r in page.items]
-        return list_connection(items, page.cursors, total)
+        return list_connection(page, ImportRowError.from_model, total)
 
 
 async def load_job(context: Context, pk: int) -> ImportJob | None:

@@ -130,10 +130,10 @@ def connection(
     )
 
 
-def list_connection(items: Sequence[T], cursors: Sequence[str], total: int) -> Connection[T]:
-    """A connection over rows already loaded (e.g. by a DataLoader)."""
+def list_connection(page: Page[Any], convert: Callable[[Any], T], total: int) -> Connection[T]:
+    """A connection over a page already loaded (e.g. by a DataLoader), with its total."""
 
     async def fixed() -> int:
         return total
 
-    return connection(Page(list(items), list(cursors), False, False), lambda x: x, fixed)
+    return connection(page, convert, fixed)

@@ -83,8 +83,7 @@ class Webhook(Node):
     ) -> Connection[WebhookDelivery]:
         args = page_args(info, first, after)
         page, total = await info.context.loader(service.delivery_pages).load((self.pk, args))
-        items = [WebhookDelivery.from_model(r) for r in page.items]
-        return list_connection(items, page.cursors, total)
+        return list_connection(page, WebhookDelivery.from_model, total)
 
 
 async def load_webhook(context: Context, pk: int) -> Webhook | None:

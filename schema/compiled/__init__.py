@@ -1,11 +1,243 @@
 """The compiled read path: a query over the read model answered by one SQL statement.
 
-PostgreSQL builds the response JSON itself; strawberry stays the schema of record and
-answers everything the compiler does not cover (a query is compiled whole or not at all).
-`COVERED` names, per GraphQL type, the fields the compiler turns into SQL; responses say
-which path answered them in the `x-accountflow-executor` header (`compiled` or `graphql`).
+PostgreSQL builds the response JSON itself and its bytes go out unparsed; strawberry stays
+the schema of record and answers everything the compiler does not cover (a query is
+compiled whole or not at all). Per request this costs a parse-cache lookup, the variables'
+coercion, the cost (as `CostExtension` prices it) and one statement, prepared once per
+connection. Responses say which path answered in the `x-accountflow-executor` header.
+
+A plan is cached per document, operation, role and *shape* of the variables: the values
+of Boolean variables (`@skip`/`@include`), the type named by each ID variable (`node`), and
+which keys of an input object are set (the accounts filter). Every other value is a
+parameter.
 """
 
 from __future__ import annotations
 
-COVERED: dict[str, frozenset[str]] = {}
+import logging
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from graphql.language import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode
+
+from app import metrics
+from app.auth.models import Role
+from app.errors import AppError
+from app.settings import Limits
+from schema.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused, covered
+from schema.limits import Analysis, validation_rules
+from schema.relay import from_global_id
+
+log = logging.getLogger(__name__)
+
+COVERED: dict[str, frozenset[str]] = covered()
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed document that passed the schema's validation, with its cost analysis."""
+
+    node: DocumentNode
+    analysis: Analysis
+    fragments: dict[str, FragmentDefinitionNode]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A statement for one shape, or None when strawberry answers that shape."""
+
+    sql: str | None
+    binders: tuple[Binder, ...]
+    # Choices made from argument values while compiling (e.g. the order): the plan serves a
+    # request only when each binder still gives the value it gave then.
+    decisions: tuple[tuple[Binder, Hashable], ...]
+
+    def fits(self, bind: Bind) -> bool:
+        return all(binder(bind) == value for binder, value in self.decisions)
+
+
+MAX_PLANS_PER_SHAPE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """What to run for one request: the SQL, its parameters, and the operation's cost."""
+
+    sql: str
+    params: list[Any]
+    cost: int
+
+
+REFUSED = "refused"  # a document strawberry answers (it does not parse or validate)
+
+
+class CompiledReads:
+    def __init__(self, schema: GraphQLSchema, limits: Limits, *, production: bool) -> None:
+        self.schema = schema
+        self.limits = limits
+        self.production = production
+        self.rules = [*specified_rules, *validation_rules(limits.max_depth, limits.max_aliases)]
+        self.documents: _Lru[str, Document | str] = _Lru(256)
+        self.plans: _Lru[Hashable, list[Plan]] = _Lru(1024)
+        self.costs: _Lru[Hashable, int] = _Lru(1024)
+
+    def statement(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        *,
+        role: Role,
+        viewer_id: int,
+        now: datetime,
+    ) -> Statement | None:
+        """The statement answering this request, or None when strawberry must."""
+        document = self._document(query)
+        if isinstance(document, str):
+            return None
+        operation = get_operation_ast(document.node, operation_name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return None
+        raw = variables or {}
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw)
+        if not isinstance(coerced, VariableValues):
+            return None
+        # The cost reads nothing of the variables but the integers given to `first`.
+        priced = (query, operation_name, tuple((k, v) for k, v in raw.items() if type(v) is int))
+        cost = self.costs.get(priced)
+        if cost is None:
+            try:
+                cost = document.analysis.cost(operation, raw, self.limits.default_page_size)
+            except Exception:  # strawberry prices it again and reports what went wrong
+                return None
+            self.costs.put(priced, cost)
+        if cost > self.limits.max_cost:
+            return None
+        if self.production and document.analysis.operation_shape(operation).introspects:
+            return None
+        key = (query, operation_name, role, _shape(operation, coerced.coerced))
+        plans = self.plans.get(key)
+        if plans is None:
+            plans = []
+            self.plans.put(key, plans)
+        bind = Bind(coerced, viewer_id, now)
+        try:
+            plan = next((p for p in plans if p.fits(bind)), None)
+            if plan is None:
+                plan = self._plan(document, operation, coerced, role)
+                plans.insert(0, plan)
+                del plans[MAX_PLANS_PER_SHAPE:]
+            if plan.sql is None:
+                metrics.COMPILED.labels("not_compilable").inc()
+                return None
+            params = [binder(bind) for binder in plan.binders]
+        except Refused:
+            metrics.COMPILED.labels("refused").inc()
+            return None
+        return Statement(plan.sql, params, cost)
+
+    def _document(self, query: str) -> Document | str:
+        found = self.documents.get(query)
+        if found is not None:
+            return found
+        try:
+            node = parse(query)
+        except GraphQLError:
+            result: Document | str = REFUSED
+        else:
+            if validate(self.schema, node, self.rules):
+                result = REFUSED
+            else:
+                fragments = {
+                    d.name.value: d
+                    for d in node.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                result = Document(node, Analysis(self.schema, node), fragments)
+        self.documents.put(query, result)
+        return result
+
+    def _plan(
+        self,
+        document: Document,
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
+        role: Role,
+    ) -> Plan:
+        compiler = Compiler(
+            self.schema, operation, document.fragments, variables, role, self.limits
+        )
+        try:
+            data = compiler.root()
+        except NotCompilable as why:
+            log.debug("not compiled: %s", why)
+            return Plan(None, (), tuple(compiler.decisions))
+        return Plan(f"SELECT {data}", tuple(compiler.binders), tuple(compiler.decisions))
+
+
+def _named(type_: TypeNode) -> str:
+    while isinstance(type_, NonNullTypeNode | ListTypeNode):
+        type_ = type_.type
+    assert isinstance(type_, NamedTypeNode)
+    return type_.name.value
+
+
+def _shape(operation: OperationDefinitionNode, values: dict[str, Any]) -> Hashable:
+    """What of the variables decides the statement's text (see the module's docstring)."""
+    shape: list[Hashable] = []
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        value = values.get(name)
+        type_name = _named(definition.type)
+        if type_name == "Boolean":
+            shape.append(value if not isinstance(value, list) else tuple(value))
+        elif type_name == "ID" and isinstance(value, str):
+            try:
+                shape.append(from_global_id(value)[0])
+            except AppError:
+                shape.append("?")
+        elif isinstance(value, dict):
+            shape.append(tuple(sorted((k, v is None, bool(v)) for k, v in value.items())))
+        else:
+            shape.append((value is None, bool(value) if not isinstance(value, list) else True))
+    return tuple(shape)
+
+
+__all__ = ["COVERED", "CompiledReads", "Statement"]

@@ -31,7 +31,8 @@ class BoardColumn:
         async def counted() -> int:
             return total
 
-        return connection(page, PipelineEntry.from_model, counted)
+        now = info.context.now
+        return connection(page, lambda row: PipelineEntry.from_model(row, now), counted)
 
 
 @strawberry.type

@@ -95,11 +95,12 @@ class PipelineEntry:
     account_pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, row: models.PipelineEntry) -> Self:
+    def from_model(cls, row: models.PipelineEntry, now: datetime | None = None) -> Self:
+        now = now or datetime.now(UTC)
         return cls(
             stage=row.stage,
             entered_at=row.entered_at,
-            seconds_in_stage=max(0.0, (datetime.now(UTC) - row.entered_at).total_seconds()),
+            seconds_in_stage=max(0.0, (now - row.entered_at).total_seconds()),
             owner_pk=row.owner_id,
             pipeline_pk=row.pipeline_id,
             account_pk=row.account_id,
@@ -206,7 +207,7 @@ class AccountHandoffFields:
     ) -> PipelineEntry | None:
         key = (self.pk, pipeline or DEFAULT)
         row = await info.context.loader(queries.entries_by_account).load(key)
-        return None if row is None else PipelineEntry.from_model(row)
+        return None if row is None else PipelineEntry.from_model(row, info.context.now)
 
     @strawberry.field(description="The account's stage events in the pipeline, oldest first.")
     async def stage_history(self, info: Info, pipeline: str | None = DEFAULT) -> list[StageEvent]:

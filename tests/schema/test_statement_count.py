@@ -1,17 +1,25 @@
-"""Listing accounts costs a fixed number of SQL statements, whatever the page size."""
+"""Listing accounts costs a fixed number of SQL statements, whatever the page size.
+
+These count the DataLoader path (strawberry's), so the compiled read path is off here;
+tests/schema/test_compiled.py counts the compiled one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import BuyingRole
 from app.auth import tokens
 from app.auth.models import Role
+from app.settings import Settings
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api
 
@@ -52,6 +60,11 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return replace(Settings.from_env({"ACCOUNTFLOW_DATA_DIR": str(tmp_path)}), compiled_reads=False)
 
 
 async def arrange(api: Api) -> None:

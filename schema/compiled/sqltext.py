@@ -1,0 +1,82 @@
+"""SQL expressions that write a value as the JSON text the Python path would send.
+
+Every expression here is non-null: a SQL NULL becomes JSON `null`. Texts go through
+`to_json`, which escapes exactly what orjson escapes (quote, backslash, control
+characters as `\\u00XX`); the functions of migration 0012 cover times, floats and JSON.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+
+def literal(value: str) -> str:
+    """A SQL string literal (standard_conforming_strings is on: only quotes double)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def json_literal(value: object) -> str:
+    """A constant's JSON text as a SQL literal, e.g. a response key or a __typename."""
+    return literal(orjson.dumps(value).decode())
+
+
+def text(expression: str) -> str:
+    """String, ID, enum (stored as its name), Int and Boolean columns; arrays of strings."""
+    return f"COALESCE(to_json({expression})::text, 'null')"
+
+
+def enum(expression: str) -> str:
+    return f"COALESCE(to_json(({expression})::text)::text, 'null')"
+
+
+def time(expression: str) -> str:
+    return f"COALESCE(af_json_time({expression}), 'null')"
+
+
+def decimal(expression: str) -> str:
+    """strawberry's Decimal is `str(value)`: PostgreSQL's numeric text, quoted."""
+    return f"COALESCE(to_json(({expression})::text)::text, 'null')"
+
+
+def float_(expression: str) -> str:
+    return f"COALESCE(af_json_float({expression}), 'null')"
+
+
+def json(expression: str) -> str:
+    return f"COALESCE(af_json({expression}), 'null')"
+
+
+def boolean(expression: str) -> str:
+    return f"CASE WHEN {expression} THEN 'true' ELSE 'false' END"
+
+
+def global_id(type_name: str, pk: str) -> str:
+    """`relay.to_global_id`: base64 of "Type:pk", short enough for one line of base64."""
+    return f"('\"' || encode(convert_to('{type_name}:' || {pk}, 'UTF8'), 'base64') || '\"')"
+
+
+def cursor(json_array: str) -> str:
+    """`pagination.encode_cursor`: URL-safe base64 of the key's JSON (PostgreSQL's base64
+    breaks lines every 76 characters: the newlines go)."""
+    return f"translate(encode(convert_to({json_array}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
+
+
+class Concat:
+    """Pieces of JSON text joined with `||`; neighbouring constants merge into one literal."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[bool, str]] = []  # (is constant, text)
+
+    def const(self, value: str) -> Concat:
+        if self.parts and self.parts[-1][0]:
+            self.parts[-1] = (True, self.parts[-1][1] + value)
+        else:
+            self.parts.append((True, value))
+        return self
+
+    def expr(self, sql: str) -> Concat:
+        self.parts.append((False, sql))
+        return self
+
+    def sql(self) -> str:
+        return " || ".join(literal(t) if constant else t for constant, t in self.parts)
