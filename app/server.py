@@ -215,6 +215,9 @@ def tune_gc() -> None:
     A GraphQL response allocates thousands of short-lived objects, so the default gen-0
     threshold (700) triggers collections that mostly re-scan long-lived module state;
     freezing what start-up created takes that state out of every later collection.
+    Chosen against Python's 700 and gen-0 thresholds of 50,000 and 100,000 under load:
+    the larger ones collect less often but stop the process for 100-330 ms at a time
+    (bench/README.md, "Peers").
     """
     gc.collect()
     gc.freeze()
