@@ -1,4 +1,4 @@
-"""One database with the generated world for the whole session, and two apps over it.
+"""One database with the generated world for this package's tests, and two apps over it.
 
 The apps differ only in `compiled_reads`; both pin the same request instant (`CLOCK`), so
 time-dependent fields agree, and neither keeps a cost budget (thousands of requests a
@@ -37,14 +37,14 @@ async def _admin_execute(pg_dir: Path, statement: str) -> None:
         await admin.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def world_url(pg_dir: Path) -> AsyncIterator[str]:
     await _admin_execute(pg_dir, f"CREATE DATABASE {NAME} TEMPLATE {TEMPLATE}")
     yield f"postgresql+asyncpg://postgres:@/{NAME}?host={pg_dir}"
     await _admin_execute(pg_dir, f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def world_and_tokens(world_url: str) -> tuple[World, dict[Role, str]]:
     engine = db.create_engine(world_url, pool_size=1)
     try:
@@ -60,7 +60,7 @@ async def world_and_tokens(world_url: str) -> tuple[World, dict[Role, str]]:
     return world, issued
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def compiled_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = Settings.from_env({"ACCOUNTFLOW_DATA_DIR": str(tmp_path_factory.mktemp("compiled"))})
     limits = dataclasses.replace(base.limits, cost_per_minute=0)
@@ -72,7 +72,7 @@ async def _client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def pair(
     compiled_settings: Settings,
     world_url: str,

@@ -28,6 +28,7 @@ from graphql import (
     is_list_type,
     is_non_null_type,
 )
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from app.auth.models import Role
@@ -283,9 +284,9 @@ class Builder:
 
     # --- selections ---
     def alias(self, force: bool) -> str:
-        if self.aliases >= MAX_ALIASES - 2 and not self.chance(0.02):
+        if self.aliases >= MAX_ALIASES - 2 and not self.eager:
             return ""
-        if force or self.chance(0.2):
+        if force or self.chance(0.6 if self.eager else 0.2):
             self.aliases += 1
             return f"a{self.aliases}: "
         return ""
@@ -480,3 +481,23 @@ def cases(draw: st.DrawFn, world: World) -> Case:
         accept=rnd.choice([None] * 6 + ["application/graphql-response+json", "application/json"]),
         covered=not builder.used_uncovered,
     )
+
+
+def sample(world: World, count: int) -> list[Case]:
+    """`count` cases outside a test of their own (the same ones on every run)."""
+    found: list[Case] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(cases(world))
+    def collect(case: Case) -> None:
+        found.append(case)
+
+    collect()
+    return found

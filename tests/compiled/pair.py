@@ -8,10 +8,12 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from traceback import format_exc
 from typing import Any
 
 import httpx
 import orjson
+from graphql import GraphQLError, parse, print_ast
 
 from app.auth.models import Role
 from tests.compiled.world import World
@@ -38,8 +40,16 @@ class Ask:
         return (
             f"role: {self.role.value}   method: {how}   accept: {self.accept}   "
             f"operationName: {self.operation_name}\n"
-            f"document:\n{self.document}\nvariables: {variables}"
+            f"document, as sent:\n{self.document}\n"
+            f"document, laid out:\n{_laid_out(self.document)}\nvariables: {variables}"
         )
+
+
+def _laid_out(document: str) -> str:
+    try:
+        return print_ast(parse(document))
+    except GraphQLError:
+        return "(does not parse)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,7 @@ class Answer:
     body: bytes
     content_type: str
     executor: str | None
+    raised: str | None = None  # the traceback of an exception that escaped the app
 
     @property
     def has_errors(self) -> bool:
@@ -137,6 +148,14 @@ TALLIES: dict[str, Tally] = {}
 
 
 async def _send(client: httpx.AsyncClient, ask: Ask, token: str) -> Answer:
+    """The app's answer; an exception escaping the app is kept as its traceback."""
+    try:
+        return await _request(client, ask, token)
+    except Exception:
+        return Answer(status=0, body=b"", content_type="", executor=None, raised=format_exc())
+
+
+async def _request(client: httpx.AsyncClient, ask: Ask, token: str) -> Answer:
     headers = {"Authorization": f"Bearer {token}", "X-Request-Id": REQUEST_ID}
     if ask.accept:
         headers["Accept"] = ask.accept
@@ -192,6 +211,11 @@ class Pair:
         request's pinned instant: their values are left out of the comparison.
         """
         compiled, graphql = await self.ask(ask)
+        for path, answer in (("compiled", compiled), ("graphql", graphql)):
+            assert answer.raised is None, (
+                f"the app with the {path} read path raised (a 500 in production):\n"
+                f"{ask.describe()}\n{answer.raised}"
+            )
         found = difference(ask, _masked(compiled, unpinned), _masked(graphql, unpinned))
         assert found is None, f"the two read paths disagree:\n{found}"
         if tally is not None:

@@ -7,38 +7,16 @@ them in one SQL statement.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, given, settings
-
 from app.auth.models import Role
 from tests.compiled.contract import contract_asks
-from tests.compiled.documents import Case, cases
+from tests.compiled.documents import Case, sample
 from tests.compiled.pair import EXECUTOR, STAFF, TALLIES, Ask, Pair, Tally
-from tests.compiled.world import World
 
 SAMPLE = 400
 SHARE = 0.70
 HOT = ("AccountList", "AccountDetail", "Viewer")
 
 share = TALLIES.setdefault("compiled share sample", Tally())
-
-
-def sample(world: World, count: int) -> list[Case]:
-    found: list[Case] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(cases(world))
-    def collect(case: Case) -> None:
-        found.append(case)
-
-    collect()
-    return found
 
 
 def _ask(case: Case) -> Ask:
