@@ -119,6 +119,8 @@ def _weighted(object_share: int) -> dict[str, list[str]]:
 
 WEIGHTED = _weighted(2)
 OBJECT_HEAVY = _weighted(12)
+# The lists and `node` first: they reach everything else.
+ROOTS = [n for n in sorted(COVERED["Query"]) for _ in range(1 if n == "viewer" else 2)]
 # ADMIN first: hypothesis shrinks a failing case towards it.
 ROLES = [Role.ADMIN, Role.MANAGER, Role.REP, Role.INTEGRATION]
 MISSING = object()  # a variable declared and not sent
@@ -209,7 +211,7 @@ class Builder:
 
     def global_id(self) -> str:
         ids = self.world.ids
-        kind = self.pick([*NODE_TYPES, *NODE_TYPES, "Account", "Account", "AuditEntry"])
+        kind = self.pick([*NODE_TYPES, *NODE_TYPES, "Account", "Account", "AuditEntry", "Lead"])
         options: list[str] = [to_global_id(kind, self.pick(ids[kind]))] * 8
         options += [
             to_global_id(kind, 999_999),
@@ -250,8 +252,8 @@ class Builder:
 
     def arguments(self, name: str, page: Any) -> str:
         args: list[str] = []
-        if name in ("accounts", "branches", "activities"):
-            kind = "branches" if name == "branches" else name
+        if name in ("accounts", "branches", "activities", "users"):
+            kind = name
             if page is not MISSING or self.chance(0.3):
                 args.append(f"first: {self.argument('Int', page)}")
             if self.chance(0.3):
@@ -266,6 +268,9 @@ class Builder:
                 field_name = self.pick(["NAME", "CREATED_AT", "UPDATED_AT", "NEXT_CONTACT_DUE"])
                 order = {"field": Enum(field_name), "direction": Enum(self.pick(["ASC", "DESC"]))}
                 args.append(f"orderBy: {self.argument('AccountOrder', order)}")
+        if name == "users" and self.chance(0.7):
+            value = self.pick([True, False, True, MISSING])
+            args.append(f"includeInactive: {self.argument('Boolean!', value)}")
         if name == "node":
             args.append(f"id: {self.argument('ID!', self.global_id())}")
         if name in ("pipelineEntry", "stageHistory") and self.chance(0.8):
@@ -415,7 +420,7 @@ class Builder:
         return f"...{name}{self.directives()}"
 
     def root(self) -> list[str]:
-        names = self.some(["accounts", "accounts", "node", "node", "viewer"], 1, 3)
+        names = self.some(ROOTS, 1, 3)
         selections = [s for n in names if (s := self.field("Query", n, 1, 1))]
         if self.chance(0.05):
             selections.append("__typename")

@@ -238,9 +238,11 @@ class Pair:
             " activities(first: 100) { edges { cursor } } } } } }"
         )
         edges = found["accounts"]["edges"]
+        users = await self.data("{ users(first: 100, includeInactive: true) { edges { cursor } } }")
         self.world.cursors = {
             "accounts": [e["cursor"] for e in edges],
             "branches": [b["cursor"] for e in edges for b in e["node"]["branches"]["edges"]],
             "activities": [a["cursor"] for e in edges for a in e["node"]["activities"]["edges"]],
+            "users": [e["cursor"] for e in users["users"]["edges"]],
         }
         assert all(self.world.cursors.values()), self.world.cursors

@@ -28,6 +28,9 @@ from app.auth.actor import Actor
 from app.auth.models import Role
 from app.handoff import service as handoff
 from app.handoff.definition import StageDef, StageKind, TransitionDef
+from app.leads import conversion
+from app.leads import service as leads
+from app.leads.models import LeadStatus
 from app.planning import items
 from app.planning import service as planning
 
@@ -72,6 +75,7 @@ ID_TABLES = {
     "Assignment": "assignments",
     "Activity": "activities",
     "StageEvent": "stage_events",
+    "Lead": "leads",
     "AuditEntry": "audit_log",  # a Node the compiler does not cover
 }
 
@@ -403,6 +407,51 @@ async def _plans(session: AsyncSession, actor: Actor, world: World) -> None:
     await session.commit()
 
 
+LEAD_STEPS = {
+    LeadStatus.NEW: (),
+    LeadStatus.WORKING: (LeadStatus.WORKING,),
+    LeadStatus.QUALIFIED: (LeadStatus.WORKING, LeadStatus.QUALIFIED),
+    LeadStatus.UNQUALIFIED: (LeadStatus.WORKING, LeadStatus.UNQUALIFIED),
+}
+
+
+async def _leads(session: AsyncSession, actor: Actor, world: World) -> None:
+    """Leads in every status, one converted into a new account and one into an existing."""
+    statuses = [LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED]
+    statuses += [LeadStatus.UNQUALIFIED, LeadStatus.CONVERTED, LeadStatus.CONVERTED]
+    for n, status in enumerate(statuses):
+        sparse = n == 1
+        fields: dict[str, Any] = {"company": _text(n + 4, f"Lead {n}")}
+        if not sparse:
+            fields |= {
+                "contact_name": _text(n + 5, "Person"),
+                "email": f"lead{n}@example.com",
+                "phone": PHONES[n % len(PHONES)],
+                "industry": INDUSTRIES[n % len(INDUSTRIES)],
+                "street": _text(n, "Lane"),
+                "city": "Zürich",
+                "country_code": COUNTRIES[n % len(COUNTRIES)],
+                "source": list(AccountSource)[n],
+                "external_ref": f"LEAD/{n}\\x",
+                "attributes": ATTRIBUTES[(n + 1) % len(ATTRIBUTES)],
+                "owner_id": world.users[Role.REP] if n % 2 else None,
+            }
+        creator = _integration(world) if sparse else actor
+        lead = await leads.create_lead(session, actor=creator, **fields)
+        target = LeadStatus.QUALIFIED if status is LeadStatus.CONVERTED else status
+        for step in LEAD_STEPS[target]:
+            reason = _text(n, "Because") if step is LeadStatus.UNQUALIFIED else None
+            await leads.set_lead_status(
+                session, actor=actor, lead_id=lead.id, status=step, reason=reason
+            )
+        if status is LeadStatus.CONVERTED:
+            existing = world.accounts[10] if n == 4 else None
+            await conversion.convert_lead(
+                session, actor=actor, lead_id=lead.id, existing_account_id=existing
+            )
+        await session.commit()
+
+
 async def build_world(session: AsyncSession, *, accounts_count: int = 30) -> World:
     world = World()
     bootstrap = Actor(user_id=None, role=Role.ADMIN)
@@ -415,6 +464,7 @@ async def build_world(session: AsyncSession, *, accounts_count: int = 30) -> Wor
     await _pipelines(session, actor, world)
     await _lifecycle(session, actor, world)
     await _plans(session, actor, world)
+    await _leads(session, actor, world)
     for type_name, table in ID_TABLES.items():
         found = await session.scalars(text(f"SELECT id FROM {table} ORDER BY id LIMIT 60"))
         world.ids[type_name] = list(found)
