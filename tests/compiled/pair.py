@@ -216,6 +216,7 @@ class Pair:
                 f"the app with the {path} read path raised (a 500 in production):\n"
                 f"{ask.describe()}\n{answer.raised}"
             )
+        assert graphql.executor != "compiled", "compiled_reads=False answered compiled"
         found = difference(ask, _masked(compiled, unpinned), _masked(graphql, unpinned))
         assert found is None, f"the two read paths disagree:\n{found}"
         if tally is not None:
