@@ -255,9 +255,9 @@ async def _close(session: AsyncSession, request_id: str) -> None:
     """
     try:
         await session.close()
-    except DBAPIError as error:
+    except (DBAPIError, asyncpg.InterfaceError) as error:
         log.warning("dropping a broken connection [request %s]: %s", request_id, error)
-        with contextlib.suppress(DBAPIError):
+        with contextlib.suppress(DBAPIError, asyncpg.InterfaceError):
             await session.invalidate()
 
 
@@ -340,8 +340,9 @@ class GraphQLEndpoint:
     ) -> tuple[Response, str]:
         query, variables, name = params
         # Queries run in a transaction too: reports rely on SET LOCAL (plan_cache_mode,
-        # work_mem), which does nothing outside one.
-        async with self.sessionmaker() as session:
+        # work_mem), which does nothing outside one. Every way out ends in `_close`.
+        session = self.sessionmaker()
+        try:
             principal = await tokens.authenticate(session, token)
             if principal is None:
                 body = _error_body("Invalid, expired or revoked token.", "UNAUTHENTICATED")
@@ -351,7 +352,6 @@ class GraphQLEndpoint:
                 await session.commit()
             wait = self.budget.retry_after(principal.token_id)
             if wait is not None:
-                await session.close()
                 body = _error_body(
                     "This token spent its cost budget for the minute; retry later.",
                     "RATE_LIMITED",
@@ -360,6 +360,8 @@ class GraphQLEndpoint:
                 return _json(body, 429, request_id, media_type, headers), "rate_limited"
             now = self.clock()
             if self.compiled is not None:
+                if session.in_transaction():  # the token was read: free that connection
+                    await session.close()
                 answer = await self._compiled(params, principal, session, now)
                 if answer is not None:
                     text, cost = answer
@@ -394,7 +396,8 @@ class GraphQLEndpoint:
                 raise BadRequestError(str(e) or "Cannot execute this operation.") from None
             finally:
                 await context.settle()
-                await _close(session, request_id)
+        finally:
+            await _close(session, request_id)
         extensions = dict(result.extensions or {})
         extensions.setdefault("cost", 0)
         self.budget.charge(principal.token_id, extensions["cost"])

@@ -612,7 +612,8 @@ def _accounts_size(c: Compiler, arguments: Binder) -> str:
 
 
 def _account_cursor(order: Order, arguments: Binder, bind: Bind) -> list[Any]:
-    found = bind.memo.get("accounts.after")
+    key = ("after", id(arguments))  # one per accounts field of the document
+    found = bind.memo.get(key)
     if found is None:
         cursor = arguments(bind).get("after")
         if cursor is None:
@@ -623,7 +624,7 @@ def _account_cursor(order: Order, arguments: Binder, bind: Bind) -> list[Any]:
             raise Refused(str(error)) from error
         if any(v is None for v in found):
             raise Refused("a null in a cursor")
-        bind.memo["accounts.after"] = found
+        bind.memo[key] = found
     return found
 
 

@@ -302,3 +302,21 @@ async def test_users_pages(api: Api, paths: Paths) -> None:
             assert one.headers["x-accountflow-executor"] == "compiled", one.text
             assert one.content == two.content, (one.text, two.text)
             after = one.json()["data"]["users"]["pageInfo"]["endCursor"]
+
+
+async def test_two_lists_with_their_own_cursors(api: Api, paths: Paths) -> None:
+    """Each accounts field of a document reads its own `after` (found by the differential test)."""
+    await arrange(api.session)
+    admin = await api.caller(Role.ADMIN)
+    first = await api.data("{ accounts(first: 2) { pageInfo { endCursor } } }", caller=admin)
+    cursor = first["accounts"]["pageInfo"]["endCursor"]
+    query = """
+    query Two($after: String) {
+      a: accounts(first: 5) { edges { node { name } } }
+      accounts(first: 10, after: $after) { edges { node { name } } }
+    }
+    """
+    one, two = await paths.both(query, {"after": cursor}, admin)
+    assert one.headers["x-accountflow-executor"] == "compiled", one.text
+    assert one.content == two.content, (one.text, two.text)
+    assert len(one.json()["data"]["accounts"]["edges"]) == 2

@@ -123,3 +123,18 @@ async def test_a_failing_field_beside_a_running_loader_answers_not_500(api: Api)
         assert response.status_code == 200
         assert "INTERNAL" not in response.text
         assert "INVALID_CURSOR" in response.text
+
+
+async def test_a_forbidden_root_beside_a_running_list(api: Api) -> None:
+    """graphql-core cancels the sibling mid-statement: the answer stands, the connection goes."""
+    integration = await api.caller(Role.INTEGRATION)
+    query = "{ accounts(first: 2) { totalCount edges { node { name } } } users { totalCount } }"
+    for _ in range(3):
+        response = await api.post(query, caller=integration)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert await api.data("{ viewer { role } }", caller=integration) == {
+        "viewer": {"role": "INTEGRATION"}
+    }
