@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.handoff.models import Pipeline, PipelineEntry
@@ -22,11 +23,12 @@ class Column:
     median_seconds_in_stage: float | None
 
 
-async def board(session: AsyncSession, pipeline_key: str) -> list[Column]:
+async def board(session: AsyncSession, pipeline_key: str, now: datetime) -> list[Column]:
     """Every stage of the pipeline in its order, with its current entries' count and median
-    time in stage so far (one statement besides the pipeline's row)."""
+    time in stage at `now` (one statement besides the pipeline's row)."""
     pipeline: Pipeline = await get_pipeline(session, pipeline_key)
-    seconds = func.extract("epoch", func.now() - PipelineEntry.entered_at)
+    at = bindparam("now", now, type_=DateTime(timezone=True))
+    seconds = func.extract("epoch", at - PipelineEntry.entered_at)
     query = (
         select(
             PipelineEntry.stage,

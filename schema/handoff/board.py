@@ -41,7 +41,7 @@ class Query:
     @permissions.query("pipeline.read")
     async def pipeline_board(self, info: Info, pipeline: str | None = DEFAULT) -> list[BoardColumn]:
         async with info.context.db() as session:
-            columns = await board.board(session, pipeline or DEFAULT)
+            columns = await board.board(session, pipeline or DEFAULT, info.context.now)
         return [
             BoardColumn(
                 stage=c.stage,

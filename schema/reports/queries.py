@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -20,12 +20,12 @@ from schema.reports.types import ActivityMixRow, CoverageFilter, CoverageRow, St
 From = Annotated[datetime, strawberry.argument(name="from")]
 
 
-def entry_from_row(row: Any) -> PipelineEntry:
-    """A stuck-entries row (see app.reports.stuck) as a PipelineEntry."""
+def entry_from_row(row: Any, now: datetime) -> PipelineEntry:
+    """A stuck-entries row (see app.reports.stuck) as a PipelineEntry, timed at `now`."""
     return PipelineEntry(
         stage=row.stage,
         entered_at=row.entered_at,
-        seconds_in_stage=stuck.seconds_since(row.entered_at, datetime.now(UTC)),
+        seconds_in_stage=stuck.seconds_since(row.entered_at, now),
         owner_pk=row.owner_id,
         pipeline_pk=row.pipeline_id,
         account_pk=row.account_id,
@@ -86,7 +86,8 @@ class Query:
                     session, pipeline=found, older_than_days=older_than_days
                 )
 
-        return connection(page, entry_from_row, total)
+        now = info.context.now
+        return connection(page, lambda row: entry_from_row(row, now), total)
 
     @strawberry.field(description="Activities per kind in the range, with distinct accounts.")
     @permissions.query("report.read")

@@ -111,14 +111,6 @@ VARIABLES: dict[str, Callable[[World], list[Variables]]] = {
 }
 
 
-# Figures these reports compute from the database's clock, not from the request's pinned
-# instant (Context.now): two requests a few milliseconds apart differ in them.
-UNPINNED = {
-    "PipelineBoard": ("medianSecondsInStage",),
-    "StuckEntries": ("secondsInStage",),
-}
-
-
 def contract_asks(world: World, name: str) -> list[Ask]:
     """The operation, exactly as written, with each of its variable sets, for every role."""
     document = contract_operations()[name]
