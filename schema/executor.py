@@ -36,6 +36,7 @@ from graphql import (
     GraphQLScalarType,
     is_abstract_type,
 )
+from graphql.execution import executor as graphql_executor
 from graphql.execution.collect_fields import FieldDetails
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
@@ -48,6 +49,24 @@ from app import metrics
 from schema.permissions import GUARD
 
 log = logging.getLogger(__name__)
+
+
+async def _gather_all(*awaitables: Any) -> list[Any]:
+    """Sibling fields to the end, then the first failure (graphql-core's own cancels them).
+
+    graphql-core cancels a failed field's siblings; one cancelled mid-statement leaves its
+    connection mid-protocol, and one cancelled while checking a connection out of the pool
+    leaks it. Their answers are dropped all the same, so waiting for them costs nothing but
+    the time they take, and every error they meet is reported.
+    """
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+graphql_executor.gather_with_cancel = _gather_all  # type: ignore[attr-defined]
 
 FieldDetailsList = list[FieldDetails]
 Grouped = dict[str, FieldDetailsList]
