@@ -188,6 +188,12 @@ def _build_batch(cls: type, value: Mapping[str, Any], context: InputContext) -> 
     )
 
 
+def item_from_coerced(value: Mapping[str, Any]) -> ingest.ActivityInput | AppError:
+    """One item as graphql-core coerces it (schema.activity_input) to the service's input."""
+    fields: dict[str, Any] = {python: value[graphql] for python, graphql in _INPUT_FIELDS}
+    return _parse_item(LogActivityInput(**fields))
+
+
 def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:
     try:
         return item.to_args()
