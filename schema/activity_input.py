@@ -5,10 +5,10 @@ item and field a type dispatch, default handling and a leaf call. A LogActivityI
 flat object of leaf fields, so the same steps fit in one loop: unknown fields and missing
 required ones refuse the item, a null stays null, an absent field takes its default
 (null), and each leaf goes through the very method graphql-core calls
-(`coerce_input_value`, or nothing for a plain `str` where the leaf is String or ID). The
-answer equals graphql-core's (tests/cadence/test_activity_input.py compares both); an item
-this loop refuses goes back to graphql-core, whose messages (validate_input_value) are
-the ones clients see.
+(`coerce_input_value`; nothing for a plain `str` where the leaf is String or ID; its answer
+for an enum's name, computed once). The answer equals graphql-core's
+(tests/cadence/test_activity_input.py compares both); an item this loop refuses goes back
+to graphql-core, whose messages (validate_input_value) are the ones clients see.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -58,6 +59,12 @@ class ActivityInputCoercer:
                 self.defaults[name] = None
             self.leaves[name] = get_nullable_type(field.type).coerce_input_value
         self.names = frozenset(self.leaves)
+        # An enum's names coerced once (each to its member: the leaf's answer, every time).
+        self.enums: dict[str, dict[str, Any]] = {
+            name: {key: self.leaves[name](key) for key in t.values}
+            for name, f in found.fields.items()
+            if isinstance(t := get_nullable_type(f.type), GraphQLEnumType)
+        }
 
     def coerce(self, value: Any) -> dict[str, Any] | None:
         """graphql-core's coerced dict for one item, or None when it refuses the item."""
@@ -72,7 +79,7 @@ class ActivityInputCoercer:
         if type(value) is not dict or not self.required <= value.keys() <= self.names:
             return None
         coerced = dict(self.defaults)
-        plain = self.plain
+        plain, enums = self.plain, self.enums
         try:
             for name, raw in value.items():
                 if raw is None:
@@ -81,6 +88,11 @@ class ActivityInputCoercer:
                     coerced[name] = None
                 elif type(raw) is str and name in plain:
                     coerced[name] = raw
+                elif type(raw) is str and name in enums:
+                    member = enums[name].get(raw)
+                    if member is None:
+                        return None
+                    coerced[name] = member
                 else:
                     coerced[name] = self.leaves[name](raw)
         except Exception:  # any refusal: graphql-core explains it

@@ -272,7 +272,7 @@ _names = ", ".join(_COLUMNS)
 OUTBOX_CTE = f"""
     activity_events AS (
         INSERT INTO outbox (type, object_key, account_id, data)
-        SELECT 'activity.logged', 'Account:' || account_id, account_id, json_build_object(
+        SELECT 'activity.logged', 'Account:' || account_id, account_id, jsonb_build_object(
             'id', {sql_global_id("Activity", "id")},
             'accountId', {sql_global_id("Account", "account_id")},
             'kind', kind, 'occurredAt', occurred_at, 'userId', {sql_global_id("User", "user_id")},

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from graphql import Undefined, coerce_input_value
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
+from app.errors import AppError
 from schema import schema
+from schema.activities import LogActivityInput, _parse_item, item_from_coerced
 from schema.activity_input import ActivityInputCoercer
 
 COERCER = ActivityInputCoercer(schema._schema)
 NAMES = sorted(COERCER.names)
+FIELDS = get_object_definition(LogActivityInput, strict=True).fields
+ID_LIKE = ["QWNjb3VudDox", "VXNlcjox", "not-an-id", "QWNjb3VudDo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"]
 TEXTS = [
     "CALL_OUTBOUND",
     "NOTE",
@@ -85,3 +92,20 @@ def test_ordinary_items_take_the_loop() -> None:
         fast = COERCER.fast(item)
         assert fast is not None
         assert fast == graphql_core(item)
+
+
+def converted(value: Any) -> Any:
+    if isinstance(value, AppError):
+        return [(e.code, e.message, e.field) for e in value]
+    return shown(asdict(value))
+
+
+@settings(max_examples=500, deadline=None)
+@given(ITEMS.map(lambda d: {**d, "accountId": d.get("accountId") or ID_LIKE[len(d) % 4]}))
+def test_items_convert_as_the_input_object_does(value: dict[str, Any]) -> None:
+    coerced = COERCER.coerce(value)
+    if coerced is None:
+        return
+    python = {f.python_name: coerced[to_camel_case(f.python_name)] for f in FIELDS}
+    expected = _parse_item(LogActivityInput(**python))
+    assert converted(item_from_coerced(coerced)) == converted(expected)
