@@ -31,10 +31,12 @@ from bench.ingest import (
     make_events,
     postgres_cpu_s,
     postgres_data_dir,
+    postmaster_pid,
     raw_connection,
     reset,
     seed_accounts,
     serve,
+    tree_cpu_s,
 )
 
 # Assignments whose stored last contact or contact days differ from their activities'.
@@ -141,8 +143,11 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     data_dir = asyncio.run(postgres_data_dir(url))
     postgres_before = postgres_cpu_s(data_dir)
-    with serve(url, args.port, args.workers):
+    postmaster = postmaster_pid(data_dir)
+    with serve(url, args.port, args.workers) as server:
+        run_before = (tree_cpu_s(server.pid), tree_cpu_s(postmaster))
         elapsed, totals, latencies = asyncio.run(send_all(args.port, token, bodies, args.clients))
+        run_after = (tree_cpu_s(server.pid), tree_cpu_s(postmaster))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     postgres_cpu = postgres_cpu_s(data_dir) - postgres_before
@@ -162,6 +167,12 @@ def main() -> None:
         "events_per_s": round(rate),
         "server_cpu_ms_per_1000_events": round(server_cpu / len(events) * 1e6, 1),
         "postgres_cpu_ms_per_1000_events": round(postgres_cpu / len(events) * 1e6, 1),
+        "run_server_cpu_ms_per_1000_events": round(
+            (run_after[0] - run_before[0]) / len(events) * 1e6, 1
+        ),
+        "run_postgres_cpu_ms_per_1000_events": round(
+            (run_after[1] - run_before[1]) / len(events) * 1e6, 1
+        ),
         "request_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "request_max_ms": round(max(latencies) * 1000, 1),
         **totals,

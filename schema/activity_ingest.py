@@ -28,7 +28,6 @@ token), 403 (role), 413 (too many lines or bytes), 400 (no line), 503 (TIMEOUT).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import orjson
 from graphql import GraphQLSchema
@@ -181,19 +180,24 @@ class ActivityIngest:
                 raise _RefusedError(status, expected.message, expected.code) from None
 
 
-def _result_line(line: int, result: LogResult, errors: dict[int, list[AppError]]) -> Any:
+_ACCEPTED = b'{"line":%d,"status":"accepted","id":"%s"}\n'
+_DUPLICATE = b'{"line":%d,"status":"duplicate"}\n'
+
+
+def _result_line(line: int, result: LogResult, errors: dict[int, list[AppError]]) -> bytes:
     index = line - 1
     new_id = result.new_ids[index]
     if new_id is not None:
-        return {"line": line, "status": "accepted", "id": to_global_id("Activity", new_id)}
+        return _ACCEPTED % (line, to_global_id("Activity", new_id).encode())
     found = errors.get(index)
     if found is None:
-        return {"line": line, "status": "duplicate"}
-    return {
+        return _DUPLICATE % line
+    rejected = {
         "line": line,
         "status": "rejected",
         "errors": [{"code": e.code, "message": e.message, "field": e.field} for e in found],
     }
+    return orjson.dumps(rejected) + b"\n"
 
 
 async def _answer(result: LogResult) -> AsyncIterator[bytes]:
@@ -201,6 +205,4 @@ async def _answer(result: LogResult) -> AsyncIterator[bytes]:
     total = len(result.new_ids)
     for start in range(1, total + 1, ANSWER_CHUNK):
         stop = min(start + ANSWER_CHUNK, total + 1)
-        yield b"".join(
-            orjson.dumps(_result_line(n, result, errors)) + b"\n" for n in range(start, stop)
-        )
+        yield b"".join(_result_line(n, result, errors) for n in range(start, stop))
