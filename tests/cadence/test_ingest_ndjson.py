@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -364,3 +365,45 @@ async def test_the_default_limit_is_100000_lines(api: Api) -> None:
     assert refused.json()["errors"][0]["message"] == "More than 100000 lines."
     logged = select(func.count()).where(AuditEntry.action == "activity.log")
     assert await api.session.scalar(logged) == 0
+
+
+async def test_concurrent_bodies_and_batches_store_each_key_once(api: Api) -> None:
+    integration = await api.caller(Role.INTEGRATION)
+    account = await create_account(api.session, "Acme")
+    rep = await api.caller(Role.REP)
+    await create_assignment(api.session, account_id=account.id, user_id=rep.user_id)
+    gid = to_global_id("Account", account.id)
+    items = [
+        {"accountId": gid, "kind": "CALL_INBOUND", "occurredAt": noon(n % 9).isoformat()}
+        | {"source": "phone", "externalId": f"C-{n}"}
+        for n in range(60)
+    ]
+    bodies = [ingest(api.client, integration, items[::step]) for step in (1, 2, 3)]
+    batches = [log_via_graphql(api, integration, items[::-1]) for _ in range(2)]
+    answers, results = await asyncio.gather(asyncio.gather(*bodies), asyncio.gather(*batches))
+    accepted = sum([a["status"] for a in lines(r)].count("accepted") for r in answers)
+    accepted += sum(int(b["acceptedCount"]) for b in results)
+    assert accepted == 60
+    assert await count(api, Activity) == 60
+    assert await logged_events(api) == 60
+    state = await cadence_state(api, account.id)
+    assert state[0][1] == noon(0)
+    assert state[0][2] == sorted({noon(n % 9).date() for n in range(60)})
+
+
+async def test_a_chunked_body_over_the_byte_limit_is_refused(
+    api: Api, small_client: httpx.AsyncClient
+) -> None:
+    integration = await api.caller(Role.INTEGRATION)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"y" * 400  # one long line: the bytes, not the lines, run out
+
+    response = await small_client.post(
+        "/ingest/activities",
+        content=chunks(),
+        headers={"authorization": f"Bearer {integration.token}"},
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"] == "Request body over 1000 bytes."
