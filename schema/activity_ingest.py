@@ -22,7 +22,8 @@ in the same body: nothing is written and, as the key alone must not reveal anoth
 caller's row, no id is given. Headers `x-ingest-accepted`, `x-ingest-duplicates` and
 `x-ingest-rejected` carry the counts. Whole-request failures answer JSON
 `{"errors": [{"message", "extensions": {"code"}}]}` and write nothing: 401 (no or a bad
-token), 403 (role), 413 (too many lines or bytes), 400 (no line), 503 (TIMEOUT).
+token), 403 (role), 413 (too many lines or bytes), 400 (no line), 409 (CONFLICT: a row
+named was deleted meanwhile), 503 (TIMEOUT).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import AsyncIterator, Callable
 
 import orjson
 from graphql import GraphQLSchema
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -41,7 +42,7 @@ from app.activities.ingest import ActivityInput, LogResult
 from app.auth import tokens
 from app.auth.actor import Actor
 from app.db import expected_error
-from app.errors import AppError, ErrorGroup, InvalidInputError
+from app.errors import AppError, ConflictError, ErrorGroup, InvalidInputError
 from app.settings import Settings
 from schema.activities import item_from_coerced
 from schema.activity_input import ActivityInputCoercer
@@ -171,6 +172,10 @@ class ActivityIngest:
                 )
                 await session.commit()
                 return result
+            except IntegrityError:  # e.g. an account deleted meanwhile, as in unit_of_work
+                await session.rollback()
+                message = "The change conflicts with data written meanwhile."
+                raise _RefusedError(409, message, ConflictError.code) from None
             except (AppError, DBAPIError) as error:
                 await session.rollback()
                 expected = expected_error(error)
