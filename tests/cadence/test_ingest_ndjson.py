@@ -407,3 +407,24 @@ async def test_a_chunked_body_over_the_byte_limit_is_refused(
     )
     assert response.status_code == 413
     assert response.json()["errors"][0]["message"] == "Request body over 1000 bytes."
+
+
+async def test_the_first_of_repeats_in_one_call_is_stored_in_both_paths(api: Api) -> None:
+    integration = await api.caller(Role.INTEGRATION)
+    account = await create_account(api.session, "Acme")
+    gid = to_global_id("Account", account.id)
+
+    def items(source: str) -> list[dict[str, Any]]:
+        first = [
+            {"accountId": gid, "kind": "TEXT", "occurredAt": WHEN, "summary": "first"}
+            | {"source": source, "externalId": f"K-{n}"}
+            for n in range(20)
+        ]
+        return first + [{**i, "summary": "second"} for i in first]
+
+    graphql = await log_via_graphql(api, integration, items("g"))
+    assert graphql["acceptedCount"] == 20
+    assert [r["index"] for r in graphql["rejected"]] == list(range(20, 40))
+    answer = lines(await ingest(api.client, integration, items("n")))
+    assert [a["status"] for a in answer] == ["accepted"] * 20 + ["rejected"] * 20
+    assert set(await api.session.scalars(select(Activity.summary))) == {"first"}
