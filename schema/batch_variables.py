@@ -14,6 +14,7 @@ tests/cadence/test_batch_variables.py fail when they drift.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -31,15 +32,17 @@ from graphql.execution.values import VariableValues
 from schema.activity_input import ActivityInputCoercer
 
 BATCH_TYPE = "LogActivitiesInput"
-_coercers: dict[int, ActivityInputCoercer] = {}
+_coercers: weakref.WeakKeyDictionary[GraphQLSchema, ActivityInputCoercer] = (
+    weakref.WeakKeyDictionary()
+)
 
 Restore = Callable[[VariableValues], VariableValues]
 
 
 def _coercer(schema: GraphQLSchema) -> ActivityInputCoercer:
-    found = _coercers.get(id(schema))
+    found = _coercers.get(schema)
     if found is None:
-        found = _coercers[id(schema)] = ActivityInputCoercer(schema)
+        found = _coercers[schema] = ActivityInputCoercer(schema)
     return found
 
 
