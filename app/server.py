@@ -31,6 +31,7 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
+from schema.activity_ingest import ActivityIngest
 from schema.compiled import CompiledReads
 from schema.http import GraphQLEndpoint
 from schema.limits import CostBudget
@@ -177,7 +178,14 @@ def create_app(
     async def dashboard(request: Request) -> Response:
         return FileResponse(DASHBOARD_PAGE)
 
+    # Bulk ingest (issue 13): NDJSON in, NDJSON out (schema/activity_ingest.py).
+    ingest_activities = ActivityIngest(schema._schema, lambda: state().sessionmaker, settings)
+
+    async def ingest_endpoint(request: Request) -> Response:
+        return await ingest_activities(request)
+
     routes += [
+        Route("/ingest/activities", ingest_endpoint, methods=["POST"]),
         Route("/export/reports/{field}.csv", export_report),
         Route("/dashboard", dashboard),
         Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard"),

@@ -68,6 +68,9 @@ class Limits:
     # Per token, in this process (each worker keeps its own budget); 0 turns it off.
     cost_per_minute: int = 5_000_000
     max_upload_bytes: int = 512 * 1024 * 1024  # a CSV import's file (multipart upload)
+    # POST /ingest/activities: NDJSON lines and bytes per request.
+    max_ingest_lines: int = 100_000
+    max_ingest_bytes: int = 64 * 1024 * 1024
 
 
 # --- database timeouts and the contact-rule rebuild (helper inputs) ----------------------
@@ -82,6 +85,8 @@ class DbTimeouts:
     lock_ms: int = 5_000
     idle_in_transaction_ms: int = 60_000
     report_statement_ms: int = 60_000
+    # A bulk ingest's transaction: statements and lock waits (a 100,000-line merge).
+    ingest_statement_ms: int = 120_000
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> DbTimeouts:
@@ -93,6 +98,9 @@ class DbTimeouts:
             ),
             report_statement_ms=_int(
                 env, "ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS", 60_000, minimum=0
+            ),
+            ingest_statement_ms=_int(
+                env, "ACCOUNTFLOW_INGEST_STATEMENT_TIMEOUT_MS", 120_000, minimum=0
             ),
         )
 
@@ -193,6 +201,8 @@ class Settings:
                 env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
             ),
             max_upload_bytes=_int(env, "ACCOUNTFLOW_MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
+            max_ingest_lines=_int(env, "ACCOUNTFLOW_MAX_INGEST_LINES", 100_000),
+            max_ingest_bytes=_int(env, "ACCOUNTFLOW_MAX_INGEST_BYTES", 64 * 1024 * 1024),
         )
         return cls(
             database_url=url,

@@ -188,6 +188,27 @@ def _build_batch(cls: type, value: Mapping[str, Any], context: InputContext) -> 
     )
 
 
+def item_from_coerced(value: Mapping[str, Any]) -> ingest.ActivityInput | AppError:
+    """What `LogActivityInput.to_args` makes of an item graphql-core coerced (all fields
+    present, schema.activity_input), without the input object (bulk ingest's hot loop)."""
+    try:
+        return ingest.ActivityInput(
+            kind=value["kind"],
+            occurred_at=value["occurredAt"],
+            account_id=decode_optional(value["accountId"], "Account", field="accountId"),
+            account_external_ref=value["accountExternalRef"],
+            user_id=decode_optional(value["userId"], "User", field="userId"),
+            user_email=value["userEmail"],
+            contact_id=decode_optional(value["contactId"], "Contact", field="contactId"),
+            summary=value["summary"],
+            amount=value["amount"],
+            source=value["source"],
+            external_id=value["externalId"],
+        )
+    except AppError as error:
+        return error
+
+
 def _parse_item(item: LogActivityInput) -> ingest.ActivityInput | AppError:
     try:
         return item.to_args()

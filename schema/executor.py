@@ -27,6 +27,7 @@ from types import CoroutineType
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -34,6 +35,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLSchema,
     is_abstract_type,
 )
 from graphql.execution import executor as graphql_executor
@@ -46,6 +48,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from app import metrics
+from schema import batch_variables
 from schema.permissions import GUARD
 
 log = logging.getLogger(__name__)
@@ -442,7 +445,42 @@ class Plan:
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution context with the plan above in front, for queries."""
+    """graphql-core's execution context with the plan above in front, for queries.
+
+    It also coerces logActivities' items itself (schema/batch_variables.py).
+    """
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        found = batch_variables.split(schema, document, operation_name, raw_variable_values)
+        if found is not None:
+            light, restore = found
+            built = super().build(
+                schema, document, root_value, context_value, light, operation_name, *args, **kwargs
+            )
+            if not isinstance(built, list):  # else errors elsewhere: graphql-core explains all
+                built.variable_values = restore(built.variable_values)
+                return built
+        return super().build(
+            schema,
+            document,
+            root_value,
+            context_value,
+            raw_variable_values,
+            operation_name,
+            *args,
+            **kwargs,
+        )
 
     @property
     def strawberry_schema(self) -> Schema | None:

@@ -4,7 +4,8 @@
 another transaction, or earlier in the same batch) is skipped by ON CONFLICT DO NOTHING and
 reported as a duplicate, unless its payload differs from the stored one: that item is
 rejected with IDEMPOTENCY_CONFLICT (Stripe's rule). Items are inserted in key order so
-that two batches sharing keys wait for each other instead of deadlocking.
+that two batches sharing keys wait for each other instead of deadlocking; of in-batch
+repeats the first item is stored (the others are compared with it).
 
 A REP logs only on accounts they hold, attributed to themselves; an item outside that scope
 is rejected by its index like any other bad item.
@@ -74,7 +75,7 @@ class LogResult:
 
 
 @dataclass(slots=True)
-class _Row:
+class ActivityRow:
     index: int
     account_id: int
     kind: str
@@ -184,7 +185,7 @@ async def _load_references(
 
 def _resolve(
     index: int, item: ActivityInput, checks: Checks, clean: dict[str, Any], refs: _References
-) -> _Row | None:
+) -> ActivityRow | None:
     account_id = item.account_id
     if account_id is not None and account_id not in refs.account_ids:
         checks.add(NotFoundError("Unknown account.", field="accountId"))
@@ -205,7 +206,7 @@ def _resolve(
         checks.add(NotFoundError("Unknown contact for this account.", field="contactId"))
     if checks.errors or account_id is None:
         return None
-    return _Row(
+    return ActivityRow(
         index=index,
         account_id=account_id,
         kind=item.kind.value,
@@ -221,15 +222,18 @@ def _resolve(
 
 
 async def _within_rep_scope(
-    session: AsyncSession, actor: Actor, items: Sequence[ActivityInput | AppError], rows: list[_Row]
-) -> tuple[list[_Row], list[tuple[int, list[AppError]]]]:
+    session: AsyncSession,
+    actor: Actor,
+    items: Sequence[ActivityInput | AppError],
+    rows: list[ActivityRow],
+) -> tuple[list[ActivityRow], list[tuple[int, list[AppError]]]]:
     """A REP logs only on accounts they hold, as themselves (unnamed user: the REP)."""
     if actor.role is not Role.REP or actor.user_id is None or not rows:
         return rows, []
     held = await accounts_held(
         session, user_id=actor.user_id, account_ids={r.account_id for r in rows}
     )
-    kept: list[_Row] = []
+    kept: list[ActivityRow] = []
     rejected: list[tuple[int, list[AppError]]] = []
     for row in rows:
         item = items[row.index]
@@ -265,10 +269,10 @@ _names = ", ".join(_COLUMNS)
 
 
 # An activity.logged event per new activity (app.events), written by the same statement.
-_OUTBOX_CTE = f"""
+OUTBOX_CTE = f"""
     activity_events AS (
         INSERT INTO outbox (type, object_key, account_id, data)
-        SELECT 'activity.logged', 'Account:' || account_id, account_id, json_build_object(
+        SELECT 'activity.logged', 'Account:' || account_id, account_id, jsonb_build_object(
             'id', {sql_global_id("Activity", "id")},
             'accountId', {sql_global_id("Account", "account_id")},
             'kind', kind, 'occurredAt', occurred_at, 'userId', {sql_global_id("User", "user_id")},
@@ -276,7 +280,7 @@ _OUTBOX_CTE = f"""
             'externalId', external_id)
         FROM new_activities ORDER BY id
     )"""
-# The rows travel as one JSON text (orjson writes the _Row dataclasses; PostgreSQL parses
+# The rows travel as one JSON text (orjson writes the ActivityRow dataclasses; PostgreSQL parses
 # them in C): much cheaper than encoding nine arrays of 1,000 values in Python.
 # The new rows' contacts are folded into the assignments by the same statement.
 _INSERT = text(
@@ -285,12 +289,12 @@ _INSERT = text(
         INSERT INTO activities ({_names})
         SELECT {_names}
         FROM json_to_recordset(CAST(:rows AS json))
-             AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())})
-        ORDER BY source, external_id
+             AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())}, "index" int)
+        ORDER BY source, external_id, "index"
         ON CONFLICT (source, external_id) DO NOTHING
         RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
     ),
-    {_OUTBOX_CTE},
+    {OUTBOX_CTE},
     {cadence.APPLY_CONTACTS_CTES}
     SELECT id, source, external_id FROM new_activities
     """
@@ -317,28 +321,47 @@ async def log_activities(
     """
     if not 1 <= len(items) <= max_batch:
         raise InvalidInputError(f"Send between 1 and {max_batch} activities.", field="activities")
-    now = now or datetime.now(UTC)
     result = LogResult(new_ids=[None] * len(items))
+    rows, result.rejected = await validate_items(session, actor=actor, items=items, now=now)
+    if rows:
+        await _store(session, rows, result)
+    result.rejected.sort(key=lambda r: r[0])
+    await record_log(session, actor, result)
+    return result
+
+
+async def validate_items(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    items: Sequence[ActivityInput | AppError],
+    now: datetime | None = None,
+) -> tuple[list[ActivityRow], list[tuple[int, list[AppError]]]]:
+    """The rows to store (each with its item's index) and the rejected items' errors."""
+    now = now or datetime.now(UTC)
+    rejected: list[tuple[int, list[AppError]]] = []
     checked: list[tuple[int, ActivityInput, Checks, dict[str, Any]]] = []
     for index, item in enumerate(items):
         if isinstance(item, AppError):
-            result.rejected.append((index, list(item)))
+            rejected.append((index, list(item)))
         else:
             checked.append((index, item, *_check_item(item, now)))
     refs = await _load_references(session, [(i, clean) for _, i, _, clean in checked])
-    rows: list[_Row] = []
+    rows: list[ActivityRow] = []
     for index, item, checks, clean in checked:
         row = _resolve(index, item, checks, clean, refs)
         if row is None:
-            result.rejected.append((index, checks.errors))
+            rejected.append((index, checks.errors))
         else:
             row.logged_by_id = actor.user_id
             rows.append(row)
     rows, out_of_scope = await _within_rep_scope(session, actor, items, rows)
-    result.rejected.extend(out_of_scope)
-    if rows:
-        await _store(session, rows, result)
-    result.rejected.sort(key=lambda r: r[0])
+    rejected.extend(out_of_scope)
+    return rows, rejected
+
+
+async def record_log(session: AsyncSession, actor: Actor, result: LogResult) -> None:
+    """One audit entry per call, with its counts."""
     await audit.record(
         session,
         actor=actor,
@@ -351,16 +374,15 @@ async def log_activities(
             "rejected": len(result.rejected),
         },
     )
-    return result
 
 
-async def _store(session: AsyncSession, rows: list[_Row], result: LogResult) -> None:
+async def _store(session: AsyncSession, rows: list[ActivityRow], result: LogResult) -> None:
     payload = orjson.dumps(rows, default=_json_default).decode()
     stored = (await session.execute(_INSERT, {"rows": payload})).all()
     result.accepted_count = len(stored)
     by_key = {(s.source, s.external_id): s.id for s in stored if s.external_id is not None}
     unkeyed = iter(s.id for s in stored if s.external_id is None)
-    repeats: list[_Row] = []
+    repeats: list[ActivityRow] = []
     for row in rows:
         if row.external_id is None:
             result.new_ids[row.index] = next(unkeyed)
@@ -386,7 +408,9 @@ _STORED = text(
 _COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
 
 
-async def _match_repeats(session: AsyncSession, repeats: list[_Row], result: LogResult) -> None:
+async def _match_repeats(
+    session: AsyncSession, repeats: list[ActivityRow], result: LogResult
+) -> None:
     """Duplicates of a stored key: the same payload is a duplicate, another a conflict.
 
     One statement for the whole batch, after the insert: a row another transaction stored
@@ -401,11 +425,14 @@ async def _match_repeats(session: AsyncSession, repeats: list[_Row], result: Log
             result.duplicate_count += 1
             result.duplicate_of[row.index] = found.id
         else:
-            conflict = IdempotencyConflictError(
-                "This source and externalId were sent before with a different payload.",
-                field="externalId",
-            )
-            result.rejected.append((row.index, [conflict]))
+            result.rejected.append((row.index, [conflict_error()]))
+
+
+def conflict_error() -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        "This source and externalId were sent before with a different payload.",
+        field="externalId",
+    )
 
 
 async def log_activity(
