@@ -33,7 +33,7 @@ from schema import (
     webhooks,
 )
 from schema.errors import ERROR_TYPES, BasicError
-from schema.executor import FastExecutionContext
+from schema.executor import FastExecutionContext, SettlingExecutionContext
 from schema.limits import CostExtension, validation_rules
 from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
@@ -110,7 +110,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=FastExecutionContext if planned else None,
+        execution_context_class=FastExecutionContext if planned else SettlingExecutionContext,
     )
     install_guards(built._schema)
     return built

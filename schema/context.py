@@ -39,6 +39,8 @@ class Context:
     # Run once the mutation's transaction has committed (e.g. start an import job).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Sets of futures graphql-core settles in the background (they may use the session).
+    background: list[set[asyncio.Future[Any]]] = field(default_factory=list)
     # Copied from the viewer row once: a rolled-back mutation expires that row, and reading
     # it again would need the database in the middle of resolving a field.
     role: Role = field(init=False)
@@ -58,10 +60,15 @@ class Context:
         )
 
     async def settle(self) -> None:
-        """The request is over: wait for a DataLoader statement still running (see `loader`),
-        then drop the loaders. graphql-core's execution context is a reference cycle that
-        holds this Context, so their futures and rows would otherwise live until a garbage
-        collection (under load that was a third of its time: bench/README.md, "Peers")."""
+        """The request is over: wait for the fields graphql-core left running (see
+        schema.executor.SettlingExecutionContext) and for a DataLoader statement still running
+        (see `loader`), then drop the loaders. graphql-core's execution context is a
+        reference cycle that holds this Context, so their futures and rows would otherwise
+        live until a garbage collection (under load a third of its time: bench/README.md,
+        "Peers")."""
+        for futures in self.background:
+            while futures:
+                await asyncio.wait(list(futures))
         async with self.lock:
             pass
         self._loaders.clear()

@@ -444,7 +444,23 @@ class Plan:
         return self.context.build_resolve_info(field, nodes, parent, Path(None, key, parent.name))
 
 
-class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class SettlingExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution context, telling the request what it leaves running.
+
+    When an error bubbles up synchronously, graphql-core returns without waiting for the
+    failed field's pending siblings and settles them in the background. They may still use
+    the request's session; the request waits for them (`Context.settle`) before closing it,
+    or one would check a connection out after the close and leak it.
+    """
+
+    def settle_in_background(self, awaitables: list[Any]) -> None:
+        super().settle_in_background(awaitables)
+        background = getattr(self.context_value, "background", None)
+        if background is not None and self.background_futures not in background:
+            background.append(self.background_futures)
+
+
+class FastExecutionContext(SettlingExecutionContext):
     """graphql-core's execution context with the plan above in front, for queries.
 
     It also coerces logActivities' items itself (schema/batch_variables.py).
