@@ -7,6 +7,14 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
 from app.db import Base
 from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
+from app.handoff.summaries import (
+    BlockedDayMissing,
+    HandoffDay,
+    HandoffDayMissing,
+    HandoffDayWait,
+    StageDayPair,
+    StageDayStay,
+)
 from app.imports.models import ImportJob, ImportRowError
 from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
 from app.planning.models import (
@@ -30,8 +38,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BlockedAttempt",
+    "BlockedDayMissing",
     "Contact",
     "ContactRule",
+    "HandoffDay",
+    "HandoffDayMissing",
+    "HandoffDayWait",
     "ImportJob",
     "ImportRowError",
     "Lead",
@@ -40,6 +52,8 @@ __all__ = [
     "PipelineEntry",
     "PlanAction",
     "PlanGoal",
+    "StageDayPair",
+    "StageDayStay",
     "StageEvent",
     "User",
     "Webhook",

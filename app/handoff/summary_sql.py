@@ -1,0 +1,172 @@
+"""The triggers that keep app.handoff.summaries, and their backfill (migration 0012).
+
+Every statement that writes stage_events or blocked_attempts adds its new rows (+1) and
+takes away its old rows (-1), summed per summary key in one upsert per table, keys in
+order so concurrent writers lock rows in the same order. A key whose delta is zero (an
+UPDATE that moved an event to another account, or accepted a handoff) writes nothing.
+"""
+
+from __future__ import annotations
+
+BUCKET_FUNCTION = """
+CREATE FUNCTION report_bucket(seconds float8) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN seconds > 0 AND seconds < 'Infinity'::float8 THEN floor(ln(seconds) * 8)::integer
+        WHEN seconds <= 0 THEN -100000
+        ELSE 100000
+    END
+$$;
+"""
+
+STAGE_ROWS = """SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, {sign} AS sign
+        FROM {table}"""
+
+BLOCKED_ROWS = """SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, {sign} AS sign
+        FROM {table}"""
+
+STAGE_UPSERTS = [
+    """
+    WITH d AS ({rows})
+    INSERT INTO stage_day_pairs AS t (pipeline_id, day, from_stage, to_stage, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage,
+           sum(sign), sum(sign * coalesce(touches, 0))
+    FROM d
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage) DO UPDATE
+    SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;""",
+    """
+    WITH d AS ({rows})
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), sum(sign)
+    FROM d
+    WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, bucket) DO UPDATE
+    SET stays = t.stays + EXCLUDED.stays;""",
+    """
+    WITH d AS ({rows})
+    INSERT INTO handoff_days AS t (pipeline_id, day, handoffs, accepted)
+    SELECT pipeline_id, day, sum(sign), coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    FROM d
+    WHERE is_handoff
+    GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (pipeline_id, day) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;""",
+    """
+    WITH d AS ({rows})
+    INSERT INTO handoff_day_waits AS t (pipeline_id, day, bucket, accepted)
+    SELECT pipeline_id, day, report_bucket(wait), sum(sign)
+    FROM d
+    WHERE is_handoff AND wait IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, bucket) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted;""",
+    """
+    WITH d AS ({rows})
+    INSERT INTO handoff_day_missing AS t (pipeline_id, day, requirement, handoffs)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing_recommended) AS m(requirement)
+    WHERE d.is_handoff
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs;""",
+]
+
+BLOCKED_UPSERTS = [
+    """
+    WITH d AS ({rows})
+    INSERT INTO blocked_day_missing AS t (pipeline_id, day, requirement, attempts)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing) AS m(requirement)
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET attempts = t.attempts + EXCLUDED.attempts;""",
+]
+
+STAGE_TABLES = [
+    "stage_day_pairs",
+    "stage_day_stays",
+    "handoff_days",
+    "handoff_day_waits",
+    "handoff_day_missing",
+]
+BLOCKED_TABLES = ["blocked_day_missing"]
+
+
+def _statements(upserts: list[str], rows: str, table: str, sign: str) -> str:
+    return "".join(u.format(rows=rows.format(table=table, sign=sign)) for u in upserts)
+
+
+def _function(name: str, upserts: list[str], rows: str, tables: list[str]) -> str:
+    new = _statements(upserts, rows, "new_rows", "1")
+    old = _statements(upserts, rows, "old_rows", "-1")
+    clear = "".join(f"\n    DELETE FROM {table};" for table in tables)
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN{new}
+    ELSIF TG_OP = 'UPDATE' THEN{new}{old}
+    ELSIF TG_OP = 'DELETE' THEN{old}
+    ELSE{clear}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+
+def _triggers(table: str, function: str) -> list[str]:
+    each = f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+    return [
+        f"CREATE TRIGGER {table}_summaries_insert AFTER INSERT ON {table}"
+        f" REFERENCING NEW TABLE AS new_rows {each}",
+        f"CREATE TRIGGER {table}_summaries_update AFTER UPDATE ON {table}"
+        f" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {each}",
+        f"CREATE TRIGGER {table}_summaries_delete AFTER DELETE ON {table}"
+        f" REFERENCING OLD TABLE AS old_rows {each}",
+        f"CREATE TRIGGER {table}_summaries_truncate AFTER TRUNCATE ON {table} {each}",
+    ]
+
+
+CREATE = [
+    BUCKET_FUNCTION,
+    _function("stage_events_summaries", STAGE_UPSERTS, STAGE_ROWS, STAGE_TABLES),
+    _function("blocked_attempts_summaries", BLOCKED_UPSERTS, BLOCKED_ROWS, BLOCKED_TABLES),
+    *_triggers("stage_events", "stage_events_summaries"),
+    *_triggers("blocked_attempts", "blocked_attempts_summaries"),
+]
+
+BACKFILL = [
+    *(u.format(rows=STAGE_ROWS.format(table="stage_events", sign="1")) for u in STAGE_UPSERTS),
+    *(
+        u.format(rows=BLOCKED_ROWS.format(table="blocked_attempts", sign="1"))
+        for u in BLOCKED_UPSERTS
+    ),
+]
+
+DROP = [
+    *(
+        f"DROP TRIGGER {t}_summaries_{op} ON {t}"
+        for t in ("stage_events", "blocked_attempts")
+        for op in ("insert", "update", "delete", "truncate")
+    ),
+    "DROP FUNCTION blocked_attempts_summaries()",
+    "DROP FUNCTION stage_events_summaries()",
+]

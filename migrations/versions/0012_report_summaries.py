@@ -1,0 +1,92 @@
+"""report summaries: per-day stage, handoff and blocked-attempt sums kept by triggers
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-30 00:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.handoff import summary_sql
+
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+WAIT = sa.text("(extract(epoch FROM accepted_at - occurred_at)::float8)")
+
+
+def _day_table(name: str, keys: list[sa.Column[object]], counts: list[str]) -> None:
+    op.create_table(
+        name,
+        sa.Column("pipeline_id", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        *keys,
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in counts),
+        sa.PrimaryKeyConstraint(
+            "pipeline_id", "day", *(k.name for k in keys), name=op.f(f"pk_{name}")
+        ),
+    )
+
+
+def upgrade() -> None:
+    stage = sa.Column("from_stage", sa.String(length=64), nullable=False)
+    _day_table(
+        "stage_day_pairs",
+        [stage, sa.Column("to_stage", sa.String(length=64), nullable=False)],
+        ["events", "touches"],
+    )
+    _day_table(
+        "stage_day_stays",
+        [
+            sa.Column("from_stage", sa.String(length=64), nullable=False),
+            sa.Column("bucket", sa.Integer(), nullable=False),
+        ],
+        ["stays"],
+    )
+    _day_table("handoff_days", [], ["handoffs", "accepted"])
+    _day_table(
+        "handoff_day_waits", [sa.Column("bucket", sa.Integer(), nullable=False)], ["accepted"]
+    )
+    _day_table(
+        "handoff_day_missing",
+        [sa.Column("requirement", sa.String(length=100), nullable=False)],
+        ["handoffs"],
+    )
+    _day_table(
+        "blocked_day_missing",
+        [sa.Column("requirement", sa.String(length=100), nullable=False)],
+        ["attempts"],
+    )
+    # Accepted handoffs in wait order: the median's rows are found without reading the range.
+    op.create_index(
+        "ix_stage_events_handoff_waits",
+        "stage_events",
+        [sa.literal_column("pipeline_id"), WAIT],
+        postgresql_include=["occurred_at"],
+        postgresql_where=sa.text("is_handoff AND accepted_at IS NOT NULL"),
+    )
+    for statement in summary_sql.CREATE:
+        op.execute(statement)
+    for statement in summary_sql.BACKFILL:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in summary_sql.DROP:
+        op.execute(statement)
+    op.execute("DROP FUNCTION report_bucket(float8)")
+    op.drop_index("ix_stage_events_handoff_waits", table_name="stage_events")
+    for name in (
+        "blocked_day_missing",
+        "handoff_day_missing",
+        "handoff_day_waits",
+        "handoff_days",
+        "stage_day_stays",
+        "stage_day_pairs",
+    ):
+        op.drop_table(name)
