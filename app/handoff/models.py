@@ -92,7 +92,7 @@ class StageEvent(IdMixin, Base):
             "ix_stage_events_handoff_waits",
             "pipeline_id",
             text("(extract(epoch FROM accepted_at - occurred_at)::float8)"),
-            postgresql_include=["occurred_at"],
+            postgresql_include=["occurred_at", "accepted_at"],
             postgresql_where=text("is_handoff AND accepted_at IS NOT NULL"),
         ),
         Index(

@@ -19,6 +19,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 """
 
+# Bounds around a bucket's values, a little wide (the bucket itself decides): an index
+# range for the rows of one bucket, clear of exp()'s overflow and underflow.
+BUCKET_LOW_FUNCTION = """
+CREATE FUNCTION report_bucket_low(bucket integer) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN bucket = 100000 THEN 'Infinity'::float8
+        WHEN bucket < -4000 THEN '-Infinity'::float8
+        ELSE exp((bucket - 0.5) / 8.0)::float8
+    END
+$$;
+"""
+
+BUCKET_HIGH_FUNCTION = """
+CREATE FUNCTION report_bucket_high(bucket integer) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN bucket >= 5670 THEN 'NaN'::float8
+        WHEN bucket < -4000 THEN 1e-200::float8
+        ELSE exp((bucket + 1.5) / 8.0)::float8
+    END
+$$;
+"""
+
 STAGE_ROWS = """SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
                from_stage, to_stage, seconds_in_previous_stage AS seconds,
                touches_in_previous_stage AS touches, is_handoff,
@@ -147,6 +171,8 @@ def _triggers(table: str, function: str) -> list[str]:
 
 CREATE = [
     BUCKET_FUNCTION,
+    BUCKET_LOW_FUNCTION,
+    BUCKET_HIGH_FUNCTION,
     _function("stage_events_summaries", STAGE_UPSERTS, STAGE_ROWS, STAGE_TABLES),
     _function("blocked_attempts_summaries", BLOCKED_UPSERTS, BLOCKED_ROWS, BLOCKED_TABLES),
     *_triggers("stage_events", "stage_events_summaries"),
@@ -159,6 +185,12 @@ BACKFILL = [
         u.format(rows=BLOCKED_ROWS.format(table="blocked_attempts", sign="1"))
         for u in BLOCKED_UPSERTS
     ),
+]
+
+DROP_FUNCTIONS = [
+    "DROP FUNCTION report_bucket_high(integer)",
+    "DROP FUNCTION report_bucket_low(integer)",
+    "DROP FUNCTION report_bucket(float8)",
 ]
 
 DROP = [

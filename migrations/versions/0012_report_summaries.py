@@ -67,7 +67,7 @@ def upgrade() -> None:
         "ix_stage_events_handoff_waits",
         "stage_events",
         [sa.literal_column("pipeline_id"), WAIT],
-        postgresql_include=["occurred_at"],
+        postgresql_include=["occurred_at", "accepted_at"],
         postgresql_where=sa.text("is_handoff AND accepted_at IS NOT NULL"),
     )
     for statement in summary_sql.CREATE:
@@ -79,7 +79,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in summary_sql.DROP:
         op.execute(statement)
-    op.execute("DROP FUNCTION report_bucket(float8)")
+    for statement in summary_sql.DROP_FUNCTIONS:
+        op.execute(statement)
     op.drop_index("ix_stage_events_handoff_waits", table_name="stage_events")
     for name in (
         "blocked_day_missing",
