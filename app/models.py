@@ -20,6 +20,7 @@ from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
 from app.planning.models import (
     AccountPlan,
     AccountRevenueYear,
+    ChurnYearSum,
     PlanAction,
     PlanGoal,
     WhiteSpace,
@@ -39,6 +40,7 @@ __all__ = [
     "Base",
     "BlockedAttempt",
     "BlockedDayMissing",
+    "ChurnYearSum",
     "Contact",
     "ContactRule",
     "HandoffDay",

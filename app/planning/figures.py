@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     DateTime,
     Integer,
@@ -33,7 +34,13 @@ from app.accounts.models import Account
 from app.activities.models import Activity
 from app.auth.models import User
 from app.errors import InvalidInputError
-from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, PlanStatus
+from app.planning.models import (
+    REVENUE_KINDS,
+    AccountPlan,
+    AccountRevenueYear,
+    ChurnYearSum,
+    PlanStatus,
+)
 
 TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
 ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
@@ -168,44 +175,33 @@ def check_years(years: int | None) -> int:
 
 
 def churn_per_year(years: int, *, today: date) -> Subquery:
-    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
+    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y.
+
+    Read from churn_years, which a trigger keeps from the yearly revenue sums (migration
+    0012); a year without customers reads 0 for both sums, as summing no accounts did.
+    """
     last = today.year - 1
     first = last - years + 1
-    sums = AccountRevenueYear
-    # One pass over the customers (positive years) puts each account's years side by side;
-    # a customer of Y - 1 churned when it has no positive year Y.
-    revenue = {
-        y: func.sum(sums.revenue).filter(sums.year == y).label(f"r{y}")
-        for y in range(first - 1, last + 1)
-    }
-    per_account = (
-        select(*revenue.values())
-        .where(sums.revenue > 0, sums.year.between(first - 1, last))
-        .group_by(sums.account_id)
-        .subquery("customer_years")
-    )
-    columns = []
-    for y in range(first, last + 1):
-        start, lost = per_account.c[f"r{y - 1}"], per_account.c[f"r{y}"].is_(None)
-        columns += [
-            func.count(start).label(f"customers{y}"),
-            func.count(start).filter(lost).label(f"churned{y}"),
-            func.coalesce(func.sum(start), 0).label(f"start{y}"),
-            func.coalesce(func.sum(start).filter(lost), 0).label(f"lost{y}"),
-        ]
-    totals = select(*columns).select_from(per_account).cte("churn_totals")
-    return union_all(
-        *(
-            select(
-                literal(y, Integer).label("y"),
-                totals.c[f"customers{y}"].label("customers"),
-                totals.c[f"churned{y}"].label("churned"),
-                totals.c[f"start{y}"].label("revenue_at_start"),
-                totals.c[f"lost{y}"].label("revenue_lost"),
-            )
-            for y in range(first, last + 1)
+    sums = ChurnYearSum
+    series = select(func.generate_series(first, last).label("y")).subquery("years")
+    customers = cast(func.coalesce(func.sum(sums.customers), 0), BigInteger)
+    churned = cast(func.coalesce(func.sum(sums.churned), 0), BigInteger)
+    return (
+        select(
+            series.c.y,
+            customers.label("customers"),
+            churned.label("churned"),
+            case((customers == 0, literal(0)), else_=func.sum(sums.revenue_at_start)).label(
+                "revenue_at_start"
+            ),
+            case((churned == 0, literal(0)), else_=func.sum(sums.revenue_lost)).label(
+                "revenue_lost"
+            ),
         )
-    ).subquery("churn_per_year")
+        .select_from(series.outerjoin(sums, sums.year == series.c.y))
+        .group_by(series.c.y)
+        .subquery("churn_per_year")
+    )
 
 
 def _rates(per_year: Subquery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:

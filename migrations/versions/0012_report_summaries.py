@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from alembic import op
 
 from app.handoff import summary_sql
+from app.planning import churn_sql
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+SUMMARY_TABLES = [*summary_sql.STAGE_TABLES, *summary_sql.BLOCKED_TABLES]
 WAIT = sa.text("(extract(epoch FROM accepted_at - occurred_at)::float8)")
 
 
@@ -70,24 +72,28 @@ def upgrade() -> None:
         postgresql_include=["occurred_at", "accepted_at"],
         postgresql_where=sa.text("is_handoff AND accepted_at IS NOT NULL"),
     )
-    for statement in summary_sql.CREATE:
+    op.create_table(
+        "churn_years",
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
+        sa.Column("customers", sa.BigInteger(), nullable=False),
+        sa.Column("churned", sa.BigInteger(), nullable=False),
+        sa.Column("revenue_at_start", sa.Numeric(), nullable=False),
+        sa.Column("revenue_lost", sa.Numeric(), nullable=False),
+        sa.PrimaryKeyConstraint("year", "shard", name=op.f("pk_churn_years")),
+    )
+    for statement in [*summary_sql.CREATE, *churn_sql.CREATE]:
         op.execute(statement)
-    for statement in summary_sql.BACKFILL:
+    for statement in [*summary_sql.BACKFILL, churn_sql.BACKFILL]:
         op.execute(statement)
+    op.execute("ANALYZE " + ", ".join([*SUMMARY_TABLES, "churn_years"]))
 
 
 def downgrade() -> None:
-    for statement in summary_sql.DROP:
+    for statement in [*churn_sql.DROP, *summary_sql.DROP]:
         op.execute(statement)
     for statement in summary_sql.DROP_FUNCTIONS:
         op.execute(statement)
     op.drop_index("ix_stage_events_handoff_waits", table_name="stage_events")
-    for name in (
-        "blocked_day_missing",
-        "handoff_day_missing",
-        "handoff_day_waits",
-        "handoff_days",
-        "stage_day_stays",
-        "stage_day_pairs",
-    ):
+    for name in ["churn_years", *SUMMARY_TABLES]:
         op.drop_table(name)
