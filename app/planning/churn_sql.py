@@ -1,109 +1,119 @@
-"""The trigger that keeps churn_years from account_revenue_years, and its backfill (0012).
+"""churn_years' upkeep inside the yearly revenue trigger on activities, and its backfill (0012).
 
 Churn year Y counts last year's customers (revenue in Y - 1 above zero) and which of them
-bought nothing in Y. A change to an account's revenue in year y can change its part in
-churn years y and y + 1 only: the trigger takes that part before the statement (the
-changed rows' old values) and after it (the table now), and adds the difference per year
-and shard. Shards (account_id % 16) spread concurrent writers over rows; keys in order.
+bought nothing in Y. A statement's revenue change d per (account, year y) can change the
+account's part in churn years y and y + 1 only. The revenue trigger function (0005, 0008)
+now, after adding d to account_revenue_years, reads each affected year's revenue after
+(the table) and before (the table minus d) and adds the difference of the account's part
+per churn year and shard. One firing handles exactly its own change, so an INSERT ... ON
+CONFLICT DO UPDATE on activities, which fires the INSERT and the UPDATE trigger, is right.
+(A trigger on account_revenue_years could not be: the revenue upsert inserts and updates
+in one statement, and each of its two firings sees the other's rows already changed.)
+Shards (account_id % 16) spread concurrent writers over rows; keys are written in order.
+Direct writes to account_revenue_years (bulk loads with the activities trigger off) must
+rebuild churn_years with REBUILD.
 """
 
 from __future__ import annotations
 
 SHARDS = 16
 
-# (prev, cur): an account's revenue in Y - 1 and in Y, either may be null.
-PART = """
-    (coalesce({prev}, 0) > 0)::int AS customers,
-    (coalesce({prev}, 0) > 0 AND NOT coalesce({cur}, 0) > 0)::int AS churned,
-    CASE WHEN {prev} > 0 THEN {prev} ELSE 0 END AS revenue_at_start,
-    CASE WHEN {prev} > 0 AND NOT coalesce({cur}, 0) > 0 THEN {prev} ELSE 0 END AS revenue_lost"""
+REVENUE = "kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL"
 
-NONE = (
-    "(SELECT NULL::bigint AS account_id, NULL::int AS year, NULL::numeric AS revenue WHERE false)"
+# 0008's upsert of the yearly sums, unchanged.
+UPSERT = f"""
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM ({{rows}}) AS d
+        WHERE {REVENUE}
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;"""
+
+# An account's part in churn year Y from its revenue in Y - 1 (prev) and Y (cur); null
+# counts as no revenue.
+PART = """
+               (coalesce({prev}, 0) > 0)::int AS customers,
+               (coalesce({prev}, 0) > 0 AND NOT coalesce({cur}, 0) > 0)::int AS churned,
+               CASE WHEN {prev} > 0 THEN {prev} ELSE 0 END AS revenue_at_start,
+               CASE WHEN {prev} > 0 AND NOT coalesce({cur}, 0) > 0 THEN {prev} ELSE 0 END
+                   AS revenue_lost"""
+
+CHURN = f"""
+        WITH delta AS (
+            SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int AS year,
+                   sum(amount) AS d
+            FROM ({{rows}}) AS x
+            WHERE {REVENUE}
+            GROUP BY 1, 2
+        ),
+        affected AS (
+            SELECT DISTINCT account_id, year + k AS year
+            FROM delta CROSS JOIN (VALUES (0), (1)) AS shift(k)
+        ),
+        revenue AS (
+            SELECT a.account_id, a.year, p.revenue AS new_prev, c.revenue AS new_cur,
+                   coalesce(p.revenue, 0) - coalesce(dp.d, 0) AS old_prev,
+                   coalesce(c.revenue, 0) - coalesce(dc.d, 0) AS old_cur
+            FROM affected a
+            LEFT JOIN account_revenue_years p
+                ON p.account_id = a.account_id AND p.year = a.year - 1
+            LEFT JOIN delta dp ON dp.account_id = a.account_id AND dp.year = a.year - 1
+            LEFT JOIN account_revenue_years c ON c.account_id = a.account_id AND c.year = a.year
+            LEFT JOIN delta dc ON dc.account_id = a.account_id AND dc.year = a.year
+        ),
+        parts AS (
+            SELECT account_id, year, 1 AS sign,{PART.format(prev="new_prev", cur="new_cur")}
+            FROM revenue
+            UNION ALL
+            SELECT account_id, year, -1,{PART.format(prev="old_prev", cur="old_cur")}
+            FROM revenue
+        )
+        INSERT INTO churn_years AS t
+            (year, shard, customers, churned, revenue_at_start, revenue_lost)
+        SELECT year, account_id % {SHARDS}, sum(sign * customers), sum(sign * churned),
+               sum(sign * revenue_at_start), sum(sign * revenue_lost)
+        FROM parts
+        GROUP BY 1, 2
+        HAVING sum(sign * customers) <> 0 OR sum(sign * churned) <> 0
+            OR sum(sign * revenue_at_start) <> 0 OR sum(sign * revenue_lost) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (year, shard) DO UPDATE
+        SET customers = t.customers + EXCLUDED.customers,
+            churned = t.churned + EXCLUDED.churned,
+            revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
+            revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;"""
+
+NEW = "SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL"
+OLD = (
+    "SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL"
 )
 
 
-def _before(alias: str) -> str:
-    """A key's revenue before the statement: its old row, none if inserted, else unchanged."""
-    return (
-        f"CASE WHEN {alias}_o.account_id IS NOT NULL THEN {alias}_o.revenue"
-        f" WHEN {alias}_n.account_id IS NOT NULL THEN NULL ELSE {alias}.revenue END"
-    )
+def _function(churn: bool) -> str:
+    def both(rows: str) -> str:
+        return UPSERT.format(rows=rows) + (CHURN.format(rows=rows) if churn else "")
 
-
-def _joins(alias: str, offset: str, old: str, new: str) -> str:
-    on = f"ON {{t}}.account_id = a.account_id AND {{t}}.year = a.year{offset}"
-    return (
-        f"\n        LEFT JOIN account_revenue_years {alias} {on.format(t=alias)}"
-        f"\n        LEFT JOIN {old} {alias}_o {on.format(t=alias + '_o')}"
-        f"\n        LEFT JOIN {new} {alias}_n {on.format(t=alias + '_n')}"
-    )
-
-
-def _upsert(old: str, new: str) -> str:
     return f"""
-    WITH changed AS (
-        SELECT account_id, year FROM {new} AS n UNION SELECT account_id, year FROM {old} AS o
-    ),
-    affected AS (
-        SELECT DISTINCT account_id, year + k AS year
-        FROM changed CROSS JOIN (VALUES (0), (1)) AS shift(k)
-    ),
-    revenue AS (
-        SELECT a.account_id, a.year, p.revenue AS new_prev, c.revenue AS new_cur,
-               {_before("p")} AS old_prev, {_before("c")} AS old_cur
-        FROM affected a{_joins("p", " - 1", old, new)}{_joins("c", "", old, new)}
-    ),
-    parts AS (
-        SELECT account_id, year, 1 AS sign, {PART.format(prev="new_prev", cur="new_cur")}
-        FROM revenue
-        UNION ALL
-        SELECT account_id, year, -1, {PART.format(prev="old_prev", cur="old_cur")}
-        FROM revenue
-    )
-    INSERT INTO churn_years AS t
-        (year, shard, customers, churned, revenue_at_start, revenue_lost)
-    SELECT year, account_id % {SHARDS}, sum(sign * customers), sum(sign * churned),
-           sum(sign * revenue_at_start), sum(sign * revenue_lost)
-    FROM parts
-    GROUP BY 1, 2
-    HAVING sum(sign * customers) <> 0 OR sum(sign * churned) <> 0
-        OR sum(sign * revenue_at_start) <> 0 OR sum(sign * revenue_lost) <> 0
-    ORDER BY 1, 2
-    ON CONFLICT (year, shard) DO UPDATE
-    SET customers = t.customers + EXCLUDED.customers, churned = t.churned + EXCLUDED.churned,
-        revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
-        revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;"""
-
-
-FUNCTION = f"""
-CREATE FUNCTION planning_churn_years() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION planning_account_revenue_years() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN{_upsert(NONE, "new_rows")}
-    ELSIF TG_OP = 'UPDATE' THEN{_upsert("old_rows", "new_rows")}
-    ELSIF TG_OP = 'DELETE' THEN{_upsert("old_rows", NONE)}
-    ELSE
-        DELETE FROM churn_years;
+    IF TG_OP = 'INSERT' THEN{both(NEW)}
+    ELSIF TG_OP = 'UPDATE' THEN{both(NEW + " UNION ALL " + OLD)}
+    ELSE{both(OLD)}
     END IF;
     RETURN NULL;
 END $$;
 """
 
-_EACH = "FOR EACH STATEMENT EXECUTE FUNCTION planning_churn_years()"
-CREATE = [
-    FUNCTION,
-    "CREATE TRIGGER account_revenue_years_churn_insert AFTER INSERT ON account_revenue_years"
-    f" REFERENCING NEW TABLE AS new_rows {_EACH}",
-    "CREATE TRIGGER account_revenue_years_churn_update AFTER UPDATE ON account_revenue_years"
-    f" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {_EACH}",
-    "CREATE TRIGGER account_revenue_years_churn_delete AFTER DELETE ON account_revenue_years"
-    f" REFERENCING OLD TABLE AS old_rows {_EACH}",
-    "CREATE TRIGGER account_revenue_years_churn_truncate AFTER TRUNCATE ON account_revenue_years"
-    f" {_EACH}",
-]
 
-BACKFILL = f"""
-INSERT INTO churn_years (year, shard, customers, churned, revenue_at_start, revenue_lost)
+REVENUE_FUNCTION = _function(churn=True)
+# 0008's function, put back on downgrade.
+REVENUE_FUNCTION_0008 = _function(churn=False)
+
+# Every account's part from scratch: the backfill, the rebuild after bulk loads, and the
+# tests' reference.
+RECOMPUTE = f"""
 SELECT p.year + 1, p.account_id % {SHARDS}, count(*),
        count(*) FILTER (WHERE NOT coalesce(c.revenue, 0) > 0), sum(p.revenue),
        coalesce(sum(p.revenue) FILTER (WHERE NOT coalesce(c.revenue, 0) > 0), 0)
@@ -113,10 +123,8 @@ WHERE p.revenue > 0
 GROUP BY 1, 2
 """
 
-DROP = [
-    *(
-        f"DROP TRIGGER account_revenue_years_churn_{op} ON account_revenue_years"
-        for op in ("insert", "update", "delete", "truncate")
-    ),
-    "DROP FUNCTION planning_churn_years()",
-]
+BACKFILL = (
+    "INSERT INTO churn_years (year, shard, customers, churned, revenue_at_start, revenue_lost)"
+    + RECOMPUTE
+)
+REBUILD = ["DELETE FROM churn_years", BACKFILL]

@@ -162,8 +162,9 @@ class AccountRevenueYear(Base):
 class ChurnYearSum(Base):
     """Churn year `year`: last year's customers and who of them bought nothing, per shard.
 
-    Kept from account_revenue_years by a trigger (migration 0012, app/planning/churn_sql.py);
-    a shard is account_id % 16, so concurrent revenue writes rarely wait on one row.
+    Kept with account_revenue_years by the revenue trigger on activities (migration 0012,
+    app/planning/churn_sql.py); a shard is account_id % 16, so concurrent revenue writes
+    rarely wait on one row.
     """
 
     __tablename__ = "churn_years"

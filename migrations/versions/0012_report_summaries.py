@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("revenue_lost", sa.Numeric(), nullable=False),
         sa.PrimaryKeyConstraint("year", "shard", name=op.f("pk_churn_years")),
     )
-    for statement in [*summary_sql.CREATE, *churn_sql.CREATE]:
+    for statement in [*summary_sql.CREATE, churn_sql.REVENUE_FUNCTION]:
         op.execute(statement)
     for statement in [*summary_sql.BACKFILL, churn_sql.BACKFILL]:
         op.execute(statement)
@@ -90,7 +90,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for statement in [*churn_sql.DROP, *summary_sql.DROP]:
+    for statement in [churn_sql.REVENUE_FUNCTION_0008, *summary_sql.DROP]:
         op.execute(statement)
     for statement in summary_sql.DROP_FUNCTIONS:
         op.execute(statement)
