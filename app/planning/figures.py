@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
     union_all,
@@ -34,6 +35,7 @@ from app.accounts.models import Account
 from app.activities.models import Activity
 from app.auth.models import User
 from app.errors import InvalidInputError
+from app.pagination import decode_cursor, encode_cursor
 from app.planning.models import (
     REVENUE_KINDS,
     AccountPlan,
@@ -330,8 +332,14 @@ def active_on(day: ColumnElement[date] | date) -> list[ColumnElement[bool]]:
 
 
 async def forecast(
-    session: AsyncSession, *, group_by: ForecastGrouping, period_start: date
+    session: AsyncSession,
+    *,
+    group_by: ForecastGrouping,
+    period_start: date,
+    first: int | None = None,
+    after: str | None = None,
 ) -> list[ForecastRow]:
+    """The groups in forecast order (largest first, then key); `first` after a cursor pages."""
     await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
     key, label, source = _grouping(group_by, figures)
@@ -344,7 +352,23 @@ async def forecast(
         .group_by(key, label)
         .order_by(sums[1].desc(), key)
     )
+    if after is not None:
+        query = query.having(_after(decode_cursor(after, (sums[1], key)), sums[1], key))
+    if first is not None:
+        query = query.limit(first)
     return list(map(ForecastRow._make, await session.execute(query)))
+
+
+def forecast_cursor(row: ForecastRow) -> str:
+    return encode_cursor((row.forecast_revenue, row.key))
+
+
+def _after(cursor: tuple[Any, ...], total: Any, key: Any) -> ColumnElement[bool]:
+    """Groups after (total, key) in the order total DESC, key ASC (no key last)."""
+    value, last = cursor
+    if last is None:
+        return total < value
+    return or_(total < value, and_(total == value, or_(key > last, key.is_(None))))
 
 
 def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:
