@@ -25,11 +25,13 @@ from app.planning.models import (
     PlanGoal,
     WhiteSpace,
 )
+from app.planning.window import AccountRevenueWindow, RevenueWindowAnchor
 from app.webhooks.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
     "AccountPlan",
+    "AccountRevenueWindow",
     "AccountRevenueYear",
     "Activity",
     "ApiToken",
@@ -54,6 +56,7 @@ __all__ = [
     "PipelineEntry",
     "PlanAction",
     "PlanGoal",
+    "RevenueWindowAnchor",
     "StageDayPair",
     "StageDayStay",
     "StageEvent",

@@ -30,7 +30,7 @@ from app.__main__ import ROOT, migrate
 from app.auth import service as auth
 from app.auth.actor import SYSTEM
 from app.auth.models import Role
-from app.planning import churn_sql
+from app.planning import revenue_sql
 from app.settings import Settings
 from bench import NO_BUDGET
 
@@ -67,7 +67,7 @@ DATA = [
     "SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount) "
     "FROM activities WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') "
     "AND amount IS NOT NULL GROUP BY 1, 2",
-    *churn_sql.REBUILD,  # and so are the churn years kept with them (migration 0012)
+    *revenue_sql.REBUILD,  # and so are the churn years kept with them (migration 0012)
 ]
 
 SIZES = {

@@ -27,7 +27,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,51 +117,6 @@ def utc_midnight(day: Any) -> ColumnElement[datetime]:
 def last_12_months() -> ColumnElement[bool]:
     return and_(
         Activity.occurred_at > func.now() - TWELVE_MONTHS, Activity.occurred_at <= func.now()
-    )
-
-
-def revenue_last_12_months_by_account(*, tail: bool | None = None) -> Subquery:
-    """(account_id, revenue) over every account's last 12 months, exact to the activity.
-
-    The current year comes from the yearly sums; only the part of the window in the
-    previous year is read from activities: forward from the window's start (`tail`), or as
-    last year's sum minus what came before the start, whichever spans fewer days.
-    """
-    now = func.now()
-    this_year = func.date_trunc("year", now, "UTC")
-    year = cast(func.extract("year", func.timezone("UTC", now)), Integer)
-    start = now - TWELVE_MONTHS
-    if tail is None:
-        today = datetime.now(UTC)
-        tail = today.timetuple().tm_yday > 183
-    sums = AccountRevenueYear
-    revenue = Activity.amount.label("amount")
-    parts = [
-        select(sums.account_id, sums.revenue.label("amount")).where(sums.year == year),
-        select(Activity.account_id, -revenue).where(
-            IS_REVENUE, Activity.occurred_at > now, Activity.occurred_at < this_year + ONE_YEAR
-        ),
-    ]
-    if tail:
-        parts.append(
-            select(Activity.account_id, revenue).where(
-                IS_REVENUE, Activity.occurred_at > start, Activity.occurred_at < this_year
-            )
-        )
-    else:
-        parts.append(select(sums.account_id, sums.revenue).where(sums.year == year - 1))
-        parts.append(
-            select(Activity.account_id, -revenue).where(
-                IS_REVENUE,
-                Activity.occurred_at >= this_year - ONE_YEAR,
-                Activity.occurred_at <= start,
-            )
-        )
-    union = union_all(*parts).subquery("revenue_parts")
-    return (
-        select(union.c.account_id, func.sum(union.c.amount).label("revenue"))
-        .group_by(union.c.account_id)
-        .subquery("revenue")
     )
 
 
@@ -363,12 +317,15 @@ def forecast_cursor(row: ForecastRow) -> str:
     return encode_cursor((row.forecast_revenue, row.key))
 
 
-def _after(cursor: tuple[Any, ...], total: Any, key: Any) -> ColumnElement[bool]:
+def _after(
+    cursor: tuple[Any, ...], total: ColumnElement[Any], key: ColumnElement[Any]
+) -> ColumnElement[bool]:
     """Groups after (total, key) in the order total DESC, key ASC (no key last)."""
     value, last = cursor
+    smaller: ColumnElement[bool] = total < value
     if last is None:
-        return total < value
-    return or_(total < value, and_(total == value, or_(key > last, key.is_(None))))
+        return smaller
+    return or_(smaller, and_(total == value, or_(key > last, key.is_(None))))
 
 
 def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:

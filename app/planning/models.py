@@ -163,7 +163,7 @@ class ChurnYearSum(Base):
     """Churn year `year`: last year's customers and who of them bought nothing, per shard.
 
     Kept with account_revenue_years by the revenue trigger on activities (migration 0012,
-    app/planning/churn_sql.py); a shard is account_id % 16, so concurrent revenue writes
+    app/planning/revenue_sql.py); a shard is account_id % 16, so concurrent revenue writes
     rarely wait on one row.
     """
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     tuple_,
     update,
 )
@@ -30,8 +29,10 @@ from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
+from app.handoff.reports import REPORT_SETTINGS
 from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
-from app.planning.figures import custom_plans, revenue_last_12_months_by_account
+from app.planning import window
+from app.planning.figures import custom_plans
 from app.planning.models import AccountPlan, PlanStatus
 from app.webhooks.models import OutboxEvent
 
@@ -56,10 +57,9 @@ class Suggestion:
     suggested: Classification
 
 
-def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery:
+def suggestions_query(cutoffs: Cutoffs) -> Subquery:
     """Every live account ranked by revenue in the last 12 months, with its share and class."""
-    revenue = revenue_last_12_months_by_account(tail=tail)
-    amount = func.coalesce(revenue.c.revenue, 0)
+    joined, amount = window.revenue_last_12_months()
     # Ranked in the order pages are read, so the page needs no second sort.
     rank = {"order_by": (-amount, Account.id), "rows": (None, -1)}
     ranked = (
@@ -71,7 +71,7 @@ def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery
             func.coalesce(func.sum(amount).over(**rank), 0).label("before"),  # type: ignore[arg-type]
             func.sum(amount).over().label("total"),
         )
-        .outerjoin(revenue, revenue.c.account_id == Account.id)
+        .select_from(joined)
         .where(Account.archived_at.is_(None))
         .subquery("ranked")
     )
@@ -98,27 +98,25 @@ def _suggested(cutoffs: Cutoffs, revenue: Any, share: Any) -> Any:
 
 
 async def suggestion_page(
-    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs, tail: bool | None = None
+    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs
 ) -> Page[Suggestion]:
     """One page of suggestions_query's ranking, without ranking every account.
 
     The page is the next rows after the cursor (a top-N, not a sort of all accounts); the
     revenue ranked above a row is what lies up to the cursor plus the rows before it on the
-    page, and the total is one more pass over the same per-account revenue. Parallel
-    workers do not pay for themselves here: on two shared cores the serial plan measured
-    about 20% faster.
+    page, and the total is one more pass over the same per-account revenue. Each account's
+    revenue is its stored sum since the window's anchor plus a few corrections (see
+    app/planning/window.py), so no activities are summed per account here.
     """
-    await custom_plans(session)
-    await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    revenue = revenue_last_12_months_by_account(tail=tail)
-    amount = func.coalesce(revenue.c.revenue, 0)
+    await session.execute(REPORT_SETTINGS)
+    joined, amount = window.revenue_last_12_months()
     live = (
         select(
             Account.id.label("account_id"),
             amount.label("revenue"),
             (-amount).label("neg_revenue"),
         )
-        .outerjoin(revenue, revenue.c.account_id == Account.id)
+        .select_from(joined)
         .where(Account.archived_at.is_(None))
         .cte("live_revenue")
     )

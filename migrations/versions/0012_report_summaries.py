@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from app.handoff import summary_sql
-from app.planning import churn_sql
+from app.planning import revenue_sql
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
@@ -19,6 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SUMMARY_TABLES = [*summary_sql.STAGE_TABLES, *summary_sql.BLOCKED_TABLES]
+PLANNING_TABLES = ["churn_years", "revenue_window_anchor", "account_revenue_window"]
 WAIT = sa.text("(extract(epoch FROM accepted_at - occurred_at)::float8)")
 
 
@@ -82,18 +83,31 @@ def upgrade() -> None:
         sa.Column("revenue_lost", sa.Numeric(), nullable=False),
         sa.PrimaryKeyConstraint("year", "shard", name=op.f("pk_churn_years")),
     )
-    for statement in [*summary_sql.CREATE, churn_sql.REVENUE_FUNCTION]:
+    op.create_table(
+        "revenue_window_anchor",
+        sa.Column("id", sa.SmallInteger(), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_revenue_window_anchor")),
+    )
+    op.create_table(
+        "account_revenue_window",
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("revenue", sa.Numeric(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_revenue_window")),
+    )
+    for statement in [*summary_sql.CREATE, revenue_sql.REVENUE_FUNCTION]:
         op.execute(statement)
-    for statement in [*summary_sql.BACKFILL, churn_sql.BACKFILL]:
+    backfill = [revenue_sql.BACKFILL, revenue_sql.ANCHOR, revenue_sql.WINDOW_BACKFILL]
+    for statement in [*summary_sql.BACKFILL, *backfill]:
         op.execute(statement)
-    op.execute("ANALYZE " + ", ".join([*SUMMARY_TABLES, "churn_years"]))
+    op.execute("ANALYZE " + ", ".join([*SUMMARY_TABLES, *PLANNING_TABLES]))
 
 
 def downgrade() -> None:
-    for statement in [churn_sql.REVENUE_FUNCTION_0008, *summary_sql.DROP]:
+    for statement in [revenue_sql.REVENUE_FUNCTION_0008, *summary_sql.DROP]:
         op.execute(statement)
     for statement in summary_sql.DROP_FUNCTIONS:
         op.execute(statement)
     op.drop_index("ix_stage_events_handoff_waits", table_name="stage_events")
-    for name in ["churn_years", *SUMMARY_TABLES]:
+    for name in [*PLANNING_TABLES, *SUMMARY_TABLES]:
         op.drop_table(name)

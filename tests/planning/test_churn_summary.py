@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app.accounts.models import Account
 from app.activities.models import ActivityKind
 from app.auth.models import Role
-from app.planning import churn_sql
+from app.planning import revenue_sql
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.planning.factories import create_activity
@@ -63,7 +63,7 @@ async def _assert_churn_matches(api: Api, manager: Caller) -> None:
             " OR revenue_lost <> 0 ORDER BY 1, 2"
         )
     )
-    recomputed = await api.session.execute(text(churn_sql.RECOMPUTE + " ORDER BY 1, 2"))
+    recomputed = await api.session.execute(text(revenue_sql.RECOMPUTE + " ORDER BY 1, 2"))
     assert [tuple(r) for r in stored] == [tuple(r) for r in recomputed]
 
     found = (await api.op("ChurnEstimate", {"years": 5}, caller=manager))["churnEstimate"]

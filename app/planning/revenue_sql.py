@@ -1,4 +1,8 @@
-"""churn_years' upkeep inside the yearly revenue trigger on activities, and its backfill (0012).
+"""The revenue trigger on activities (0005, 0008, now 0012): yearly sums, churn, window.
+
+Per statement on activities that touches revenue events: the yearly sums (as 0008 kept
+them), churn_years from them, and account_revenue_window (app/planning/window.py); first a
+share lock on the window's anchor, so that moving the anchor never races a write.
 
 Churn year Y counts last year's customers (revenue in Y - 1 above zero) and which of them
 bought nothing in Y. A statement's revenue change d per (account, year y) can change the
@@ -10,8 +14,7 @@ CONFLICT DO UPDATE on activities, which fires the INSERT and the UPDATE trigger,
 (A trigger on account_revenue_years could not be: the revenue upsert inserts and updates
 in one statement, and each of its two firings sees the other's rows already changed.)
 Shards (account_id % 16) spread concurrent writers over rows; keys are written in order.
-Direct writes to account_revenue_years (bulk loads with the activities trigger off) must
-rebuild churn_years with REBUILD.
+Bulk loads with the activities trigger off must run REBUILD afterwards.
 """
 
 from __future__ import annotations
@@ -84,6 +87,19 @@ CHURN = f"""
             revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
             revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;"""
 
+WINDOW = f"""
+        INSERT INTO account_revenue_window AS t (account_id, revenue)
+        SELECT x.account_id, sum(x.amount)
+        FROM ({{rows}}) AS x, revenue_window_anchor a
+        WHERE a.id = 1 AND x.occurred_at >= a.since AND {REVENUE}
+        GROUP BY 1
+        HAVING sum(x.amount) <> 0
+        ORDER BY 1
+        ON CONFLICT (account_id) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;"""
+
+LOCK_ANCHOR = """
+        PERFORM 1 FROM revenue_window_anchor WHERE id = 1 FOR SHARE;"""
+
 NEW = "SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL"
 OLD = (
     "SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL"
@@ -92,7 +108,12 @@ OLD = (
 
 def _function(churn: bool) -> str:
     def both(rows: str) -> str:
-        return UPSERT.format(rows=rows) + (CHURN.format(rows=rows) if churn else "")
+        if not churn:
+            return UPSERT.format(rows=rows)
+        work = "".join(s.format(rows=rows) for s in (UPSERT, CHURN, WINDOW))
+        return f"""
+        IF EXISTS (SELECT 1 FROM ({rows}) AS r WHERE {REVENUE}) THEN{LOCK_ANCHOR}{work}
+        END IF;"""
 
     return f"""
 CREATE OR REPLACE FUNCTION planning_account_revenue_years() RETURNS trigger
@@ -127,4 +148,22 @@ BACKFILL = (
     "INSERT INTO churn_years (year, shard, customers, churned, revenue_at_start, revenue_lost)"
     + RECOMPUTE
 )
-REBUILD = ["DELETE FROM churn_years", BACKFILL]
+
+ANCHOR = (
+    "INSERT INTO revenue_window_anchor (id, since)"
+    " VALUES (1, date_trunc('hour', now() - interval '12 months', 'UTC'))"
+)
+WINDOW_BACKFILL = f"""
+INSERT INTO account_revenue_window (account_id, revenue)
+SELECT account_id, sum(amount)
+FROM activities, revenue_window_anchor a
+WHERE a.id = 1 AND occurred_at >= a.since AND voided_at IS NULL AND {REVENUE}
+GROUP BY account_id
+"""
+
+REBUILD = [
+    "DELETE FROM churn_years",
+    BACKFILL,
+    "DELETE FROM account_revenue_window",
+    WINDOW_BACKFILL,
+]
