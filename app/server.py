@@ -26,6 +26,7 @@ from app.dashboard import DASHBOARD_PAGE, STATIC_DIR
 from app.fanout import Hub, asyncpg_dsn
 from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
+from app.planning import window
 from app.replica import ReportDatabase
 from app.settings import Settings
 from app.webhooks import worker
@@ -37,6 +38,7 @@ from schema.reports.export import ReportExport
 from schema.ws import Connection
 
 log = logging.getLogger(__name__)
+WINDOW_INTERVAL = 600.0  # seconds between looks at the revenue window's anchor
 
 
 @dataclass(slots=True)
@@ -82,15 +84,22 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 interval=settings.rebuild.interval_ms / 1000,
             )
         )
+        # Keeps the revenue window's anchor near the window's start (app/planning/window.py).
+        window_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=1)
+        anchors = asyncio.create_task(
+            window.run_forever(db.create_sessionmaker(window_engine), interval=WINDOW_INTERVAL)
+        )
         try:
             async with _delivery_worker(settings, sessionmaker):
                 yield
         finally:
             await hub.stop()
-            rebuilds.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await rebuilds
+            for task in (rebuilds, anchors):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await job_engine.dispose()
+            await window_engine.dispose()
             await wait_for_jobs()  # background CSV imports finish before the engine closes
             await engine.dispose()
             if replica is not None:
