@@ -296,20 +296,36 @@ async def forecast(
     """The groups in forecast order (largest first, then key); `first` after a cursor pages."""
     await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
-    key, label, source = _grouping(group_by, figures)
-    # Rounded here, so the sums arrive as cents and need no quantising per field.
+    key, source = _grouping(group_by, figures)
+    # Summed per account first and then per group: counting accounts needs no DISTINCT
+    # (a sort of every plan), and the sums are the same. Rounded here, so the sums arrive
+    # as cents and need no quantising per field. Labels are joined to the groups kept.
     columns = ("baseline", "forecast", "target", "gap")
-    sums = [func.round(func.sum(figures.c[c]), 2) for c in columns]
-    query = (
-        select(key, label, func.count(func.distinct(figures.c.account_id)), *sums)
+    per_account = (
+        select(key.label("key"), *(func.sum(figures.c[c]).label(c) for c in columns))
         .select_from(source)
-        .group_by(key, label)
-        .order_by(sums[1].desc(), key)
+        .group_by(key, figures.c.account_id)
+        .subquery("per_account")
+    )
+    grouped = per_account.c.key
+    sums = [func.round(func.sum(per_account.c[c]), 2).label(c) for c in columns]
+    groups = (
+        select(grouped, func.count().label("accounts"), *sums)
+        .group_by(grouped)
+        .order_by(sums[1].desc(), grouped)
     )
     if after is not None:
-        query = query.having(_after(decode_cursor(after, (sums[1], key)), sums[1], key))
+        cursor = decode_cursor(after, (sums[1], grouped))
+        groups = groups.having(_after(cursor, sums[1], grouped))
     if first is not None:
-        query = query.limit(first)
+        groups = groups.limit(first)
+    kept = groups.subquery("groups")
+    label, labelled = _label(group_by, kept)
+    query = (
+        select(kept.c.key, label, kept.c.accounts, *(kept.c[c] for c in columns))
+        .select_from(labelled)
+        .order_by(kept.c.forecast.desc(), kept.c.key)
+    )
     return list(map(ForecastRow._make, await session.execute(query)))
 
 
@@ -328,22 +344,26 @@ def _after(
     return or_(smaller, and_(total == value, or_(key > last, key.is_(None))))
 
 
-def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:
+def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any]:
+    """(group key, source) of each plan's figures."""
     if group_by is ForecastGrouping.OWNER:
-        source = figures.outerjoin(User, User.id == figures.c.owner_id)
-        return figures.c.owner_id, User.name, source
-    if group_by is ForecastGrouping.CLASSIFICATION:
+        return figures.c.owner_id, figures
+    if group_by in (ForecastGrouping.CLASSIFICATION, ForecastGrouping.INDUSTRY):
         source = figures.join(Account, Account.id == figures.c.account_id)
-        return Account.classification, Account.classification, source
-    if group_by is ForecastGrouping.INDUSTRY:
-        source = figures.join(Account, Account.id == figures.c.account_id)
-        return Account.industry, Account.industry, source
+        column = "classification" if group_by is ForecastGrouping.CLASSIFICATION else "industry"
+        return Account.__table__.c[column], source
     tops = top_level(select(figures.c.account_id))
-    top = Account.__table__.alias("top")
-    source = figures.join(tops, tops.c.account_id == figures.c.account_id).join(
-        top, top.c.id == tops.c.top_id
-    )
-    return top.c.id, top.c.name, source
+    return tops.c.top_id, figures.join(tops, tops.c.account_id == figures.c.account_id)
+
+
+def _label(group_by: ForecastGrouping, groups: Subquery) -> tuple[Any, Any]:
+    """(label, source): the name of each group's owner or top account, else the key."""
+    if group_by is ForecastGrouping.OWNER:
+        return User.name, groups.outerjoin(User, User.id == groups.c.key)
+    if group_by is ForecastGrouping.PARENT:
+        top = Account.__table__.alias("top")
+        return top.c.name, groups.join(top, top.c.id == groups.c.key)
+    return groups.c.key, groups
 
 
 def top_level(account_ids: Select[Any]) -> Subquery:

@@ -88,14 +88,14 @@ CHURN = f"""
             revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;"""
 
 WINDOW = f"""
-        INSERT INTO account_revenue_window AS t (account_id, revenue)
-        SELECT x.account_id, sum(x.amount)
+        INSERT INTO account_revenue_window AS t (account_id, cents)
+        SELECT x.account_id, sum((x.amount * 100)::bigint)
         FROM ({{rows}}) AS x, revenue_window_anchor a
         WHERE a.id = 1 AND x.occurred_at >= a.since AND {REVENUE}
         GROUP BY 1
-        HAVING sum(x.amount) <> 0
+        HAVING sum((x.amount * 100)::bigint) <> 0
         ORDER BY 1
-        ON CONFLICT (account_id) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;"""
+        ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents;"""
 
 LOCK_ANCHOR = """
         PERFORM 1 FROM revenue_window_anchor WHERE id = 1 FOR SHARE;"""
@@ -154,8 +154,8 @@ ANCHOR = (
     " VALUES (1, date_trunc('hour', now() - interval '12 months', 'UTC'))"
 )
 WINDOW_BACKFILL = f"""
-INSERT INTO account_revenue_window (account_id, revenue)
-SELECT account_id, sum(amount)
+INSERT INTO account_revenue_window (account_id, cents)
+SELECT account_id, sum((amount * 100)::bigint)
 FROM activities, revenue_window_anchor a
 WHERE a.id = 1 AND occurred_at >= a.since AND voided_at IS NULL AND {REVENUE}
 GROUP BY account_id

@@ -59,32 +59,34 @@ class Suggestion:
 
 def suggestions_query(cutoffs: Cutoffs) -> Subquery:
     """Every live account ranked by revenue in the last 12 months, with its share and class."""
-    joined, amount = window.revenue_last_12_months()
+    joined, cents = window.revenue_last_12_months()
     # Ranked in the order pages are read, so the page needs no second sort.
-    rank = {"order_by": (-amount, Account.id), "rows": (None, -1)}
+    rank = {"order_by": (-cents, Account.id), "rows": (None, -1)}
     ranked = (
         select(
             Account.id.label("account_id"),
             Account.classification.label("current"),
-            amount.label("revenue"),
-            (-amount).label("neg_revenue"),
-            func.coalesce(func.sum(amount).over(**rank), 0).label("before"),  # type: ignore[arg-type]
-            func.sum(amount).over().label("total"),
+            cents.label("cents"),
+            dollars(func.coalesce(func.sum(cents).over(**rank), 0)).label("before"),  # type: ignore[arg-type]
+            dollars(func.sum(cents).over()).label("total"),
         )
         .select_from(joined)
         .where(Account.archived_at.is_(None))
         .subquery("ranked")
     )
     share = func.coalesce(ranked.c.before / func.nullif(ranked.c.total, 0), 0)
-    suggested = _suggested(cutoffs, ranked.c.revenue, share)
+    suggested = _suggested(cutoffs, ranked.c.cents, share)
     return select(
         ranked.c.account_id,
         ranked.c.current,
-        ranked.c.revenue,
-        ranked.c.neg_revenue,
         share.label("share"),
         suggested.label("suggested"),
     ).subquery("suggestions")
+
+
+def dollars(cents: Any) -> Any:
+    """Cents (an integer) as money with two decimals, exactly (shares divide these)."""
+    return cents * literal(Decimal("0.01"), Numeric)
 
 
 def _suggested(cutoffs: Cutoffs, revenue: Any, share: Any) -> Any:
@@ -109,51 +111,45 @@ async def suggestion_page(
     app/planning/window.py), so no activities are summed per account here.
     """
     await session.execute(REPORT_SETTINGS)
-    joined, amount = window.revenue_last_12_months()
+    joined, cents = window.revenue_last_12_months()
     live = (
-        select(
-            Account.id.label("account_id"),
-            amount.label("revenue"),
-            (-amount).label("neg_revenue"),
-        )
+        select(Account.id.label("account_id"), cents.label("cents"), (-cents).label("neg"))
         .select_from(joined)
         .where(Account.archived_at.is_(None))
         .cte("live_revenue")
     )
-    key = tuple_(live.c.neg_revenue, live.c.account_id)
-    page = select(live.c.account_id, live.c.revenue, live.c.neg_revenue)
+    key = tuple_(live.c.neg, live.c.account_id)
+    page = select(live.c.account_id, live.c.cents, live.c.neg)
     above: Any = literal(0, Numeric)
     if args.after is not None:
-        cursor = tuple_(*decode_cursor(args.after, (live.c.neg_revenue, live.c.account_id)))
+        cursor = tuple_(*decode_cursor(args.after, (live.c.neg, live.c.account_id)))
         page = page.where(key > cursor)
-        above = select(func.coalesce(func.sum(live.c.revenue), 0)).where(key <= cursor)
+        above = select(dollars(func.coalesce(func.sum(live.c.cents), 0))).where(key <= cursor)
         above = above.scalar_subquery()
-    rows_page = (
-        page.order_by(live.c.neg_revenue, live.c.account_id).limit(args.first + 1).subquery("page")
+    rows_page = page.order_by(live.c.neg, live.c.account_id).limit(args.first + 1).subquery("page")
+    total = select(dollars(func.sum(live.c.cents))).scalar_subquery()
+    running = func.sum(rows_page.c.cents).over(
+        order_by=(rows_page.c.neg, rows_page.c.account_id), rows=(None, -1)
     )
-    total = select(func.sum(live.c.revenue)).scalar_subquery()
-    running = func.sum(rows_page.c.revenue).over(
-        order_by=(rows_page.c.neg_revenue, rows_page.c.account_id), rows=(None, -1)
-    )
-    before = above + func.coalesce(running, 0)
+    before = above + func.coalesce(dollars(running), 0)
     shared = select(
         rows_page.c.account_id,
-        rows_page.c.revenue,
+        rows_page.c.cents,
         func.coalesce(before / func.nullif(total, 0), 0).label("share"),
-        rows_page.c.neg_revenue,
+        rows_page.c.neg,
     ).subquery("shared")
     query = select(
         shared.c.account_id,
-        shared.c.revenue,
+        dollars(shared.c.cents),
         shared.c.share,
-        _suggested(cutoffs, shared.c.revenue, shared.c.share).label("suggested"),
-        shared.c.neg_revenue,
-    ).order_by(shared.c.neg_revenue, shared.c.account_id)
+        _suggested(cutoffs, shared.c.cents, shared.c.share).label("suggested"),
+        shared.c.neg,
+    ).order_by(shared.c.neg, shared.c.account_id)
     rows = (await session.execute(query)).all()[: args.first + 1]
     visible = rows[: args.first]
     return Page(
         items=[Suggestion(r[0], r[1], r[2], Classification(r[3])) for r in visible],
-        cursors=[encode_cursor((r.neg_revenue, r.account_id)) for r in visible],
+        cursors=[encode_cursor((r.neg, r.account_id)) for r in visible],
         has_next_page=len(rows) > args.first,
         has_previous_page=args.after is not None,
     )

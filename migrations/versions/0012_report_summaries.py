@@ -92,7 +92,7 @@ def upgrade() -> None:
     op.create_table(
         "account_revenue_window",
         sa.Column("account_id", sa.BigInteger(), nullable=False),
-        sa.Column("revenue", sa.Numeric(), nullable=False),
+        sa.Column("cents", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_revenue_window")),
     )
     for statement in [*summary_sql.CREATE, revenue_sql.REVENUE_FUNCTION]:

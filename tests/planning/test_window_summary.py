@@ -53,11 +53,9 @@ SELECT id, revenue, coalesce(share, 0),
 FROM ranked ORDER BY revenue DESC, id
 """)
 
-STORED = text(
-    "SELECT account_id, revenue FROM account_revenue_window WHERE revenue <> 0 ORDER BY 1"
-)
+STORED = text("SELECT account_id, cents FROM account_revenue_window WHERE cents <> 0 ORDER BY 1")
 RECOMPUTED = text("""
-SELECT x.account_id, sum(x.amount)
+SELECT x.account_id, sum(x.amount * 100)
 FROM activities x, revenue_window_anchor a
 WHERE a.id = 1 AND x.occurred_at >= a.since AND x.voided_at IS NULL AND x.amount IS NOT NULL
   AND x.kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')
@@ -187,5 +185,5 @@ async def test_a_move_gives_up_while_a_writer_holds_the_anchor(
     assert await window.advance(sessionmaker) is True
     await api.session.rollback()
     assert await api.session.scalar(anchor) > back
-    stored = text("SELECT revenue FROM account_revenue_window WHERE account_id = :a")
-    assert await api.session.scalar(stored, {"a": pk}) == Decimal("12")
+    stored = text("SELECT cents FROM account_revenue_window WHERE account_id = :a")
+    assert await api.session.scalar(stored, {"a": pk}) == 1200
