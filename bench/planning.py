@@ -80,6 +80,11 @@ SIZES = {
 }
 
 
+FORECAST_PAGE = """query($groupBy: ForecastGrouping!, $periodStart: Date!, $first: Int) {
+  forecast(groupBy: $groupBy, periodStart: $periodStart, first: $first) {
+    key label accounts baselineRevenue forecastRevenue targetRevenue gap cursor } }"""
+
+
 def operations() -> dict[str, str]:
     found = {}
     for definition in parse(CONTRACT.read_text()).definitions:
@@ -194,6 +199,8 @@ def run(url: str, runs: int) -> dict[str, Any]:
     for grouping in ("OWNER", "CLASSIFICATION", "PARENT"):
         variables = {"groupBy": grouping, "periodStart": period}
         cases[f"forecast(groupBy: {grouping})"] = (ops["Forecast"], variables)
+    paged = {"groupBy": "PARENT", "periodStart": period, "first": 50}
+    cases["forecast(groupBy: PARENT, first: 50)"] = (FORECAST_PAGE, paged)
     token = asyncio.run(admin_token(url))
     port = free_port()
     server = start_server(url, port)

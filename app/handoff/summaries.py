@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -32,6 +32,8 @@ class StageDayPair(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     from_stage: Mapped[str] = mapped_column(String(64), primary_key=True)
     to_stage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The writer's backend pid % 8: concurrent moves of one day rarely share a row.
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger)
     # touches_in_previous_stage summed (null as 0)
     touches: Mapped[int] = mapped_column(BigInteger)
@@ -54,6 +56,7 @@ class HandoffDay(Base):
 
     pipeline_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # as StageDayPair's
     handoffs: Mapped[int] = mapped_column(BigInteger)
     accepted: Mapped[int] = mapped_column(BigInteger)
 

@@ -3,7 +3,8 @@
 Every statement that writes stage_events or blocked_attempts adds its new rows (+1) and
 takes away its old rows (-1), summed per summary key in one upsert per table, keys in
 order so concurrent writers lock rows in the same order. A key whose delta is zero (an
-UPDATE that moved an event to another account, or accepted a handoff) writes nothing.
+UPDATE that moved an event to another account) writes nothing, and the handoff tables are
+not visited by statements without handoffs.
 """
 
 from __future__ import annotations
@@ -57,14 +58,15 @@ BLOCKED_ROWS = """SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS 
 STAGE_UPSERTS = [
     """
     WITH d AS ({rows})
-    INSERT INTO stage_day_pairs AS t (pipeline_id, day, from_stage, to_stage, events, touches)
-    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage,
+    INSERT INTO stage_day_pairs AS t
+        (pipeline_id, day, from_stage, to_stage, shard, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage, {shard},
            sum(sign), sum(sign * coalesce(touches, 0))
     FROM d
     GROUP BY 1, 2, 3, 4
     HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
     ORDER BY 1, 2, 3, 4
-    ON CONFLICT (pipeline_id, day, from_stage, to_stage) DO UPDATE
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage, shard) DO UPDATE
     SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;""",
     """
     WITH d AS ({rows})
@@ -79,14 +81,15 @@ STAGE_UPSERTS = [
     SET stays = t.stays + EXCLUDED.stays;""",
     """
     WITH d AS ({rows})
-    INSERT INTO handoff_days AS t (pipeline_id, day, handoffs, accepted)
-    SELECT pipeline_id, day, sum(sign), coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    INSERT INTO handoff_days AS t (pipeline_id, day, shard, handoffs, accepted)
+    SELECT pipeline_id, day, {shard}, sum(sign),
+           coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
     FROM d
     WHERE is_handoff
     GROUP BY 1, 2
     HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
     ORDER BY 1, 2
-    ON CONFLICT (pipeline_id, day) DO UPDATE
+    ON CONFLICT (pipeline_id, day, shard) DO UPDATE
     SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;""",
     """
     WITH d AS ({rows})
@@ -135,25 +138,47 @@ STAGE_TABLES = [
 BLOCKED_TABLES = ["blocked_day_missing"]
 
 
-def _statements(upserts: list[str], rows: str, table: str, sign: str) -> str:
-    return "".join(u.format(rows=rows.format(table=table, sign=sign)) for u in upserts)
+# Rows of one day are spread over SHARDS rows by the writer's backend, so concurrent moves
+# of one day and stage pair (every `lose` today) rarely wait on each other's row lock.
+SHARDS = 8
+BACKEND_SHARD = f"(pg_backend_pid() % {SHARDS})"
 
 
-def _function(name: str, upserts: list[str], rows: str, tables: list[str]) -> str:
-    new = _statements(upserts, rows, "new_rows", "1")
-    old = _statements(upserts, rows, "old_rows", "-1")
+def _rows(rows: str, op: str) -> str:
+    new, old = rows.format(table="new_rows", sign="1"), rows.format(table="old_rows", sign="-1")
+    return {"INSERT": new, "UPDATE": f"{new}\n        UNION ALL\n        {old}", "DELETE": old}[op]
+
+
+def _branch(op: str, rows: str, always: list[str], handoffs: list[str]) -> str:
+    d = _rows(rows, op)
+    work = "".join(u.format(rows=d, shard=BACKEND_SHARD) for u in always)
+    if handoffs:
+        tables = {"INSERT": ["new_rows"], "UPDATE": ["new_rows", "old_rows"]}.get(op, ["old_rows"])
+        test = " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE is_handoff)" for t in tables)
+        inner = "".join(u.format(rows=d, shard=BACKEND_SHARD) for u in handoffs)
+        work += f"\n    IF {test} THEN{inner}\n    END IF;"
+    return work
+
+
+def _function(
+    name: str, rows: str, always: list[str], handoffs: list[str], tables: list[str]
+) -> str:
+    insert, update, delete = (_branch(op, rows, always, handoffs) for op in OPS)
     clear = "".join(f"\n    DELETE FROM {table};" for table in tables)
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN{new}
-    ELSIF TG_OP = 'UPDATE' THEN{new}{old}
-    ELSIF TG_OP = 'DELETE' THEN{old}
+    IF TG_OP = 'INSERT' THEN{insert}
+    ELSIF TG_OP = 'UPDATE' THEN{update}
+    ELSIF TG_OP = 'DELETE' THEN{delete}
     ELSE{clear}
     END IF;
     RETURN NULL;
 END $$;
 """
+
+
+OPS = ("INSERT", "UPDATE", "DELETE")
 
 
 def _triggers(table: str, function: str) -> list[str]:
@@ -173,16 +198,21 @@ CREATE = [
     BUCKET_FUNCTION,
     BUCKET_LOW_FUNCTION,
     BUCKET_HIGH_FUNCTION,
-    _function("stage_events_summaries", STAGE_UPSERTS, STAGE_ROWS, STAGE_TABLES),
-    _function("blocked_attempts_summaries", BLOCKED_UPSERTS, BLOCKED_ROWS, BLOCKED_TABLES),
+    _function(
+        "stage_events_summaries", STAGE_ROWS, STAGE_UPSERTS[:2], STAGE_UPSERTS[2:], STAGE_TABLES
+    ),
+    _function("blocked_attempts_summaries", BLOCKED_ROWS, BLOCKED_UPSERTS, [], BLOCKED_TABLES),
     *_triggers("stage_events", "stage_events_summaries"),
     *_triggers("blocked_attempts", "blocked_attempts_summaries"),
 ]
 
 BACKFILL = [
-    *(u.format(rows=STAGE_ROWS.format(table="stage_events", sign="1")) for u in STAGE_UPSERTS),
     *(
-        u.format(rows=BLOCKED_ROWS.format(table="blocked_attempts", sign="1"))
+        u.format(rows=STAGE_ROWS.format(table="stage_events", sign="1"), shard="0")
+        for u in STAGE_UPSERTS
+    ),
+    *(
+        u.format(rows=BLOCKED_ROWS.format(table="blocked_attempts", sign="1"), shard="0")
         for u in BLOCKED_UPSERTS
     ),
 ]

@@ -40,7 +40,11 @@ def upgrade() -> None:
     stage = sa.Column("from_stage", sa.String(length=64), nullable=False)
     _day_table(
         "stage_day_pairs",
-        [stage, sa.Column("to_stage", sa.String(length=64), nullable=False)],
+        [
+            stage,
+            sa.Column("to_stage", sa.String(length=64), nullable=False),
+            sa.Column("shard", sa.SmallInteger(), nullable=False),
+        ],
         ["events", "touches"],
     )
     _day_table(
@@ -51,7 +55,11 @@ def upgrade() -> None:
         ],
         ["stays"],
     )
-    _day_table("handoff_days", [], ["handoffs", "accepted"])
+    _day_table(
+        "handoff_days",
+        [sa.Column("shard", sa.SmallInteger(), nullable=False)],
+        ["handoffs", "accepted"],
+    )
     _day_table(
         "handoff_day_waits", [sa.Column("bucket", sa.Integer(), nullable=False)], ["accepted"]
     )

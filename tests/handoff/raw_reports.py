@@ -133,11 +133,13 @@ SUMMARIES = {
 
 # The summary tables as stored, same columns and order, zero rows left out.
 STORED = {
-    "stage_day_pairs": "SELECT * FROM stage_day_pairs WHERE events <> 0 OR touches <> 0"
-    " ORDER BY 1, 2, 3, 4",
+    "stage_day_pairs": "SELECT pipeline_id, day, from_stage, to_stage, sum(events),"
+    " sum(touches) FROM stage_day_pairs GROUP BY 1, 2, 3, 4"
+    " HAVING sum(events) <> 0 OR sum(touches) <> 0 ORDER BY 1, 2, 3, 4",
     "stage_day_stays": "SELECT pipeline_id, day, from_stage, bucket, stays FROM stage_day_stays"
     " WHERE stays <> 0 ORDER BY 1, 2, 3, 4",
-    "handoff_days": "SELECT * FROM handoff_days WHERE handoffs <> 0 OR accepted <> 0 ORDER BY 1, 2",
+    "handoff_days": "SELECT pipeline_id, day, sum(handoffs), sum(accepted) FROM handoff_days"
+    " GROUP BY 1, 2 HAVING sum(handoffs) <> 0 OR sum(accepted) <> 0 ORDER BY 1, 2",
     "handoff_day_waits": "SELECT * FROM handoff_day_waits WHERE accepted <> 0 ORDER BY 1, 2, 3",
     "handoff_day_missing": "SELECT * FROM handoff_day_missing WHERE handoffs <> 0 ORDER BY 1, 2, 3",
     "blocked_day_missing": "SELECT * FROM blocked_day_missing WHERE attempts <> 0 ORDER BY 1, 2, 3",
