@@ -26,8 +26,8 @@ from app.dashboard import DASHBOARD_PAGE, STATIC_DIR
 from app.fanout import Hub, asyncpg_dsn
 from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
-from app.planning import window
 from app.replica import ReportDatabase
+from app.reports import upkeep
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
@@ -38,7 +38,7 @@ from schema.reports.export import ReportExport
 from schema.ws import Connection
 
 log = logging.getLogger(__name__)
-WINDOW_INTERVAL = 600.0  # seconds between looks at the revenue window's anchor
+UPKEEP_INTERVAL = 600.0  # seconds between rounds of the report summaries' upkeep
 
 
 @dataclass(slots=True)
@@ -84,10 +84,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 interval=settings.rebuild.interval_ms / 1000,
             )
         )
-        # Keeps the revenue window's anchor near the window's start (app/planning/window.py).
-        window_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=1)
+        # Keeps the report summaries cheap to read (app/reports/upkeep.py).
+        upkeep_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=1)
         anchors = asyncio.create_task(
-            window.run_forever(db.create_sessionmaker(window_engine), interval=WINDOW_INTERVAL)
+            upkeep.run_forever(db.create_sessionmaker(upkeep_engine), interval=UPKEEP_INTERVAL)
         )
         try:
             async with _delivery_worker(settings, sessionmaker):
@@ -99,7 +99,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> Starlette
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await job_engine.dispose()
-            await window_engine.dispose()
+            await upkeep_engine.dispose()
             await wait_for_jobs()  # background CSV imports finish before the engine closes
             await engine.dispose()
             if replica is not None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, SmallInteger, String
+from sqlalchemy import BigInteger, SmallInteger, String, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, session_scope
+from app.handoff import summary_sql
 
 # report_bucket(s) = floor(ln(s) * BUCKETS_PER_E): about 13% wide. Non-positive values
 # share LOW_BUCKET and values too large for a float's log (infinity, NaN) HIGH_BUCKET.
@@ -32,7 +34,8 @@ class StageDayPair(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     from_stage: Mapped[str] = mapped_column(String(64), primary_key=True)
     to_stage: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # The writer's backend pid % 8: concurrent moves of one day rarely share a row.
+    # The writer's backend pid % 8: concurrent moves of one day rarely share a row; past
+    # days are folded into shard 0 (fold_shards).
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger)
     # touches_in_previous_stage summed (null as 0)
@@ -48,6 +51,7 @@ class StageDayStay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     from_stage: Mapped[str] = mapped_column(String(64), primary_key=True)
     bucket: Mapped[int] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # as StageDayPair's
     stays: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -92,3 +96,10 @@ class BlockedDayMissing(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     requirement: Mapped[str] = mapped_column(String(100), primary_key=True)
     attempts: Mapped[int] = mapped_column(BigInteger)
+
+
+async def fold_shards(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Fold the shards of past days into shard 0: a report then reads one row per key."""
+    async with session_scope(sessionmaker) as session:
+        for statement in summary_sql.FOLD:
+            await session.execute(text(statement))

@@ -70,14 +70,14 @@ STAGE_UPSERTS = [
     SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;""",
     """
     WITH d AS ({rows})
-    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, stays)
-    SELECT pipeline_id, day, from_stage, report_bucket(seconds), sum(sign)
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, shard, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), {shard}, sum(sign)
     FROM d
     WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
     GROUP BY 1, 2, 3, 4
     HAVING sum(sign) <> 0
     ORDER BY 1, 2, 3, 4
-    ON CONFLICT (pipeline_id, day, from_stage, bucket) DO UPDATE
+    ON CONFLICT (pipeline_id, day, from_stage, bucket, shard) DO UPDATE
     SET stays = t.stays + EXCLUDED.stays;""",
     """
     WITH d AS ({rows})
@@ -139,7 +139,9 @@ BLOCKED_TABLES = ["blocked_day_missing"]
 
 
 # Rows of one day are spread over SHARDS rows by the writer's backend, so concurrent moves
-# of one day and stage pair (every `lose` today) rarely wait on each other's row lock.
+# of one day and stage pair (every `lose` today) rarely wait on each other's row lock; the
+# server folds the shards of past days into shard 0 (FOLD), so a report reads at most
+# today's rows several times.
 SHARDS = 8
 BACKEND_SHARD = f"(pg_backend_pid() % {SHARDS})"
 
@@ -216,6 +218,30 @@ BACKFILL = [
         for u in BLOCKED_UPSERTS
     ),
 ]
+
+# (table, key columns, count columns) of the sharded summaries.
+SHARDED = [
+    ("stage_day_pairs", ["pipeline_id", "day", "from_stage", "to_stage"], ["events", "touches"]),
+    ("stage_day_stays", ["pipeline_id", "day", "from_stage", "bucket"], ["stays"]),
+    ("handoff_days", ["pipeline_id", "day"], ["handoffs", "accepted"]),
+]
+
+
+def _fold(table: str, keys: list[str], counts: list[str]) -> str:
+    key = ", ".join(keys)
+    sums = ", ".join(f"sum({c})" for c in counts)
+    added = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in counts)
+    return f"""
+WITH moved AS (
+    DELETE FROM {table} WHERE shard <> 0 AND day < (now() AT TIME ZONE 'UTC')::date
+    RETURNING *
+)
+INSERT INTO {table} AS t ({key}, shard, {", ".join(counts)})
+SELECT {key}, 0, {sums} FROM moved GROUP BY {key} ORDER BY {key}
+ON CONFLICT ({key}, shard) DO UPDATE SET {added}"""
+
+
+FOLD = [_fold(*table) for table in SHARDED]
 
 DROP_FUNCTIONS = [
     "DROP FUNCTION report_bucket_high(integer)",

@@ -6,7 +6,7 @@ since `revenue_window_anchor.since` (future-dated events included), kept by the 
 trigger on activities in the writer's transaction. A report adds what lies between the
 anchor and the window's start, and takes away what lies after now, from the raw
 activities: exact whatever the anchor, and cheap while the anchor is close to the start,
-which the server's background loop sees to (`advance`, at most an hour behind).
+which the server's upkeep loop sees to (`advance`, app/reports/upkeep.py).
 
 Moving the anchor locks its row; the revenue trigger takes a share lock on it first, so a
 move never races a write. A move waits at most LOCK_TIMEOUT for writers in flight and
@@ -15,7 +15,6 @@ otherwise gives up until the next round, so writers never queue long behind it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -110,16 +109,6 @@ async def advance(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
         if "lock timeout" not in str(error.orig):
             raise
         return False
-
-
-async def run_forever(sessionmaker: async_sessionmaker[AsyncSession], *, interval: float) -> None:
-    """The server's background loop: keep the anchor within an hour of the window's start."""
-    while True:
-        try:
-            await advance(sessionmaker)
-        except Exception:
-            log.exception("advancing the revenue window failed; retrying")
-        await asyncio.sleep(interval)
 
 
 def corrections() -> Subquery:

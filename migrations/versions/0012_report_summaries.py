@@ -52,6 +52,7 @@ def upgrade() -> None:
         [
             sa.Column("from_stage", sa.String(length=64), nullable=False),
             sa.Column("bucket", sa.Integer(), nullable=False),
+            sa.Column("shard", sa.SmallInteger(), nullable=False),
         ],
         ["stays"],
     )

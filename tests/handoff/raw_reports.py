@@ -136,8 +136,8 @@ STORED = {
     "stage_day_pairs": "SELECT pipeline_id, day, from_stage, to_stage, sum(events),"
     " sum(touches) FROM stage_day_pairs GROUP BY 1, 2, 3, 4"
     " HAVING sum(events) <> 0 OR sum(touches) <> 0 ORDER BY 1, 2, 3, 4",
-    "stage_day_stays": "SELECT pipeline_id, day, from_stage, bucket, stays FROM stage_day_stays"
-    " WHERE stays <> 0 ORDER BY 1, 2, 3, 4",
+    "stage_day_stays": "SELECT pipeline_id, day, from_stage, bucket, sum(stays)"
+    " FROM stage_day_stays GROUP BY 1, 2, 3, 4 HAVING sum(stays) <> 0 ORDER BY 1, 2, 3, 4",
     "handoff_days": "SELECT pipeline_id, day, sum(handoffs), sum(accepted) FROM handoff_days"
     " GROUP BY 1, 2 HAVING sum(handoffs) <> 0 OR sum(accepted) <> 0 ORDER BY 1, 2",
     "handoff_day_waits": "SELECT * FROM handoff_day_waits WHERE accepted <> 0 ORDER BY 1, 2, 3",

@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import db
 from app.auth.models import Role
+from app.handoff import summary_sql
 from app.handoff.models import BlockedAttempt, Pipeline, StageEvent
 from app.handoff.ranges import percentile_cont, split_range
+from app.handoff.summaries import fold_shards
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff import raw_reports
@@ -214,6 +217,39 @@ async def test_reports_from_summaries_equal_reports_from_raw_rows(api: Api) -> N
 
     await _assert_summaries_match(api.session)
     await _assert_reports_match(api, manager)
+
+
+async def test_folding_shards_keeps_every_answer(api: Api, engine: AsyncEngine) -> None:
+    manager = await api.caller(Role.MANAGER)
+    pipeline = await default_pipeline(api.session)
+    await _random_events(api.session, pipeline, random.Random(21))
+    await _more_writes(api, pipeline, manager)
+    for table, keys, _ in summary_sql.SHARDED:  # as if written from another backend
+        same = " AND ".join(f"o.{k} = t.{k}" for k in keys)
+        await api.session.execute(
+            text(
+                f"UPDATE {table} t SET shard = 7 WHERE shard = 0 AND NOT EXISTS"
+                f" (SELECT 1 FROM {table} o WHERE {same} AND o.shard = 7)"
+            )
+        )
+    await api.session.commit()
+    assert await _shard_rows(api.session, "<>") > 0
+
+    await fold_shards(db.create_sessionmaker(engine))
+
+    assert await _shard_rows(api.session, "<>") == 0
+    await _assert_summaries_match(api.session)
+    await _assert_reports_match(api, manager)
+
+
+async def _shard_rows(session: AsyncSession, op: str) -> int:
+    """Rows of past days outside shard 0 (`op` '<>'), over the sharded summaries."""
+    await session.rollback()
+    total = 0
+    for table, _, _ in summary_sql.SHARDED:
+        query = f"SELECT count(*) FROM {table} WHERE shard {op} 0 AND day < current_date"
+        total += int(await session.scalar(text(query)) or 0)
+    return total
 
 
 async def test_truncate_empties_the_summaries(api: Api) -> None:
