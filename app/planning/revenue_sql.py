@@ -42,6 +42,10 @@ PART = """
                CASE WHEN {prev} > 0 AND NOT coalesce({cur}, 0) > 0 THEN {prev} ELSE 0 END
                    AS revenue_lost"""
 
+# Each delta row (account, y, d) is the current year of churn year y and the previous year
+# of churn year y + 1; the revenue before the statement is the table's minus d. Revenue is
+# looked up by key per affected row (the primary key), a plan that stays right whatever
+# the planner guesses of a transition table's size.
 CHURN = f"""
         WITH delta AS (
             SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int AS year,
@@ -51,19 +55,25 @@ CHURN = f"""
             GROUP BY 1, 2
         ),
         affected AS (
-            SELECT DISTINCT account_id, year + k AS year
+            SELECT account_id, year + k AS year,
+                   coalesce(sum(d) FILTER (WHERE k = 1), 0) AS d_prev,
+                   coalesce(sum(d) FILTER (WHERE k = 0), 0) AS d_cur
             FROM delta CROSS JOIN (VALUES (0), (1)) AS shift(k)
+            GROUP BY 1, 2
+        ),
+        looked_up AS (
+            SELECT a.*,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year - 1) AS new_prev,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year) AS new_cur
+            FROM affected a
         ),
         revenue AS (
-            SELECT a.account_id, a.year, p.revenue AS new_prev, c.revenue AS new_cur,
-                   coalesce(p.revenue, 0) - coalesce(dp.d, 0) AS old_prev,
-                   coalesce(c.revenue, 0) - coalesce(dc.d, 0) AS old_cur
-            FROM affected a
-            LEFT JOIN account_revenue_years p
-                ON p.account_id = a.account_id AND p.year = a.year - 1
-            LEFT JOIN delta dp ON dp.account_id = a.account_id AND dp.year = a.year - 1
-            LEFT JOIN account_revenue_years c ON c.account_id = a.account_id AND c.year = a.year
-            LEFT JOIN delta dc ON dc.account_id = a.account_id AND dc.year = a.year
+            SELECT account_id, year, new_prev, new_cur,
+                   coalesce(new_prev, 0) - d_prev AS old_prev,
+                   coalesce(new_cur, 0) - d_cur AS old_cur
+            FROM looked_up
         ),
         parts AS (
             SELECT account_id, year, 1 AS sign,{PART.format(prev="new_prev", cur="new_cur")}
