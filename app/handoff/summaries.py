@@ -12,17 +12,16 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import BigInteger, SmallInteger, String, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, session_scope
 from app.handoff import summary_sql
 
-# report_bucket(s) = floor(ln(s) * BUCKETS_PER_E): about 13% wide. Non-positive values
-# share LOW_BUCKET and values too large for a float's log (infinity, NaN) HIGH_BUCKET.
-BUCKETS_PER_E = 8
-LOW_BUCKET = -100_000
-HIGH_BUCKET = 100_000
+# report_bucket(s) = floor(ln(s) * 8), buckets about 13% wide (summary_sql.py); values
+# at or below zero share bucket -100000, infinity and NaN bucket 100000.
+LOCK_TIMEOUT = "100ms"
 
 
 class StageDayPair(Base):
@@ -98,8 +97,20 @@ class BlockedDayMissing(Base):
     attempts: Mapped[int] = mapped_column(BigInteger)
 
 
-async def fold_shards(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Fold the shards of past days into shard 0: a report then reads one row per key."""
-    async with session_scope(sessionmaker) as session:
-        for statement in summary_sql.FOLD:
-            await session.execute(text(statement))
+async def fold_shards(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+    """Fold the shards of past days into shard 0: a report then reads one row per key.
+
+    Rows a writer holds are skipped, and a shard-0 row a writer holds is waited for at most
+    LOCK_TIMEOUT (then the fold is rolled back until the next round): a fold never keeps a
+    writer waiting long, nor deadlocks with one. False when it gave up.
+    """
+    try:
+        async with session_scope(sessionmaker) as session:
+            await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            for statement in summary_sql.FOLD:
+                await session.execute(text(statement))
+        return True
+    except DBAPIError as error:
+        if "lock timeout" not in str(error.orig):
+            raise
+        return False

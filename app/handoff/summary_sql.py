@@ -233,7 +233,10 @@ def _fold(table: str, keys: list[str], counts: list[str]) -> str:
     added = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in counts)
     return f"""
 WITH moved AS (
-    DELETE FROM {table} WHERE shard <> 0 AND day < (now() AT TIME ZONE 'UTC')::date
+    DELETE FROM {table} WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM {table} WHERE shard <> 0 AND day < (now() AT TIME ZONE 'UTC')::date
+        FOR UPDATE SKIP LOCKED
+    ))
     RETURNING *
 )
 INSERT INTO {table} AS t ({key}, shard, {", ".join(counts)})

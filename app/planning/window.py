@@ -15,7 +15,6 @@ otherwise gives up until the next round, so writers never queue long behind it.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +27,6 @@ from app.accounts.models import Account
 from app.activities.models import Activity
 from app.db import Base, session_scope
 from app.planning.figures import IS_REVENUE, TWELVE_MONTHS
-
-log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = "100ms"
 

@@ -235,7 +235,7 @@ async def test_folding_shards_keeps_every_answer(api: Api, engine: AsyncEngine) 
     await api.session.commit()
     assert await _shard_rows(api.session, "<>") > 0
 
-    await fold_shards(db.create_sessionmaker(engine))
+    assert await fold_shards(db.create_sessionmaker(engine)) is True
 
     assert await _shard_rows(api.session, "<>") == 0
     await _assert_summaries_match(api.session)
