@@ -92,7 +92,7 @@ waits AS (
           AND extract(epoch FROM e.accepted_at - e.occurred_at)::float8
               >= report_bucket_low(l.bucket)
           AND extract(epoch FROM e.accepted_at - e.occurred_at)::float8
-              < report_bucket_high(l.bucket)
+              <= report_bucket_high(l.bucket)
           AND report_bucket(extract(epoch FROM e.accepted_at - e.occurred_at)::float8)
               = l.bucket
           AND e.occurred_at >= :start AND e.occurred_at < :end

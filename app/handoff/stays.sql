@@ -59,7 +59,7 @@ CROSS JOIN LATERAL unnest(ARRAY(
     FROM stage_events e
     WHERE e.pipeline_id = :pipeline_id AND e.from_stage = l.stage
       AND e.seconds_in_previous_stage >= report_bucket_low(l.bucket)
-      AND e.seconds_in_previous_stage < report_bucket_high(l.bucket)
+      AND e.seconds_in_previous_stage <= report_bucket_high(l.bucket)
       AND report_bucket(e.seconds_in_previous_stage) = l.bucket
       AND e.occurred_at >= :start AND e.occurred_at < :end
     ORDER BY e.seconds_in_previous_stage

@@ -21,7 +21,8 @@ $$;
 """
 
 # Bounds around a bucket's values, 1% of a bucket wider since ln and exp round (the bucket
-# itself decides): an index range for one bucket's rows, clear of exp()'s overflow.
+# itself decides): an index range low <= s <= high for one bucket's rows, clear of exp()'s
+# overflow. NaN sorts after every float, so `<= NaN` also takes infinity and NaN.
 BUCKET_LOW_FUNCTION = """
 CREATE FUNCTION report_bucket_low(bucket integer) RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
