@@ -28,6 +28,7 @@ from app.fanout import Hub, asyncpg_dsn
 from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
 from app.replica import ReportDatabase
+from app.reports import upkeep
 from app.settings import Settings
 from app.webhooks import worker
 from schema import build_schema
@@ -40,6 +41,7 @@ from schema.reports.export import ReportExport
 from schema.ws import Connection
 
 log = logging.getLogger(__name__)
+UPKEEP_INTERVAL = 600.0  # seconds between rounds of the report summaries' upkeep
 
 
 @dataclass(slots=True)
@@ -96,15 +98,22 @@ def create_app(
                 interval=settings.rebuild.interval_ms / 1000,
             )
         )
+        # Keeps the report summaries cheap to read (app/reports/upkeep.py).
+        upkeep_engine = db.create_engine(url, timeouts=settings.timeouts, pool_size=1)
+        anchors = asyncio.create_task(
+            upkeep.run_forever(db.create_sessionmaker(upkeep_engine), interval=UPKEEP_INTERVAL)
+        )
         try:
             async with _delivery_worker(settings, sessionmaker):
                 yield
         finally:
             await hub.stop()
-            rebuilds.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await rebuilds
+            for task in (rebuilds, anchors):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await job_engine.dispose()
+            await upkeep_engine.dispose()
             await wait_for_jobs()  # background CSV imports finish before the engine closes
             await engine.dispose()
             if replica is not None:

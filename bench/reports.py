@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from app.planning import revenue_sql
 from bench import stage_reports
 from bench.generate import database_url
 from bench.ingest import raw_connection
@@ -57,6 +58,7 @@ EXTRA = [
        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
        FROM activities WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')
        GROUP BY 1, 2""",
+    *revenue_sql.REBUILD,  # loaded with the revenue trigger off: churn years rebuilt once
     """UPDATE assignments a SET last_contact_at = s.last, contact_days = s.days
        FROM (SELECT account_id, max(occurred_at) AS last,
                     array_agg(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date) AS days

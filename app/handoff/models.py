@@ -87,6 +87,14 @@ class StageEvent(IdMixin, Base):
             postgresql_include=["accepted_at", "missing_recommended"],
             postgresql_where=text("is_handoff"),
         ),
+        # Accepted handoffs in wait order, for the exact median wait (migration 0012).
+        Index(
+            "ix_stage_events_handoff_waits",
+            "pipeline_id",
+            text("(extract(epoch FROM accepted_at - occurred_at)::float8)"),
+            postgresql_include=["occurred_at", "accepted_at"],
+            postgresql_where=text("is_handoff AND accepted_at IS NOT NULL"),
+        ),
         Index(
             "ix_stage_events_pending_handoffs",
             "pipeline_id",

@@ -1,9 +1,17 @@
-"""Stage throughput and handoff reports: one SQL statement each, over a [start, end) range."""
+"""Stage throughput and handoff reports over a [start, end) range, from the day summaries.
+
+Whole UTC days are read from the summaries migration 0012's triggers keep, the partial days
+at the ends from the raw rows. Medians and 90th percentiles are exact: the summaries count
+stays per seconds bucket, which finds the bucket holding each rank percentile_cont reads,
+and only that bucket's rows are read (see stays.sql); the interpolation is PostgreSQL's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -12,7 +20,17 @@ from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
 from app.handoff.models import Pipeline
+from app.handoff.ranges import percentile_cont, split_range
 from app.validation import check_moment
+
+HERE = Path(__file__).parent
+THROUGHPUT = text((HERE / "throughput.sql").read_text()).bindparams(
+    bindparam("keys", type_=ARRAY(String)),
+    bindparam("kinds", type_=ARRAY(String)),
+)
+STAYS = text((HERE / "stays.sql").read_text())
+HANDOFFS = text((HERE / "handoffs.sql").read_text())
+STAY_FRACTIONS = (0.5, 0.9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,68 +62,6 @@ class HandoffStats:
     blocked_by: list[RequirementCount]
 
 
-# A stay ends with the event leaving the stage, which carries its length and touches.
-# Conversion counts exits to a later stage that is not LOST, by the definition's order.
-# Counts come from (from, to) pairs; percentiles and touches read ix_stage_events_stays,
-# whose order gives percentile_cont presorted input.
-THROUGHPUT = text("""
-WITH stages AS (
-    SELECT key, kind, ord
-    FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[])) WITH ORDINALITY AS s(key, kind, ord)
-),
-pairs AS (
-    SELECT e.from_stage, e.to_stage, count(*) AS n
-    FROM stage_events e
-    WHERE e.pipeline_id = :pipeline_id AND e.occurred_at >= :start AND e.occurred_at < :end
-    GROUP BY e.from_stage, e.to_stage
-),
-entered AS (
-    SELECT to_stage AS stage, sum(n) AS n FROM pairs GROUP BY to_stage
-),
-exited AS (
-    SELECT p.from_stage AS stage,
-           sum(p.n) AS n,
-           coalesce(sum(p.n) FILTER (WHERE dest.ord > src.ord AND dest.kind <> 'LOST'), 0)
-               AS converted
-    FROM pairs p
-    JOIN stages src ON src.key = p.from_stage
-    LEFT JOIN stages dest ON dest.key = p.to_stage
-    GROUP BY p.from_stage
-),
-stays AS (
-    SELECT e.from_stage AS stage,
-           percentile_cont(ARRAY[0.5, 0.9])
-               WITHIN GROUP (ORDER BY e.seconds_in_previous_stage) AS pct,
-           coalesce(sum(e.touches_in_previous_stage), 0) AS touches
-    FROM stage_events e
-    WHERE e.pipeline_id = :pipeline_id AND e.from_stage IS NOT NULL
-      AND e.occurred_at >= :start AND e.occurred_at < :end
-    GROUP BY e.from_stage
-),
-current AS (
-    SELECT stage, count(*) AS n FROM pipeline_entries
-    WHERE pipeline_id = :pipeline_id GROUP BY stage
-)
-SELECT s.key,
-       coalesce(entered.n, 0)::int,
-       coalesce(exited.n, 0)::int,
-       coalesce(current.n, 0)::int,
-       stays.pct[1],
-       stays.pct[2],
-       exited.converted::float8 / nullif(exited.n, 0),
-       stays.touches::float8 / nullif(exited.n, 0)
-FROM stages s
-LEFT JOIN entered ON entered.stage = s.key
-LEFT JOIN exited ON exited.stage = s.key
-LEFT JOIN stays ON stays.stage = s.key
-LEFT JOIN current ON current.stage = s.key
-ORDER BY s.ord
-""").bindparams(
-    bindparam("keys", type_=ARRAY(String)),
-    bindparam("kinds", type_=ARRAY(String)),
-)
-
-
 # For this transaction only: plans fit the actual range (asyncpg prepares statements, and a
 # generic plan for an unknown range is seconds slower), sorts stay in memory, covering
 # indexes beat heap scans (index-only reads are cheap on SSD or in memory), and no parallel
@@ -134,66 +90,50 @@ async def stage_throughput(
     check_range(start, end)
     params = {
         "pipeline_id": pipeline.id,
-        "start": start,
-        "end": end,
+        **split_range(start, end).params(),
         "keys": [stage["key"] for stage in pipeline.stages],
         "kinds": [stage["kind"] for stage in pipeline.stages],
     }
     await session.execute(REPORT_SETTINGS)
-    rows = await session.execute(THROUGHPUT, params)
-    return [StageStats(*row) for row in rows]
+    rows = (await session.execute(THROUGHPUT, params)).all()
+    stays = await stay_percentiles(session, params)
+    return [
+        StageStats(key, entered, exited, current, *stays.get(key, (None, None)), rate, touches)
+        for key, entered, exited, current, rate, touches in rows
+    ]
 
 
-HANDOFFS = text("""
-WITH handoffs AS (
-    SELECT occurred_at, accepted_at, missing_recommended
-    FROM stage_events
-    WHERE pipeline_id = :pipeline_id AND is_handoff
-      AND occurred_at >= :start AND occurred_at < :end
-),
-totals AS (
-    SELECT count(*) AS handoffs,
-           count(accepted_at) AS accepted,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM accepted_at - occurred_at)
-           ) AS median_wait
-    FROM handoffs
-),
-missing AS (
-    SELECT requirement, count(*) AS n
-    FROM (SELECT unnest(missing_recommended) AS requirement FROM handoffs) m
-    GROUP BY requirement
-),
-blocked AS (
-    SELECT requirement, count(*) AS n
-    FROM (
-        SELECT unnest(missing) AS requirement FROM blocked_attempts
-        WHERE pipeline_id = :pipeline_id AND occurred_at >= :start AND occurred_at < :end
-    ) b
-    GROUP BY requirement
-)
-SELECT t.handoffs, t.accepted, t.median_wait,
-       (SELECT coalesce(array_agg(requirement ORDER BY n DESC, requirement), '{}') FROM missing),
-       (SELECT coalesce(array_agg(n ORDER BY n DESC, requirement), '{}') FROM missing),
-       (SELECT coalesce(array_agg(requirement ORDER BY n DESC, requirement), '{}') FROM blocked),
-       (SELECT coalesce(array_agg(n ORDER BY n DESC, requirement), '{}') FROM blocked)
-FROM totals t
-""")
+async def stay_percentiles(
+    session: AsyncSession, params: dict[str, Any]
+) -> dict[str, tuple[float | None, float | None]]:
+    """Per stage left: the exact median and 90th percentile of the stays in the range."""
+    found: dict[str, tuple[int, dict[int, float]]] = {}
+    stays = await session.execute(STAYS, {**params, "fractions": list(STAY_FRACTIONS)})
+    for stage, total, rank, seconds in stays:
+        found.setdefault(stage, (total, {}))[1][rank] = seconds
+    return {
+        stage: (
+            percentile_cont(0.5, total, values),
+            percentile_cont(0.9, total, values),
+        )
+        for stage, (total, values) in found.items()
+    }
 
 
 async def handoff_report(
     session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
 ) -> HandoffStats:
     check_range(start, end)
-    params = {"pipeline_id": pipeline.id, "start": start, "end": end}
+    params = {"pipeline_id": pipeline.id, **split_range(start, end).params()}
     await session.execute(REPORT_SETTINGS)
     row = (await session.execute(HANDOFFS, params)).one()
-    handoffs, accepted, median, missing_keys, missing_n, blocked_keys, blocked_n = row
+    handoffs, accepted, waits, ranks, values, *requirements = row
+    missing_keys, missing_n, blocked_keys, blocked_n = requirements
     return HandoffStats(
         handoffs=handoffs,
         accepted=accepted,
         pending=handoffs - accepted,
-        median_seconds_to_accept=None if median is None else float(median),
+        median_seconds_to_accept=percentile_cont(0.5, waits, dict(zip(ranks, values, strict=True))),
         missing_recommended=[
             RequirementCount(key, n, n / handoffs if handoffs else None)
             for key, n in zip(missing_keys, missing_n, strict=True)

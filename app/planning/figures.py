@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     DateTime,
     Integer,
@@ -23,9 +24,9 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,14 @@ from app.accounts.models import Account
 from app.activities.models import Activity
 from app.auth.models import User
 from app.errors import InvalidInputError
-from app.planning.models import REVENUE_KINDS, AccountPlan, AccountRevenueYear, PlanStatus
+from app.pagination import decode_cursor, encode_cursor
+from app.planning.models import (
+    REVENUE_KINDS,
+    AccountPlan,
+    AccountRevenueYear,
+    ChurnYearSum,
+    PlanStatus,
+)
 
 TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
 ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
@@ -112,51 +120,6 @@ def last_12_months() -> ColumnElement[bool]:
     )
 
 
-def revenue_last_12_months_by_account(*, tail: bool | None = None) -> Subquery:
-    """(account_id, revenue) over every account's last 12 months, exact to the activity.
-
-    The current year comes from the yearly sums; only the part of the window in the
-    previous year is read from activities: forward from the window's start (`tail`), or as
-    last year's sum minus what came before the start, whichever spans fewer days.
-    """
-    now = func.now()
-    this_year = func.date_trunc("year", now, "UTC")
-    year = cast(func.extract("year", func.timezone("UTC", now)), Integer)
-    start = now - TWELVE_MONTHS
-    if tail is None:
-        today = datetime.now(UTC)
-        tail = today.timetuple().tm_yday > 183
-    sums = AccountRevenueYear
-    revenue = Activity.amount.label("amount")
-    parts = [
-        select(sums.account_id, sums.revenue.label("amount")).where(sums.year == year),
-        select(Activity.account_id, -revenue).where(
-            IS_REVENUE, Activity.occurred_at > now, Activity.occurred_at < this_year + ONE_YEAR
-        ),
-    ]
-    if tail:
-        parts.append(
-            select(Activity.account_id, revenue).where(
-                IS_REVENUE, Activity.occurred_at > start, Activity.occurred_at < this_year
-            )
-        )
-    else:
-        parts.append(select(sums.account_id, sums.revenue).where(sums.year == year - 1))
-        parts.append(
-            select(Activity.account_id, -revenue).where(
-                IS_REVENUE,
-                Activity.occurred_at >= this_year - ONE_YEAR,
-                Activity.occurred_at <= start,
-            )
-        )
-    union = union_all(*parts).subquery("revenue_parts")
-    return (
-        select(union.c.account_id, func.sum(union.c.amount).label("revenue"))
-        .group_by(union.c.account_id)
-        .subquery("revenue")
-    )
-
-
 # --- churn ---------------------------------------------------------------------------
 
 
@@ -168,44 +131,33 @@ def check_years(years: int | None) -> int:
 
 
 def churn_per_year(years: int, *, today: date) -> Subquery:
-    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y."""
+    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y.
+
+    Read from churn_years, which a trigger keeps from the yearly revenue sums (migration
+    0012); a year without customers reads 0 for both sums, as summing no accounts did.
+    """
     last = today.year - 1
     first = last - years + 1
-    sums = AccountRevenueYear
-    # One pass over the customers (positive years) puts each account's years side by side;
-    # a customer of Y - 1 churned when it has no positive year Y.
-    revenue = {
-        y: func.sum(sums.revenue).filter(sums.year == y).label(f"r{y}")
-        for y in range(first - 1, last + 1)
-    }
-    per_account = (
-        select(*revenue.values())
-        .where(sums.revenue > 0, sums.year.between(first - 1, last))
-        .group_by(sums.account_id)
-        .subquery("customer_years")
-    )
-    columns = []
-    for y in range(first, last + 1):
-        start, lost = per_account.c[f"r{y - 1}"], per_account.c[f"r{y}"].is_(None)
-        columns += [
-            func.count(start).label(f"customers{y}"),
-            func.count(start).filter(lost).label(f"churned{y}"),
-            func.coalesce(func.sum(start), 0).label(f"start{y}"),
-            func.coalesce(func.sum(start).filter(lost), 0).label(f"lost{y}"),
-        ]
-    totals = select(*columns).select_from(per_account).cte("churn_totals")
-    return union_all(
-        *(
-            select(
-                literal(y, Integer).label("y"),
-                totals.c[f"customers{y}"].label("customers"),
-                totals.c[f"churned{y}"].label("churned"),
-                totals.c[f"start{y}"].label("revenue_at_start"),
-                totals.c[f"lost{y}"].label("revenue_lost"),
-            )
-            for y in range(first, last + 1)
+    sums = ChurnYearSum
+    series = select(func.generate_series(first, last).label("y")).subquery("years")
+    customers = cast(func.coalesce(func.sum(sums.customers), 0), BigInteger)
+    churned = cast(func.coalesce(func.sum(sums.churned), 0), BigInteger)
+    return (
+        select(
+            series.c.y,
+            customers.label("customers"),
+            churned.label("churned"),
+            case((customers == 0, literal(0)), else_=func.sum(sums.revenue_at_start)).label(
+                "revenue_at_start"
+            ),
+            case((churned == 0, literal(0)), else_=func.sum(sums.revenue_lost)).label(
+                "revenue_lost"
+            ),
         )
-    ).subquery("churn_per_year")
+        .select_from(series.outerjoin(sums, sums.year == series.c.y))
+        .group_by(series.c.y)
+        .subquery("churn_per_year")
+    )
 
 
 def _rates(per_year: Subquery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -334,39 +286,84 @@ def active_on(day: ColumnElement[date] | date) -> list[ColumnElement[bool]]:
 
 
 async def forecast(
-    session: AsyncSession, *, group_by: ForecastGrouping, period_start: date
+    session: AsyncSession,
+    *,
+    group_by: ForecastGrouping,
+    period_start: date,
+    first: int | None = None,
+    after: str | None = None,
 ) -> list[ForecastRow]:
+    """The groups in forecast order (largest first, then key); `first` after a cursor pages."""
     await custom_plans(session)
     figures = plan_figures_query(active_on(period_start), today=utc_today())
-    key, label, source = _grouping(group_by, figures)
-    # Rounded here, so the sums arrive as cents and need no quantising per field.
+    key, source = _grouping(group_by, figures)
+    # Summed per account first and then per group: counting accounts needs no DISTINCT
+    # (a sort of every plan), and the sums are the same. Rounded here, so the sums arrive
+    # as cents and need no quantising per field. Labels are joined to the groups kept.
     columns = ("baseline", "forecast", "target", "gap")
-    sums = [func.round(func.sum(figures.c[c]), 2) for c in columns]
-    query = (
-        select(key, label, func.count(func.distinct(figures.c.account_id)), *sums)
+    per_account = (
+        select(key.label("key"), *(func.sum(figures.c[c]).label(c) for c in columns))
         .select_from(source)
-        .group_by(key, label)
-        .order_by(sums[1].desc(), key)
+        .group_by(key, figures.c.account_id)
+        .subquery("per_account")
+    )
+    grouped = per_account.c.key
+    sums = [func.round(func.sum(per_account.c[c]), 2).label(c) for c in columns]
+    groups = (
+        select(grouped, func.count().label("accounts"), *sums)
+        .group_by(grouped)
+        .order_by(sums[1].desc(), grouped)
+    )
+    if after is not None:
+        cursor = decode_cursor(after, (sums[1], grouped))
+        groups = groups.having(_after(cursor, sums[1], grouped))
+    if first is not None:
+        groups = groups.limit(first)
+    kept = groups.subquery("groups")
+    label, labelled = _label(group_by, kept)
+    query = (
+        select(kept.c.key, label, kept.c.accounts, *(kept.c[c] for c in columns))
+        .select_from(labelled)
+        .order_by(kept.c.forecast.desc(), kept.c.key)
     )
     return list(map(ForecastRow._make, await session.execute(query)))
 
 
-def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any, Any]:
+def forecast_cursor(row: ForecastRow) -> str:
+    return encode_cursor((row.forecast_revenue, row.key))
+
+
+def _after(
+    cursor: tuple[Any, ...], total: ColumnElement[Any], key: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """Groups after (total, key) in the order total DESC, key ASC (no key last)."""
+    value, last = cursor
+    smaller: ColumnElement[bool] = total < value
+    if last is None:
+        return smaller
+    return or_(smaller, and_(total == value, or_(key > last, key.is_(None))))
+
+
+def _grouping(group_by: ForecastGrouping, figures: Subquery) -> tuple[Any, Any]:
+    """(group key, source) of each plan's figures."""
     if group_by is ForecastGrouping.OWNER:
-        source = figures.outerjoin(User, User.id == figures.c.owner_id)
-        return figures.c.owner_id, User.name, source
-    if group_by is ForecastGrouping.CLASSIFICATION:
+        return figures.c.owner_id, figures
+    if group_by in (ForecastGrouping.CLASSIFICATION, ForecastGrouping.INDUSTRY):
         source = figures.join(Account, Account.id == figures.c.account_id)
-        return Account.classification, Account.classification, source
-    if group_by is ForecastGrouping.INDUSTRY:
-        source = figures.join(Account, Account.id == figures.c.account_id)
-        return Account.industry, Account.industry, source
+        column = "classification" if group_by is ForecastGrouping.CLASSIFICATION else "industry"
+        return Account.__table__.c[column], source
     tops = top_level(select(figures.c.account_id))
-    top = Account.__table__.alias("top")
-    source = figures.join(tops, tops.c.account_id == figures.c.account_id).join(
-        top, top.c.id == tops.c.top_id
-    )
-    return top.c.id, top.c.name, source
+    return tops.c.top_id, figures.join(tops, tops.c.account_id == figures.c.account_id)
+
+
+def _label(group_by: ForecastGrouping, groups: Subquery) -> tuple[Any, Any]:
+    """(label, source): the name of each group's owner or top account, else the key."""
+    if group_by is ForecastGrouping.OWNER:
+        return User.name, groups.outerjoin(User, User.id == groups.c.key)
+    if group_by is ForecastGrouping.PARENT:
+        top = Account.__table__.alias("top")
+        return top.c.name, groups.join(top, top.c.id == groups.c.key)
+    return groups.c.key, groups
 
 
 def top_level(account_ids: Select[Any]) -> Subquery:

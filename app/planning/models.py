@@ -159,6 +159,24 @@ class AccountRevenueYear(Base):
     revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2))
 
 
+class ChurnYearSum(Base):
+    """Churn year `year`: last year's customers and who of them bought nothing, per shard.
+
+    Kept with account_revenue_years by the revenue trigger on activities (migration 0012,
+    app/planning/revenue_sql.py); a shard is account_id % 16, so concurrent revenue writes
+    rarely wait on one row.
+    """
+
+    __tablename__ = "churn_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    customers: Mapped[int] = mapped_column(BigInteger)
+    churned: Mapped[int] = mapped_column(BigInteger)
+    revenue_at_start: Mapped[Decimal] = mapped_column(Numeric)
+    revenue_lost: Mapped[Decimal] = mapped_column(Numeric)
+
+
 REVENUE_KINDS = (ActivityKind.INVOICE, ActivityKind.PARTS_PURCHASE, ActivityKind.SERVICE_ORDER)
 # Voided events are no revenue (see migration 0008).
 REVENUE_PREDICATE = "kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND voided_at IS NULL"

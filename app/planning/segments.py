@@ -19,7 +19,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     tuple_,
     update,
 )
@@ -30,8 +29,10 @@ from app.audit.models import AuditEntry
 from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
+from app.handoff.reports import REPORT_SETTINGS
 from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
-from app.planning.figures import custom_plans, revenue_last_12_months_by_account
+from app.planning import window
+from app.planning.figures import custom_plans
 from app.planning.models import AccountPlan, PlanStatus
 from app.webhooks.models import OutboxEvent
 
@@ -56,35 +57,36 @@ class Suggestion:
     suggested: Classification
 
 
-def suggestions_query(cutoffs: Cutoffs, *, tail: bool | None = None) -> Subquery:
+def suggestions_query(cutoffs: Cutoffs) -> Subquery:
     """Every live account ranked by revenue in the last 12 months, with its share and class."""
-    revenue = revenue_last_12_months_by_account(tail=tail)
-    amount = func.coalesce(revenue.c.revenue, 0)
+    joined, cents = window.revenue_last_12_months()
     # Ranked in the order pages are read, so the page needs no second sort.
-    rank = {"order_by": (-amount, Account.id), "rows": (None, -1)}
+    rank = {"order_by": (-cents, Account.id), "rows": (None, -1)}
     ranked = (
         select(
             Account.id.label("account_id"),
             Account.classification.label("current"),
-            amount.label("revenue"),
-            (-amount).label("neg_revenue"),
-            func.coalesce(func.sum(amount).over(**rank), 0).label("before"),  # type: ignore[arg-type]
-            func.sum(amount).over().label("total"),
+            cents.label("cents"),
+            dollars(func.coalesce(func.sum(cents).over(**rank), 0)).label("before"),  # type: ignore[arg-type]
+            dollars(func.sum(cents).over()).label("total"),
         )
-        .outerjoin(revenue, revenue.c.account_id == Account.id)
+        .select_from(joined)
         .where(Account.archived_at.is_(None))
         .subquery("ranked")
     )
     share = func.coalesce(ranked.c.before / func.nullif(ranked.c.total, 0), 0)
-    suggested = _suggested(cutoffs, ranked.c.revenue, share)
+    suggested = _suggested(cutoffs, ranked.c.cents, share)
     return select(
         ranked.c.account_id,
         ranked.c.current,
-        ranked.c.revenue,
-        ranked.c.neg_revenue,
         share.label("share"),
         suggested.label("suggested"),
     ).subquery("suggestions")
+
+
+def dollars(cents: Any) -> Any:
+    """Cents (an integer) as money with two decimals, exactly (shares divide these)."""
+    return cents * literal(Decimal("0.01"), Numeric)
 
 
 def _suggested(cutoffs: Cutoffs, revenue: Any, share: Any) -> Any:
@@ -98,64 +100,56 @@ def _suggested(cutoffs: Cutoffs, revenue: Any, share: Any) -> Any:
 
 
 async def suggestion_page(
-    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs, tail: bool | None = None
+    session: AsyncSession, *, cutoffs: Cutoffs, args: PageArgs
 ) -> Page[Suggestion]:
     """One page of suggestions_query's ranking, without ranking every account.
 
     The page is the next rows after the cursor (a top-N, not a sort of all accounts); the
     revenue ranked above a row is what lies up to the cursor plus the rows before it on the
-    page, and the total is one more pass over the same per-account revenue. Parallel
-    workers do not pay for themselves here: on two shared cores the serial plan measured
-    about 20% faster.
+    page, and the total is one more pass over the same per-account revenue. Each account's
+    revenue is its stored sum since the window's anchor plus a few corrections (see
+    app/planning/window.py), so no activities are summed per account here.
     """
-    await custom_plans(session)
-    await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    revenue = revenue_last_12_months_by_account(tail=tail)
-    amount = func.coalesce(revenue.c.revenue, 0)
+    await session.execute(REPORT_SETTINGS)
+    joined, cents = window.revenue_last_12_months()
     live = (
-        select(
-            Account.id.label("account_id"),
-            amount.label("revenue"),
-            (-amount).label("neg_revenue"),
-        )
-        .outerjoin(revenue, revenue.c.account_id == Account.id)
+        select(Account.id.label("account_id"), cents.label("cents"), (-cents).label("neg"))
+        .select_from(joined)
         .where(Account.archived_at.is_(None))
         .cte("live_revenue")
     )
-    key = tuple_(live.c.neg_revenue, live.c.account_id)
-    page = select(live.c.account_id, live.c.revenue, live.c.neg_revenue)
+    key = tuple_(live.c.neg, live.c.account_id)
+    page = select(live.c.account_id, live.c.cents, live.c.neg)
     above: Any = literal(0, Numeric)
     if args.after is not None:
-        cursor = tuple_(*decode_cursor(args.after, (live.c.neg_revenue, live.c.account_id)))
+        cursor = tuple_(*decode_cursor(args.after, (live.c.neg, live.c.account_id)))
         page = page.where(key > cursor)
-        above = select(func.coalesce(func.sum(live.c.revenue), 0)).where(key <= cursor)
+        above = select(dollars(func.coalesce(func.sum(live.c.cents), 0))).where(key <= cursor)
         above = above.scalar_subquery()
-    rows_page = (
-        page.order_by(live.c.neg_revenue, live.c.account_id).limit(args.first + 1).subquery("page")
+    rows_page = page.order_by(live.c.neg, live.c.account_id).limit(args.first + 1).subquery("page")
+    total = select(dollars(func.sum(live.c.cents))).scalar_subquery()
+    running = func.sum(rows_page.c.cents).over(
+        order_by=(rows_page.c.neg, rows_page.c.account_id), rows=(None, -1)
     )
-    total = select(func.sum(live.c.revenue)).scalar_subquery()
-    running = func.sum(rows_page.c.revenue).over(
-        order_by=(rows_page.c.neg_revenue, rows_page.c.account_id), rows=(None, -1)
-    )
-    before = above + func.coalesce(running, 0)
+    before = above + func.coalesce(dollars(running), 0)
     shared = select(
         rows_page.c.account_id,
-        rows_page.c.revenue,
+        rows_page.c.cents,
         func.coalesce(before / func.nullif(total, 0), 0).label("share"),
-        rows_page.c.neg_revenue,
+        rows_page.c.neg,
     ).subquery("shared")
     query = select(
         shared.c.account_id,
-        shared.c.revenue,
+        dollars(shared.c.cents),
         shared.c.share,
-        _suggested(cutoffs, shared.c.revenue, shared.c.share).label("suggested"),
-        shared.c.neg_revenue,
-    ).order_by(shared.c.neg_revenue, shared.c.account_id)
+        _suggested(cutoffs, shared.c.cents, shared.c.share).label("suggested"),
+        shared.c.neg,
+    ).order_by(shared.c.neg, shared.c.account_id)
     rows = (await session.execute(query)).all()[: args.first + 1]
     visible = rows[: args.first]
     return Page(
         items=[Suggestion(r[0], r[1], r[2], Classification(r[3])) for r in visible],
-        cursors=[encode_cursor((r.neg_revenue, r.account_id)) for r in visible],
+        cursors=[encode_cursor((r.neg, r.account_id)) for r in visible],
         has_next_page=len(rows) > args.first,
         has_previous_page=args.after is not None,
     )

@@ -2,7 +2,7 @@
 
 Every expression here is non-null: a SQL NULL becomes JSON `null`. Texts go through
 `to_json`, which escapes exactly what orjson escapes (quote, backslash, control
-characters as `\\u00XX`); the functions of migration 0012 cover times, floats and JSON.
+characters as `\\u00XX`); the functions of migration 0013 cover times, floats and JSON.
 """
 
 from __future__ import annotations

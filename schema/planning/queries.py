@@ -43,13 +43,27 @@ class Query:
             found = await figures.churn_estimate(session, years=years, today=figures.utc_today())
         return ChurnEstimate.from_result(found)
 
-    @strawberry.field(description="Active plans covering periodStart, summed per group.")
+    @strawberry.field(
+        description="Active plans covering periodStart, summed per group, largest forecast"
+        " first. Every group without `first`; with it, that many after the `after` cursor"
+        " (a row's `cursor`): fewer than `first` means the last page."
+    )
     @permissions.query("report.read")
     async def forecast(
-        self, info: Info, group_by: ForecastGrouping, period_start: date
+        self,
+        info: Info,
+        group_by: ForecastGrouping,
+        period_start: date,
+        first: int | None = None,
+        after: str | None = None,
     ) -> list[ForecastRow]:
+        if first is not None or after is not None:
+            args = page_args(info, first, after)
+            first, after = args.first, args.after
         async with info.context.reports() as session:
-            rows = await figures.forecast(session, group_by=group_by, period_start=period_start)
+            rows = await figures.forecast(
+                session, group_by=group_by, period_start=period_start, first=first, after=after
+            )
         return [ForecastRow.from_row(group_by, row) for row in rows]
 
     @strawberry.field(description="Accounts ranked by revenue in the last 12 months.")

@@ -63,6 +63,11 @@ class ForecastRow:
     forecast_revenue: Decimal
     target_revenue: Decimal
     gap: Decimal
+    row: strawberry.Private[figures.ForecastRow]
+
+    @strawberry.field(description="Pass as `after` for the groups after this one.")
+    def cursor(self) -> str:
+        return figures.forecast_cursor(self.row)
 
     @classmethod
     def from_row(cls, group_by: ForecastGrouping, row: figures.ForecastRow) -> Self:
@@ -76,6 +81,7 @@ class ForecastRow:
             forecast_revenue=row.forecast_revenue,
             target_revenue=row.target_revenue,
             gap=row.gap,
+            row=row,
         )
 
 

@@ -1,4 +1,4 @@
-"""Known answers for the SQL that writes values as the Python path writes them (migration 0012).
+"""Known answers for the SQL that writes values as the Python path writes them (migration 0013).
 
 Each value goes through PostgreSQL's function and through what the Python path does with
 the same stored value (asyncpg's decoding, then strawberry's scalar and orjson), and the
@@ -96,7 +96,7 @@ async def test_floats(session: AsyncSession) -> None:
 @given(st.floats(min_value=-(2.0**53), max_value=2.0**53))
 async def test_any_float(session: AsyncSession, value: float) -> None:
     """Any float below 2**53 in size (above, the two shortest-digit algorithms may break an
-    exact tie between two 17-digit texts differently: documented in migration 0012)."""
+    exact tie between two 17-digit texts differently: documented in migration 0013)."""
     got = await scalar(session, "SELECT af_json_float(CAST(:x AS float8))", x=value)
     expected = orjson.dumps(value).decode()
     assert got == expected or (value == 0 and math.copysign(1, value) < 0), (value, got, expected)

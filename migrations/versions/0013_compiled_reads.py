@@ -6,8 +6,8 @@ differently from the HTTP layer (orjson over strawberry's scalars): a DateTime a
 `datetime.isoformat()` writes it, a Float as orjson writes a Python float, and a JSON
 value compact (jsonb's text has spaces after `:` and `,`). The SQL ones are inlined.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 00:05:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
