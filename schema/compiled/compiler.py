@@ -287,12 +287,13 @@ def page_sql(c: Compiler, f: Field, page: Page) -> str:
     if page.after is not None:
         conditions += f" AND {page.after(t)}"
     rows = (
-        f"(SELECT {t}.*, row_number() OVER (ORDER BY {order_by.format(t=t)}) AS _rn"
+        f"(SELECT {t}.*, row_number() OVER (ORDER BY {order_by.format(t=t)}) AS _rn,"
+        f" {js.cursor(page.cursor(t))} AS _cursor"
         f" FROM (SELECT * FROM {page.table} {t} WHERE {conditions}"
         f" ORDER BY {order_by.format(t=t)} LIMIT {page.size} + 1) {t}) {r}"
     )
     visible = f"FILTER (WHERE {r}._rn <= {page.size})"
-    cursors = f"(array_agg({js.cursor(page.cursor(r))} ORDER BY {r}._rn) {visible})"
+    cursors = f"(array_agg({r}._cursor ORDER BY {r}._rn) {visible})"
 
     grouped, new_defer, forbidden = collect_subfields(
         c.schema, c.fragments, c.variables, c.operation, connection_type, f.details
@@ -332,7 +333,7 @@ def _edge(c: Compiler, connection: GraphQLObjectType, details: Details, r: str, 
         if name == "__typename":
             out.const(js.json_literal(edge_type.name)[1:-1])
         elif name == "cursor":
-            out.const('"').expr(js.cursor(page.cursor(r))).const('"')
+            out.const('"').expr(f"{r}._cursor").const('"')
         elif name == "node":
             node_type = get_named_type(edge_type.fields["node"].type)
             assert isinstance(node_type, GraphQLObjectType)
