@@ -40,7 +40,8 @@ from app import metrics
 from app.auth.models import Role
 from app.errors import AppError
 from app.settings import Limits
-from schema.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused, covered
+from schema.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
+from schema.compiled.specs import SPECS, covered
 from schema.limits import Analysis, validation_rules
 from schema.relay import from_global_id
 
@@ -202,7 +203,7 @@ class CompiledReads:
         role: Role,
     ) -> Plan:
         compiler = Compiler(
-            self.schema, operation, document.fragments, variables, role, self.limits
+            self.schema, operation, document.fragments, variables, role, self.limits, SPECS
         )
         try:
             data = compiler.root()
