@@ -170,7 +170,27 @@ class Checks:
         if _has_nul(value):  # jsonb refuses \u0000
             self.fail(field, f"{field} must not contain NUL characters.")
             return None
+        if _has_huge_number(value):
+            # jsonb keeps 1e21 as the integer 1000000000000000000000, which no 64-bit JSON
+            # writer can send back: refused here instead of failing every later read.
+            self.fail(field, f"{field} must not hold numbers of 2**63 (9.2e18) or more in size.")
+            return None
         return value
+
+
+HUGE = 2**63
+
+
+def _has_huge_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return abs(value) >= HUGE
+    if isinstance(value, dict):
+        return any(_has_huge_number(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_number(v) for v in value)
+    return False
 
 
 def _has_nul(value: Any) -> bool:

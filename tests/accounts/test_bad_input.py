@@ -178,3 +178,32 @@ async def test_a_nul_in_a_query_argument_is_invalid_input_not_internal(api: Api)
     query = "query($s: String) { accounts(filter: {search: $s}) { totalCount } }"
     result = await api.gql(query, {"s": "a\x00b"}, caller=rep)
     assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [{"big": 2**64}, {"list": [1, 1e21]}, {"deep": {"n": -(2**63)}}, {"f": 1e100}],
+)
+async def test_numbers_no_reader_could_send_back_are_refused(
+    api: Api, attributes: dict[str, Any]
+) -> None:
+    """jsonb keeps 1e21 as a 22-digit integer, which no 64-bit JSON writer can answer: such
+    an account would fail every read (found by the differential test)."""
+    manager = await api.caller(Role.MANAGER)
+    before = await _rows(api)
+    variables = {"input": {"name": "Acme", "attributes": attributes}}
+    result = (await api.op("CreateAccount", variables, caller=manager))["createAccount"]
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID_INPUT", "attributes")]
+    assert await _rows(api) == before
+
+
+async def test_large_numbers_below_the_limit_read_back(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    attributes = {"n": 2**63 - 1, "f": 9.2e18, "small": 1e-300}
+    created = await api.op(
+        "CreateAccount", {"input": {"name": "Acme", "attributes": attributes}}, caller=manager
+    )
+    account_id = created["createAccount"]["account"]["id"]
+    query = "query($id: ID!) { node(id: $id) { ... on Account { attributes } } }"
+    found = await api.data(query, {"id": account_id}, caller=manager)
+    assert found["node"]["attributes"] == attributes
