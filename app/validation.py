@@ -173,19 +173,17 @@ class Checks:
         if _has_huge_number(value):
             # jsonb keeps 1e21 as the integer 1000000000000000000000, which no 64-bit JSON
             # writer can send back: refused here instead of failing every later read.
-            self.fail(field, f"{field} must not hold numbers of 2**63 (9.2e18) or more in size.")
+            self.fail(field, f"{field} must hold numbers from -2**63 up to below 2**64 only.")
             return None
         return value
 
 
-HUGE = 2**63
-
-
 def _has_huge_number(value: Any) -> bool:
+    """Outside what a 64-bit JSON writer answers: -2**63 up to 2**64 - 1."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int | float):
-        return abs(value) >= HUGE
+        return not -(2**63) <= value < 2**64
     if isinstance(value, dict):
         return any(_has_huge_number(v) for v in value.values())
     if isinstance(value, list):

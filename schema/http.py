@@ -30,9 +30,10 @@ from app.db import expected_error
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema, multipart
-from schema.compiled import CompiledReads
+from schema.compiled import CompiledReads, Statement, forbidden_paths
 from schema.context import Context
 from schema.limits import CostBudget
+from schema.permissions import FORBIDDEN_MESSAGE
 
 log = logging.getLogger("accountflow.graphql")
 
@@ -364,9 +365,11 @@ class GraphQLEndpoint:
                     await session.close()
                 answer = await self._compiled(params, principal, session, now)
                 if answer is not None:
-                    text, cost = answer
-                    self.budget.charge(principal.token_id, cost)
-                    return _compiled_response(text, cost, request_id, media_type), "ok"
+                    text, statement = answer
+                    self.budget.charge(principal.token_id, statement.cost)
+                    if statement.forbidden:
+                        return self._forbidden_in_place(text, statement, request_id, media_type)
+                    return _compiled_response(text, statement.cost, request_id, media_type), "ok"
             context = Context(
                 session=session,
                 viewer=principal.user,
@@ -405,8 +408,8 @@ class GraphQLEndpoint:
 
     async def _compiled(
         self, params: Params, principal: tokens.Principal, session: AsyncSession, now: datetime
-    ) -> tuple[str, int] | None:
-        """The compiled path's data (JSON text) and cost, or None for strawberry to answer."""
+    ) -> tuple[str, Statement] | None:
+        """The compiled path's data (JSON text) and statement, or None for strawberry."""
         assert self.compiled is not None
         query, variables, name = params
         statement = self.compiled.statement(
@@ -432,13 +435,37 @@ class GraphQLEndpoint:
             metrics.COMPILED.labels("error").inc()
             return None
         metrics.COMPILED.labels("compiled").inc()
-        return text, statement.cost
+        return text, statement
+
+    def _forbidden_in_place(
+        self, data: str, statement: Statement, request_id: str, media_type: str
+    ) -> tuple[Response, str]:
+        """A compiled answer with fields the role may not read: null in place (the SQL wrote
+        it), and graphql-core's FORBIDDEN error at each place one stands. The one case where
+        the data is parsed, to find those places."""
+        parsed = orjson.loads(data)
+        errors = [
+            _format_error(
+                GraphQLError(FORBIDDEN_MESSAGE, list(nodes), path=path, extensions=FORBIDDEN),
+                request_id,
+                self.settings.production,
+            )
+            for path, nodes in forbidden_paths(parsed, statement.forbidden)
+        ]
+        errors.sort(key=_error_order)
+        payload: dict[str, Any] = {"data": parsed}
+        if errors:  # none when no forbidden field's parent is in the data (an empty page)
+            payload["errors"] = errors
+        payload["extensions"] = {"cost": statement.cost}
+        headers = {EXECUTOR: "compiled"}
+        return _json(payload, 200, request_id, media_type, headers), "error" if errors else "ok"
 
     def _answer(
         self, result: ExecutionResult, extensions: dict[str, Any], request_id: str, media: str
     ) -> tuple[Response, str]:
         production = self.settings.production
         errors = [_format_error(e, request_id, production) for e in result.errors or []]
+        errors.sort(key=_error_order)
         # A request error (parse, validation, variables, cost): nothing was executed.
         refused = result.data is None and bool(errors) and all("path" not in e for e in errors)
         payload: dict[str, Any] = {}
@@ -453,6 +480,18 @@ class GraphQLEndpoint:
 
 
 EXECUTOR = "x-accountflow-executor"  # which path answered: compiled or graphql
+FORBIDDEN = {"code": "FORBIDDEN"}
+
+
+def _error_order(error: dict[str, Any]) -> tuple[Any, ...]:
+    """Errors in document order: request errors first, then by the field's place in the
+    document and the path's list indices (graphql-core's order follows its scheduling)."""
+    path = error.get("path")
+    if path is None:
+        return (0,)
+    location = (error.get("locations") or [{}])[0]
+    steps = tuple((0, step, "") if isinstance(step, int) else (1, 0, step) for step in path)
+    return (1, location.get("line", 0), location.get("column", 0), steps)
 
 
 def _compiled_response(data: str, cost: int, request_id: str, media_type: str) -> Response:

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
@@ -89,6 +90,8 @@ class Plan:
     # Choices made from argument values while compiling (e.g. the order): the plan serves a
     # request only when each binder still gives the value it gave then.
     decisions: tuple[tuple[Binder, Hashable], ...]
+    # Where fields the role may not read stand (null in the data): see `forbidden_paths`.
+    forbidden: tuple[tuple[tuple[str | None, ...], tuple[FieldNode, ...]], ...] = ()
 
     def fits(self, bind: Bind) -> bool:
         return all(binder(bind) == value for binder, value in self.decisions)
@@ -104,6 +107,7 @@ class Statement:
     sql: str
     params: list[Any]
     cost: int
+    forbidden: tuple[tuple[tuple[str | None, ...], tuple[FieldNode, ...]], ...] = ()
 
 
 REFUSED = "refused"  # a document strawberry answers (it does not parse or validate)
@@ -172,7 +176,7 @@ class CompiledReads:
         except Refused:
             metrics.COMPILED.labels("refused").inc()
             return None
-        return Statement(plan.sql, params, cost)
+        return Statement(plan.sql, params, cost, plan.forbidden)
 
     def _document(self, query: str) -> Document | str:
         found = self.documents.get(query)
@@ -210,7 +214,38 @@ class CompiledReads:
         except NotCompilable as why:
             log.debug("not compiled: %s", why)
             return Plan(None, (), tuple(compiler.decisions))
-        return Plan(f"SELECT {data}", tuple(compiler.binders), tuple(compiler.decisions))
+        return Plan(
+            f"SELECT {data}",
+            tuple(compiler.binders),
+            tuple(compiler.decisions),
+            tuple(compiler.forbidden),
+        )
+
+
+def forbidden_paths(
+    data: Any, forbidden: tuple[tuple[tuple[str | None, ...], tuple[FieldNode, ...]], ...]
+) -> list[tuple[list[str | int], tuple[FieldNode, ...]]]:
+    """Each place a forbidden field stands in the data (its parent is there), with its node:
+    where graphql-core puts a FORBIDDEN error."""
+    found: list[tuple[list[str | int], tuple[FieldNode, ...]]] = []
+
+    def walk(
+        value: Any, template: tuple[str | None, ...], path: list[str | int], node: Any
+    ) -> None:
+        if len(template) == 1:
+            if isinstance(value, dict):
+                found.append(([*path, template[0] or ""], node))
+            return
+        step, rest = template[0], template[1:]
+        if step is None:
+            for index, item in enumerate(value if isinstance(value, list) else ()):
+                walk(item, rest, [*path, index], node)
+        elif isinstance(value, dict):
+            walk(value.get(step), rest, [*path, step], node)
+
+    for template, node in forbidden:
+        walk(data, template, [], node)
+    return found
 
 
 def _named(type_: TypeNode) -> str:
@@ -241,4 +276,4 @@ def _shape(operation: OperationDefinitionNode, values: dict[str, Any]) -> Hashab
     return tuple(shape)
 
 
-__all__ = ["COVERED", "CompiledReads", "Statement"]
+__all__ = ["COVERED", "CompiledReads", "Statement", "forbidden_paths"]

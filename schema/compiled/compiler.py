@@ -16,14 +16,17 @@ the query then runs through strawberry, whole.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLField,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -99,6 +102,9 @@ class Compiler:
         self.specs = specs  # type name -> field name -> its SQL (schema.compiled.specs)
         self.binders: list[Binder] = []
         self.decisions: list[tuple[Binder, Any]] = []
+        # Where fields the role may not read stand: response keys, None for a list's items.
+        self.path: list[str | None] = []
+        self.forbidden: list[tuple[tuple[str | None, ...], tuple[FieldNode, ...]]] = []
         self._aliases = itertools.count()
         self.bind = Bind(variables, 0, datetime.now(UTC))  # for decisions while compiling
 
@@ -176,9 +182,24 @@ class Compiler:
                 raise NotCompilable(f"{type_.name}.{name} has no SQL")
             guard = definition.extensions.get(GUARD)
             if guard is not None and self.role not in guard[0]:
-                raise NotCompilable("a field the role may not read")
-            out.expr(spec(self, Field(type_, definition, details, row)))
+                if isinstance(definition.type, GraphQLNonNull):  # a root: its null spreads
+                    raise NotCompilable("a root the role may not read")
+                # null in place, and graphql-core's FORBIDDEN error at each place it stands
+                out.const("null")
+                self.forbidden.append(((*self.path, key), tuple(d.node for d in details)))
+                continue
+            with self.at(key):
+                out.expr(spec(self, Field(type_, definition, details, row)))
         return out.const("}")
+
+    @contextmanager
+    def at(self, key: str | None) -> Iterator[None]:
+        """Inside the response key `key`, or a list's items (None)."""
+        self.path.append(key)
+        try:
+            yield
+        finally:
+            self.path.pop()
 
     def object_type(self, f: Field) -> GraphQLObjectType:
         named = get_named_type(f.definition.type)
@@ -218,7 +239,8 @@ def many(table: str, *, where: Callable[[Compiler, Field, str], str], order: str
 
     def spec(c: Compiler, f: Field) -> str:
         t = c.alias()
-        body = c.object(c.object_type(f), f.details, t)
+        with c.at(None):
+            body = c.object(c.object_type(f), f.details, t)
         ordering = order.format(t=t)
         return (
             f"COALESCE((SELECT '[' || string_agg({body}, ',' ORDER BY {ordering}) || ']'"

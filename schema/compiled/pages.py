@@ -71,7 +71,8 @@ def page_sql(c: Compiler, f: Field, page: Page) -> str:
             u = c.alias()
             out.expr(f"(SELECT count(*) FROM {page.table} {u} WHERE {page.where(u)})::text")
         elif name == "edges":
-            edge = _edge(c, connection_type, details, r, page)
+            with c.at(key), c.at(None):
+                edge = _edge(c, connection_type, details, r, page)
             out.expr(
                 f"COALESCE('[' || string_agg({edge}, ',' ORDER BY {r}._rn) {visible} || ']', '[]')"
             )
@@ -100,7 +101,8 @@ def _edge(c: Compiler, connection: GraphQLObjectType, details: Details, r: str, 
         elif name == "node":
             node_type = get_named_type(edge_type.fields["node"].type)
             assert isinstance(node_type, GraphQLObjectType)
-            out.expr(c.object(node_type, group, r))
+            with c.at(key):
+                out.expr(c.object(node_type, group, r))
         else:
             raise NotCompilable(f"{edge_type.name}.{name} has no SQL")
     return out.const("}").sql()

@@ -60,8 +60,9 @@ def node(c: Compiler, f: Field) -> str:
     if table is None:
         raise NotCompilable(f"node of {type_name}")
     action = NODE_LOADERS[type_name][0]
-    if c.role not in POLICY[action].roles:
-        raise NotCompilable("a node the role may not read")
+    if c.role not in POLICY[action].roles:  # null, and FORBIDDEN at this place
+        c.forbidden.append((tuple(c.path), tuple(d.node for d in f.details)))
+        return "'null'"
     runtime = c.schema.type_map[type_name]
     assert isinstance(runtime, GraphQLObjectType)
     arguments = c.arguments(f)

@@ -320,3 +320,34 @@ async def test_two_lists_with_their_own_cursors(api: Api, paths: Paths) -> None:
     assert one.headers["x-accountflow-executor"] == "compiled", one.text
     assert one.content == two.content, (one.text, two.text)
     assert len(one.json()["data"]["accounts"]["edges"]) == 2
+
+
+async def test_fields_the_role_may_not_read_are_null_with_the_same_errors(
+    api: Api, paths: Paths
+) -> None:
+    """An integration may list accounts but not their assignments, activities or users:
+    the compiled answer has the same nulls and the same FORBIDDEN errors, in the same order."""
+    await arrange(api.session)
+    admin = await api.caller(Role.ADMIN)
+    head_id = await history(api, admin)
+    integration = await api.caller(Role.INTEGRATION)
+    rep_id = (await api.data("{ users(first: 5) { edges { node { id role } } } }", caller=admin))[
+        "users"
+    ]["edges"]
+    user_id = next(e["node"]["id"] for e in rep_id if e["node"]["role"] == "REP")
+    query = """
+    query($id: ID!, $user: ID!) {
+      accounts(first: 3) {
+        edges { node { name assignments { id } contacts { name account { stageHistory { id } } } } }
+      }
+      node(id: $id) { id ... on Account { name activities(first: 2) { totalCount } } }
+      who: node(id: $user) { id }
+    }
+    """
+    one, two = await paths.both(query, {"id": head_id, "user": user_id}, integration)
+    assert one.headers["x-accountflow-executor"] == "compiled", one.text
+    assert one.content == two.content, (one.text, two.text)
+    body = one.json()
+    assert body["data"]["who"] is None
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+    assert len(body["errors"]) > 3
