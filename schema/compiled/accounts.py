@@ -7,18 +7,16 @@ from typing import Any
 
 from app.accounts import listing
 from app.errors import AppError
-from app.keyset import Order
 from app.keyset import _decode as decode_keyset_cursor
 from schema.compiled import sqltext as js
 from schema.compiled.compiler import (
     Bind,
-    Binder,
     Compiler,
     Field,
     NotCompilable,
     Refused,
 )
-from schema.compiled.pages import Page, page_sql
+from schema.compiled.pages import Page, first_param, keyset_after, page_sql
 from schema.relay import from_global_id
 
 # Orders with SQL: (column, the sort key's JSON in a cursor, its parameter's cast).
@@ -95,15 +93,14 @@ def accounts(c: Compiler, f: Field) -> str:
 
     column_name, key_json, cast = ORDERS[field_name]
     order = listing.account_order(listing.OrderField(field_name), descending, search=None)
-    size = _accounts_size(c, arguments)
-    after_condition = None
-    previous = "false"
-    if given.get("after") is not None:
-        key_p = c.param(lambda bind: _account_cursor(order, arguments, bind)[0], cast)
-        id_p = c.param(lambda bind: _account_cursor(order, arguments, bind)[1], "bigint")
-        op = "<" if descending else ">"
-        after_condition = lambda t: f"({t}.{column_name}, {t}.id) {op} ({key_p}, {id_p})"  # noqa: E731
-        previous = "true"
+    size = first_param(c, f)
+    after, previous = keyset_after(
+        c,
+        f,
+        lambda cursor: decode_keyset_cursor(order, cursor, "after"),
+        columns=[(column_name, cast), ("id", "bigint")],
+        descending=descending,
+    )
     order_name = js.json_literal(order.name)
     return page_sql(
         c,
@@ -113,7 +110,7 @@ def accounts(c: Compiler, f: Field) -> str:
             where=lambda t: " AND ".join([cond(t) for cond in conditions] or ["true"]),
             order=[(column_name, descending), ("id", descending)],
             cursor=lambda r: f"'[' || {order_name} || ',' || {key_json(r)} || ',' || {r}.id || ']'",
-            after=after_condition,
+            after=after,
             size=size,
             has_previous=previous,
         ),
@@ -132,33 +129,3 @@ def _account_pk(global_id: str) -> int:
     if type_name != "Account":
         raise Refused("not an account id")
     return pk
-
-
-def _accounts_size(c: Compiler, arguments: Binder) -> str:
-    limits = c.limits
-
-    def size(bind: Bind) -> int:
-        first = arguments(bind).get("first")
-        size = limits.default_page_size if first is None else first
-        if not 0 <= size <= limits.max_page_size:
-            raise Refused("first out of range")
-        return int(size)
-
-    return c.param(size, "int")
-
-
-def _account_cursor(order: Order, arguments: Binder, bind: Bind) -> list[Any]:
-    key = ("after", id(arguments))  # one per accounts field of the document
-    found = bind.memo.get(key)
-    if found is None:
-        cursor = arguments(bind).get("after")
-        if cursor is None:
-            raise Refused("the cursor went away")
-        try:
-            found = decode_keyset_cursor(order, cursor, "after")
-        except AppError as error:
-            raise Refused(str(error)) from error
-        if any(v is None for v in found):
-            raise Refused("a null in a cursor")
-        bind.memo[key] = found
-    return found

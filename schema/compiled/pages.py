@@ -130,7 +130,7 @@ def _page_info(
     return out.const("}").sql()
 
 
-def _first(c: Compiler, f: Field) -> str:
+def first_param(c: Compiler, f: Field) -> str:
     """`first` as `check_page_args` takes it: the default when absent, else 0..maximum."""
     arguments = c.arguments(f)
     limits = c.limits
@@ -146,10 +146,16 @@ def _first(c: Compiler, f: Field) -> str:
     return c.param(size, "int")
 
 
-def _keyset_after(
-    c: Compiler, f: Field, columns: Sequence[Any], casts: Sequence[str], names: Sequence[str]
+def keyset_after(
+    c: Compiler,
+    f: Field,
+    decode: Callable[[str], Sequence[Any]],
+    *,
+    columns: Sequence[tuple[str, str]],
+    descending: bool,
 ) -> tuple[Callable[[str], str] | None, str]:
-    """The condition past `after` (a cursor of the columns' values) and hasPreviousPage."""
+    """The condition past `after` and hasPreviousPage. `decode` gives the cursor's values
+    (raising AppError for a bad one), `columns` their (column, cast), the last one unique."""
     arguments = c.arguments(f)
     if c.compile_time_arguments(f).get("after") is None:
         return None, "false"
@@ -162,7 +168,7 @@ def _keyset_after(
             if cursor is None:
                 raise Refused("the cursor went away")  # compiled for a cursor
             try:
-                found = decode_cursor(cursor, columns)
+                found = decode(cursor)
             except AppError as error:
                 raise Refused(str(error)) from error
             if any(v is None for v in found):
@@ -173,20 +179,25 @@ def _keyset_after(
     def nth(i: int) -> Binder:
         return lambda bind: values(bind)[i]
 
-    params = [c.param(nth(i), cast) for i, cast in enumerate(casts)]
+    params = ", ".join(c.param(nth(i), cast) for i, (_, cast) in enumerate(columns))
+    op = "<" if descending else ">"
 
     def condition(t: str) -> str:
-        return f"({', '.join(f'{t}.{n}' for n in names)}) {{op}} ({', '.join(params)})"
+        return f"({', '.join(f'{t}.{name}' for name, _ in columns)}) {op} ({params})"
 
-    return (lambda t: condition(t)), "true"
+    return condition, "true"
 
 
 def branches(c: Compiler, f: Field) -> str:
     from app.accounts.models import Account
 
-    size = _first(c, f)
-    after, previous = _keyset_after(
-        c, f, [Account.name, Account.id], ["text", "bigint"], ["name", "id"]
+    size = first_param(c, f)
+    after, previous = keyset_after(
+        c,
+        f,
+        lambda cursor: decode_cursor(cursor, [Account.name, Account.id]),
+        columns=[("name", "text"), ("id", "bigint")],
+        descending=False,
     )
     return page_sql(
         c,
@@ -196,7 +207,7 @@ def branches(c: Compiler, f: Field) -> str:
             where=lambda t: f"{t}.parent_id = {f.row}.id AND {t}.archived_at IS NULL",
             order=[("name", False), ("id", False)],
             cursor=lambda r: f"'[' || to_json({r}.name)::text || ',' || {r}.id || ']'",
-            after=None if after is None else (lambda t: after(t).format(op=">")),
+            after=after,
             size=size,
             has_previous=previous,
         ),
@@ -206,9 +217,13 @@ def branches(c: Compiler, f: Field) -> str:
 def activities(c: Compiler, f: Field) -> str:
     from app.activities.models import Activity
 
-    size = _first(c, f)
-    after, previous = _keyset_after(
-        c, f, [Activity.occurred_at, Activity.id], ["timestamptz", "bigint"], ["occurred_at", "id"]
+    size = first_param(c, f)
+    after, previous = keyset_after(
+        c,
+        f,
+        lambda cursor: decode_cursor(cursor, [Activity.occurred_at, Activity.id]),
+        columns=[("occurred_at", "timestamptz"), ("id", "bigint")],
+        descending=True,
     )
     return page_sql(
         c,
@@ -220,7 +235,7 @@ def activities(c: Compiler, f: Field) -> str:
             cursor=lambda r: (
                 f"'[{{\"dt\":' || af_json_time({r}.occurred_at) || '}},' || {r}.id || ']'"
             ),
-            after=None if after is None else (lambda t: after(t).format(op="<")),
+            after=after,
             size=size,
             has_previous=previous,
         ),
@@ -230,8 +245,14 @@ def activities(c: Compiler, f: Field) -> str:
 def users(c: Compiler, f: Field) -> str:
     from app.auth.models import User
 
-    size = _first(c, f)
-    after, previous = _keyset_after(c, f, [User.name, User.id], ["text", "bigint"], ["name", "id"])
+    size = first_param(c, f)
+    after, previous = keyset_after(
+        c,
+        f,
+        lambda cursor: decode_cursor(cursor, [User.name, User.id]),
+        columns=[("name", "text"), ("id", "bigint")],
+        descending=False,
+    )
     arguments = c.arguments(f)
     everyone = c.decide(lambda bind: bool(arguments(bind).get("includeInactive")), c.bind)
     return page_sql(
@@ -242,7 +263,7 @@ def users(c: Compiler, f: Field) -> str:
             where=lambda t: "true" if everyone else f"{t}.is_active",
             order=[("name", False), ("id", False)],
             cursor=lambda r: f"'[' || to_json({r}.name)::text || ',' || {r}.id || ']'",
-            after=None if after is None else (lambda t: after(t).format(op=">")),
+            after=after,
             size=size,
             has_previous=previous,
         ),
