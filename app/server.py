@@ -151,7 +151,7 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        token = tokens.bearer_token(request.headers.get("authorization"))
         async with state().sessionmaker() as session:
             principal = await tokens.authenticate(session, token) if token else None
             if principal is None:

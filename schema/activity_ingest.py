@@ -46,7 +46,7 @@ from app.errors import AppError, ConflictError, ErrorGroup, InvalidInputError
 from app.settings import Settings
 from schema.activities import item_from_coerced
 from schema.activity_input import ActivityInputCoercer
-from schema.http import _bearer, request_id_of
+from schema.http import request_id_of
 from schema.permissions import FORBIDDEN_MESSAGE, POLICY
 from schema.relay import to_global_id
 
@@ -97,7 +97,7 @@ class ActivityIngest:
     async def _actor(self, request: Request, request_id: str) -> Actor:
         """The token is checked (and its use stamped) before the body is read, as /graphql
         and the CSV exports do: the same header parsing and `tokens.authenticate`."""
-        token = _bearer(request)
+        token = tokens.bearer_token(request.headers.get("authorization"))
         if token is None:
             raise _RefusedError(401, "Missing bearer token.", "UNAUTHENTICATED")
         async with self.sessionmaker()() as session:

@@ -209,12 +209,6 @@ def _operation_name(query: str, name: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _format_error(error: GraphQLError, request_id: str, production: bool) -> dict[str, Any]:
     original = error.original_error
     expected = None if original is None else expected_error(original)
@@ -304,7 +298,7 @@ class GraphQLEndpoint:
         try:
             if media_type is None:
                 raise BadRequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", status=406)
-            token = _bearer(request)
+            token = tokens.bearer_token(request.headers.get("authorization"))
             if token is None:
                 outcome = "unauthorized"
                 body = _error_body("Missing bearer token.", "UNAUTHENTICATED")

@@ -30,6 +30,12 @@ LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
 principal_cache = PrincipalCache(seconds=1.0, size=10_000)
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def hash_token(raw: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: no brute force can reach them.
     return hashlib.sha256(raw.encode()).hexdigest()

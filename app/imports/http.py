@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.auth.models import Role
-from app.auth.tokens import authenticate
+from app.auth.tokens import authenticate, bearer_token
 from app.errors import AppError
 from app.imports.export import export_query, stream_csv
 from app.imports.models import ImportKind
@@ -28,11 +28,11 @@ async def export_csv(
     sessionmaker: async_sessionmaker[AsyncSession],
     roles: Collection[Role],
 ) -> Response:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
         return _error(401, "UNAUTHENTICATED", "Missing bearer token.")
     async with sessionmaker() as session:
-        principal = await authenticate(session, token.strip())
+        principal = await authenticate(session, token)
     if principal is None:
         return _error(401, "UNAUTHENTICATED", "Invalid or revoked token.")
     if principal.user.role not in roles:

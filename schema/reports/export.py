@@ -187,11 +187,6 @@ def _error(status: int, message: str, code: str, field: str | None = None) -> Re
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 class ReportExport:
     """The token is checked on the primary; the report runs where GraphQL's would: on the
     replica while it is healthy (app.replica), else on the primary."""
@@ -209,7 +204,7 @@ class ReportExport:
         export = EXPORTS.get(field)
         if export is None:
             return _error(404, f"No report named {field!r}.", "NOT_FOUND")
-        token = _bearer(request)
+        token = tokens.bearer_token(request.headers.get("authorization"))
         if token is None:
             return _error(401, "Missing bearer token.", "UNAUTHENTICATED")
         async with self.sessionmaker()() as session:
