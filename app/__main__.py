@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app import db
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def migrate(url: str) -> None:
 
 async def _create_token(url: str, email: str, role: Role, name: str | None) -> str:
     from app.auth import service
-    from app.auth.actor import SYSTEM
+    from app.kit.actor import SYSTEM
 
     engine = db.create_engine(url)
     try:
@@ -106,7 +106,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     # Read by each worker process's app factory: deliver webhooks there too.
     os.environ["ACCOUNTFLOW_WORKER"] = "0" if args.no_worker else "1"
     uvicorn.run(
-        "app.server:app_from_env",
+        "app.web.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
@@ -159,7 +159,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _revoke_token(url: str, token: str) -> None:
     from app.auth import tokens
-    from app.auth.actor import SYSTEM
+    from app.kit.actor import SYSTEM
 
     engine = db.create_engine(url)
     try:
@@ -224,7 +224,7 @@ def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     from app.imports import cli
     from app.imports.jobs import check_mapping
-    from app.imports.models import ImportKind, ImportMode
+    from app.models.imports import ImportKind, ImportMode
 
     url = db.resolve_database_url(settings)
     if settings.database_url is None:
@@ -246,7 +246,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     from app.imports import cli
-    from app.imports.models import ImportKind
+    from app.models.imports import ImportKind
 
     url = db.resolve_database_url(settings)
     if settings.database_url is None:

@@ -6,12 +6,12 @@ import random
 
 from app import db
 from app.accounts import service as account_service
-from app.accounts.models import AccountSource, BuyingRole, Classification
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.demo_history import seed_history
 from app.demo_leads import seed_leads
+from app.kit.actor import SYSTEM
+from app.models.accounts import AccountSource, BuyingRole, Classification
+from app.models.auth import Role
 
 INDUSTRIES = ("Agriculture", "Construction", "Forestry", "Landscaping", "Municipal", "Mining")
 COUNTRIES = ("DE", "AT", "CH", "NL", "FR", "DK", "PL")

@@ -16,16 +16,16 @@ from decimal import Decimal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, Classification
 from app.activities import ingest
-from app.activities.models import ActivityKind
 from app.assignments import service as assignments
-from app.assignments.models import ManagerType
-from app.auth.actor import SYSTEM
-from app.auth.models import Role, User
-from app.handoff.models import Pipeline, PipelineEntry, StageEvent
+from app.kit.actor import SYSTEM
+from app.models.accounts import Account, Classification
+from app.models.activities import ActivityKind
+from app.models.assignments import ManagerType
+from app.models.auth import Role, User
+from app.models.handoff import Pipeline, PipelineEntry, StageEvent
+from app.models.planning import PlanStatus
 from app.planning import service as planning
-from app.planning.models import PlanStatus
 
 FREQUENCY = {Classification.A: 14, Classification.B: 30, Classification.C: 60, Classification.D: 90}
 KINDS = (

@@ -7,12 +7,12 @@ import random
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import AccountSource
-from app.auth.actor import SYSTEM
-from app.auth.models import Role, User
+from app.kit.actor import SYSTEM
 from app.leads import conversion
 from app.leads import service as leads
-from app.leads.models import LeadStatus
+from app.models.accounts import AccountSource
+from app.models.auth import Role, User
+from app.models.leads import LeadStatus
 
 SOURCES = (
     (AccountSource.WEBSITE, 30),

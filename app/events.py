@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.webhooks.models import OutboxEvent
+from app.models.webhooks import OutboxEvent
 
 if TYPE_CHECKING:
-    from app.accounts.models import Account
-    from app.assignments.models import Assignment
-    from app.handoff.models import StageEvent
+    from app.models.accounts import Account
+    from app.models.assignments import Assignment
+    from app.models.handoff import StageEvent
 
 CHANNEL = "accountflow_events"
 

@@ -175,7 +175,7 @@ class Settings:
     replica_max_lag: float = 5.0
     production: bool = False
     fast_executor: bool = True
-    # Queries the read compiler covers run as one SQL statement (schema/compiled).
+    # Queries the read compiler covers run as one SQL statement (schema/engine/compiled).
     compiled_reads: bool = True
     timeouts: DbTimeouts = DbTimeouts()
     rebuild: RebuildJob = RebuildJob()

@@ -28,10 +28,10 @@ import orjson
 from sqlalchemy import func, select
 
 from app import db
-from app.accounts.models import Account
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.accounts import Account
+from app.models.auth import Role
 from bench import NO_BUDGET
 from bench.generate import database_url, generate_accounts, vacuum_analyze
 
@@ -65,7 +65,7 @@ query AccountList($first: Int, $after: String, $filter: AccountFilter) {
 }
 """
 
-SERVERS = {"graphql": "app.server:app_from_env", "bare": "bench.bare:app_from_env"}
+SERVERS = {"graphql": "app.web.app:app_from_env", "bare": "bench.bare:app_from_env"}
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 

@@ -28,10 +28,10 @@ import orjson
 from app import db
 from app.__main__ import migrate
 from app.activities import ingest, rebuild
-from app.activities.models import ActivityKind
 from app.activities.rules import set_contact_rule
-from app.assignments.models import ManagerType
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind
+from app.models.assignments import ManagerType
 from bench.ingest import database_url
 from bench.overdue import generate
 

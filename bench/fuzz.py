@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 
 from app import db
 from app.__main__ import migrate
-from app.auth.models import Role
-from app.server import create_app
+from app.models.auth import Role
 from app.settings import Settings
+from app.web.app import create_app
 from bench.ingest import raw_connection
 from tests.fuzz import fuzzer, generate
 from tests.fuzz.seed import seed

@@ -2,7 +2,7 @@
 
     PEERS_GC=700,10,10 uvicorn bench.gc_probe:app_from_env --factory
 
-`app.server.app_from_env` freezes start-up objects and sets its thresholds; PEERS_GC
+`app.web.app.app_from_env` freezes start-up objects and sets its thresholds; PEERS_GC
 (gen0,gen1,gen2) replaces the thresholds after that ("current" keeps them); a suffix
 "+drop-loaders" tries one way to leave less to collect. GET /gcstats
 answers the CPU seconds spent collecting, the collections and the longest one per generation
@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import server
+from app.web import app as server
 from schema.context import Context
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app import db
-from app.accounts.models import AccountSource, BuyingRole
+from app.models.accounts import AccountSource, BuyingRole
 from app.settings import Settings
 
 

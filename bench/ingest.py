@@ -36,10 +36,10 @@ from sqlalchemy.engine import make_url
 
 from app import db
 from app.__main__ import migrate
-from app.activities.models import ActivityKind
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from app.settings import Settings
 from bench import NO_BUDGET
 

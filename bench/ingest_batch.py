@@ -18,8 +18,8 @@ from sqlalchemy import event, text
 
 from app import db
 from app.activities.ingest import ActivityInput, log_activities
-from app.activities.models import ActivityKind
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind
 from app.settings import Settings
 
 REFS = text("SELECT external_ref FROM accounts WHERE external_ref IS NOT NULL LIMIT 20000")

@@ -23,10 +23,10 @@ import httpx
 import orjson
 
 from app.__main__ import migrate
-from app.activities.models import ActivityKind
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from bench.ingest import database_url, raw_connection, serve
 from tests.support import contract_operations
 

@@ -106,7 +106,7 @@ def accountflow(
     *,
     workers: int,
     env: dict[str, str],
-    target: str = "app.server:app_from_env",
+    target: str = "app.web.app:app_from_env",
 ) -> Spec:
     command = [sys.executable, "-m", "uvicorn", target, "--factory"]
     return _uvicorn(name, command, port, url, workers=workers, env=env)

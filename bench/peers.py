@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
         "--gc",
         nargs="+",
         metavar="G0,G1,G2",
-        help="instead: accountflow once per GC threshold ('current' = app.server's), timed",
+        help="instead: accountflow once per GC threshold ('current' = app.web.app's), timed",
     )
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=300_000)

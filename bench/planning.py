@@ -28,8 +28,8 @@ from graphql import OperationDefinitionNode, parse, print_ast
 from app import db
 from app.__main__ import ROOT, migrate
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from app.planning import revenue_sql
 from app.settings import Settings
 from bench import NO_BUDGET
@@ -153,7 +153,7 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "app.server:app_from_env", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "app.web.app:app_from_env", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     env = {**NO_BUDGET, **os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(command, env=env, cwd=ROOT)

@@ -32,9 +32,9 @@ from websockets.asyncio.client import connect
 from app import db
 from app.__main__ import migrate
 from app.auth import service as auth
-from app.auth.actor import SYSTEM, Actor
-from app.auth.models import Role
 from app.handoff import service as handoff
+from app.kit.actor import SYSTEM, Actor
+from app.models.auth import Role
 from app.webhooks.signing import new_secret
 from bench.ingest import database_url, postgres_cpu_s, postgres_data_dir, raw_connection
 
@@ -297,7 +297,7 @@ def bench_latency(
     ports = [port, port + 1]
     with ExitStack() as stack:
         for p in ports:
-            command = uvicorn("app.server:app_from_env", p, factory=True)
+            command = uvicorn("app.web.app:app_from_env", p, factory=True)
             stack.enter_context(process(command, env, f"http://127.0.0.1:{p}/healthz"))
         load_before = os.getloadavg()
         ws_urls = [f"ws://127.0.0.1:{ports[i % 2]}/graphql" for i in range(subscribers)]

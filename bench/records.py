@@ -26,12 +26,12 @@ from sqlalchemy import func, select, text
 
 from app import db
 from app.accounts import listing
-from app.accounts.models import Account
 from app.accounts.service import ACCOUNT_COLUMNS
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
-from app.keyset import sorted_page, window
+from app.kit.actor import SYSTEM
+from app.kit.keyset import sorted_page, window
+from app.models.accounts import Account
+from app.models.auth import Role
 from bench.accounts_list import post, serve
 from bench.generate import database_url, generate_accounts, vacuum_analyze
 
@@ -262,7 +262,7 @@ def main() -> None:
     url = database_url()
     admin, erp = asyncio.run(prepare(url, args.accounts, args.contacts))
     load = os.getloadavg()[0]
-    with serve("app.server:app_from_env", args.port, url) as server:
+    with serve("app.web.app:app_from_env", args.port, url) as server:
         figures: dict[str, Any] = {
             "baseline_viewer_p50_ms": baseline(args.port, admin, args),
             "search": search(args.port, admin, args),

@@ -35,8 +35,8 @@ from sqlalchemy import text
 from app import db
 from app.__main__ import migrate
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from app.settings import DbTimeouts, Settings
 from bench import NO_BUDGET
 from schema.relay import to_global_id
@@ -232,7 +232,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         sys.executable,
         "-m",
         "uvicorn",
-        "app.server:app_from_env",
+        "app.web.app:app_from_env",
         "--factory",
         "--host",
         "127.0.0.1",

@@ -32,9 +32,9 @@ from schema import (
     users,
     webhooks,
 )
+from schema.engine.executor import FastExecutionContext, SettlingExecutionContext
+from schema.engine.limits import CostExtension, validation_rules
 from schema.errors import ERROR_TYPES, BasicError
-from schema.executor import FastExecutionContext, SettlingExecutionContext
-from schema.limits import CostExtension, validation_rules
 from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
@@ -95,7 +95,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
     limits = limits or Limits()
     # The validation cache is keyed by the rules: build the rule classes once, or every
     # request misses the cache. Depth, aliases and introspection shape visit each fragment
-    # once (schema/limits.py); the cost needs the variables, so it is priced per request.
+    # once (schema/engine/limits.py); the cost needs the variables, so it is priced per request.
     rules = validation_rules(limits.max_depth, limits.max_aliases)
     extensions: list[Any] = [
         lambda: AddValidationRules(rules),

@@ -9,8 +9,8 @@ from sqlalchemy import Select, select
 
 from app.accounts import lifecycle, merge, service
 from app.accounts.listing import search_query
-from app.accounts.models import Contact as ContactRow
-from app.pagination import count, keyset_page
+from app.kit.pagination import count, keyset_page
+from app.models.accounts import Contact as ContactRow
 from schema import permissions
 from schema.accounts import Account, AccountPayload, Contact, ContactPayload
 from schema.context import Info

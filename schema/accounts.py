@@ -10,12 +10,13 @@ from graphql import GraphQLError
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
-from app.accounts import listing, models, service
+from app.accounts import listing, service
 from app.accounts.listing import AccountFilter as AccountFilterArgs
-from app.keyset import sorted_page, window
-from app.pagination import count
+from app.kit.keyset import sorted_page, window
+from app.kit.pagination import count
+from app.kit.validation import Checks
+from app.models import accounts as models
 from app.planning import revenue
-from app.validation import Checks
 from schema import permissions
 from schema.activities import AccountActivityFields
 from schema.cadence import AccountCadenceFields

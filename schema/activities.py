@@ -10,9 +10,10 @@ from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from app.activities import ingest, models, rules, service, voiding
+from app.activities import ingest, rules, service, voiding
 from app.errors import AppError
-from app.pagination import count, keyset_page
+from app.kit.pagination import count, keyset_page
+from app.models import activities as models
 from schema import permissions
 from schema.context import Context, Info
 from schema.enums import ActivityKind, ManagerType

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry.scalars import JSON
 
-from app.audit import models, service
-from app.pagination import count, keyset_page
+from app.audit import service
+from app.kit.pagination import count, keyset_page
+from app.models import audit as models
 from schema import permissions
 from schema.context import Info
 from schema.relay import (

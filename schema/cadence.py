@@ -9,9 +9,10 @@ import strawberry
 from graphql import GraphQLError
 
 from app.activities import cadence
-from app.assignments import bulk, models, service
-from app.assignments.models import BalanceStatus, BulkMode
-from app.pagination import count, keyset_page
+from app.assignments import bulk, service
+from app.kit.pagination import count, keyset_page
+from app.models import assignments as models
+from app.models.assignments import BalanceStatus, BulkMode
 from schema import permissions
 from schema.context import Context, Info
 from schema.enums import CadenceStatus, ManagerType

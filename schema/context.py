@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from app.auth.actor import Actor
-from app.auth.models import Role, User
+from app.kit.actor import Actor
+from app.models.auth import Role, User
 from app.replica import ReportDatabase
 from app.settings import Settings
 
@@ -61,8 +61,8 @@ class Context:
 
     async def settle(self) -> None:
         """The request is over: wait for the fields graphql-core left running (see
-        schema.executor.SettlingExecutionContext) and for a DataLoader statement still running
-        (see `loader`), then drop the loaders. graphql-core's execution context is a
+        schema.engine.executor.SettlingExecutionContext) and for a DataLoader statement still
+        running (see `loader`), then drop the loaders. graphql-core's execution context is a
         reference cycle that holds this Context, so their futures and rows would otherwise
         live until a garbage collection (under load a third of its time: bench/README.md,
         "Peers")."""

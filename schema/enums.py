@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from app.accounts.models import AccountSource, BuyingRole, Classification
-from app.activities.models import ActivityKind
-from app.assignments.models import CadenceStatus, ManagerType
-from app.auth.models import Role
+from app.models.accounts import AccountSource, BuyingRole, Classification
+from app.models.activities import ActivityKind
+from app.models.assignments import CadenceStatus, ManagerType
+from app.models.auth import Role
 
 for _enum in (Role, Classification, AccountSource, BuyingRole, ActivityKind, ManagerType):
     strawberry.enum(_enum)

@@ -6,7 +6,8 @@ from typing import Self
 
 import strawberry
 
-from app.assignments import frequency, models
+from app.assignments import frequency
+from app.models import assignments as models
 from schema import permissions
 from schema.cadence import Assignment, AssignPayload
 from schema.context import Info

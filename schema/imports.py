@@ -12,13 +12,13 @@ from strawberry.scalars import JSON
 
 from app.errors import InvalidInputError
 from app.imports import jobs
-from app.imports.models import ImportJob as JobModel
-from app.imports.models import ImportKind, ImportMode, ImportStatus
-from app.imports.models import ImportRowError as RowErrorModel
+from app.models.imports import ImportJob as JobModel
+from app.models.imports import ImportKind, ImportMode, ImportStatus
+from app.models.imports import ImportRowError as RowErrorModel
 from schema import permissions
 from schema.context import Context, Info
+from schema.engine.multipart import UploadedFile
 from schema.errors import UserError
-from schema.multipart import UploadedFile
 from schema.relay import Connection, Node, list_connection, page_args, register_node, to_global_id
 
 for _enum in (ImportKind, ImportMode, ImportStatus):

@@ -10,10 +10,10 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from app.kit.pagination import count, keyset_page
 from app.leads import conversion, reports, service
-from app.leads.models import Lead as LeadModel
-from app.leads.models import LeadStatus
-from app.pagination import count, keyset_page
+from app.models.leads import Lead as LeadModel
+from app.models.leads import LeadStatus
 from schema import permissions
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
 from schema.context import Context, Info

@@ -27,9 +27,9 @@ from graphql import (
     get_named_type,
 )
 
-from app.auth.models import Role
 from app.auth.scope import user_holds_account
 from app.errors import AppError, ForbiddenError
+from app.models.auth import Role
 from schema.context import Context
 from schema.unit_of_work import info_context, unit_of_work
 

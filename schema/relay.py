@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from app.errors import InvalidIdError, NotFoundError
-from app.pagination import Page, PageArgs, check_page_args
+from app.kit.pagination import Page, PageArgs, check_page_args
 from schema.context import Context, Info
 
 T = TypeVar("T")

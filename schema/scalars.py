@@ -11,7 +11,7 @@ from strawberry.types.scalar import ScalarDefinition
 def parse_datetime(value: object) -> datetime:
     """Any ISO-8601 date and time with a zone.
 
-    The range (years 1900-2200, app.validation.moment_error) is checked by the services, not
+    The range (years 1900-2200, app.kit.validation.moment_error) is checked by the services, not
     here: a scalar that fails coercion fails the whole request before any resolver runs, and
     one bad item of `logActivities` must be rejected by its index, not lose the batch.
     """

@@ -8,8 +8,8 @@ import strawberry
 
 from app.accounts.listing import AccountFilter as AccountFilterArgs
 from app.leads import territories
-from app.leads.models import AssignmentRule as RuleModel
-from app.leads.models import AssignmentRuleMember
+from app.models.leads import AssignmentRule as RuleModel
+from app.models.leads import AssignmentRuleMember
 from schema import permissions
 from schema.accounts import AccountFilter
 from schema.context import Context, Info

@@ -7,7 +7,8 @@ from typing import Self
 
 import strawberry
 
-from app.auth import models, tokens
+from app.auth import tokens
+from app.models import auth as models
 from schema import permissions
 from schema.context import Context, Info
 from schema.errors import UserError

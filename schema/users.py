@@ -4,8 +4,9 @@ from typing import Annotated, Self
 
 import strawberry
 
-from app.auth import models, service
-from app.pagination import count, keyset_page
+from app.auth import service
+from app.kit.pagination import count, keyset_page
+from app.models import auth as models
 from schema import permissions
 from schema.cadence import UserCadenceFields
 from schema.context import Context, Info

@@ -8,8 +8,9 @@ from typing import Self
 import strawberry
 
 from app.events import EventType
-from app.webhooks import models, service
-from app.webhooks.models import DeliveryStatus
+from app.models import webhooks as models
+from app.models.webhooks import DeliveryStatus
+from app.webhooks import service
 from app.webhooks.worker import message_id
 from schema import permissions
 from schema.context import Context, Info

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import db
 from app.__main__ import migrate
-from app.server import create_app
 from app.settings import Settings
+from app.web.app import create_app
 from tests.support import Api
 
 TEMPLATE = "af_template"

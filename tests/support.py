@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
 from app.auth import tokens
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from schema.relay import to_global_id
 
 CONTRACT = Path(__file__).parent / "contract"

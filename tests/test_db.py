@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.accounts.models import Account
-from app.auth.models import Role
+from app.models.accounts import Account
+from app.models.auth import Role
 from app.settings import Settings
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account

@@ -17,10 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from app.auth.models import Role
 from app.db import postgres_binaries
-from app.server import create_app
+from app.models.auth import Role
 from app.settings import Settings
+from app.web.app import create_app
 from tests.handoff.factories import NOW, default_pipeline, insert_events
 from tests.support import Api, Caller
 

@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.validation import simple_email
+from app.kit.validation import simple_email
 
 CASES = [
     "Info@Acme.DE",

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import tags as account_tags
-from app.accounts.models import Account, BuyingRole, Contact
 from app.accounts.service import get_account_for_update
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account, BuyingRole, Contact
 
 UNSET: Any = object()
 

@@ -19,11 +19,11 @@ from sqlalchemy import ColumnElement, Select, exists, func, literal_column, sele
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.types import Float
 
-from app.accounts.models import Account, AccountSource, Classification, Contact
 from app.activities import cadence
-from app.assignments.models import Assignment, CadenceStatus, ManagerType
-from app.handoff.models import Pipeline, PipelineEntry
-from app.keyset import Order, SortKey
+from app.kit.keyset import Order, SortKey
+from app.models.accounts import Account, AccountSource, Classification, Contact
+from app.models.assignments import Assignment, CadenceStatus, ManagerType
+from app.models.handoff import Pipeline, PipelineEntry
 from app.planning.revenue import last_12_months_of
 
 MAX_SEARCH_WORDS = 8

@@ -17,16 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import tags as account_tags
-from app.accounts.models import Account, Contact
 from app.accounts.service import ACCOUNT_FIELDS, HIERARCHY_LOCK
 from app.activities import cadence
-from app.activities.models import Activity
-from app.assignments.models import Assignment
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import ConflictError, InvalidInputError, NotFoundError
-from app.handoff.models import BlockedAttempt, PipelineEntry, StageEvent
-from app.planning.models import AccountPlan, PlanAction, PlanGoal, WhiteSpace
+from app.kit.actor import Actor
+from app.models.accounts import Account, Contact
+from app.models.activities import Activity
+from app.models.assignments import Assignment
+from app.models.handoff import BlockedAttempt, PipelineEntry, StageEvent
+from app.models.planning import AccountPlan, PlanAction, PlanGoal, WhiteSpace
 
 # Filled from the duplicate when empty on the survivor. The parent is left alone: the
 # duplicate's parent could sit below the survivor.

@@ -9,10 +9,7 @@ from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Account, BuyingRole, Contact
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import Role
 from app.auth.scope import user_holds_account
 from app.db import rows_by_id
 from app.errors import (
@@ -24,9 +21,12 @@ from app.errors import (
 )
 from app.events import EventType
 from app.handoff import service as handoff
-from app.leads import roundrobin as territories
-from app.pagination import Page, PageArgs, partitioned_pages
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.pagination import Page, PageArgs, partitioned_pages
+from app.kit.validation import Checks
+from app.models.accounts import Account, BuyingRole, Contact
+from app.models.auth import Role
+from app.territories import roundrobin as territories
 
 UNSET: Any = object()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from app.validation import Checks
+from app.kit.validation import Checks
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 40

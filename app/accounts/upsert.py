@@ -26,14 +26,14 @@ from sqlalchemy.types import String, Text
 
 from app import events
 from app.accounts import tags as account_tags
-from app.accounts.models import Account
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
-from app.auth.actor import Actor
-from app.auth.models import Role
 from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
 from app.events import EventType
-from app.leads import roundrobin as territories
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account
+from app.models.auth import Role
+from app.territories import roundrobin as territories
 
 # Column -> SQL type of the values an item may send (besides external_ref and parent).
 _TYPES = {

@@ -32,8 +32,8 @@ from app.activities.ingest import (
     record_log,
     validate_items,
 )
-from app.auth.actor import Actor
 from app.errors import AppError, InvalidInputError
+from app.kit.actor import Actor
 
 STAGING = "activity_staging"
 _COLUMNS = (

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, String
 
-from app.assignments.models import Assignment, BalanceStatus, CadenceStatus
+from app.models.assignments import Assignment, BalanceStatus, CadenceStatus
 
 DUE_SOON_DAYS = 7
 DEFAULT_WINDOW_DAYS = 365

@@ -25,12 +25,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, String, Text
 
-from app.accounts.models import Account, Contact
 from app.activities import cadence
-from app.activities.models import Activity, ActivityKind
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import Role, User
 from app.auth.scope import accounts_held
 from app.errors import (
     AppError,
@@ -41,7 +37,11 @@ from app.errors import (
     NotFoundError,
 )
 from app.events import sql_global_id
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account, Contact
+from app.models.activities import Activity, ActivityKind
+from app.models.auth import Role, User
 
 MAX_SUMMARY = 2000
 MAX_FUTURE = timedelta(hours=24)

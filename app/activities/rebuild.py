@@ -23,9 +23,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.activities import cadence
-from app.activities.models import ContactRule
-from app.assignments.models import Assignment, ManagerType
 from app.db import session_scope
+from app.models.activities import ContactRule
+from app.models.assignments import Assignment, ManagerType
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import ActivityKind, ContactRule
-from app.assignments.models import ManagerType
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import InvalidInputError
+from app.kit.actor import Actor
+from app.models.activities import ActivityKind, ContactRule
+from app.models.assignments import ManagerType
 
 DEFAULT_KINDS = tuple(k.value for k in ActivityKind if k is not ActivityKind.NOTE)
 

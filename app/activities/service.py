@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import Activity
 from app.db import rows_by_id
-from app.pagination import Page, PageArgs, partitioned_pages
+from app.kit.pagination import Page, PageArgs, partitioned_pages
+from app.models.activities import Activity
 
 
 async def activity_pages(

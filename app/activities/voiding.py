@@ -13,12 +13,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import cadence
-from app.activities.models import Activity, ActivityKind
-from app.assignments.models import Assignment
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import AppError, NotFoundError
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import Assignment
 
 MAX_REASON = 2000
 

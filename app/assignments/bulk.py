@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.activities import cadence
-from app.assignments.models import Assignment, BulkMode, ManagerType
 from app.assignments.service import AlreadyAssignedError, assignable_user, reload
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import User
 from app.errors import InvalidInputError, NotFoundError
+from app.kit.actor import Actor
+from app.models.assignments import Assignment, BulkMode, ManagerType
+from app.models.auth import User
 
 
 @dataclass(slots=True)

@@ -9,13 +9,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Classification
-from app.assignments.models import Assignment, ContactFrequencyDefault, ManagerType
 from app.assignments.service import MAX_FREQUENCY_DAYS, reload
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import NotFoundError
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Classification
+from app.models.assignments import Assignment, ContactFrequencyDefault, ManagerType
 
 
 def _check_days(days: int) -> None:

@@ -8,21 +8,21 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Account
 from app.activities import cadence
-from app.assignments.models import (
+from app.audit import service as audit
+from app.db import rows_by_id
+from app.errors import AppError, InvalidInputError, NotFoundError
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account
+from app.models.assignments import (
     Assignment,
     BalanceStatus,
     CadenceStatus,
     ContactFrequencyDefault,
     ManagerType,
 )
-from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import Role, User
-from app.db import rows_by_id
-from app.errors import AppError, InvalidInputError, NotFoundError
-from app.validation import Checks
+from app.models.auth import Role, User
 
 
 class AlreadyAssignedError(AppError):

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditEntry
-from app.auth.actor import Actor
+from app.kit.actor import Actor
+from app.models.audit import AuditEntry
 
 
 def _plain(value: Any) -> Any:

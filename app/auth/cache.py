@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from app.auth.models import User
+from app.models.auth import User
 
 
 @dataclass(slots=True)

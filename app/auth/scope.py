@@ -6,8 +6,8 @@ from sqlalchemy import BigInteger, any_, bindparam, exists, or_, select, union
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.assignments.models import Assignment
-from app.handoff.models import PipelineEntry
+from app.models.assignments import Assignment
+from app.models.handoff import PipelineEntry
 
 
 async def user_holds_account(session: AsyncSession, *, user_id: int, account_id: int) -> bool:

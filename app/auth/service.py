@@ -5,14 +5,14 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.assignments.models import Assignment
 from app.audit import service as audit
 from app.auth import tokens
-from app.auth.actor import Actor
-from app.auth.models import Role, User
 from app.db import rows_by_id
 from app.errors import AlreadyExistsError, AppError, InvalidInputError, NotFoundError
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.assignments import Assignment
+from app.models.auth import Role, User
 
 MAX_ACCOUNTS_LIMIT = 1_000_000
 

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.auth.cache import PrincipalCache
-from app.auth.models import ApiToken, Role, User
 from app.db import rows_by_id
 from app.errors import ForbiddenError, InvalidInputError, NotFoundError
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.auth import ApiToken, Role, User
 
 TOKEN_PREFIX = "af_"
 # apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.

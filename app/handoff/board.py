@@ -10,9 +10,9 @@ from typing import Any, cast
 from sqlalchemy import DateTime, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.handoff.models import Pipeline, PipelineEntry
 from app.handoff.service import get_pipeline
-from app.pagination import Page, PageArgs, partitioned_pages
+from app.kit.pagination import Page, PageArgs, partitioned_pages
+from app.models.handoff import Pipeline, PipelineEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from transitions import Machine, MachineError
 from app.errors import InvalidTransitionError
 from app.handoff.definition import PipelineDef, check_shape
 from app.handoff.errors import InvalidPipelineError
-from app.handoff.models import Pipeline
+from app.models.handoff import Pipeline
 
 _CACHE: dict[tuple[int, int], Compiled] = {}
 

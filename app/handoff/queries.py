@@ -8,7 +8,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import rows_by_id
-from app.handoff.models import Pipeline, PipelineEntry, StageEvent
+from app.models.handoff import Pipeline, PipelineEntry, StageEvent
 
 
 def pending_handoffs_query(pipeline_id: int) -> Select[StageEvent]:

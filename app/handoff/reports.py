@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
-from app.handoff.models import Pipeline
 from app.handoff.ranges import percentile_cont, split_range
-from app.validation import check_moment
+from app.kit.validation import check_moment
+from app.models.handoff import Pipeline
 
 HERE = Path(__file__).parent
 THROUGHPUT = text((HERE / "throughput.sql").read_text()).bindparams(

@@ -22,10 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, BuyingRole, Contact
-from app.activities.models import Activity
-from app.assignments.models import Assignment, ManagerType
-from app.planning.models import AccountPlan, PlanStatus
+from app.models.accounts import Account, BuyingRole, Contact
+from app.models.activities import Activity
+from app.models.assignments import Assignment, ManagerType
+from app.models.planning import AccountPlan, PlanStatus
 
 ACCOUNT_FIELDS = frozenset(
     {

@@ -31,11 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app import events
-from app.accounts.models import Account
 from app.audit import service as audit
-from app.audit.models import AuditEntry
-from app.auth.actor import Actor
-from app.auth.models import Role, User
 from app.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
 from app.handoff import requirements
 from app.handoff.definition import KEY, PipelineDef, StageDef, TransitionDef
@@ -47,8 +43,12 @@ from app.handoff.errors import (
     InvalidPipelineError,
 )
 from app.handoff.machine import Compiled, build, cached, compiled, fire
-from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account
+from app.models.audit import AuditEntry
+from app.models.auth import Role, User
+from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 
 ENTER = "enter"
 TEXT_LIMIT = 2000

@@ -14,17 +14,17 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import tags as account_tags
-from app.accounts.models import AccountSource, Classification
 from app.accounts.service import clean_account_fields
 from app.accounts.upsert import UNSET, UpsertItem, upsert_accounts
-from app.auth.actor import Actor
-from app.auth.models import Role
 from app.imports import statements
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import Row, RowError
 from app.imports.values import CellError, parse_enum, parse_id, parse_json_object
-from app.leads import roundrobin
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import AccountSource, Classification
+from app.models.auth import Role
+from app.territories import roundrobin
 
 COLUMNS = (
     "id",

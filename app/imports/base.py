@@ -8,10 +8,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
 from app.errors import AppError
 from app.imports.csvfile import Row, RowError
 from app.imports.values import CellError
+from app.kit.actor import Actor
 
 
 @dataclass(slots=True)

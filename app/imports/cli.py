@@ -10,11 +10,11 @@ from typing import Any, TextIO
 import orjson
 
 from app import db
-from app.auth.actor import SYSTEM
 from app.errors import AppError
 from app.imports.export import export_query, stream_csv
-from app.imports.models import ImportKind, ImportMode
 from app.imports.runner import Progress, run_import
+from app.kit.actor import SYSTEM
+from app.models.imports import ImportKind, ImportMode
 
 MAX_PRINTED_ERRORS = 100
 

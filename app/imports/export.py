@@ -14,17 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from app.accounts.listing import AccountFilter, accounts_query
-from app.accounts.models import Account, AccountSource, Classification, Contact
-from app.activities.models import Activity, ActivityKind
-from app.assignments.models import Assignment, ManagerType
 from app.assignments.service import AssignmentFilter, assignments_query
 from app.errors import InvalidInputError
 from app.imports.accounts import COLUMNS as ACCOUNT_COLUMNS
-from app.imports.models import ImportKind
 from app.imports.records import ActivityImporter, AssignmentImporter, ContactImporter, LeadImporter
 from app.imports.values import CellError, parse_datetime, parse_id
-from app.leads.models import Lead, LeadStatus
 from app.leads.service import LeadFilter, leads_query
+from app.models.accounts import Account, AccountSource, Classification, Contact
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import Assignment, ManagerType
+from app.models.imports import ImportKind
+from app.models.leads import Lead, LeadStatus
 
 CHUNK_ROWS = 2000
 Rows = Select[*tuple[Any, ...]]

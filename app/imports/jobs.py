@@ -18,12 +18,12 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import events
-from app.auth.actor import Actor
 from app.db import create_sessionmaker, rows_by_id
 from app.errors import InvalidInputError
-from app.imports.models import ImportJob, ImportKind, ImportMode, ImportRowError, ImportStatus
 from app.imports.runner import Progress, run_import
-from app.pagination import Page, PageArgs, partitioned_pages
+from app.kit.actor import Actor
+from app.kit.pagination import Page, PageArgs, partitioned_pages
+from app.models.imports import ImportJob, ImportKind, ImportMode, ImportRowError, ImportStatus
 
 log = logging.getLogger(__name__)
 

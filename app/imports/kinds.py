@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from app.imports.accounts import AccountImporter
 from app.imports.base import Importer
-from app.imports.models import ImportKind
 from app.imports.records import (
     ActivityImporter,
     AssignmentImporter,
     ContactImporter,
     LeadImporter,
 )
+from app.models.imports import ImportKind
 
 IMPORTERS: dict[ImportKind, Importer] = {
     ImportKind.ACCOUNTS: AccountImporter(),

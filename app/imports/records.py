@@ -10,14 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts
-from app.accounts.models import Account, AccountSource, BuyingRole, Contact
 from app.activities import cadence
 from app.activities.ingest import ActivityInput, log_activities
-from app.activities.models import Activity, ActivityKind
 from app.assignments import service as assignments
-from app.assignments.models import Assignment, ManagerType
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import AppError, InvalidInputError, NotFoundError
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import Row, RowError
@@ -30,9 +26,13 @@ from app.imports.values import (
     parse_int,
     parse_json_object,
 )
+from app.kit.actor import Actor
+from app.kit.validation import Checks
 from app.leads import service as leads
-from app.leads.models import Lead, LeadStatus
-from app.validation import Checks
+from app.models.accounts import Account, AccountSource, BuyingRole, Contact
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import Assignment, ManagerType
+from app.models.leads import Lead, LeadStatus
 
 
 async def account_of(session: AsyncSession, values: dict[str, Any]) -> int:

@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
 from app.errors import AppError
 from app.imports.base import BatchResult, Importer, Item, known_columns, row_errors
 from app.imports.csvfile import Row, RowError, raw_records, records
 from app.imports.kinds import importer_for
-from app.imports.models import ImportKind, ImportMode
 from app.imports.values import CellError
+from app.kit.actor import Actor
+from app.models.imports import ImportKind, ImportMode
 
 BATCH_SIZE = 1000
 

@@ -9,15 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import service as accounts
-from app.accounts.models import Account, AccountSource, Contact
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import AppError, InvalidTransitionError
 from app.handoff import service as handoff
 from app.handoff.errors import AlreadyInPipelineError
-from app.leads import roundrobin
-from app.leads.models import Lead, LeadStatus
+from app.kit.actor import Actor
 from app.leads.service import get_lead_for_update
+from app.models.accounts import Account, AccountSource, Contact
+from app.models.leads import Lead, LeadStatus
+from app.territories import roundrobin
 
 
 class AlreadyConvertedError(AppError):

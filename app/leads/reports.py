@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import AccountSource
 from app.errors import InvalidInputError
+from app.models.accounts import AccountSource
 
 SOURCE_REPORT = text((Path(__file__).parent / "source_report.sql").read_text())
 

@@ -8,10 +8,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Account, AccountSource
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import Role, User
 from app.db import rows_by_id
 from app.errors import (
     AlreadyExistsError,
@@ -20,9 +17,12 @@ from app.errors import (
     InvalidTransitionError,
     NotFoundError,
 )
-from app.leads.models import Lead, LeadStatus
+from app.kit.actor import Actor
+from app.kit.validation import Checks
 from app.leads.sql import FREE_MAIL_DOMAINS
-from app.validation import Checks
+from app.models.accounts import Account, AccountSource
+from app.models.auth import Role, User
+from app.models.leads import Lead, LeadStatus
 
 UNSET: Any = object()
 MAX_DUPLICATES = 20

@@ -12,17 +12,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.listing import AccountFilter, accounts_query
-from app.accounts.models import Account, AccountSource, Classification
-from app.assignments.models import ManagerType
 from app.assignments.service import MAX_FREQUENCY_DAYS
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import Role, User
 from app.db import rows_by_id
 from app.errors import NotFoundError
-from app.leads.models import AssignmentRule, AssignmentRuleMember
-from app.leads.roundrobin import ApplyResult, apply_rules
-from app.validation import Checks
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account, AccountSource, Classification
+from app.models.assignments import ManagerType
+from app.models.auth import Role, User
+from app.models.leads import AssignmentRule, AssignmentRuleMember
+from app.territories.roundrobin import ApplyResult, apply_rules
 
 
 @dataclass(frozen=True, slots=True)

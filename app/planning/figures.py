@@ -30,12 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
-from app.activities.models import Activity
-from app.auth.models import User
 from app.errors import InvalidInputError
-from app.pagination import decode_cursor, encode_cursor
-from app.planning.models import (
+from app.kit.pagination import decode_cursor, encode_cursor
+from app.models.accounts import Account
+from app.models.activities import Activity
+from app.models.auth import User
+from app.models.planning import (
     REVENUE_KINDS,
     AccountPlan,
     AccountRevenueYear,

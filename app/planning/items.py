@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import InvalidTransitionError, NotFoundError
-from app.planning.models import (
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.planning import (
     AccountPlan,
     ActionStatus,
     PlanAction,
@@ -23,7 +24,6 @@ from app.planning.models import (
 )
 from app.planning.service import check_user, get_plan_for_update, require_open
 from app.planning.terms import decimal_in, money
-from app.validation import Checks
 
 Item = TypeVar("Item", PlanGoal, PlanAction, WhiteSpace)
 

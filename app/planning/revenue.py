@@ -12,9 +12,9 @@ from sqlalchemy import BigInteger, Integer, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import Activity
+from app.models.activities import Activity
+from app.models.planning import AccountRevenueYear
 from app.planning.figures import IS_REVENUE, last_12_months
-from app.planning.models import AccountRevenueYear
 
 MAX_YEARS = 50
 ZERO = Decimal("0.00")

@@ -24,17 +24,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, BuyingRole, Classification, Contact
-from app.audit.models import AuditEntry
-from app.auth.actor import Actor
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
 from app.handoff.reports import REPORT_SETTINGS
-from app.pagination import Page, PageArgs, decode_cursor, encode_cursor
+from app.kit.actor import Actor
+from app.kit.pagination import Page, PageArgs, decode_cursor, encode_cursor
+from app.models.accounts import Account, BuyingRole, Classification, Contact
+from app.models.audit import AuditEntry
+from app.models.planning import AccountPlan, PlanStatus
+from app.models.webhooks import OutboxEvent
 from app.planning import window
 from app.planning.figures import custom_plans
-from app.planning.models import AccountPlan, PlanStatus
-from app.webhooks.models import OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)

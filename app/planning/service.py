@@ -10,10 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.models import Account
 from app.audit import service as audit
-from app.auth.actor import Actor
-from app.auth.models import User
 from app.db import rows_by_id
 from app.errors import (
     AppError,
@@ -22,9 +19,12 @@ from app.errors import (
     InvalidTransitionError,
     NotFoundError,
 )
-from app.planning.models import AccountPlan, PlanStatus
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.accounts import Account
+from app.models.auth import User
+from app.models.planning import AccountPlan, PlanStatus
 from app.planning.terms import TERM_FIELDS, camel, clean_terms
-from app.validation import Checks
 
 UNSET: Any = object()
 

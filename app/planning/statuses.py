@@ -11,9 +11,10 @@ from sqlalchemy import Date, Select, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.errors import InvalidTransitionError, NotFoundError
-from app.planning.models import (
+from app.kit.actor import Actor
+from app.kit.validation import Checks
+from app.models.planning import (
     ActionStatus,
     GoalStatus,
     PlanAction,
@@ -22,7 +23,6 @@ from app.planning.models import (
     WhiteSpaceStatus,
 )
 from app.planning.terms import decimal_in
-from app.validation import Checks
 
 MAX_REASON = 2000
 ACTUAL_LIMIT = Decimal("999999999999.99")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from app.validation import Checks
+from app.kit.validation import Checks
 
 CENT = Decimal("0.01")
 CHURN_PLACES = Decimal("0.000001")

@@ -18,32 +18,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, SmallInteger, Subquery, cast, func, select, text, union_all
+from sqlalchemy import BigInteger, Subquery, cast, func, select, text, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import Account
-from app.activities.models import Activity
-from app.db import Base, session_scope
+from app.db import session_scope
+from app.models.accounts import Account
+from app.models.activities import Activity
+from app.models.planning import AccountRevenueWindow, RevenueWindowAnchor
 from app.planning.figures import IS_REVENUE, TWELVE_MONTHS
 
 LOCK_TIMEOUT = "100ms"
-
-
-class RevenueWindowAnchor(Base):
-    __tablename__ = "revenue_window_anchor"
-
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # always 1
-    since: Mapped[datetime]
-
-
-class AccountRevenueWindow(Base):
-    __tablename__ = "account_revenue_window"
-
-    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    # In cents: ranking 100,000 accounts compares and adds integers, not numerics.
-    cents: Mapped[int] = mapped_column(BigInteger)
 
 
 _REVENUE = (

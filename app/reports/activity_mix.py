@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import ActivityKind
 from app.handoff.reports import REPORT_SETTINGS, check_range
+from app.models.activities import ActivityKind
 
 
 @dataclass(frozen=True, slots=True)

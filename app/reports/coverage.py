@@ -12,16 +12,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, Boolean, String
 
-from app.accounts.models import Classification
 from app.activities.cadence import (
     DEFAULT_DEFICIT_AT,
     DEFAULT_SURPLUS_AT,
     DEFAULT_WINDOW_DAYS,
     DUE_SOON_DAYS,
 )
-from app.assignments.models import ManagerType
 from app.errors import InvalidInputError
 from app.handoff.reports import REPORT_SETTINGS
+from app.models.accounts import Classification
+from app.models.assignments import ManagerType
 
 
 class CoverageGrouping(StrEnum):

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime, String
 
 from app.errors import InvalidInputError
-from app.handoff.models import Pipeline
 from app.handoff.reports import REPORT_SETTINGS, check_range
+from app.models.handoff import Pipeline
 
 HERE = Path(__file__).parent
 MAX_PERIODS = 1000

@@ -8,12 +8,12 @@ from typing import Any, cast
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
-from app.auth.models import User
 from app.errors import InvalidInputError
 from app.handoff.definition import StageKind
-from app.handoff.models import Pipeline, PipelineEntry
-from app.pagination import Page, PageArgs, count, keyset_page
+from app.kit.pagination import Page, PageArgs, count, keyset_page
+from app.models.accounts import Account
+from app.models.auth import User
+from app.models.handoff import Pipeline, PipelineEntry
 
 MAX_DAYS = 36_500
 # Longest first: the oldest entry into its stage; id breaks ties.

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.actor import Actor
 from app.db import rows_by_id
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
-from app.pagination import Page, PageArgs, partitioned_pages
+from app.kit.actor import Actor
+from app.kit.pagination import Page, PageArgs, partitioned_pages
+from app.models.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from app.webhooks import signing, urls
-from app.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 
 MAX_WEBHOOKS = 100
 

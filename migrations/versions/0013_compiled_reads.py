@@ -1,6 +1,6 @@
 """compiled reads: SQL functions that write response JSON exactly as the Python path does
 
-The compiled read path (schema/compiled) has PostgreSQL build a query's whole response
+The compiled read path (schema/engine/compiled) has PostgreSQL build a query's whole response
 as JSON text. These functions format the values whose JSON text PostgreSQL would write
 differently from the HTTP layer (orjson over strawberry's scalars): a DateTime as
 `datetime.isoformat()` writes it, a Float as orjson writes a Python float, and a JSON

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from app.handoff import queries, reports, service
-from app.pagination import count, keyset_page
+from app.kit.pagination import count, keyset_page
 from schema import permissions
 from schema.context import Info
 from schema.handoff.reports import (

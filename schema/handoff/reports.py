@@ -7,7 +7,8 @@ from datetime import datetime
 
 import strawberry
 
-from app.handoff import models, reports
+from app.handoff import reports
+from app.models import handoff as models
 from app.reports import flow
 from schema.context import Info
 from schema.handoff.types import Pipeline

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
-from app.handoff import models, queries
+from app.handoff import queries
 from app.handoff.definition import StageKind
+from app.models import handoff as models
 from schema.context import Context, Info
 from schema.relay import Node, register_node, to_global_id
 

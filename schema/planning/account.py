@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from app.accounts.models import BuyingRole
+from app.models.accounts import BuyingRole
 from app.planning import figures, segments, service
 from schema.context import Info
 from schema.planning.types import AccountPlan, cents

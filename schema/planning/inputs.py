@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from app.planning.models import PlanStatus, WhiteSpaceKind
+from app.models.planning import PlanStatus, WhiteSpaceKind
 from schema.errors import UserError
 from schema.planning.types import AccountPlan, ActionItem, PlanGoal, WhiteSpace
 

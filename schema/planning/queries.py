@@ -9,8 +9,9 @@ from typing import Any
 import strawberry
 from sqlalchemy import Select
 
-from app.pagination import count, keyset_page
-from app.planning import figures, models, segments
+from app.kit.pagination import count, keyset_page
+from app.models import planning as models
+from app.planning import figures, segments
 from app.planning.figures import ForecastGrouping
 from schema import permissions
 from schema.context import Info

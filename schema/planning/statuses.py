@@ -7,20 +7,20 @@ from decimal import Decimal
 
 import strawberry
 
-from app.pagination import count, keyset_page
-from app.planning import statuses
-from app.planning.models import (
+from app.kit.pagination import count, keyset_page
+from app.models.planning import (
     ActionStatus,
     GoalStatus,
     PlanAction,
     WhiteSpaceStatus,
 )
-from app.planning.models import (
+from app.models.planning import (
     PlanGoal as GoalRow,
 )
-from app.planning.models import (
+from app.models.planning import (
     WhiteSpace as WhiteSpaceRow,
 )
+from app.planning import statuses
 from schema import permissions
 from schema.context import Info
 from schema.planning.inputs import ActionPayload, GoalPayload, WhiteSpacePayload

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
-from app.planning import figures, items, models, service
-from app.planning.models import (
+from app.models import planning as models
+from app.models.planning import (
     ActionStatus,
     GoalStatus,
     PlanStatus,
     WhiteSpaceKind,
     WhiteSpaceStatus,
 )
+from app.planning import figures, items, service
 from schema.context import Context, Info
 from schema.relay import Node, register_node, to_global_id
 

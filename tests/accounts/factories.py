@@ -5,8 +5,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service
-from app.accounts.models import Account, BuyingRole, Contact
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.accounts import Account, BuyingRole, Contact
 
 
 async def create_account(session: AsyncSession, name: str = "Acme", **fields: Any) -> Account:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.audit.models import AuditEntry
-from app.auth.models import Role
+from app.models.accounts import Account
+from app.models.audit import AuditEntry
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.support import Api

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.auth.models import Role
+from app.models.accounts import Account
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from app.accounts.models import Account, BuyingRole
-from app.auth.models import Role
+from app.models.accounts import Account, BuyingRole
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment

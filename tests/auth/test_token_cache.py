@@ -11,9 +11,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import tokens
-from app.auth.actor import SYSTEM
 from app.auth.cache import PrincipalCache
-from app.auth.models import ApiToken, Role, User
+from app.kit.actor import SYSTEM
+from app.models.auth import ApiToken, Role, User
 from tests.schema.test_statement_count import counting
 from tests.support import Api, Caller
 

@@ -11,9 +11,9 @@ from graphql import GraphQLObjectType
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.audit.models import AuditEntry
 from app.auth import tokens
-from app.auth.models import ApiToken, Role
+from app.models.audit import AuditEntry
+from app.models.auth import ApiToken, Role
 from schema import schema
 from schema.permissions import ALL, POLICY, STAFF, field_action
 from schema.relay import to_global_id

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.audit.models import AuditEntry
-from app.auth.models import ApiToken, Role, User
+from app.models.audit import AuditEntry
+from app.models.auth import ApiToken, Role, User
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import ingest
-from app.activities.models import ActivityKind, ContactRule
 from app.assignments import service
-from app.assignments.models import Assignment, ManagerType
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind, ContactRule
+from app.models.assignments import Assignment, ManagerType
 
 
 def today() -> date:

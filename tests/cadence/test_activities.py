@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.activities.models import Activity
-from app.assignments.models import Assignment
-from app.auth.models import Role
+from app.models.activities import Activity
+from app.models.assignments import Assignment
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, noon
@@ -138,7 +138,7 @@ async def test_batch_stores_valid_items_and_rejects_the_others_by_index(api: Api
 
 
 async def email_of(api: Api, user_id: int) -> str:
-    from app.auth.models import User
+    from app.models.auth import User
 
     user = await api.session.get(User, user_id)
     assert user is not None

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.assignments.models import Assignment, ManagerType
-from app.audit.models import AuditEntry
-from app.auth.models import Role, User
+from app.models.assignments import Assignment, ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import Role, User
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, log, noon

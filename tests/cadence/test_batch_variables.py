@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import schema
-from schema.executor import FastExecutionContext
+from schema.engine.executor import FastExecutionContext
 from tests.cadence.test_activity_input import ITEMS, VALUES
 from tests.support import contract_operations
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.activities.models import ActivityKind
 from app.activities.rules import set_contact_rule
-from app.assignments.models import Assignment, ManagerType
-from app.audit.models import AuditEntry
-from app.auth.actor import SYSTEM
-from app.auth.models import Role, User
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind
+from app.models.assignments import Assignment, ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import Role, User
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, log, noon

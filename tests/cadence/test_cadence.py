@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import text
 
 from app.activities import cadence
-from app.activities.models import ActivityKind
-from app.assignments.models import Assignment, ManagerType
-from app.auth.models import Role
+from app.models.activities import ActivityKind
+from app.models.assignments import Assignment, ManagerType
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, day_start, log, noon, rules_rebuilt

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from app.activities.models import Activity
-from app.auth.models import Role
+from app.models.activities import Activity
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.support import Api

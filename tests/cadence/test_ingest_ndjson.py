@@ -14,13 +14,13 @@ import orjson
 import pytest
 from sqlalchemy import func, select, text
 
-from app.activities.models import Activity
-from app.assignments.models import ManagerType
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.server import create_app
+from app.models.activities import Activity
+from app.models.assignments import ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.webhooks import OutboxEvent
 from app.settings import Settings
-from app.webhooks.models import OutboxEvent
+from app.web.app import create_app
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, noon

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.activities.models import Activity
-from app.auth.models import Role
+from app.models.activities import Activity
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment

@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import db
 from app.activities import rebuild
-from app.activities.models import ActivityKind, ContactRule
 from app.activities.rules import set_contact_rule
-from app.assignments.models import Assignment, ManagerType
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.activities import ActivityKind, ContactRule
+from app.models.assignments import Assignment, ManagerType
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, log, noon
 

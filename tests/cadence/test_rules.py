@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.cadence import cadence_status, contact_balance
-from app.assignments.models import Assignment, BalanceStatus, CadenceStatus
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.assignments import Assignment, BalanceStatus, CadenceStatus
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment
 

@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 
 from app import db
 from app.auth import tokens
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
-from app.server import create_app
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from app.settings import Settings
+from app.web.app import create_app
 from tests.compiled.pair import TALLIES, Pair
 from tests.compiled.world import CLOCK, World, build_world
 from tests.conftest import TEMPLATE

@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import OperationDefinitionNode, OperationType, parse
 
-from app.auth.models import Role
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.compiled.pair import Ask
 from tests.compiled.world import CLOCK, SECOND_PIPELINE, World

@@ -31,9 +31,9 @@ from graphql import (
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from app.auth.models import Role
+from app.models.auth import Role
 from schema import schema as app_schema
-from schema.compiled import COVERED
+from schema.engine.compiled import COVERED
 from schema.relay import to_global_id
 from tests.compiled.world import SECOND_PIPELINE, World
 

@@ -13,7 +13,7 @@ import httpx
 import orjson
 from graphql import GraphQLError, parse, print_ast
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.compiled.world import World
 
 EXECUTOR = "x-accountflow-executor"

@@ -7,7 +7,7 @@ them in one SQL statement.
 
 from __future__ import annotations
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.compiled.contract import contract_asks
 from tests.compiled.documents import Case, sample
 from tests.compiled.pair import EXECUTOR, STAFF, TALLIES, Ask, Pair, Tally

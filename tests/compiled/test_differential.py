@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.compiled.contract import (
     QUERY_OPERATIONS,
     contract_asks,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.compiled.pair import Answer, Ask, difference, first_difference
 
 ASK = Ask("{ viewer { name } }", {"v0": 1}, Role.REP, get=True)

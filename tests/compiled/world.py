@@ -17,20 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lifecycle, merge
 from app.accounts import service as accounts
-from app.accounts.models import AccountSource, BuyingRole, Classification
 from app.activities import ingest, voiding
-from app.activities.models import Activity, ActivityKind
 from app.assignments import service as assignments
-from app.assignments.models import ManagerType
 from app.auth import service as auth
 from app.auth import tokens
-from app.auth.actor import Actor
-from app.auth.models import Role
 from app.handoff import service as handoff
 from app.handoff.definition import StageDef, StageKind, TransitionDef
+from app.kit.actor import Actor
 from app.leads import conversion
 from app.leads import service as leads
-from app.leads.models import LeadStatus
+from app.models.accounts import AccountSource, BuyingRole, Classification
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import ManagerType
+from app.models.auth import Role
+from app.models.leads import LeadStatus
 from app.planning import items
 from app.planning import service as planning
 

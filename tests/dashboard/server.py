@@ -27,7 +27,7 @@ def free_port() -> int:
 def uvicorn_server(database_url: str, data_dir: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ACCOUNTFLOW_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "uvicorn", "app.server:app_from_env", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "app.web.app:app_from_env", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"

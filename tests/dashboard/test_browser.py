@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
 from app.auth import tokens
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.demo import seed_demo
-from app.handoff.models import Pipeline, PipelineEntry
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
+from app.models.handoff import Pipeline, PipelineEntry
 from schema import schema
 from tests.dashboard.server import uvicorn_server
 

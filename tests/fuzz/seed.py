@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from app.accounts.models import BuyingRole
-from app.activities.models import ActivityKind
-from app.assignments.models import ManagerType
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.accounts import BuyingRole
+from app.models.activities import ActivityKind
+from app.models.assignments import ManagerType
+from app.models.auth import Role
 from app.planning import items
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, log

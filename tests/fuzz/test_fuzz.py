@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.fuzz import fuzzer, generate
 from tests.fuzz.seed import seed
 from tests.support import Api

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, BuyingRole
-from app.activities.models import Activity, ActivityKind
-from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
+from app.models.accounts import Account, BuyingRole
+from app.models.activities import Activity, ActivityKind
+from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from tests.accounts.factories import create_account, create_contact
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.handoff import service
 from app.handoff.definition import PipelineDef, StageDef, TransitionDef
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff.factories import default_pipeline, entry_of, events_of

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.accounts.models import Account, BuyingRole
-from app.auth.models import Role
-from app.handoff.models import BlockedAttempt, Pipeline, StageEvent
+from app.models.accounts import Account, BuyingRole
+from app.models.auth import Role
+from app.models.handoff import BlockedAttempt, Pipeline, StageEvent
 from schema.relay import from_global_id, to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.handoff.factories import (

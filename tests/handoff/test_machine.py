@@ -8,7 +8,7 @@ from app.errors import InvalidTransitionError
 from app.handoff import machine
 from app.handoff.definition import PipelineDef, StageDef, TransitionDef
 from app.handoff.errors import InvalidPipelineError
-from app.handoff.models import Pipeline
+from app.models.handoff import Pipeline
 
 STAGES = (StageDef("A", "A"), StageDef("B", "B", necessary=("field:industry",)))
 MOVES = (TransitionDef("go", ("A",), "B"), TransitionDef("back", ("B",), "A"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.audit.models import AuditEntry
-from app.auth.actor import Actor
-from app.auth.models import Role
 from app.handoff import service
+from app.kit.actor import Actor
+from app.models.audit import AuditEntry
+from app.models.auth import Role
 from schema.relay import from_global_id, to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff.factories import default_pipeline, entry_of, events_of

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.accounts.models import Account, BuyingRole
-from app.auth.models import Role
-from app.handoff.models import StageEvent
+from app.models.accounts import Account, BuyingRole
+from app.models.auth import Role
+from app.models.handoff import StageEvent
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.handoff.factories import default_pipeline, entry_of, events_of, log_activity

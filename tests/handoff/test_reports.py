@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from app.auth.models import Role
-from app.handoff.models import PipelineEntry, StageEvent
+from app.models.auth import Role
+from app.models.handoff import PipelineEntry, StageEvent
 from tests.accounts.factories import create_account
 from tests.handoff.factories import default_pipeline, insert_blocked, insert_events
 from tests.support import Api

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import BuyingRole
-from app.assignments.models import Assignment, ManagerType
 from app.auth import service as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.handoff import requirements
-from app.planning.models import AccountPlan, PlanStatus
+from app.kit.actor import SYSTEM
+from app.models.accounts import BuyingRole
+from app.models.assignments import Assignment, ManagerType
+from app.models.auth import Role
+from app.models.planning import AccountPlan, PlanStatus
 from tests.accounts.factories import create_account, create_contact
 from tests.handoff.factories import log_activity
 

@@ -15,11 +15,11 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import db
-from app.auth.models import Role
 from app.handoff import summary_sql
-from app.handoff.models import BlockedAttempt, Pipeline, StageEvent
 from app.handoff.ranges import percentile_cont, split_range
 from app.handoff.summaries import fold_shards
+from app.models.auth import Role
+from app.models.handoff import BlockedAttempt, Pipeline, StageEvent
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff import raw_reports

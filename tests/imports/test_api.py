@@ -14,19 +14,19 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
 from app.activities.ingest import ActivityInput, log_activities
-from app.activities.models import ActivityKind
-from app.assignments.models import ManagerType
 from app.assignments.service import assign_account
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.events import pk_of
 from app.imports.jobs import wait_for_jobs
-from app.imports.models import ImportJob
+from app.kit.actor import SYSTEM
 from app.leads.service import create_lead
-from app.server import create_app
+from app.models.accounts import Account
+from app.models.activities import ActivityKind
+from app.models.assignments import ManagerType
+from app.models.auth import Role
+from app.models.imports import ImportJob
 from app.settings import Settings
+from app.web.app import create_app
 from tests.accounts.factories import create_account, create_contact
 from tests.imports.files import accounts_file, expected_errors
 from tests.support import Api, Caller, contract_operations

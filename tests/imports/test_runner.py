@@ -7,12 +7,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.accounts.models import Account
-from app.auth.actor import SYSTEM
-from app.handoff.models import PipelineEntry
 from app.imports.export import export_query, stream_csv
-from app.imports.models import ImportKind, ImportMode
 from app.imports.runner import Progress, run_import
+from app.kit.actor import SYSTEM
+from app.models.accounts import Account
+from app.models.handoff import PipelineEntry
+from app.models.imports import ImportKind, ImportMode
 from tests.imports.files import GOOD_REFS, accounts_file, expected_errors
 
 

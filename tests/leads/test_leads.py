@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.activities.models import Activity, ActivityKind
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.leads.models import Lead
+from app.models.accounts import Account
+from app.models.activities import Activity, ActivityKind
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.leads import Lead
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.support import Api

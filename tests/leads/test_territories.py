@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from app.assignments.models import Assignment
-from app.auth.models import Role, User
-from app.leads.models import AssignmentRule
+from app.models.assignments import Assignment
+from app.models.auth import Role, User
+from app.models.leads import AssignmentRule
 from tests.accounts.factories import create_account
 from tests.support import Api, Caller
 

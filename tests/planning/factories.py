@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
-from app.activities.models import Activity, ActivityKind
-from app.assignments.models import Assignment, ManagerType
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.accounts import Account
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import Assignment, ManagerType
+from app.models.planning import AccountPlan, PlanStatus
 from app.planning import service
-from app.planning.models import AccountPlan, PlanStatus
 
 
 def at(year: int, month: int = 6, day: int = 15) -> datetime:

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from app.accounts.models import Account
-from app.activities.models import ActivityKind
-from app.auth.models import Role
+from app.models.accounts import Account
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from app.planning import revenue_sql
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account

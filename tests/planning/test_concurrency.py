@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import db
-from app.auth.actor import SYSTEM
+from app.kit.actor import SYSTEM
+from app.models.planning import AccountPlan, PlanStatus
 from app.planning import service
-from app.planning.models import AccountPlan, PlanStatus
 from tests.accounts.factories import create_account
 from tests.planning.factories import create_plan
 

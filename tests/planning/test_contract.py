@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.accounts.models import BuyingRole
-from app.activities.models import ActivityKind
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.planning.models import AccountPlan, PlanStatus
+from app.models.accounts import BuyingRole
+from app.models.activities import ActivityKind
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.planning import AccountPlan, PlanStatus
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.planning.factories import at, create_activity, create_plan

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.auth.models import Role
-from app.planning.models import PlanStatus
+from app.models.auth import Role
+from app.models.planning import PlanStatus
 from tests.accounts.factories import create_account
 from tests.planning.factories import create_plan
 from tests.support import Api, Caller

@@ -12,10 +12,10 @@ from alembic.config import Config
 from sqlalchemy import func, select
 
 from app.__main__ import ROOT
-from app.accounts.models import Account
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.planning.models import AccountPlan, PlanAction, PlanGoal, PlanStatus, WhiteSpace
+from app.models.accounts import Account
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.planning import AccountPlan, PlanAction, PlanGoal, PlanStatus, WhiteSpace
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.planning.factories import assign, create_activity, create_plan

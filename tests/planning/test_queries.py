@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from app.planning import items
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account

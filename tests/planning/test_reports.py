@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, Classification
-from app.activities.models import ActivityKind
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.pagination import PageArgs
+from app.kit.pagination import PageArgs
+from app.models.accounts import Account, Classification
+from app.models.activities import ActivityKind
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.planning import PlanStatus
 from app.planning import segments, window
-from app.planning.models import PlanStatus
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.planning.factories import at, create_activity, create_plan

@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import Activity, ActivityKind
-from app.planning.models import AccountRevenueYear
+from app.models.activities import Activity, ActivityKind
+from app.models.planning import AccountRevenueYear
 from tests.accounts.factories import create_account
 from tests.planning.factories import at
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import db
-from app.activities.models import ActivityKind
-from app.auth.models import Role
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from app.planning import window
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app.accounts.models import Account, AccountSource
-from app.activities.models import ActivityKind
-from app.auth.models import Role
+from app.models.accounts import Account, AccountSource
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, log, noon

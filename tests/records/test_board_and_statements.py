@@ -8,9 +8,9 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.activities.models import ActivityKind
-from app.auth.models import Role
-from app.handoff.models import PipelineEntry
+from app.models.activities import ActivityKind
+from app.models.auth import Role
+from app.models.handoff import PipelineEntry
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, log, noon

@@ -8,7 +8,7 @@ from pathlib import Path
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 from graphql.language import DocumentNode
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.support import CONTRACT, Api
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.accounts.models import Classification
-from app.assignments.models import Assignment
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
+from app.kit.actor import SYSTEM
+from app.models.accounts import Classification
+from app.models.assignments import Assignment
+from app.models.auth import Role
+from app.models.planning import WhiteSpaceKind
 from app.planning import items
-from app.planning.models import WhiteSpaceKind
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment

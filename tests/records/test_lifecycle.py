@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Account, BuyingRole, Contact
-from app.audit.models import AuditEntry
-from app.auth.models import Role
+from app.models.accounts import Account, BuyingRole, Contact
+from app.models.audit import AuditEntry
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api, Caller

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.audit.models import AuditEntry
-from app.auth.models import Role
-from app.handoff.models import PipelineEntry, StageEvent
+from app.models.accounts import Account
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.handoff import PipelineEntry, StageEvent
 from tests.accounts.factories import create_account
 from tests.support import Api, Caller
 

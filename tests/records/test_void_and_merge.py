@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from app.accounts.models import Account, BuyingRole
-from app.activities.models import Activity, ActivityKind
-from app.assignments.models import ManagerType
-from app.audit.models import AuditEntry
-from app.auth.models import Role
 from app.handoff import requirements
-from app.handoff.models import PipelineEntry, StageEvent
-from app.planning.models import AccountPlan, AccountRevenueYear
+from app.models.accounts import Account, BuyingRole
+from app.models.activities import Activity, ActivityKind
+from app.models.assignments import ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import Role
+from app.models.handoff import PipelineEntry, StageEvent
+from app.models.planning import AccountPlan, AccountRevenueYear
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment, log, noon

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
-from app.handoff.models import Pipeline, PipelineEntry, StageEvent
+from app.models.accounts import Account
+from app.models.handoff import Pipeline, PipelineEntry, StageEvent
 
 DAY = 86_400.0
 

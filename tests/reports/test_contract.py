@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Classification
-from app.auth.models import Role
-from app.planning.models import PlanStatus
+from app.models.accounts import Classification
+from app.models.auth import Role
+from app.models.planning import PlanStatus
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, log, noon
 from tests.handoff.factories import default_pipeline

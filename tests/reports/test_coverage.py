@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Classification
-from app.assignments.models import ManagerType
-from app.auth.models import Role
+from app.models.accounts import Classification
+from app.models.assignments import ManagerType
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, log, noon
 from tests.reports.factories import archive

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Classification
-from app.activities.models import Activity, ActivityKind
-from app.auth.models import Role
+from app.models.accounts import Classification
+from app.models.activities import Activity, ActivityKind
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.cadence.factories import create_assignment, noon
 from tests.handoff.factories import default_pipeline

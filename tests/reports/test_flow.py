@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.handoff.factories import default_pipeline
 from tests.reports.factories import DAY, event, jan

@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Role
-from app.planning.models import PlanStatus
+from app.models.auth import Role
+from app.models.planning import PlanStatus
 from tests.accounts.factories import create_account
 from tests.planning.factories import at, create_activity, create_plan
 from tests.support import Api

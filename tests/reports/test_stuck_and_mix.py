@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.models import Activity, ActivityKind
-from app.auth.models import Role
+from app.models.activities import Activity, ActivityKind
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.reports.factories import archive, jan, set_entry
 from tests.support import Api

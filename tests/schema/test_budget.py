@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Settings
-from schema.limits import CostBudget
+from schema.engine.limits import CostBudget
 from tests.support import Api
 
 PAGE = "{ accounts(first: 50) { edges { node { id } } } }"  # costs 101

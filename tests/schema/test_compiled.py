@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import BuyingRole
-from app.auth.models import Role
-from app.server import create_app
+from app.models.accounts import BuyingRole
+from app.models.auth import Role
 from app.settings import Settings
+from app.web.app import create_app
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api, Caller, contract_operations
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from graphql import get_introspection_query
 
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Settings, SettingsError
 from tests.accounts.factories import create_account
 from tests.support import Api

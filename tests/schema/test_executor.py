@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from app.accounts.models import Account, BuyingRole, Classification
-from app.auth.models import Role, User
+from app.models.accounts import Account, BuyingRole, Classification
+from app.models.auth import Role, User
 from app.settings import Settings
 from schema import build_schema
 from schema.context import Context
-from schema.executor import FastExecutionContext
+from schema.engine.executor import FastExecutionContext
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
 from tests.cadence.factories import create_assignment
@@ -133,7 +133,7 @@ async def test_detail_is_answered_like_graphql_core(
         "withBranches": with_branches,
         "skipContacts": skip_contacts,
     }
-    with caplog.at_level(logging.DEBUG, logger="schema.executor"):
+    with caplog.at_level(logging.DEBUG, logger="schema.engine.executor"):
         planned, core = await run_both(api.session, user, DETAIL, variables)
     assert planned == core
     assert planned[1] == []
@@ -162,7 +162,7 @@ async def test_errors_are_graphql_cores(
 ) -> None:
     user = await viewer(api)
     query = "{ accounts(first: 500) { totalCount } viewer { name } }"
-    with caplog.at_level(logging.DEBUG, logger="schema.executor"):
+    with caplog.at_level(logging.DEBUG, logger="schema.engine.executor"):
         planned, core = await run_both(api.session, user, query, {})
     assert planned == core
     assert planned[0] is None

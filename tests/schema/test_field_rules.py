@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from graphql import GraphQLObjectType
 
-from app.activities.models import ActivityKind
-from app.auth.models import Role
+from app.models.activities import ActivityKind
+from app.models.auth import Role
 from schema import schema
 from schema.permissions import ALL, FIELD_RULES, MANAGERS, POLICY, STAFF, TYPE_RULES, field_action
 from schema.relay import NODE_LOADERS, to_global_id

@@ -6,8 +6,8 @@ import gc
 
 from strawberry.dataloader import DataLoader
 
-from app.accounts.models import BuyingRole
-from app.auth.models import Role
+from app.models.accounts import BuyingRole
+from app.models.auth import Role
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from app.auth import tokens
-from app.auth.models import ApiToken, Role
+from app.models.auth import ApiToken, Role
 from tests.accounts.factories import create_account
 from tests.support import Api
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.audit.models import AuditEntry
-from app.auth.models import Role
+from app.models.accounts import Account
+from app.models.audit import AuditEntry
+from app.models.auth import Role
 from tests.support import Api, Caller
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

@@ -7,7 +7,7 @@ import base64
 import orjson
 import pytest
 
-from app.auth.models import Role
+from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.support import Api

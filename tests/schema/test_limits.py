@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.accounts.factories import create_account
 from tests.support import Api
 

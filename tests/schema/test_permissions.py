@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import Account
-from app.assignments.models import Assignment, ManagerType
-from app.audit.models import AuditEntry
-from app.auth.models import Role, User
+from app.models.accounts import Account
+from app.models.assignments import Assignment, ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import Role, User
 from schema import schema
 from schema.permissions import POLICY
 from schema.relay import to_global_id

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Settings
 from tests.support import Api
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.auth.models import Role
+from app.models.auth import Role
 from tests.support import Api
 
 REPORT = """query($from: DateTime!, $to: DateTime!) {

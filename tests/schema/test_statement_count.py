@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.accounts.models import BuyingRole
 from app.auth import tokens
-from app.auth.models import Role
+from app.models.accounts import BuyingRole
+from app.models.auth import Role
 from app.settings import Settings
 from tests.accounts.factories import create_account, create_contact
 from tests.support import Api

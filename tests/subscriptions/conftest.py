@@ -58,7 +58,7 @@ async def ws_url(app_engine: tuple[object, AsyncEngine]) -> AsyncIterator[str]:
 
 @contextmanager
 def uvicorn_process(database_url: str) -> Iterator[str]:
-    """The real server (`app.server:app_from_env`) in its own process; yields its base URL."""
+    """The real server (`app.web.app:app_from_env`) in its own process; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -68,7 +68,7 @@ def uvicorn_process(database_url: str) -> Iterator[str]:
     }
     command = [
         sys.executable,
-        *("-m", "uvicorn", "app.server:app_from_env", "--factory"),
+        *("-m", "uvicorn", "app.web.app:app_from_env", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)

@@ -11,10 +11,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities.reminders import remind_overdue
-from app.assignments.models import Assignment
 from app.auth import tokens as auth
-from app.auth.actor import SYSTEM
-from app.auth.models import Role, User
+from app.kit.actor import SYSTEM
+from app.models.assignments import Assignment
+from app.models.auth import Role, User
 from schema.relay import to_global_id
 from tests.cadence.factories import create_assignment
 from tests.handoff.factories import qualified_account

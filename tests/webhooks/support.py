@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import EventType
-from app.webhooks.models import OutboxEvent, WebhookAttempt, WebhookDelivery
+from app.models.webhooks import OutboxEvent, WebhookAttempt, WebhookDelivery
 from tests.support import Api, Caller
 
 

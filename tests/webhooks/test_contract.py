@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import SYSTEM
-from app.auth.models import Role
 from app.errors import InvalidInputError
 from app.events import EventType
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
+from app.models.webhooks import Webhook, WebhookDelivery
 from app.webhooks import service
-from app.webhooks.models import Webhook, WebhookDelivery
 from app.webhooks.worker import Deliverer
 from schema.relay import to_global_id
 from tests.support import Api

@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.auth.models import Role
+from app.models.auth import Role
+from app.models.webhooks import DeliveryStatus, Webhook, WebhookDelivery
 from app.webhooks import worker
-from app.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.webhooks.worker import Deliverer
 from tests.support import Api
 from tests.webhooks.conftest import Clock

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.auth.models import Role
 from app.events import EventType, global_id, pk_of
-from app.planning.models import PlanStatus
+from app.models.auth import Role
+from app.models.planning import PlanStatus
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff.factories import qualified_account

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.auth.models import Role
-from app.server import create_app
+from app.models.auth import Role
+from app.models.webhooks import DeliveryStatus, WebhookDelivery
 from app.settings import Settings
-from app.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.web.app import create_app
 from tests.support import Api
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import create_webhook

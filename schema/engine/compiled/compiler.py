@@ -8,7 +8,7 @@ so fragments, aliases, merging and `@skip`/`@include` mean exactly what they mea
 executor. Argument values never enter the SQL text: each is a parameter whose `Binder`
 reads it from the request's variables (and can refuse it, see `Refused`).
 
-What the compiler does not know (a field without a spec in schema.compiled.specs, a field
+What the compiler does not know (a field without a spec in schema.engine.compiled.specs, a field
 the role may not read, an argument outside what a spec supports) raises `NotCompilable`:
 the query then runs through strawberry, whole.
 """
@@ -40,9 +40,9 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Limits
-from schema.compiled import sqltext as js
+from schema.engine.compiled import sqltext as js
 from schema.permissions import GUARD
 
 Details = list[FieldDetails]
@@ -99,7 +99,7 @@ class Compiler:
         self.variables = variables
         self.role = role
         self.limits = limits
-        self.specs = specs  # type name -> field name -> its SQL (schema.compiled.specs)
+        self.specs = specs  # type name -> field name -> its SQL (schema.engine.compiled.specs)
         self.binders: list[Binder] = []
         self.decisions: list[tuple[Binder, Any]] = []
         # Where fields the role may not read stand: response keys, None for a list's items.

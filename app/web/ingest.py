@@ -40,13 +40,13 @@ from starlette.responses import Response, StreamingResponse
 from app.activities import bulk
 from app.activities.ingest import ActivityInput, LogResult
 from app.auth import tokens
-from app.auth.actor import Actor
 from app.db import expected_error
 from app.errors import AppError, ConflictError, ErrorGroup, InvalidInputError
+from app.kit.actor import Actor
 from app.settings import Settings
 from schema.activities import item_from_coerced
 from schema.activity_input import ActivityInputCoercer
-from schema.http import request_id_of
+from schema.engine.http import request_id_of
 from schema.permissions import FORBIDDEN_MESSAGE, POLICY
 from schema.relay import to_global_id
 

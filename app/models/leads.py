@@ -8,10 +8,10 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import Account, AccountSource, Classification
-from app.assignments.models import ManagerType
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
+from app.models.accounts import Account, AccountSource, Classification
+from app.models.assignments import ManagerType
 
 
 class LeadStatus(StrEnum):

@@ -7,16 +7,16 @@ from typing import Any
 
 from app.accounts import listing
 from app.errors import AppError
-from app.keyset import _decode as decode_keyset_cursor
-from schema.compiled import sqltext as js
-from schema.compiled.compiler import (
+from app.kit.keyset import _decode as decode_keyset_cursor
+from schema.engine.compiled import sqltext as js
+from schema.engine.compiled.compiler import (
     Bind,
     Compiler,
     Field,
     NotCompilable,
     Refused,
 )
-from schema.compiled.pages import Page, first_param, keyset_after, page_sql
+from schema.engine.compiled.pages import Page, first_param, keyset_after, page_sql
 from schema.relay import from_global_id
 
 # Orders with SQL: (column, the sort key's JSON in a cursor, its parameter's cast).

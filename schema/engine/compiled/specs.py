@@ -7,9 +7,9 @@ from graphql import (
 )
 
 from app.errors import AppError
-from schema.compiled import sqltext as js
-from schema.compiled.accounts import accounts
-from schema.compiled.compiler import (
+from schema.engine.compiled import sqltext as js
+from schema.engine.compiled.accounts import accounts
+from schema.engine.compiled.compiler import (
     Bind,
     Compiler,
     Field,
@@ -25,7 +25,7 @@ from schema.compiled.compiler import (
     same_row,
     seconds_in_stage,
 )
-from schema.compiled.pages import activities, branches, users
+from schema.engine.compiled.pages import activities, branches, users
 from schema.permissions import POLICY
 from schema.relay import NODE_LOADERS, from_global_id
 

@@ -23,22 +23,22 @@ from starlette.websockets import WebSocket
 from app import db, metrics
 from app.activities import rebuild
 from app.auth import tokens
-from app.dashboard import DASHBOARD_PAGE, STATIC_DIR
 from app.fanout import Hub, asyncpg_dsn
-from app.imports.http import export_csv
 from app.imports.jobs import wait_for_jobs
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
+from app.web.dashboard import DASHBOARD_PAGE, STATIC_DIR
+from app.web.exports import export_csv
+from app.web.ingest import ActivityIngest
+from app.web.report_export import ReportExport
 from app.webhooks import worker
 from schema import build_schema
-from schema.activity_ingest import ActivityIngest
-from schema.compiled import CompiledReads
-from schema.http import GraphQLEndpoint
-from schema.limits import CostBudget
+from schema.engine.compiled import CompiledReads
+from schema.engine.http import GraphQLEndpoint
+from schema.engine.limits import CostBudget
+from schema.engine.ws import Connection
 from schema.permissions import POLICY
-from schema.reports.export import ReportExport
-from schema.ws import Connection
 
 log = logging.getLogger(__name__)
 UPKEEP_INTERVAL = 600.0  # seconds between rounds of the report summaries' upkeep
@@ -187,7 +187,7 @@ def create_app(
     async def dashboard(request: Request) -> Response:
         return FileResponse(DASHBOARD_PAGE)
 
-    # Bulk ingest (issue 13): NDJSON in, NDJSON out (schema/activity_ingest.py).
+    # Bulk ingest (issue 13): NDJSON in, NDJSON out (app/web/ingest.py).
     ingest_activities = ActivityIngest(schema._schema, lambda: state().sessionmaker, settings)
 
     async def ingest_endpoint(request: Request) -> Response:

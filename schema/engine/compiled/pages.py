@@ -15,9 +15,9 @@ from graphql.execution.collect_fields import (
 )
 
 from app.errors import AppError
-from app.pagination import decode_cursor
-from schema.compiled import sqltext as js
-from schema.compiled.compiler import (
+from app.kit.pagination import decode_cursor
+from schema.engine.compiled import sqltext as js
+from schema.engine.compiled.compiler import (
     Bind,
     Binder,
     Compiler,
@@ -189,7 +189,7 @@ def keyset_after(
 
 
 def branches(c: Compiler, f: Field) -> str:
-    from app.accounts.models import Account
+    from app.models.accounts import Account
 
     size = first_param(c, f)
     after, previous = keyset_after(
@@ -215,7 +215,7 @@ def branches(c: Compiler, f: Field) -> str:
 
 
 def activities(c: Compiler, f: Field) -> str:
-    from app.activities.models import Activity
+    from app.models.activities import Activity
 
     size = first_param(c, f)
     after, previous = keyset_after(
@@ -243,7 +243,7 @@ def activities(c: Compiler, f: Field) -> str:
 
 
 def users(c: Compiler, f: Field) -> str:
-    from app.auth.models import User
+    from app.models.auth import User
 
     size = first_param(c, f)
     after, previous = keyset_after(

@@ -48,7 +48,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from app import metrics
-from schema import batch_variables
+from schema.engine import batch_variables
 from schema.permissions import GUARD
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ class SettlingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 class FastExecutionContext(SettlingExecutionContext):
     """graphql-core's execution context with the plan above in front, for queries.
 
-    It also coerces logActivities' items itself (schema/batch_variables.py).
+    It also coerces logActivities' items itself (schema/engine/batch_variables.py).
     """
 
     @classmethod

@@ -17,9 +17,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.assignments.models import ManagerType
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
+from app.models.assignments import ManagerType
 
 
 class ActivityKind(StrEnum):

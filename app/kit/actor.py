@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.auth.models import Role
+from app.models.auth import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,12 +38,12 @@ from graphql.execution.values import VariableValues, get_variable_values
 from graphql.language import ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode
 
 from app import metrics
-from app.auth.models import Role
 from app.errors import AppError
+from app.models.auth import Role
 from app.settings import Limits
-from schema.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
-from schema.compiled.specs import SPECS, covered
-from schema.limits import Analysis, validation_rules
+from schema.engine.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
+from schema.engine.compiled.specs import SPECS, covered
+from schema.engine.limits import Analysis, validation_rules
 from schema.relay import from_global_id
 
 log = logging.getLogger(__name__)

@@ -4,12 +4,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.activities.models import Activity, ActivityKind
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
+from app.models.activities import Activity, ActivityKind
 
 
 class PlanStatus(StrEnum):
@@ -197,3 +207,18 @@ Index(
     postgresql_include=["account_id", "amount"],
     postgresql_where=_REVENUE_WHERE,
 )
+
+
+class RevenueWindowAnchor(Base):
+    __tablename__ = "revenue_window_anchor"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # always 1
+    since: Mapped[datetime]
+
+
+class AccountRevenueWindow(Base):
+    __tablename__ = "account_revenue_window"
+
+    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # In cents: ranking 100,000 accounts compares and adds integers, not numerics.
+    cents: Mapped[int] = mapped_column(BigInteger)

@@ -1,13 +1,25 @@
 """Every table, imported in one place so Alembic and tests see the whole metadata."""
 
-from app.accounts.models import Account, Contact
-from app.activities.models import Activity, ContactRule
-from app.assignments.models import Assignment
-from app.audit.models import AuditEntry
-from app.auth.models import ApiToken, User
 from app.db import Base
-from app.handoff.models import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
-from app.handoff.summaries import (
+from app.models.accounts import Account, Contact
+from app.models.activities import Activity, ContactRule
+from app.models.assignments import Assignment
+from app.models.audit import AuditEntry
+from app.models.auth import ApiToken, User
+from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
+from app.models.imports import ImportJob, ImportRowError
+from app.models.leads import AssignmentRule, AssignmentRuleMember, Lead
+from app.models.planning import (
+    AccountPlan,
+    AccountRevenueWindow,
+    AccountRevenueYear,
+    ChurnYearSum,
+    PlanAction,
+    PlanGoal,
+    RevenueWindowAnchor,
+    WhiteSpace,
+)
+from app.models.summaries import (
     BlockedDayMissing,
     HandoffDay,
     HandoffDayMissing,
@@ -15,18 +27,7 @@ from app.handoff.summaries import (
     StageDayPair,
     StageDayStay,
 )
-from app.imports.models import ImportJob, ImportRowError
-from app.leads.models import AssignmentRule, AssignmentRuleMember, Lead
-from app.planning.models import (
-    AccountPlan,
-    AccountRevenueYear,
-    ChurnYearSum,
-    PlanAction,
-    PlanGoal,
-    WhiteSpace,
-)
-from app.planning.window import AccountRevenueWindow, RevenueWindowAnchor
-from app.webhooks.models import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
+from app.models.webhooks import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",

@@ -60,7 +60,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from graphql.validation import ASTValidationRule, ValidationContext
 from strawberry.extensions import SchemaExtension
 
-from app.auth.models import Role
+from app.models.auth import Role
 from app.settings import Limits
 
 CAP = 10**12  # sums and products stop growing here: enough to refuse, small to compute

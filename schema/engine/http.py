@@ -29,10 +29,11 @@ from app.auth import tokens
 from app.db import expected_error
 from app.replica import ReportDatabase
 from app.settings import Settings
-from schema import AccountflowSchema, multipart
-from schema.compiled import CompiledReads, Statement, forbidden_paths
+from schema import AccountflowSchema
 from schema.context import Context
-from schema.limits import CostBudget
+from schema.engine import multipart
+from schema.engine.compiled import CompiledReads, Statement, forbidden_paths
+from schema.engine.limits import CostBudget
 from schema.permissions import FORBIDDEN_MESSAGE
 
 log = logging.getLogger("accountflow.graphql")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from app.errors import InvalidCursorError, InvalidInputError
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.kit.pagination import Page, decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True, slots=True)

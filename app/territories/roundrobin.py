@@ -18,13 +18,13 @@ from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account
 from app.activities import cadence
-from app.assignments.models import Assignment, ManagerType
-from app.audit.models import AuditEntry
-from app.auth.actor import Actor
-from app.auth.models import User
-from app.leads.models import AssignmentRule, AssignmentRuleMember
+from app.kit.actor import Actor
+from app.models.accounts import Account
+from app.models.assignments import Assignment, ManagerType
+from app.models.audit import AuditEntry
+from app.models.auth import User
+from app.models.leads import AssignmentRule, AssignmentRuleMember
 
 # When a rule names no frequency: the cadence a new assignment starts with.
 DEFAULT_CONTACT_FREQUENCY_DAYS = 30

@@ -7,9 +7,9 @@ from sqlalchemy import BigInteger, Date, FetchedValue, ForeignKey, Index, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import Classification
 from app.db import Base, IdMixin, TimestampMixin
 from app.enums import enum_column
+from app.models.accounts import Classification
 
 
 class ManagerType(StrEnum):

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from app.auth.models import Role
 from app.auth.tokens import authenticate, bearer_token
 from app.errors import AppError
 from app.imports.export import export_query, stream_csv
-from app.imports.models import ImportKind
+from app.models.auth import Role
+from app.models.imports import ImportKind
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> Response:

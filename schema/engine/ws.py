@@ -24,7 +24,7 @@ from app.auth.tokens import Principal
 from app.fanout import Hub
 from app.settings import Settings
 from schema import AccountflowSchema
-from schema.http import _format_error
+from schema.engine.http import _format_error
 from schema.subscriptions import Live, LiveContext
 
 log = logging.getLogger("accountflow.ws")

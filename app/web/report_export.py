@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.accounts.models import Classification
-from app.assignments.models import ManagerType
 from app.auth import tokens
-from app.auth.models import User
 from app.errors import AppError
 from app.handoff import reports as handoff_reports
 from app.handoff import service as handoff
-from app.pagination import check_page_args
+from app.kit.pagination import check_page_args
+from app.models.accounts import Classification
+from app.models.assignments import ManagerType
+from app.models.auth import User
 from app.planning import figures
 from app.replica import ReportDatabase
 from app.reports import activity_mix, coverage, flow, stuck
