@@ -1,6 +1,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# The dashboard's browser test drives Debian's Chromium: Playwright cannot download one here.
+CHROMIUM = /usr/bin/chromium
 
 .PHONY: run test lint typecheck pytest bench schema
 
@@ -22,8 +24,13 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/pytest
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "Chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 schema: $(BIN)/.installed
 	$(BIN)/accountflow export-schema > schema/schema.graphql

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,6 +22,19 @@ from tests.support import Api
 
 TEMPLATE = "af_template"
 _numbers = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest resets /tmp/pytest-of-<user> to mode 0700 whenever a session starts, which cuts
+    # the embedded PostgreSQL (it runs as the `pgserver` user when tests run as root) of a
+    # session already running off from its own directory: each session gets its own root.
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix=f"accountflow-tests-{os.getpid()}-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if Path(config.option.basetemp).name.startswith("accountflow-tests-"):
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

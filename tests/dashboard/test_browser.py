@@ -1,6 +1,6 @@
 """The dashboard in headless Chromium (Debian's), against a real server and demo data.
 
-Needs /usr/bin/chromium: `.ci/run` installs it (apt-get install chromium); see README.
+Needs /usr/bin/chromium: `make test` installs it (apt-get install chromium) when missing.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ query($from: DateTime!, $to: DateTime!) {
 
 
 def chromium() -> str:
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install -y chromium (.ci/run does)"
+    assert CHROMIUM.exists(), "Chromium is missing: apt-get install -y chromium (make test does)"
     return str(CHROMIUM)
 
 
