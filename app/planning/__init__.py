@@ -1,0 +1,5 @@
+"""Account plans (goals, actions, white space), revenue figures, forecasts, churn, ABC
+suggestions.
+
+Imports models, kit, events, audit, auth and handoff (an active plan is a gate fact).
+"""
