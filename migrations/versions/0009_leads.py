@@ -13,12 +13,41 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from app.leads.sql import DROP_DUPLICATE_FUNCTIONS, DUPLICATE_FUNCTIONS, DUPLICATE_INDEXES
-
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# app.leads.sql's functions and indexes as they were at this revision, frozen here: the
+# migration carries its own SQL so later edits to the app cannot rewrite history.
+DUPLICATE_FUNCTIONS = (
+    """
+CREATE FUNCTION leads_company_key(name text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT AS $$
+    SELECT nullif(btrim(regexp_replace(
+        ' ' || btrim(regexp_replace(lower(name), '[^[:alnum:]]+', ' ', 'g')),
+        '( (gmbh|ag|kg|ohg|ug|ek|inc|incorporated|corp|corporation|co|company|ltd|limited|llc|llp|plc|as|asa|ab|aps|oy|oyj|sa|sas|sarl|srl|spa|bv|nv|sp z oo|zoo|pty|pte|gbr|ev))+$', '', 'g')), '')
+$$""",
+    r"""
+CREATE FUNCTION leads_web_host(address text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT AS $$
+    SELECT nullif(regexp_replace(
+        split_part(split_part(regexp_replace(lower(btrim(address)), '^[a-z]+://', ''), '/', 1),
+                   ':', 1),
+        '^www\.', ''), '')
+$$""",
+    """
+CREATE FUNCTION leads_email_domain(email text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURNS NULL ON NULL INPUT AS $$
+    SELECT nullif(lower(split_part(email, '@', 2)), '')
+$$""",
+)
+DROP_DUPLICATE_FUNCTIONS = ("leads_company_key", "leads_web_host", "leads_email_domain")
+DUPLICATE_INDEXES = {
+    "ix_accounts_company_key": "leads_company_key(name)",
+    "ix_accounts_website_host": "leads_web_host(website)",
+    "ix_accounts_email_domain": "leads_email_domain(email)",
+}
 
 
 def upgrade() -> None:

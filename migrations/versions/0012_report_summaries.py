@@ -10,17 +10,814 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.handoff import summary_sql
-from app.planning import revenue_sql
-
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SUMMARY_TABLES = [*summary_sql.STAGE_TABLES, *summary_sql.BLOCKED_TABLES]
+SUMMARY_TABLES = [
+    "stage_day_pairs",
+    "stage_day_stays",
+    "handoff_days",
+    "handoff_day_waits",
+    "handoff_day_missing",
+    "blocked_day_missing",
+]
 PLANNING_TABLES = ["churn_years", "revenue_window_anchor", "account_revenue_window"]
 WAIT = sa.text("(extract(epoch FROM accepted_at - occurred_at)::float8)")
+
+# The SQL that app.handoff.summary_sql and app.planning.revenue_sql built at this revision
+# (summary triggers, their backfill, the revenue trigger with churn and window), frozen
+# here: the migration carries its own SQL so later edits to the app cannot rewrite history.
+SUMMARY_CREATE = [
+    """
+CREATE FUNCTION report_bucket(seconds float8) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN seconds > 0 AND seconds < 'Infinity'::float8 THEN floor(ln(seconds) * 8)::integer
+        WHEN seconds <= 0 THEN -100000
+        ELSE 100000
+    END
+$$;
+""",
+    """
+CREATE FUNCTION report_bucket_low(bucket integer) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN bucket = 100000 THEN 'Infinity'::float8
+        WHEN bucket < -4000 THEN '-Infinity'::float8
+        ELSE exp((bucket - 0.01) / 8.0)::float8
+    END
+$$;
+""",
+    """
+CREATE FUNCTION report_bucket_high(bucket integer) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN bucket >= 5670 THEN 'NaN'::float8
+        WHEN bucket < -4000 THEN 1e-200::float8
+        ELSE exp((bucket + 1.01) / 8.0)::float8
+    END
+$$;
+""",
+    """
+CREATE FUNCTION stage_events_summaries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows)
+    INSERT INTO stage_day_pairs AS t
+        (pipeline_id, day, from_stage, to_stage, shard, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage, (pg_backend_pid() % 8),
+           sum(sign), sum(sign * coalesce(touches, 0))
+    FROM d
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage, shard) DO UPDATE
+    SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows)
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, shard, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), (pg_backend_pid() % 8), sum(sign)
+    FROM d
+    WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, bucket, shard) DO UPDATE
+    SET stays = t.stays + EXCLUDED.stays;
+    IF EXISTS (SELECT 1 FROM new_rows WHERE is_handoff) THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows)
+    INSERT INTO handoff_days AS t (pipeline_id, day, shard, handoffs, accepted)
+    SELECT pipeline_id, day, (pg_backend_pid() % 8), sum(sign),
+           coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    FROM d
+    WHERE is_handoff
+    GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (pipeline_id, day, shard) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows)
+    INSERT INTO handoff_day_waits AS t (pipeline_id, day, bucket, accepted)
+    SELECT pipeline_id, day, report_bucket(wait), sum(sign)
+    FROM d
+    WHERE is_handoff AND wait IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, bucket) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows)
+    INSERT INTO handoff_day_missing AS t (pipeline_id, day, requirement, handoffs)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing_recommended) AS m(requirement)
+    WHERE d.is_handoff
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs;
+    END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO stage_day_pairs AS t
+        (pipeline_id, day, from_stage, to_stage, shard, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage, (pg_backend_pid() % 8),
+           sum(sign), sum(sign * coalesce(touches, 0))
+    FROM d
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage, shard) DO UPDATE
+    SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, shard, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), (pg_backend_pid() % 8), sum(sign)
+    FROM d
+    WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, bucket, shard) DO UPDATE
+    SET stays = t.stays + EXCLUDED.stays;
+    IF EXISTS (SELECT 1 FROM new_rows WHERE is_handoff) OR EXISTS (SELECT 1 FROM old_rows WHERE is_handoff) THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_days AS t (pipeline_id, day, shard, handoffs, accepted)
+    SELECT pipeline_id, day, (pg_backend_pid() % 8), sum(sign),
+           coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    FROM d
+    WHERE is_handoff
+    GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (pipeline_id, day, shard) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_day_waits AS t (pipeline_id, day, bucket, accepted)
+    SELECT pipeline_id, day, report_bucket(wait), sum(sign)
+    FROM d
+    WHERE is_handoff AND wait IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, bucket) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_day_missing AS t (pipeline_id, day, requirement, handoffs)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing_recommended) AS m(requirement)
+    WHERE d.is_handoff
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs;
+    END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO stage_day_pairs AS t
+        (pipeline_id, day, from_stage, to_stage, shard, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage, (pg_backend_pid() % 8),
+           sum(sign), sum(sign * coalesce(touches, 0))
+    FROM d
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage, shard) DO UPDATE
+    SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, shard, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), (pg_backend_pid() % 8), sum(sign)
+    FROM d
+    WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, bucket, shard) DO UPDATE
+    SET stays = t.stays + EXCLUDED.stays;
+    IF EXISTS (SELECT 1 FROM old_rows WHERE is_handoff) THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_days AS t (pipeline_id, day, shard, handoffs, accepted)
+    SELECT pipeline_id, day, (pg_backend_pid() % 8), sum(sign),
+           coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    FROM d
+    WHERE is_handoff
+    GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (pipeline_id, day, shard) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_day_waits AS t (pipeline_id, day, bucket, accepted)
+    SELECT pipeline_id, day, report_bucket(wait), sum(sign)
+    FROM d
+    WHERE is_handoff AND wait IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, bucket) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted;
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, -1 AS sign
+        FROM old_rows)
+    INSERT INTO handoff_day_missing AS t (pipeline_id, day, requirement, handoffs)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing_recommended) AS m(requirement)
+    WHERE d.is_handoff
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs;
+    END IF;
+    ELSE
+    DELETE FROM stage_day_pairs;
+    DELETE FROM stage_day_stays;
+    DELETE FROM handoff_days;
+    DELETE FROM handoff_day_waits;
+    DELETE FROM handoff_day_missing;
+    END IF;
+    RETURN NULL;
+END $$;
+""",
+    """
+CREATE FUNCTION blocked_attempts_summaries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, 1 AS sign
+        FROM new_rows)
+    INSERT INTO blocked_day_missing AS t (pipeline_id, day, requirement, attempts)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing) AS m(requirement)
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET attempts = t.attempts + EXCLUDED.attempts;
+    ELSIF TG_OP = 'UPDATE' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, 1 AS sign
+        FROM new_rows
+        UNION ALL
+        SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, -1 AS sign
+        FROM old_rows)
+    INSERT INTO blocked_day_missing AS t (pipeline_id, day, requirement, attempts)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing) AS m(requirement)
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET attempts = t.attempts + EXCLUDED.attempts;
+    ELSIF TG_OP = 'DELETE' THEN
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, -1 AS sign
+        FROM old_rows)
+    INSERT INTO blocked_day_missing AS t (pipeline_id, day, requirement, attempts)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing) AS m(requirement)
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET attempts = t.attempts + EXCLUDED.attempts;
+    ELSE
+    DELETE FROM blocked_day_missing;
+    END IF;
+    RETURN NULL;
+END $$;
+""",
+    "CREATE TRIGGER stage_events_summaries_insert AFTER INSERT ON stage_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_events_summaries()",
+    "CREATE TRIGGER stage_events_summaries_update AFTER UPDATE ON stage_events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_events_summaries()",
+    "CREATE TRIGGER stage_events_summaries_delete AFTER DELETE ON stage_events REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stage_events_summaries()",
+    "CREATE TRIGGER stage_events_summaries_truncate AFTER TRUNCATE ON stage_events FOR EACH STATEMENT EXECUTE FUNCTION stage_events_summaries()",
+    "CREATE TRIGGER blocked_attempts_summaries_insert AFTER INSERT ON blocked_attempts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION blocked_attempts_summaries()",
+    "CREATE TRIGGER blocked_attempts_summaries_update AFTER UPDATE ON blocked_attempts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION blocked_attempts_summaries()",
+    "CREATE TRIGGER blocked_attempts_summaries_delete AFTER DELETE ON blocked_attempts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION blocked_attempts_summaries()",
+    "CREATE TRIGGER blocked_attempts_summaries_truncate AFTER TRUNCATE ON blocked_attempts FOR EACH STATEMENT EXECUTE FUNCTION blocked_attempts_summaries()",
+]
+
+REVENUE_FUNCTION = """
+CREATE OR REPLACE FUNCTION planning_account_revenue_years() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL) AS r WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL) THEN
+        PERFORM 1 FROM revenue_window_anchor WHERE id = 1 FOR SHARE;
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+        WITH delta AS (
+            SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int AS year,
+                   sum(amount) AS d
+            FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL) AS x
+            WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+            GROUP BY 1, 2
+        ),
+        affected AS (
+            SELECT account_id, year + k AS year,
+                   coalesce(sum(d) FILTER (WHERE k = 1), 0) AS d_prev,
+                   coalesce(sum(d) FILTER (WHERE k = 0), 0) AS d_cur
+            FROM delta CROSS JOIN (VALUES (0), (1)) AS shift(k)
+            GROUP BY 1, 2
+        ),
+        looked_up AS (
+            SELECT a.*,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year - 1) AS new_prev,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year) AS new_cur
+            FROM affected a
+        ),
+        revenue AS (
+            SELECT account_id, year, new_prev, new_cur,
+                   coalesce(new_prev, 0) - d_prev AS old_prev,
+                   coalesce(new_cur, 0) - d_cur AS old_cur
+            FROM looked_up
+        ),
+        parts AS (
+            SELECT account_id, year, 1 AS sign,
+               (coalesce(new_prev, 0) > 0)::int AS customers,
+               (coalesce(new_prev, 0) > 0 AND NOT coalesce(new_cur, 0) > 0)::int AS churned,
+               CASE WHEN new_prev > 0 THEN new_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN new_prev > 0 AND NOT coalesce(new_cur, 0) > 0 THEN new_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+            UNION ALL
+            SELECT account_id, year, -1,
+               (coalesce(old_prev, 0) > 0)::int AS customers,
+               (coalesce(old_prev, 0) > 0 AND NOT coalesce(old_cur, 0) > 0)::int AS churned,
+               CASE WHEN old_prev > 0 THEN old_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN old_prev > 0 AND NOT coalesce(old_cur, 0) > 0 THEN old_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+        )
+        INSERT INTO churn_years AS t
+            (year, shard, customers, churned, revenue_at_start, revenue_lost)
+        SELECT year, account_id % 16, sum(sign * customers), sum(sign * churned),
+               sum(sign * revenue_at_start), sum(sign * revenue_lost)
+        FROM parts
+        GROUP BY 1, 2
+        HAVING sum(sign * customers) <> 0 OR sum(sign * churned) <> 0
+            OR sum(sign * revenue_at_start) <> 0 OR sum(sign * revenue_lost) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (year, shard) DO UPDATE
+        SET customers = t.customers + EXCLUDED.customers,
+            churned = t.churned + EXCLUDED.churned,
+            revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
+            revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;
+        INSERT INTO account_revenue_window AS t (account_id, cents)
+        SELECT x.account_id, sum((x.amount * 100)::bigint)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL) AS x, revenue_window_anchor a
+        WHERE a.id = 1 AND x.occurred_at >= a.since AND kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1
+        HAVING sum((x.amount * 100)::bigint) <> 0
+        ORDER BY 1
+        ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents;
+        END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+        IF EXISTS (SELECT 1 FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL UNION ALL SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS r WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL) THEN
+        PERFORM 1 FROM revenue_window_anchor WHERE id = 1 FOR SHARE;
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL UNION ALL SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+        WITH delta AS (
+            SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int AS year,
+                   sum(amount) AS d
+            FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL UNION ALL SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS x
+            WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+            GROUP BY 1, 2
+        ),
+        affected AS (
+            SELECT account_id, year + k AS year,
+                   coalesce(sum(d) FILTER (WHERE k = 1), 0) AS d_prev,
+                   coalesce(sum(d) FILTER (WHERE k = 0), 0) AS d_cur
+            FROM delta CROSS JOIN (VALUES (0), (1)) AS shift(k)
+            GROUP BY 1, 2
+        ),
+        looked_up AS (
+            SELECT a.*,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year - 1) AS new_prev,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year) AS new_cur
+            FROM affected a
+        ),
+        revenue AS (
+            SELECT account_id, year, new_prev, new_cur,
+                   coalesce(new_prev, 0) - d_prev AS old_prev,
+                   coalesce(new_cur, 0) - d_cur AS old_cur
+            FROM looked_up
+        ),
+        parts AS (
+            SELECT account_id, year, 1 AS sign,
+               (coalesce(new_prev, 0) > 0)::int AS customers,
+               (coalesce(new_prev, 0) > 0 AND NOT coalesce(new_cur, 0) > 0)::int AS churned,
+               CASE WHEN new_prev > 0 THEN new_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN new_prev > 0 AND NOT coalesce(new_cur, 0) > 0 THEN new_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+            UNION ALL
+            SELECT account_id, year, -1,
+               (coalesce(old_prev, 0) > 0)::int AS customers,
+               (coalesce(old_prev, 0) > 0 AND NOT coalesce(old_cur, 0) > 0)::int AS churned,
+               CASE WHEN old_prev > 0 THEN old_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN old_prev > 0 AND NOT coalesce(old_cur, 0) > 0 THEN old_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+        )
+        INSERT INTO churn_years AS t
+            (year, shard, customers, churned, revenue_at_start, revenue_lost)
+        SELECT year, account_id % 16, sum(sign * customers), sum(sign * churned),
+               sum(sign * revenue_at_start), sum(sign * revenue_lost)
+        FROM parts
+        GROUP BY 1, 2
+        HAVING sum(sign * customers) <> 0 OR sum(sign * churned) <> 0
+            OR sum(sign * revenue_at_start) <> 0 OR sum(sign * revenue_lost) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (year, shard) DO UPDATE
+        SET customers = t.customers + EXCLUDED.customers,
+            churned = t.churned + EXCLUDED.churned,
+            revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
+            revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;
+        INSERT INTO account_revenue_window AS t (account_id, cents)
+        SELECT x.account_id, sum((x.amount * 100)::bigint)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL UNION ALL SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS x, revenue_window_anchor a
+        WHERE a.id = 1 AND x.occurred_at >= a.since AND kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1
+        HAVING sum((x.amount * 100)::bigint) <> 0
+        ORDER BY 1
+        ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents;
+        END IF;
+    ELSE
+        IF EXISTS (SELECT 1 FROM (SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS r WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL) THEN
+        PERFORM 1 FROM revenue_window_anchor WHERE id = 1 FOR SHARE;
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+        WITH delta AS (
+            SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int AS year,
+                   sum(amount) AS d
+            FROM (SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS x
+            WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+            GROUP BY 1, 2
+        ),
+        affected AS (
+            SELECT account_id, year + k AS year,
+                   coalesce(sum(d) FILTER (WHERE k = 1), 0) AS d_prev,
+                   coalesce(sum(d) FILTER (WHERE k = 0), 0) AS d_cur
+            FROM delta CROSS JOIN (VALUES (0), (1)) AS shift(k)
+            GROUP BY 1, 2
+        ),
+        looked_up AS (
+            SELECT a.*,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year - 1) AS new_prev,
+                   (SELECT r.revenue FROM account_revenue_years r
+                    WHERE r.account_id = a.account_id AND r.year = a.year) AS new_cur
+            FROM affected a
+        ),
+        revenue AS (
+            SELECT account_id, year, new_prev, new_cur,
+                   coalesce(new_prev, 0) - d_prev AS old_prev,
+                   coalesce(new_cur, 0) - d_cur AS old_cur
+            FROM looked_up
+        ),
+        parts AS (
+            SELECT account_id, year, 1 AS sign,
+               (coalesce(new_prev, 0) > 0)::int AS customers,
+               (coalesce(new_prev, 0) > 0 AND NOT coalesce(new_cur, 0) > 0)::int AS churned,
+               CASE WHEN new_prev > 0 THEN new_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN new_prev > 0 AND NOT coalesce(new_cur, 0) > 0 THEN new_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+            UNION ALL
+            SELECT account_id, year, -1,
+               (coalesce(old_prev, 0) > 0)::int AS customers,
+               (coalesce(old_prev, 0) > 0 AND NOT coalesce(old_cur, 0) > 0)::int AS churned,
+               CASE WHEN old_prev > 0 THEN old_prev ELSE 0 END AS revenue_at_start,
+               CASE WHEN old_prev > 0 AND NOT coalesce(old_cur, 0) > 0 THEN old_prev ELSE 0 END
+                   AS revenue_lost
+            FROM revenue
+        )
+        INSERT INTO churn_years AS t
+            (year, shard, customers, churned, revenue_at_start, revenue_lost)
+        SELECT year, account_id % 16, sum(sign * customers), sum(sign * churned),
+               sum(sign * revenue_at_start), sum(sign * revenue_lost)
+        FROM parts
+        GROUP BY 1, 2
+        HAVING sum(sign * customers) <> 0 OR sum(sign * churned) <> 0
+            OR sum(sign * revenue_at_start) <> 0 OR sum(sign * revenue_lost) <> 0
+        ORDER BY 1, 2
+        ON CONFLICT (year, shard) DO UPDATE
+        SET customers = t.customers + EXCLUDED.customers,
+            churned = t.churned + EXCLUDED.churned,
+            revenue_at_start = t.revenue_at_start + EXCLUDED.revenue_at_start,
+            revenue_lost = t.revenue_lost + EXCLUDED.revenue_lost;
+        INSERT INTO account_revenue_window AS t (account_id, cents)
+        SELECT x.account_id, sum((x.amount * 100)::bigint)
+        FROM (SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS x, revenue_window_anchor a
+        WHERE a.id = 1 AND x.occurred_at >= a.since AND kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1
+        HAVING sum((x.amount * 100)::bigint) <> 0
+        ORDER BY 1
+        ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+SUMMARY_BACKFILL = [
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM stage_events)
+    INSERT INTO stage_day_pairs AS t
+        (pipeline_id, day, from_stage, to_stage, shard, events, touches)
+    SELECT pipeline_id, day, coalesce(from_stage, ''), to_stage, 0,
+           sum(sign), sum(sign * coalesce(touches, 0))
+    FROM d
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0 OR sum(sign * coalesce(touches, 0)) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, to_stage, shard) DO UPDATE
+    SET events = t.events + EXCLUDED.events, touches = t.touches + EXCLUDED.touches;""",
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM stage_events)
+    INSERT INTO stage_day_stays AS t (pipeline_id, day, from_stage, bucket, shard, stays)
+    SELECT pipeline_id, day, from_stage, report_bucket(seconds), 0, sum(sign)
+    FROM d
+    WHERE from_stage IS NOT NULL AND seconds IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (pipeline_id, day, from_stage, bucket, shard) DO UPDATE
+    SET stays = t.stays + EXCLUDED.stays;""",
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM stage_events)
+    INSERT INTO handoff_days AS t (pipeline_id, day, shard, handoffs, accepted)
+    SELECT pipeline_id, day, 0, sum(sign),
+           coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0)
+    FROM d
+    WHERE is_handoff
+    GROUP BY 1, 2
+    HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE wait IS NOT NULL), 0) <> 0
+    ORDER BY 1, 2
+    ON CONFLICT (pipeline_id, day, shard) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs, accepted = t.accepted + EXCLUDED.accepted;""",
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM stage_events)
+    INSERT INTO handoff_day_waits AS t (pipeline_id, day, bucket, accepted)
+    SELECT pipeline_id, day, report_bucket(wait), sum(sign)
+    FROM d
+    WHERE is_handoff AND wait IS NOT NULL
+    GROUP BY 1, 2, 3
+    HAVING sum(sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, bucket) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted;""",
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               from_stage, to_stage, seconds_in_previous_stage AS seconds,
+               touches_in_previous_stage AS touches, is_handoff,
+               extract(epoch FROM accepted_at - occurred_at)::float8 AS wait,
+               missing_recommended, 1 AS sign
+        FROM stage_events)
+    INSERT INTO handoff_day_missing AS t (pipeline_id, day, requirement, handoffs)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing_recommended) AS m(requirement)
+    WHERE d.is_handoff
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET handoffs = t.handoffs + EXCLUDED.handoffs;""",
+    """
+    WITH d AS (SELECT pipeline_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               missing, 1 AS sign
+        FROM blocked_attempts)
+    INSERT INTO blocked_day_missing AS t (pipeline_id, day, requirement, attempts)
+    SELECT d.pipeline_id, d.day, m.requirement, sum(d.sign)
+    FROM d CROSS JOIN LATERAL unnest(d.missing) AS m(requirement)
+    GROUP BY 1, 2, 3
+    HAVING sum(d.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, day, requirement) DO UPDATE
+    SET attempts = t.attempts + EXCLUDED.attempts;""",
+]
+
+REVENUE_BACKFILL = """INSERT INTO churn_years (year, shard, customers, churned, revenue_at_start, revenue_lost)
+SELECT p.year + 1, p.account_id % 16, count(*),
+       count(*) FILTER (WHERE NOT coalesce(c.revenue, 0) > 0), sum(p.revenue),
+       coalesce(sum(p.revenue) FILTER (WHERE NOT coalesce(c.revenue, 0) > 0), 0)
+FROM account_revenue_years p
+LEFT JOIN account_revenue_years c ON c.account_id = p.account_id AND c.year = p.year + 1
+WHERE p.revenue > 0
+GROUP BY 1, 2
+"""
+
+REVENUE_ANCHOR = "INSERT INTO revenue_window_anchor (id, since) VALUES (1, date_trunc('hour', now() - interval '12 months', 'UTC'))"
+
+REVENUE_WINDOW_BACKFILL = """
+INSERT INTO account_revenue_window (account_id, cents)
+SELECT account_id, sum((amount * 100)::bigint)
+FROM activities, revenue_window_anchor a
+WHERE a.id = 1 AND occurred_at >= a.since AND voided_at IS NULL AND kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+GROUP BY account_id
+"""
+
+REVENUE_FUNCTION_0008 = """
+CREATE OR REPLACE FUNCTION planning_account_revenue_years() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, amount FROM new_rows WHERE voided_at IS NULL UNION ALL SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+    ELSE
+        INSERT INTO account_revenue_years AS t (account_id, year, revenue)
+        SELECT account_id, extract(year FROM occurred_at AT TIME ZONE 'UTC')::int, sum(amount)
+        FROM (SELECT account_id, occurred_at, kind, -amount AS amount FROM old_rows WHERE voided_at IS NULL) AS d
+        WHERE kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND amount IS NOT NULL
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        ON CONFLICT (account_id, year) DO UPDATE SET revenue = t.revenue + EXCLUDED.revenue;
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+SUMMARY_DROP = [
+    "DROP TRIGGER stage_events_summaries_insert ON stage_events",
+    "DROP TRIGGER stage_events_summaries_update ON stage_events",
+    "DROP TRIGGER stage_events_summaries_delete ON stage_events",
+    "DROP TRIGGER stage_events_summaries_truncate ON stage_events",
+    "DROP TRIGGER blocked_attempts_summaries_insert ON blocked_attempts",
+    "DROP TRIGGER blocked_attempts_summaries_update ON blocked_attempts",
+    "DROP TRIGGER blocked_attempts_summaries_delete ON blocked_attempts",
+    "DROP TRIGGER blocked_attempts_summaries_truncate ON blocked_attempts",
+    "DROP FUNCTION blocked_attempts_summaries()",
+    "DROP FUNCTION stage_events_summaries()",
+]
+
+SUMMARY_DROP_FUNCTIONS = [
+    "DROP FUNCTION report_bucket_high(integer)",
+    "DROP FUNCTION report_bucket_low(integer)",
+    "DROP FUNCTION report_bucket(float8)",
+]
 
 
 def _day_table(name: str, keys: list[sa.Column[object]], counts: list[str]) -> None:
@@ -104,18 +901,18 @@ def upgrade() -> None:
         sa.Column("cents", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_revenue_window")),
     )
-    for statement in [*summary_sql.CREATE, revenue_sql.REVENUE_FUNCTION]:
+    for statement in [*SUMMARY_CREATE, REVENUE_FUNCTION]:
         op.execute(statement)
-    backfill = [revenue_sql.BACKFILL, revenue_sql.ANCHOR, revenue_sql.WINDOW_BACKFILL]
-    for statement in [*summary_sql.BACKFILL, *backfill]:
+    backfill = [REVENUE_BACKFILL, REVENUE_ANCHOR, REVENUE_WINDOW_BACKFILL]
+    for statement in [*SUMMARY_BACKFILL, *backfill]:
         op.execute(statement)
     op.execute("ANALYZE " + ", ".join([*SUMMARY_TABLES, *PLANNING_TABLES]))
 
 
 def downgrade() -> None:
-    for statement in [revenue_sql.REVENUE_FUNCTION_0008, *summary_sql.DROP]:
+    for statement in [REVENUE_FUNCTION_0008, *SUMMARY_DROP]:
         op.execute(statement)
-    for statement in summary_sql.DROP_FUNCTIONS:
+    for statement in SUMMARY_DROP_FUNCTIONS:
         op.execute(statement)
     op.drop_index("ix_stage_events_handoff_waits", table_name="stage_events")
     for name in [*PLANNING_TABLES, *SUMMARY_TABLES]:
