@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -109,6 +110,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         print(notice, flush=True)
     # Read by each worker process's app factory: deliver webhooks there too.
     os.environ["ACCOUNTFLOW_WORKER"] = "0" if args.no_worker else "1"
+    # uvicorn raises the SIGTERM it shut down on once more under the handler it found: as an
+    # exit, so the embedded PostgreSQL is stopped by pgserver's atexit hook, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.web.app:app_from_env",
         factory=True,

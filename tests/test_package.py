@@ -134,13 +134,13 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def _stop(server: subprocess.Popen[bytes], pg_dir: Path, log: Path) -> None:
+    """SIGTERM ends `serve` cleanly and with it the embedded PostgreSQL it started."""
     server.send_signal(signal.SIGTERM)
-    # uvicorn shuts down gracefully, then raises the SIGTERM again under the default
-    # handler: the process ends by the signal, so pgserver's atexit stop does not run and
-    # the PostgreSQL outlives `serve`. Stopped here so no test leaves one behind.
-    assert server.wait(timeout=30) in {0, -signal.SIGTERM}, log.read_text()
-    _stop_postgres(pg_dir)
-    assert _postmaster_pid(pg_dir) is None
+    try:
+        assert server.wait(timeout=30) == 0, log.read_text()
+        assert _postmaster_pid(pg_dir) is None, "serve left its PostgreSQL running"
+    finally:
+        _stop_postgres(pg_dir)  # whatever happened, no test leaves one behind
 
 
 CREATE = """mutation {
