@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lifecycle
+from app.assignments.service import assign_account
 from app.auth.service import create_user
 from app.events import EventType, global_id
 from app.imports.cli import import_file
@@ -17,6 +18,7 @@ from app.imports.runner import Progress
 from app.kit.actor import SYSTEM
 from app.leads.service import create_lead
 from app.models.accounts import Account, Contact
+from app.models.assignments import ManagerType
 from app.models.audit import AuditEntry
 from app.models.auth import Role
 from app.models.imports import ImportKind, ImportMode
@@ -192,4 +194,87 @@ async def test_an_account_row_by_id_is_an_update_with_its_audit_and_event(
     updated = await outbox(session, EventType.ACCOUNT_UPDATED)
     assert [(e.object_key, sorted(e.data["changed"])) for e in updated] == [
         (f"Account:{account.id}", ["city", "name"])
+    ]
+
+
+async def _actions(session: AsyncSession, entity_type: str) -> list[str]:
+    query = select(AuditEntry.action).where(AuditEntry.entity_type == entity_type)
+    return list(await session.scalars(query.order_by(AuditEntry.id)))
+
+
+async def test_accounts_without_a_key_are_created_as_create_account_does(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    head = await create_account(session, name="Head", external_ref="H")
+    content = 'name,tags,parentExternalRef\nSolo,"b,a",\nBranch,,H\n'
+    result, errors = await _import(
+        database_url, tmp_path, ImportKind.ACCOUNTS, content, ImportMode.ALL_OR_NOTHING
+    )
+    assert (result.created, errors) == (2, [])
+    query = select(Account.name, Account.tags, Account.parent_id).order_by(Account.id)
+    rows = [tuple(r) for r in await session.execute(query)]
+    assert rows == [("Head", [], None), ("Solo", ["b", "a"], None), ("Branch", [], head.id)]
+    assert await _actions(session, "Account") == [
+        "account.create",
+        "account.create",
+        "account.tags",
+        "account.create",
+    ]
+    created = await outbox(session, EventType.ACCOUNT_CREATED)
+    assert len(created) == 3
+
+
+async def test_rows_by_id_wait_for_the_parent_a_later_row_names(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    a = await create_account(session, name="A")
+    b = await create_account(session, name="B")
+    c = await create_account(session, name="C")
+    d = await create_account(session, name="D")
+    content = (
+        "id,name,externalRef,parentExternalRef\n"
+        f"{global_id('Account', b.id)},B,RB,RA\n"  # RA is A's new key, two rows down
+        f"{global_id('Account', c.id)},C,RC,RD\n"  # C and D name each other
+        f"{global_id('Account', a.id)},A,RA,\n"
+        f"{global_id('Account', d.id)},D,RD,RC\n"
+    )
+    result, errors = await _import(
+        database_url, tmp_path, ImportKind.ACCOUNTS, content, ImportMode.SKIP_INVALID
+    )
+    assert (result.updated, result.rejected) == (2, 2)
+    assert errors == [
+        (3, "parentExternalRef", "INVALID_INPUT"),
+        (5, "parentExternalRef", "INVALID_INPUT"),
+    ]
+    query = select(Account.external_ref, Account.parent_id).order_by(Account.id)
+    rows = [
+        tuple(r) for r in await session.execute(query.execution_options(populate_existing=True))
+    ]
+    assert rows == [("RA", None), ("RB", a.id), (None, None), (None, None)]
+
+
+async def test_an_assignment_row_by_id_is_update_assignment(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    account = await create_account(session, name="Acme")
+    rep = await create_user(session, actor=SYSTEM, email="rep@x.de", name="Rep", role=Role.REP)
+    row, _ = await assign_account(
+        session,
+        actor=SYSTEM,
+        account_id=account.id,
+        user_id=rep.id,
+        manager_type=ManagerType.SALES,
+        contact_frequency_days=30,
+    )
+    await session.commit()
+    content = f"id,contactFrequencyDays\n{global_id('Assignment', row.id)},14\n"
+    result, errors = await _import(
+        database_url, tmp_path, ImportKind.ASSIGNMENTS, content, ImportMode.ALL_OR_NOTHING
+    )
+    assert (result.updated, errors) == (1, [])
+    assert await _actions(session, "Assignment") == ["assignment.create", "assignment.update"]
+    changed = await outbox(session, EventType.ASSIGNMENT_CHANGED)
+    assert [(e.data["change"], e.data["contactFrequencyDays"]) for e in changed] == [
+        ("created", 30),
+        ("frequency", 14),
     ]
