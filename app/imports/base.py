@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,20 +49,27 @@ class Importer(Protocol):
     ) -> BatchResult: ...
 
 
-def column_of(field: str | None, columns: Sequence[str]) -> str | None:
-    """An API error's field (`address.countryCode`, `members[0].userId`) as a CSV column."""
+def column_of(
+    field: str | None, columns: Sequence[str], renames: Mapping[str, str] | None = None
+) -> str | None:
+    """An API error's field (`address.countryCode`, `members[0].userId`) as a CSV column;
+    `renames` maps a service's field to the column holding it (`parentId` to
+    `parentExternalRef`)."""
     if field is None:
         return None
     name = field.rsplit(".", 1)[-1]
+    name = (renames or {}).get(name, name)
     lowered = {c.lower(): c for c in columns}
     return lowered.get(name.lower(), name)
 
 
-def row_errors(row: int, error: Exception, columns: Sequence[str]) -> list[RowError]:
+def row_errors(
+    row: int, error: Exception, columns: Sequence[str], renames: Mapping[str, str] | None = None
+) -> list[RowError]:
     if isinstance(error, CellError):
         return [RowError(row, error.column, error.code, error.message)]
     assert isinstance(error, AppError)
-    return [RowError(row, column_of(e.field, columns), e.code, e.message) for e in error]
+    return [RowError(row, column_of(e.field, columns, renames), e.code, e.message) for e in error]
 
 
 def known_columns(columns: Sequence[str]) -> dict[str, str]:

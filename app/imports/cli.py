@@ -55,8 +55,9 @@ async def import_file(
     mapping: dict[str, str],
     mode: ImportMode,
     dry_run: bool,
-    stderr: TextIO = sys.stderr,
+    stderr: TextIO | None = None,
 ) -> Progress:
+    stderr = stderr or sys.stderr  # read at call time: tests and callers may swap it
     engine = db.create_engine(url)
     try:
         async with db.create_sessionmaker(engine)() as session:
