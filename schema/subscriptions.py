@@ -17,7 +17,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth import tokens as auth
+from app.auth.tokens import Principal
 from app.errors import AppError
 from app.events import EventType, pk_of
 from app.fanout import Change, Hub
@@ -36,7 +36,8 @@ Close = Callable[[int, str], Awaitable[None]]
 class Live:
     hub: Hub
     sessionmaker: async_sessionmaker[AsyncSession]
-    token: str
+    # The edge's token check (stamping its use), or None once the token is refused.
+    authenticate: Callable[[], Awaitable[Principal | None]]
     close: Close
     recheck_seconds: float
 
@@ -81,14 +82,15 @@ async def _stream(
             async with live.sessionmaker() as session:
                 if time.monotonic() - checked >= live.recheck_seconds:
                     # The token (revoked?) and the role (changed?), every few seconds.
-                    principal = await auth.authenticate(session, live.token)
+                    principal = await live.authenticate()
                     allowed = principal is not None and (
                         principal.user.role in permissions.POLICY[action].roles
                     )
                     if principal is None or not allowed:
                         await live.close(4403, "Forbidden")
                         return
-                    context.viewer, context.role = principal.user, principal.user.role
+                    viewer = await session.merge(principal.user, load=False)
+                    context.viewer, context.role = viewer, viewer.role
                     checked = time.monotonic()
                 if change is None:
                     continue
