@@ -210,17 +210,7 @@ class GraphQLEndpoint:
         query, variables, name = params
         session = self.sessionmaker()
         try:
-            context = Context(
-                session=session,
-                # The edge read the user in its own session: a copy of it belongs to this one,
-                # as if loaded here (no statement).
-                viewer=await session.merge(principal.user, load=False),
-                token_id=principal.token_id,
-                request_id=request_id,
-                settings=self.settings,
-                report_source=self.reports,
-                now=now,
-            )
+            context = await self._context(session, principal, request_id, now)
             try:
                 return await self.schema.execute(
                     query,
@@ -237,6 +227,21 @@ class GraphQLEndpoint:
                 await context.settle()
         finally:
             await _close(session, request_id)
+
+    async def _context(
+        self, session: AsyncSession, principal: Principal, request_id: str, now: datetime
+    ) -> Context:
+        return Context(
+            session=session,
+            # The edge read the user in its own session: a copy of it belongs to this one, as
+            # if loaded here (no statement).
+            viewer=await session.merge(principal.user, load=False),
+            token_id=principal.token_id,
+            request_id=request_id,
+            settings=self.settings,
+            report_source=self.reports,
+            now=now,
+        )
 
     async def _compiled(
         self, params: Params, principal: Principal, now: datetime
