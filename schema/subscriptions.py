@@ -17,7 +17,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth import tokens as auth
+from app.auth.tokens import Principal
 from app.errors import AppError
 from app.events import EventType, pk_of
 from app.fanout import Change, Hub
@@ -36,7 +36,8 @@ Close = Callable[[int, str], Awaitable[None]]
 class Live:
     hub: Hub
     sessionmaker: async_sessionmaker[AsyncSession]
-    token: str
+    # The edge's token check (stamping its use), or None once the token is refused.
+    authenticate: Callable[[], Awaitable[Principal | None]]
     close: Close
     recheck_seconds: float
 
@@ -80,15 +81,9 @@ async def _stream(
                 continue
             async with live.sessionmaker() as session:
                 if time.monotonic() - checked >= live.recheck_seconds:
-                    # The token (revoked?) and the role (changed?), every few seconds.
-                    principal = await auth.authenticate(session, live.token)
-                    allowed = principal is not None and (
-                        principal.user.role in permissions.POLICY[action].roles
-                    )
-                    if principal is None or not allowed:
+                    if not await _recheck(context, live, action, session):
                         await live.close(4403, "Forbidden")
                         return
-                    context.viewer, context.role = principal.user, principal.user.role
                     checked = time.monotonic()
                 if change is None:
                     continue
@@ -98,6 +93,16 @@ async def _stream(
                 if found is not None:
                     # The message is resolved with this session before the loop resumes.
                     yield found
+
+
+async def _recheck(context: LiveContext, live: Live, action: str, session: AsyncSession) -> bool:
+    """The token (revoked, expired, user deactivated?) and the role (changed?) again."""
+    principal = await live.authenticate()
+    if principal is None or principal.user.role not in permissions.POLICY[action].roles:
+        return False
+    viewer = await session.merge(principal.user, load=False)
+    context.viewer, context.role = viewer, viewer.role
+    return True
 
 
 def _pk(global_id: strawberry.ID | None, type_name: str, *, field: str) -> int | None:

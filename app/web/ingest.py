@@ -28,7 +28,8 @@ named was deleted meanwhile), 503 (TIMEOUT).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import orjson
 from graphql import GraphQLSchema
@@ -39,16 +40,17 @@ from starlette.responses import Response, StreamingResponse
 
 from app.activities import bulk
 from app.activities.ingest import ActivityInput, LogResult
-from app.auth import tokens
 from app.db import expected_error
 from app.errors import AppError, ConflictError, ErrorGroup, InvalidInputError
 from app.kit.actor import Actor
 from app.settings import Settings
 from schema.activities import item_from_coerced
 from schema.activity_input import ActivityInputCoercer
-from schema.engine.http import request_id_of
-from schema.permissions import FORBIDDEN_MESSAGE, POLICY
+from schema.engine.http_request import request_id_of
 from schema.relay import to_global_id
+
+if TYPE_CHECKING:  # app.web.auth reaches this module through app.web.state
+    from app.web.auth import Viewer
 
 NDJSON = "application/x-ndjson"
 ANSWER_CHUNK = 2_000  # result lines per streamed chunk
@@ -71,17 +73,18 @@ class ActivityIngest:
     def __init__(
         self,
         schema: GraphQLSchema,
-        sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
+        sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
     ) -> None:
         self.coercer = ActivityInputCoercer(schema)
         self.sessionmaker = sessionmaker
         self.settings = settings
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, request: Request, viewer: Viewer) -> Response:
+        """The edge checked the token (and stamped its use) before the body is read."""
         request_id = request_id_of(request)
+        actor = viewer.actor(request_id)
         try:
-            actor = await self._actor(request, request_id)
             items = await self._read(request)
             result = await self._store(actor, items)
         except _RefusedError as refused:
@@ -93,26 +96,6 @@ class ActivityIngest:
             "x-ingest-rejected": str(len(result.rejected)),
         }
         return StreamingResponse(_answer(result), headers=headers, media_type=NDJSON)
-
-    async def _actor(self, request: Request, request_id: str) -> Actor:
-        """The token is checked (and its use stamped) before the body is read, as /graphql
-        and the CSV exports do: the same header parsing and `tokens.authenticate`."""
-        token = tokens.bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise _RefusedError(401, "Missing bearer token.", "UNAUTHENTICATED")
-        async with self.sessionmaker()() as session:
-            principal = await tokens.authenticate(session, token)
-            if principal is None:
-                raise _RefusedError(401, "Invalid, expired or revoked token.", "UNAUTHENTICATED")
-            if principal.use_is_stale:
-                await tokens.record_use(session, principal.token_id)
-                await session.commit()
-            user = principal.user
-            if user.role not in POLICY["activity.log"].roles:
-                raise _RefusedError(403, FORBIDDEN_MESSAGE, "FORBIDDEN")
-            return Actor(
-                user_id=user.id, role=user.role, token_id=principal.token_id, request_id=request_id
-            )
 
     async def _read(self, request: Request) -> list[Item]:
         limits = self.settings.limits
@@ -157,7 +140,7 @@ class ActivityIngest:
         return item_from_coerced(coerced)
 
     async def _store(self, actor: Actor, items: list[Item]) -> LogResult:
-        async with self.sessionmaker()() as session:
+        async with self.sessionmaker() as session:
             try:
                 result = await bulk.ingest_bulk(
                     session,

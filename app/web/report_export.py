@@ -1,8 +1,8 @@
 """GET /export/reports/{field}.csv: each report as CSV, from the services GraphQL calls.
 
 `field` is the GraphQL field name (`stageThroughput.byOwner` for the per-owner rows); the
-arguments are query parameters with GraphQL's names, lists comma-separated. The bearer
-token and the role rule (`report.read`) are the GraphQL endpoint's.
+arguments are query parameters with GraphQL's names, lists comma-separated. The edge
+(app.web.auth) checked the bearer token and the role rule (`report.read`) already.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.auth import tokens
 from app.errors import AppError
 from app.handoff import reports as handoff_reports
 from app.handoff import service as handoff
@@ -32,7 +31,6 @@ from app.planning import figures
 from app.replica import ReportDatabase
 from app.reports import activity_mix, coverage, flow, stuck
 from schema.handoff.types import DEFAULT
-from schema.permissions import FORBIDDEN_MESSAGE, POLICY
 from schema.planning.reports import ForecastRow
 from schema.relay import to_global_id
 from schema.reports.params import Params
@@ -188,13 +186,11 @@ def _error(status: int, message: str, code: str, field: str | None = None) -> Re
 
 
 class ReportExport:
-    """The token is checked on the primary; the report runs where GraphQL's would: on the
-    replica while it is healthy (app.replica), else on the primary."""
+    """The report runs where GraphQL's would: on the replica while it is healthy
+    (app.replica), else on the primary."""
 
     def __init__(
-        self,
-        sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
-        replica: Callable[[], ReportDatabase | None],
+        self, sessionmaker: async_sessionmaker[AsyncSession], replica: ReportDatabase | None
     ) -> None:
         self.sessionmaker = sessionmaker
         self.replica = replica
@@ -204,36 +200,19 @@ class ReportExport:
         export = EXPORTS.get(field)
         if export is None:
             return _error(404, f"No report named {field!r}.", "NOT_FOUND")
-        token = tokens.bearer_token(request.headers.get("authorization"))
-        if token is None:
-            return _error(401, "Missing bearer token.", "UNAUTHENTICATED")
-        async with self.sessionmaker()() as session:
-            try:
-                principal = await tokens.authenticate(session, token)
-                if principal is None:
-                    return _error(401, "Invalid or revoked token.", "UNAUTHENTICATED")
-                if principal.use_is_stale:
-                    await tokens.record_use(session, principal.token_id)
-                    await session.commit()
-                if principal.user.role not in POLICY["report.read"].roles:
-                    return _error(403, FORBIDDEN_MESSAGE, "FORBIDDEN")
-                header, rows = await self._run(session, export, Params(request.query_params))
-            except AppError as error:
-                return _error(400, error.message, error.code, error.field)
-            finally:
-                await session.close()
+        try:
+            header, rows = await self._run(export, Params(request.query_params))
+        except AppError as error:
+            return _error(400, error.message, error.code, error.field)
         return Response(
             to_csv(header, rows),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{field}.csv"'},
         )
 
-    async def _run(self, primary: AsyncSession, export: Export, params: Params) -> Table:
-        replica = self.replica()
-        chosen = None if replica is None else await replica.choose()
-        if chosen is None:
-            return await export(primary, params)
-        async with chosen() as session:
+    async def _run(self, export: Export, params: Params) -> Table:
+        chosen = None if self.replica is None else await self.replica.choose()
+        async with (chosen or self.sessionmaker)() as session:
             try:
                 return await export(session, params)
             finally:

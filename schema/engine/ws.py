@@ -1,9 +1,11 @@
 """The graphql-transport-ws protocol on /graphql (https://github.com/enisdenjo/graphql-ws).
 
-connection_init carries the token ({"authorization": "Bearer <token>"}); each subscribe
+connection_init carries the token ({"authorization": "Bearer <token>"}), checked by the edge's
+one authentication function (app.web.auth.principal_of, handed in); each subscribe
 runs as its own task with its own context (schema.subscriptions); close codes follow the
 protocol (4400 bad message, 4401 not acknowledged, 4403 forbidden, 4408 init timeout,
-4409 duplicate id, 4429 repeated init).
+4409 duplicate id, 4429 repeated init). A refused token closes with 4403 and the message
+the HTTP endpoints answer 401 with.
 """
 
 from __future__ import annotations
@@ -12,19 +14,20 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.authentication import AuthenticationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.types.execution import PreExecutionError
 
-from app.auth import tokens as auth
 from app.auth.tokens import Principal
 from app.fanout import Hub
 from app.settings import Settings
 from schema import AccountflowSchema
-from schema.engine.http import _format_error
+from schema.engine.errors import format_error
 from schema.subscriptions import Live, LiveContext
 
 log = logging.getLogger("accountflow.ws")
@@ -34,12 +37,15 @@ INIT_TIMEOUT_SECONDS = 10.0
 MAX_OPERATIONS = 50  # per connection
 
 
-def _token(payload: Any) -> str | None:
+# The edge's check of an Authorization value: its principal, or AuthenticationError.
+Authenticate = Callable[[str | None], Awaitable[Principal]]
+
+
+def _authorization(payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return None
-    header = payload.get("authorization") or payload.get("Authorization") or ""
-    scheme, _, token = str(header).partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    found = payload.get("authorization") or payload.get("Authorization")
+    return None if found is None else str(found)
 
 
 class Connection:
@@ -50,14 +56,16 @@ class Connection:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         hub: Hub,
+        authenticate: Authenticate,
     ) -> None:
         self.websocket = websocket
+        self.authenticate = authenticate
         self.schema = schema
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.hub = hub
         self.principal: Principal | None = None
-        self.token: str | None = None
+        self.authorization: str | None = None
         self.init_received = False
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
@@ -128,15 +136,20 @@ class Connection:
             await self.close(4429, "Too many initialisation requests")
             return
         self.init_received = True
-        token = _token(payload)
-        if token is not None:
-            async with self.sessionmaker() as session:
-                self.principal = await auth.authenticate(session, token)
-        if self.principal is None:
-            await self.close(4403, "Forbidden")
+        self.authorization = _authorization(payload)
+        try:
+            self.principal = await self.authenticate(self.authorization)
+        except AuthenticationError as error:
+            await self.close(4403, str(error))
             return
-        self.token = token
         await self.send({"type": "connection_ack"})
+
+    async def _recheck(self) -> Principal | None:
+        """The token again, for a subscription that lives on (revoked, expired meanwhile?)."""
+        try:
+            return await self.authenticate(self.authorization)
+        except AuthenticationError:
+            return None
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.principal is None:
@@ -157,7 +170,6 @@ class Connection:
 
     def _context(self) -> LiveContext:
         assert self.principal is not None
-        assert self.token is not None
         return LiveContext(
             session=self.sessionmaker(),
             viewer=self.principal.user,
@@ -167,7 +179,7 @@ class Connection:
             live=Live(
                 hub=self.hub,
                 sessionmaker=self.sessionmaker,
-                token=self.token,
+                authenticate=self._recheck,
                 close=self.close,
                 recheck_seconds=self.settings.push.token_recheck_seconds,
             ),
@@ -186,8 +198,7 @@ class Connection:
             async with contextlib.aclosing(source):
                 async for result in source:
                     errors = [
-                        _format_error(e, context.request_id, production)
-                        for e in result.errors or []
+                        format_error(e, context.request_id, production) for e in result.errors or []
                     ]
                     if isinstance(result, PreExecutionError):
                         await self.send({"id": op_id, "type": "error", "payload": errors})
