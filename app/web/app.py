@@ -34,6 +34,7 @@ from app.web.ingest import ActivityIngest
 from app.web.report_export import ReportExport
 from app.webhooks import worker
 from schema import build_schema
+from schema.engine import graphql_schema
 from schema.engine.compiled import CompiledReads
 from schema.engine.http import GraphQLEndpoint
 from schema.engine.limits import CostBudget
@@ -63,7 +64,7 @@ def create_app(
     schema = build_schema(settings.limits, planned=settings.fast_executor)
     budget = CostBudget(settings.limits.cost_per_minute)  # per process: see README
     compiled = (
-        CompiledReads(schema._schema, settings.limits, production=settings.production)
+        CompiledReads(graphql_schema(schema), settings.limits, production=settings.production)
         if settings.compiled_reads
         else None
     )
@@ -188,7 +189,9 @@ def create_app(
         return FileResponse(DASHBOARD_PAGE)
 
     # Bulk ingest (issue 13): NDJSON in, NDJSON out (app/web/ingest.py).
-    ingest_activities = ActivityIngest(schema._schema, lambda: state().sessionmaker, settings)
+    ingest_activities = ActivityIngest(
+        graphql_schema(schema), lambda: state().sessionmaker, settings
+    )
 
     async def ingest_endpoint(request: Request) -> Response:
         return await ingest_activities(request)
