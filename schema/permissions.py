@@ -85,12 +85,15 @@ def _sent(input: Any, field: str) -> Any:
     return None if value is strawberry.UNSET else value
 
 
-async def _current(context: Context, input: Any, changes: str | None, column: str) -> Any:
-    """The value `column` has now on the Account the input changes (None when creating)."""
-    if changes is None:
-        return None
-    account_id = decode_id(getattr(input, changes), "Account", field=camel(changes))
-    return await account_value(context.session, account_id, column)
+async def _changes(context: Context, input: Any, rule: Holds | SetBy, value: Any) -> bool:
+    """Whether `value` changes the rule's column on the Account the input names (a new
+    account's columns start null). An unknown account changes nothing: its service says
+    NOT_FOUND."""
+    if rule.changes is None:
+        return value is not None
+    account_id = decode_id(getattr(input, rule.changes), "Account", field=camel(rule.changes))
+    found, current = await account_value(context.session, account_id, rule.field)
+    return found and value != current
 
 
 async def _holds(context: Context, rule: Holds, input: Any) -> None:
@@ -98,7 +101,7 @@ async def _holds(context: Context, rule: Holds, input: Any) -> None:
     if context.role is not Role.REP or value is None:
         return
     pk = decode_id(value, rule.type_name, field=camel(rule.field))
-    if rule.changed_only and pk == await _current(context, input, rule.changes, rule.field):
+    if rule.changed_only and not await _changes(context, input, rule, pk):
         return
     session = context.session
     account_id = await ROW_SCOPE[rule.type_name](session, pk, camel(rule.field))
@@ -109,7 +112,7 @@ async def _holds(context: Context, rule: Holds, input: Any) -> None:
 async def _sets(context: Context, rule: SetBy, input: Any) -> None:
     if context.role in rule.roles or _unset(input, rule.field):
         return
-    if _sent(input, rule.field) != await _current(context, input, rule.changes, rule.field):
+    if await _changes(context, input, rule, _sent(input, rule.field)):
         raise ForbiddenError(rule.message, field=camel(rule.field))
 
 

@@ -37,9 +37,11 @@ async def accounts_held(
     return set(await session.scalars(union(assigned, owned)))
 
 
-async def account_value(session: AsyncSession, account_id: int, column: str) -> Any:
-    """An account's current value of `column` (None also when there is no such account)."""
-    return await session.scalar(select(getattr(Account, column)).where(Account.id == account_id))
+async def account_value(session: AsyncSession, account_id: int, column: str) -> tuple[bool, Any]:
+    """(whether the account exists, its current value of `column`)."""
+    query = select(getattr(Account, column)).where(Account.id == account_id)
+    found = (await session.execute(query)).one_or_none()
+    return (False, None) if found is None else (True, found[0])
 
 
 async def entry_owner(
