@@ -32,10 +32,11 @@ from schema import (
     users,
     webhooks,
 )
+from schema.engine import graphql_schema
 from schema.engine.executor import FastExecutionContext, SettlingExecutionContext
+from schema.engine.guards import install_guards
 from schema.engine.limits import CostExtension, validation_rules
 from schema.errors import ERROR_TYPES, BasicError
-from schema.permissions import install_guards
 from schema.scalars import SCALAR_MAP
 
 Query = merge_types(
@@ -112,7 +113,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=FastExecutionContext if planned else SettlingExecutionContext,
     )
-    install_guards(built._schema)
+    install_guards(graphql_schema(built))
     return built
 
 

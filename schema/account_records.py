@@ -136,7 +136,6 @@ class Mutation:
     @permissions.mutation("account.archive")
     async def restore_account(self, info: Info, input: RestoreAccountInput) -> AccountPayload:
         account_id = decode_id(input.id, "Account")
-        await permissions.require_account(info.context, account_id)
         row = await lifecycle.restore_account(
             info.context.session, actor=info.context.actor, account_id=account_id
         )
@@ -169,7 +168,6 @@ class Mutation:
     @permissions.mutation("account.update")
     async def set_account_tags(self, info: Info, input: SetAccountTagsInput) -> AccountPayload:
         account_id = decode_id(input.account_id, "Account", field="accountId")
-        await permissions.require_account(info.context, account_id)
         row = await lifecycle.set_account_tags(
             info.context.session,
             actor=info.context.actor,
@@ -184,9 +182,7 @@ class Mutation:
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
         contact_id = decode_id(input.id, "Contact")
         session = info.context.session
-        await permissions.require_account(
-            info.context, await lifecycle.contact_account_id(session, contact_id)
-        )
+        await lifecycle.contact_account_id(session, contact_id)  # NOT_FOUND before any change
         fields: dict[str, Any] = {
             "name": input.name,
             "title": input.title,
@@ -195,10 +191,7 @@ class Mutation:
             "buying_role": input.buying_role,
         }
         if input.account_id is not strawberry.UNSET:
-            target = decode_optional(input.account_id, "Account", field="accountId")
-            if target is not None:
-                await permissions.require_account(info.context, target)
-            fields["account_id"] = target
+            fields["account_id"] = decode_optional(input.account_id, "Account", field="accountId")
         row = await lifecycle.update_contact(
             session,
             actor=info.context.actor,
@@ -212,9 +205,7 @@ class Mutation:
     async def remove_contact(self, info: Info, input: RemoveContactInput) -> RemovePayload:
         contact_id = decode_id(input.id, "Contact")
         session = info.context.session
-        await permissions.require_account(
-            info.context, await lifecycle.contact_account_id(session, contact_id)
-        )
+        await lifecycle.contact_account_id(session, contact_id)  # NOT_FOUND before any change
         removed = await lifecycle.remove_contact(
             session, actor=info.context.actor, contact_id=contact_id
         )

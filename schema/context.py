@@ -32,7 +32,6 @@ class Context:
     settings: Settings
     report_source: ReportDatabase | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    action: str | None = None
     # The request's instant: every time-dependent field (cadence status, seconds in stage)
     # of one answer is computed against it, on both read paths.
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

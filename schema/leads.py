@@ -292,8 +292,6 @@ class Mutation:
     @permissions.mutation("lead.convert")
     async def convert_lead(self, info: Info, input: ConvertLeadInput) -> ConvertLeadPayload:
         existing = decode_optional(input.existing_account_id, "Account", field="existingAccountId")
-        if existing is not None:
-            await permissions.require_account(info.context, existing)
         done = await conversion.convert_lead(
             info.context.session,
             actor=info.context.actor,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.types.nodes import SelectedField, Selection
 
 from app.errors import InvalidIdError, NotFoundError
 from app.kit.pagination import Page, PageArgs, check_page_args
 from schema.context import Context, Info
+from schema.engine.selection import selects as _selects
 
 T = TypeVar("T")
 
@@ -99,17 +99,7 @@ def page_args(info: Info, first: int | None, after: str | None) -> PageArgs:
 
 def selects(info: Info, name: str) -> bool:
     """Whether the current field's selection asks for `name` (fragments included)."""
-
-    def walk(selections: Sequence[Selection]) -> bool:
-        for selection in selections:
-            if isinstance(selection, SelectedField):
-                if selection.name == name:
-                    return True
-            elif walk(selection.selections):
-                return True
-        return False
-
-    return any(walk(field.selections) for field in info.selected_fields)
+    return _selects(info, name)
 
 
 def connection(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.types.scalar import ScalarDefinition
+
+from schema.engine import ScalarMap
 
 
 def parse_datetime(value: object) -> datetime:
@@ -35,4 +36,4 @@ DateTime = strawberry.scalar(
     parse_value=parse_datetime,
 )
 
-SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}
+SCALAR_MAP: ScalarMap = {datetime: DateTime}

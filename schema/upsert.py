@@ -7,16 +7,14 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
-from strawberry.utils.str_converters import to_camel_case
 
 from app.accounts import upsert
 from app.errors import AppError
 from schema import permissions
 from schema.accounts import ADDRESS_FIELDS, PLAIN_FIELDS, Account, AddressInput
 from schema.activities import RejectedItem, rejected_item
-from schema.context import Info
+from schema.context import Context, Info
+from schema.engine.inputs import build_input_with, camel, input_fields
 from schema.enums import AccountSource, Classification
 from schema.errors import UserError
 
@@ -42,13 +40,10 @@ class UpsertAccountsInput:
     accounts: list[UpsertAccountItem]
 
 
-_ITEM_FIELDS = tuple(
-    (f.python_name, to_camel_case(f.python_name))
-    for f in get_object_definition(UpsertAccountItem, strict=True).fields
-)
+_ITEM_FIELDS = input_fields(UpsertAccountItem)
 
 
-def _build_batch(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+def _build_batch(cls: type, value: Mapping[str, Any]) -> Any:
     """graphql-core has coerced every value: build the items directly (strawberry's generic
     conversion costs more than the upsert itself for a batch of 1,000). The address stays the
     mapping graphql-core made; `_to_item` reads it."""
@@ -60,10 +55,13 @@ def _build_batch(cls: type, value: Mapping[str, Any], context: InputContext) -> 
     )
 
 
-get_object_definition(UpsertAccountsInput, strict=True).from_input = _build_batch
+build_input_with(UpsertAccountsInput, _build_batch)
 
 
-def _to_item(item: UpsertAccountItem) -> upsert.UpsertItem | AppError:
+def _to_item(context: Context, item: UpsertAccountItem) -> upsert.UpsertItem | AppError:
+    refused = permissions.item_error(context, "upsertAccounts", item)
+    if refused is not None:
+        return refused
     fields: dict[str, Any] = {}
     for name in PLAIN_FIELDS:
         value = getattr(item, name, strawberry.UNSET)
@@ -86,7 +84,7 @@ def _to_item(item: UpsertAccountItem) -> upsert.UpsertItem | AppError:
 
 def _address_value(address: Any, name: str) -> Any:
     if isinstance(address, Mapping):
-        return address.get(to_camel_case(name))
+        return address.get(camel(name))
     return getattr(address, name)
 
 
@@ -114,7 +112,7 @@ class Mutation:
         result = await upsert.upsert_accounts(
             info.context.session,
             actor=info.context.actor,
-            items=[_to_item(i) for i in input.accounts],
+            items=[_to_item(info.context, i) for i in input.accounts],
             max_batch=info.context.settings.limits.max_batch,
         )
         return UpsertAccountsPayload(

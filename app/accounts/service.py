@@ -10,12 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.audit import service as audit
-from app.auth.scope import user_holds_account
 from app.db import rows_by_id
 from app.errors import (
     AlreadyExistsError,
     ConflictError,
-    ForbiddenError,
     InvalidInputError,
     NotFoundError,
 )
@@ -25,7 +23,6 @@ from app.kit.actor import Actor
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.kit.validation import Checks
 from app.models.accounts import Account, BuyingRole, Contact
-from app.models.auth import Role
 from app.territories import roundrobin as territories
 
 UNSET: Any = object()
@@ -112,26 +109,6 @@ async def _check_external_ref(
 HIERARCHY_LOCK = 0x61636374_70617265  # "acctpare"
 
 
-async def _check_scope(
-    session: AsyncSession, actor: Actor, clean: dict[str, Any], current: Account | None
-) -> None:
-    """Classification is set by managers; a REP moves accounts only under ones they hold."""
-
-    def changes(key: str) -> bool:
-        value = clean.get(key)
-        return key in clean and value != (None if current is None else getattr(current, key))
-
-    if changes("classification") and actor.role not in (Role.ADMIN, Role.MANAGER):
-        raise ForbiddenError("Only managers set the classification.", field="classification")
-    parent_id = clean.get("parent_id")
-    if changes("parent_id") and parent_id is not None and actor.role is Role.REP:
-        assert actor.user_id is not None
-        if not await user_holds_account(session, user_id=actor.user_id, account_id=parent_id):
-            raise ForbiddenError(
-                "You may only move an account under one you hold.", field="parentId"
-            )
-
-
 async def _check_parent(
     session: AsyncSession, parent_id: int | None, *, child_id: int | None
 ) -> None:
@@ -155,7 +132,6 @@ async def _check_parent(
 
 async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) -> Account:
     clean = _clean_account_fields(fields)
-    await _check_scope(session, actor, clean, None)
     await _check_external_ref(session, clean.get("external_ref"))
     await _check_parent(session, clean.get("parent_id"), child_id=None)
     account = Account(**clean, created_by_id=actor.user_id)
@@ -206,7 +182,6 @@ async def update_account(
             f"The account changed since version {expected_version} (now {account.version}).",
             field="expectedVersion",
         )
-    await _check_scope(session, actor, clean, account)
     if "external_ref" in clean:
         await _check_external_ref(session, clean["external_ref"], exclude_id=account_id)
     if clean.get("parent_id") is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.types import String, Text
 from app import events
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
-from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
+from app.errors import AppError, InvalidInputError, NotFoundError
 from app.events import EventType
 from app.kit.actor import Actor
 from app.kit.validation import Checks
@@ -184,8 +184,6 @@ class _Clean:
 
 def _clean(index: int, item: UpsertItem, actor: Actor) -> _Clean | list[AppError]:
     checks = Checks()
-    if "classification" in item.fields and actor.role not in (Role.ADMIN, Role.MANAGER):
-        checks.add(ForbiddenError("Only managers set the classification.", field="classification"))
     ref = checks.text("externalRef", item.external_ref, max_length=100, required=True)
     values: dict[str, Any] = {}
     try:

@@ -32,7 +32,7 @@ from sqlalchemy.orm.util import identity_key
 
 from app import events
 from app.audit import service as audit
-from app.errors import ForbiddenError, InvalidInputError, InvalidTransitionError, NotFoundError
+from app.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from app.handoff import requirements
 from app.handoff.definition import KEY, PipelineDef, StageDef, TransitionDef
 from app.handoff.errors import (
@@ -350,13 +350,6 @@ async def _lock_entry(
     return locked, machine
 
 
-def _check_mover(actor: Actor, owner_id: int | None) -> None:
-    if actor.role is Role.REP and owner_id != actor.user_id:
-        raise ForbiddenError("You may only move pipeline entries you own.")
-    if actor.role is Role.INTEGRATION:
-        raise ForbiddenError()
-
-
 @dataclass(frozen=True, slots=True)
 class MoveInput:
     trigger: str
@@ -389,7 +382,6 @@ async def transition_account(
     session: AsyncSession, *, actor: Actor, account_id: int, pipeline_key: str, move: MoveInput
 ) -> Move:
     locked, machine = await _lock_entry(session, account_id, pipeline_key)
-    _check_mover(actor, locked.owner_id)
     transition = machine.definition.transition(move.trigger, locked.stage)
     if transition is None:
         raise InvalidTransitionError(
@@ -519,8 +511,6 @@ async def accept_handoff(
     event = await session.scalar(query.execution_options(populate_existing=True))
     if event is None or not event.is_handoff:
         raise NotFoundError("Unknown handoff.", field="eventId")
-    if actor.role not in (Role.ADMIN, Role.MANAGER) and actor.user_id != event.to_owner_id:
-        raise ForbiddenError("Only the new owner or a manager may accept this handoff.")
     if event.accepted_at is not None:
         raise HandoffAlreadyAcceptedError("The handoff was already accepted.", field="eventId")
     event.accepted_at = await session.scalar(select(func.clock_timestamp()))

@@ -17,6 +17,7 @@ from app.web.auth import EXCEPTION_HANDLERS, TokenBackend, on_error
 from app.web.lifespan import Setup, lifespan
 from app.web.routes import ROUTES
 from schema import build_schema
+from schema.engine import graphql_schema
 from schema.engine.compiled import CompiledReads
 from schema.engine.limits import CostBudget
 
@@ -30,7 +31,7 @@ def create_app(
     """The ASGI app; `clock` gives each GraphQL request its instant (tests pin it)."""
     schema = build_schema(settings.limits, planned=settings.fast_executor)
     compiled = (
-        CompiledReads(schema._schema, settings.limits, production=settings.production)
+        CompiledReads(graphql_schema(schema), settings.limits, production=settings.production)
         if settings.compiled_reads
         else None
     )

@@ -25,6 +25,7 @@ from app.web.report_export import ReportExport
 from app.web.state import State
 from app.webhooks import worker
 from schema import AccountflowSchema
+from schema.engine import graphql_schema
 from schema.engine.compiled import CompiledReads
 from schema.engine.http import GraphQLEndpoint
 from schema.engine.limits import CostBudget
@@ -93,7 +94,7 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
         hub=hub,
         reports=reports,
         graphql=graphql,
-        ingest=ActivityIngest(setup.schema._schema, sessionmaker, settings),
+        ingest=ActivityIngest(graphql_schema(setup.schema), sessionmaker, settings),
         report_export=ReportExport(sessionmaker, reports),
     )
 

@@ -1,0 +1,380 @@
+"""The rule table: who may do what. Data only; schema/permissions.py applies it to the
+resolvers and schema/engine/guards.py to graphql-core's fields.
+
+POLICY names each action and the roles allowed to take it. Root fields name their action
+with `query`/`mutation`; every other field is read through TYPE_RULES (the action that
+reading an object of that type needs) and FIELD_RULES (overrides for one field).
+MUTATION_RULES decide about a mutation's input before its service runs: the rows a REP may
+name (ROW_SCOPE finds each row type's account), the fields only some roles may set, and who
+may move or accept a pipeline entry. Services never check roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.lifecycle import contact_account_id
+from app.models.auth import Role
+from app.models.planning import PlanGoal, WhiteSpace
+from app.planning.items import action_account_id
+from app.planning.service import plan_account_id
+from app.planning.statuses import item_account_id
+
+ALL = frozenset(Role)
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
+ADMINS = frozenset({Role.ADMIN})
+WRITERS = ALL  # account data: staff and integrations
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    roles: frozenset[Role]
+    # A REP acts only on accounts they hold: MUTATION_RULES names the rows (Holds).
+    rep_scoped: bool = False
+
+
+POLICY: dict[str, Rule] = {
+    # reads
+    "public": Rule(ALL),  # structure every caller sees: roots, errors, page info
+    "viewer": Rule(ALL),
+    "account.read": Rule(ALL),
+    "contact.read": Rule(ALL),
+    "user.read": Rule(STAFF),
+    "audit.read": Rule(MANAGERS),
+    "assignment.read": Rule(STAFF),
+    "activity.read": Rule(STAFF),
+    # What a mutation returns to the caller it let through: every field of its payload.
+    "payload": Rule(ALL),
+    "activity.author": Rule(ALL),
+    "contact_rule.read": Rule(STAFF),
+    "pipeline.read": Rule(STAFF),
+    "handoff.read": Rule(STAFF),
+    "report.read": Rule(MANAGERS),
+    "plan.read": Rule(STAFF),
+    # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
+    "token.read": Rule(ALL),
+    # writes
+    "user.create": Rule(ADMINS),
+    "user.update": Rule(ADMINS),
+    # INTEGRATION never mints tokens; MANAGER and REP only for themselves.
+    "token.create": Rule(STAFF),
+    "token.revoke": Rule(ALL),
+    "account.create": Rule(WRITERS),
+    "account.update": Rule(WRITERS, rep_scoped=True),
+    "account.archive": Rule(STAFF, rep_scoped=True),
+    "contact.add": Rule(WRITERS, rep_scoped=True),
+    "assignment.write": Rule(MANAGERS),
+    "activity.log": Rule(ALL),
+    "contact_rule.write": Rule(ADMINS),
+    "pipeline.define": Rule(ADMINS),
+    "pipeline.enter": Rule(STAFF, rep_scoped=True),
+    "pipeline.move": Rule(STAFF),
+    "handoff.accept": Rule(STAFF),
+    "plan.write": Rule(STAFF, rep_scoped=True),
+    "classification.apply": Rule(MANAGERS),
+    # records
+    "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "contact.update": Rule(WRITERS, rep_scoped=True),
+    "contact.remove": Rule(STAFF, rep_scoped=True),
+    "activity.void": Rule(MANAGERS),
+    "account.merge": Rule(MANAGERS),
+    # leads, territories, imports and exports
+    "lead.read": Rule(STAFF),
+    "lead.owner": Rule(ALL),
+    "lead.create": Rule(ALL),
+    "lead.update": Rule(STAFF),
+    "lead.convert": Rule(STAFF, rep_scoped=True),
+    "rule.read": Rule(STAFF),
+    "rule.define": Rule(MANAGERS),
+    "rule.apply": Rule(MANAGERS),
+    "import.read": Rule(MANAGERS),
+    "import.run": Rule(MANAGERS),
+    "export.run": Rule(MANAGERS),
+    # /metrics: any valid token, as before the edge was one (tighten it here, not in a handler)
+    "metrics.read": Rule(ALL),
+    # push (issue 11)
+    "webhook.read": Rule(ADMINS),
+    "webhook.write": Rule(ADMINS),
+}
+
+# The action reading an object of each type needs. Connections and edges take their node's
+# rule; errors are "public"; a mutation's payload is "payload": the objects it holds are
+# readable by whoever the mutation let through, their own fields checked as usual.
+TYPE_RULES: dict[str, str] = {
+    "Query": "public",
+    "Mutation": "public",
+    "PageInfo": "public",
+    "BasicError": "public",
+    "GateBlockedError": "public",
+    "RejectedItem": "public",
+    # accounts
+    "Account": "account.read",
+    "AccountConnection": "account.read",
+    "AccountEdge": "account.read",
+    "Address": "account.read",
+    "Contact": "contact.read",
+    "AccountPayload": "payload",
+    "ContactPayload": "payload",
+    # users and audit
+    "User": "user.read",
+    "UserConnection": "user.read",
+    "UserEdge": "user.read",
+    "UserPayload": "payload",
+    "AuditEntry": "audit.read",
+    "AuditEntryConnection": "audit.read",
+    "AuditEntryEdge": "audit.read",
+    # cadence
+    "Assignment": "assignment.read",
+    "AssignmentConnection": "assignment.read",
+    "AssignmentEdge": "assignment.read",
+    "ContactBalance": "assignment.read",
+    "AssignPayload": "payload",
+    "UnassignPayload": "payload",
+    "BulkReassignPayload": "payload",
+    "Activity": "activity.read",
+    "ActivityConnection": "activity.read",
+    "ActivityEdge": "activity.read",
+    "LogActivityPayload": "payload",
+    "LogActivitiesPayload": "payload",
+    "ContactRule": "contact_rule.read",
+    "ContactRulePayload": "payload",
+    # handoff
+    "Pipeline": "pipeline.read",
+    "Stage": "pipeline.read",
+    "Transition": "pipeline.read",
+    "PipelinePayload": "payload",
+    "PipelineEntry": "handoff.read",
+    "StageEvent": "handoff.read",
+    "StageEventConnection": "handoff.read",
+    "StageEventEdge": "handoff.read",
+    "EntryPayload": "payload",
+    "TransitionPayload": "payload",
+    "AcceptPayload": "payload",
+    "StageThroughputReport": "report.read",
+    "StageStats": "report.read",
+    "HandoffReport": "report.read",
+    "RequirementCount": "report.read",
+    "RequirementBlockCount": "report.read",
+    # planning
+    "AccountPlan": "plan.read",
+    "AccountPlanConnection": "plan.read",
+    "AccountPlanEdge": "plan.read",
+    "PlanGoal": "plan.read",
+    "ActionItem": "plan.read",
+    "WhiteSpace": "plan.read",
+    "ContactMap": "plan.read",
+    "AccountRollup": "plan.read",
+    "PlanPayload": "payload",
+    "GoalPayload": "payload",
+    "ActionPayload": "payload",
+    "WhiteSpacePayload": "payload",
+    "ApplyClassificationPayload": "payload",
+    "ChurnEstimate": "report.read",
+    "ChurnYear": "report.read",
+    "ForecastRow": "report.read",
+    "ClassificationSuggestion": "report.read",
+    "ClassificationSuggestionConnection": "report.read",
+    "ClassificationSuggestionEdge": "report.read",
+    # reports (issue 12): report rows are for managers
+    "CoverageRow": "report.read",
+    "OwnerStageStats": "report.read",
+    "StageTrendRow": "report.read",
+    "ActivityMixRow": "report.read",
+    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
+    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
+    "ApiToken": "token.read",
+    "CreateApiTokenPayload": "payload",
+    "ApiTokenPayload": "payload",
+    # records (issue 9): lists, board, frequencies, merge, upsert
+    "ContactConnection": "contact.read",
+    "ContactEdge": "contact.read",
+    "RevenueYear": "plan.read",
+    "BoardColumn": "pipeline.read",
+    "PipelineEntryConnection": "handoff.read",
+    "PipelineEntryEdge": "handoff.read",
+    "ContactFrequencyDefault": "assignment.read",
+    "ActionItemConnection": "plan.read",
+    "ActionItemEdge": "plan.read",
+    "UpsertAccountsPayload": "payload",
+    "MergeAccountsPayload": "payload",
+    "MergeCounts": "payload",
+    "RemovePayload": "payload",
+    "ContactFrequencyDefaultPayload": "payload",
+    # leads, territories, imports (issue 10)
+    "Lead": "lead.read",
+    "LeadConnection": "lead.read",
+    "LeadEdge": "lead.read",
+    "LeadPayload": "payload",
+    "CreateLeadPayload": "payload",
+    "ConvertLeadPayload": "payload",
+    "LeadSourceRow": "report.read",
+    "AssignmentRule": "rule.read",
+    "RuleCriteria": "rule.read",
+    "RuleMember": "rule.read",
+    "AssignmentRulePayload": "payload",
+    "ApplyAssignmentRulesPayload": "payload",
+    "UserCount": "payload",
+    "ImportJob": "import.read",
+    "ImportRowError": "import.read",
+    "ImportRowErrorConnection": "import.read",
+    "ImportRowErrorEdge": "import.read",
+    "ImportJobPayload": "payload",
+    # push (issue 11)
+    "Subscription": "public",
+    "Webhook": "webhook.read",
+    "WebhookDelivery": "webhook.read",
+    "WebhookDeliveryConnection": "webhook.read",
+    "WebhookDeliveryEdge": "webhook.read",
+    "CreateWebhookPayload": "payload",
+    "WebhookPayload": "payload",
+    "DeleteWebhookPayload": "payload",
+    "DeliveryPayload": "payload",
+}
+
+# Overrides for one field ("Type.field"), checked instead of the type's rule.
+FIELD_RULES: dict[str, str] = {
+    "Query.viewer": "viewer",  # every caller may see who it is
+    "Query.node": "public",  # checked per runtime type in schema/node.py
+    # An activity reaches an integration only as its own mutation's result; the author is
+    # the user it named (by id or e-mail), so it may read that user back.
+    "Activity.user": "activity.author",
+    # records: revenue is no account scalar an integration may read
+    "Account.revenueLast12Months": "plan.read",
+    # A lead reaches an integration only as its own createLead's result; its owner is the
+    # user the integration named (or none), so it may read that user back.
+    "Lead.owner": "lead.owner",
+}
+
+FORBIDDEN_MESSAGE = "You are not allowed to do this."
+
+HOLDS_MESSAGE = "You may only change accounts assigned to you."
+
+
+async def _same(session: AsyncSession, pk: int, field: str) -> int:
+    return pk
+
+
+async def _contact_account(session: AsyncSession, pk: int, field: str) -> int:
+    return await contact_account_id(session, pk)
+
+
+async def _plan_account(session: AsyncSession, pk: int, field: str) -> int:
+    return await plan_account_id(session, pk, field=field)
+
+
+async def _action_account(session: AsyncSession, pk: int, field: str) -> int:
+    return await action_account_id(session, pk)
+
+
+async def _goal_account(session: AsyncSession, pk: int, field: str) -> int:
+    return await item_account_id(session, PlanGoal, pk)
+
+
+async def _white_space_account(session: AsyncSession, pk: int, field: str) -> int:
+    return await item_account_id(session, WhiteSpace, pk)
+
+
+# The row scope per type: the account a row of that type belongs to (NOT_FOUND, naming the
+# input field, when there is none), which a REP must hold to change the row.
+ROW_SCOPE: dict[str, Callable[[AsyncSession, int, str], Awaitable[int]]] = {
+    "Account": _same,
+    "Contact": _contact_account,
+    "AccountPlan": _plan_account,
+    "ActionItem": _action_account,
+    "PlanGoal": _goal_account,
+    "WhiteSpace": _white_space_account,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """A REP names in `field` (a global id of `type_name`) only a row of an account they hold."""
+
+    field: str  # the input's attribute
+    type_name: str
+    message: str = HOLDS_MESSAGE
+    # Check only a new value: the current one of `changes` (the input attribute naming the
+    # Account changed, None when creating) is no change. Its error names the field.
+    changed_only: bool = False
+    changes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetBy:
+    """Only `roles` change the Account column `field`; sending its current value is no change."""
+
+    field: str
+    roles: frozenset[Role]
+    message: str
+    changes: str | None = None  # as in Holds
+
+
+@dataclass(frozen=True, slots=True)
+class OwnsEntry:
+    """A REP moves only the pipeline entries they own (the entry of `account` in `pipeline`)."""
+
+    message: str
+    account: str = "account_id"
+    pipeline: str = "pipeline"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepts:
+    """A handoff (the stage event `event`) is accepted by its new owner or by `roles`."""
+
+    roles: frozenset[Role]
+    message: str
+    event: str = "event_id"
+
+
+InputRule = Holds | SetBy | OwnsEntry | Accepts
+
+CLASSIFICATION = "Only managers set the classification."
+PARENT = "You may only move an account under one you hold."
+
+# Decisions about a mutation's input (by the mutation's field name), taken in this order
+# after POLICY let the caller in and before the mutation's service runs.
+MUTATION_RULES: dict[str, tuple[InputRule, ...]] = {
+    "createAccount": (
+        SetBy("classification", MANAGERS, CLASSIFICATION),
+        Holds("parent_id", "Account", PARENT, changed_only=True),
+    ),
+    "updateAccount": (
+        Holds("id", "Account"),
+        SetBy("classification", MANAGERS, CLASSIFICATION, changes="id"),
+        Holds("parent_id", "Account", PARENT, changed_only=True, changes="id"),
+    ),
+    "archiveAccount": (Holds("id", "Account"),),
+    "restoreAccount": (Holds("id", "Account"),),
+    "setAccountTags": (Holds("account_id", "Account"),),
+    "addContact": (Holds("account_id", "Account"),),
+    "updateContact": (Holds("id", "Contact"), Holds("account_id", "Account")),
+    "removeContact": (Holds("id", "Contact"),),
+    "enterPipeline": (Holds("account_id", "Account"),),
+    "transitionAccount": (OwnsEntry("You may only move pipeline entries you own."),),
+    "acceptHandoff": (
+        Accepts(MANAGERS, "Only the new owner or a manager may accept this handoff."),
+    ),
+    "convertLead": (Holds("existing_account_id", "Account"),),
+    "createPlan": (Holds("account_id", "Account"),),
+    "updatePlan": (Holds("id", "AccountPlan"),),
+    "setPlanStatus": (Holds("id", "AccountPlan"),),
+    "recordReview": (Holds("plan_id", "AccountPlan"),),
+    "addPlanGoal": (Holds("plan_id", "AccountPlan"),),
+    "addActionItem": (Holds("plan_id", "AccountPlan"),),
+    "addWhiteSpace": (Holds("plan_id", "AccountPlan"),),
+    "completeActionItem": (Holds("id", "ActionItem"),),
+    "setGoalStatus": (Holds("id", "PlanGoal"),),
+    "cancelActionItem": (Holds("id", "ActionItem"),),
+    "setWhiteSpaceStatus": (Holds("id", "WhiteSpace"),),
+}
+
+# The same for each item of a batch mutation: a refused item is rejected by its index, and
+# any value sent is a change.
+ITEM_RULES: dict[str, tuple[SetBy, ...]] = {
+    "upsertAccounts": (SetBy("classification", MANAGERS, CLASSIFICATION),),
+}
