@@ -23,32 +23,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import session_scope
+from app.kit.sql import sql_file
 from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.planning import AccountRevenueWindow, RevenueWindowAnchor
 from app.planning.figures import IS_REVENUE, TWELVE_MONTHS
 
 LOCK_TIMEOUT = "100ms"
-
-
-_REVENUE = (
-    "kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND voided_at IS NULL"
-    " AND amount IS NOT NULL"
-)
-
-# The sums of [low, high) per account, added with `sign`.
-_SHIFT = text(f"""
-WITH moved AS (
-    SELECT account_id, sum((amount * 100)::bigint) AS cents
-    FROM activities
-    WHERE {_REVENUE} AND occurred_at >= :low AND occurred_at < :high
-    GROUP BY account_id
-)
-INSERT INTO account_revenue_window AS t (account_id, cents)
-SELECT account_id, CAST(:sign AS int) * cents FROM moved ORDER BY account_id
-ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents
-""")
-
+_SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+_SHIFT = sql_file(__package__, "shift_window.sql")
 _LOCK = text("SELECT since FROM revenue_window_anchor WHERE id = 1 FOR UPDATE")
 _SET = text("UPDATE revenue_window_anchor SET since = :since WHERE id = 1")
 
@@ -61,7 +44,7 @@ async def move_anchor(session: AsyncSession, *, to: datetime) -> datetime:
 
 
 async def _lock(session: AsyncSession) -> datetime:
-    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    await session.execute(_SET_LOCK_TIMEOUT)
     since: datetime = (await session.execute(_LOCK)).scalar_one()
     return since
 
