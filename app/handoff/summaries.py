@@ -26,13 +26,17 @@ from app.kit.sql import sql_file
 LOCK_TIMEOUT = "100ms"
 SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
-# The sharded summaries and their key columns (besides the shard); fold_<table>.sql each.
+# The sharded summaries and their key columns (besides the shard).
 SHARDED = {
     "stage_day_pairs": ("pipeline_id", "day", "from_stage", "to_stage"),
     "stage_day_stays": ("pipeline_id", "day", "from_stage", "bucket"),
     "handoff_days": ("pipeline_id", "day"),
 }
-FOLD = [sql_file(__package__, f"fold_{table}.sql") for table in SHARDED]
+FOLD = [
+    sql_file(__package__, "fold_stage_day_pairs.sql"),
+    sql_file(__package__, "fold_stage_day_stays.sql"),
+    sql_file(__package__, "fold_handoff_days.sql"),
+]
 
 
 async def fold_shards(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
