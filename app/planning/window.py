@@ -27,7 +27,7 @@ from app.kit.sql import sql_file
 from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.planning import AccountRevenueWindow, RevenueWindowAnchor
-from app.planning.figures import IS_REVENUE, TWELVE_MONTHS
+from app.planning.periods import IS_REVENUE, TWELVE_MONTHS
 
 LOCK_TIMEOUT = "100ms"
 _SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
