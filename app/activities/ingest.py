@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import String, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
@@ -110,16 +111,21 @@ async def _store(session: AsyncSession, rows: list[ActivityRow], result: LogResu
         await _match_repeats(session, repeats, result)
 
 
-_STORED = text(
-    """
-    SELECT a.id, a.source, a.external_id, a.account_id, a.kind, a.occurred_at, a.user_id,
-           a.contact_id, a.amount, a.summary
-    FROM activities a
-    JOIN unnest(CAST(:sources AS varchar[]), CAST(:external_ids AS varchar[])) AS k(s, e)
-      ON a.source = k.s AND a.external_id = k.e
-    """
-)
 _COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
+# The stored rows of the given keys, one array per key column (one statement for any size).
+_KEYS = (
+    func.unnest(
+        bindparam("sources", type_=ARRAY(String)), bindparam("external_ids", type_=ARRAY(String))
+    )
+    .table_valued("s", "e")
+    .render_derived(name="k")
+)
+_STORED = select(
+    Activity.id,
+    Activity.source,
+    Activity.external_id,
+    *(Activity.__table__.c[name] for name in _COMPARED),
+).join_from(Activity, _KEYS, and_(Activity.source == _KEYS.c.s, Activity.external_id == _KEYS.c.e))
 
 
 async def _match_repeats(

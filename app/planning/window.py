@@ -18,7 +18,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Subquery, cast, func, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Subquery,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,8 +43,14 @@ from app.planning.periods import IS_REVENUE, TWELVE_MONTHS
 LOCK_TIMEOUT = "100ms"
 _SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 _SHIFT = sql_file(__package__, "shift_window.sql")
-_LOCK = text("SELECT since FROM revenue_window_anchor WHERE id = 1 FOR UPDATE")
-_SET = text("UPDATE revenue_window_anchor SET since = :since WHERE id = 1")
+_ANCHOR = RevenueWindowAnchor.id == 1  # the one row
+_LOCK = select(RevenueWindowAnchor.since).where(_ANCHOR).with_for_update()
+_SET = (
+    update(RevenueWindowAnchor)
+    .where(_ANCHOR)
+    .values(since=bindparam("since"))
+    .execution_options(synchronize_session=False)
+)
 
 
 async def move_anchor(session: AsyncSession, *, to: datetime) -> datetime:
@@ -57,7 +74,9 @@ async def _shift(session: AsyncSession, since: datetime, to: datetime) -> None:
     await session.execute(_SET, {"since": to})
 
 
-_TARGET = text("SELECT date_trunc('hour', now() - interval '12 months', 'UTC')")
+_TARGET = select(
+    func.date_trunc("hour", func.now() - TWELVE_MONTHS, "UTC", type_=DateTime(timezone=True))
+)
 
 
 async def advance(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
