@@ -119,41 +119,23 @@ async def _load_references(
     user_ids = {i.user_id for i, _ in items if i.user_id is not None}
     emails = {c["user_email"].lower() for _, c in items if c["user_email"]}
     contact_ids = {i.contact_id for i, _ in items if i.contact_id is not None}
-    found = _References(set(), {}, set(), {}, {})
-    if ids:
-        found.account_ids = set(
-            await session.scalars(
-                select(Account.id).where(Account.id == any_(_array(ids, BigInteger)))
-            )
-        )
-    if refs:
-        rows = await session.execute(
-            select(Account.external_ref, Account.id).where(
-                Account.external_ref == any_(_array(refs, String))
-            )
-        )
-        found.account_refs = {ref: pk for ref, pk in rows if ref is not None}
-    if user_ids:
-        found.user_ids = set(
-            await session.scalars(
-                select(User.id).where(User.id == any_(_array(user_ids, BigInteger)))
-            )
-        )
-    if emails:
-        rows = await session.execute(
-            select(func.lower(User.email), User.id).where(
-                func.lower(User.email) == any_(_array(emails, String))
-            )
-        )
-        found.user_emails = {str(email): int(pk) for email, pk in rows}
-    if contact_ids:
-        owners = await session.execute(
-            select(Contact.id, Contact.account_id).where(
-                Contact.id == any_(_array(contact_ids, BigInteger))
-            )
-        )
-        found.contacts = dict(owners.all())
-    return found
+    return _References(
+        account_ids=set(await _lookup(session, Account.id, Account.id, ids, BigInteger)),
+        account_refs=await _lookup(session, Account.external_ref, Account.id, refs, String),
+        user_ids=set(await _lookup(session, User.id, User.id, user_ids, BigInteger)),
+        user_emails=await _lookup(session, func.lower(User.email), User.id, emails, String),
+        contacts=await _lookup(session, Contact.id, Contact.account_id, contact_ids, BigInteger),
+    )
+
+
+async def _lookup(
+    session: AsyncSession, key: Any, value: Any, wanted: set[Any], item_type: Any
+) -> dict[Any, Any]:
+    """`value` by `key` for the wanted keys that exist; no statement when none is wanted."""
+    if not wanted:
+        return {}
+    rows = await session.execute(select(key, value).where(key == any_(_array(wanted, item_type))))
+    return {found: other for found, other in rows if found is not None}
 
 
 def _resolve(

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Integer,
     Select,
@@ -81,8 +82,8 @@ class Rollup:
 # --- plan figures --------------------------------------------------------------------
 
 
-def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
-    """Baseline, target, churn, forecast and gap of the plans matching `where`."""
+def _baseline() -> ColumnElement[Decimal]:
+    """A plan's baseline: its account's revenue in the 12 months before the plan starts."""
     plan = AccountPlan
     from_activities = (
         select(func.coalesce(func.sum(Activity.amount), 0))
@@ -106,16 +107,19 @@ def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> 
         )
         .scalar_subquery()
     )
-    baseline = case(
-        (func.extract("doy", plan.period_start) == 1, previous_year), else_=from_activities
-    )
+    return case((func.extract("doy", plan.period_start) == 1, previous_year), else_=from_activities)
+
+
+def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
+    """Baseline, target, churn, forecast and gap of the plans matching `where`."""
+    plan = AccountPlan
     churn = func.coalesce(plan.churn_rate, estimated_churn_rate(today=today))
     inner = (
         select(
             plan.id.label("plan_id"),
             plan.account_id,
             plan.owner_id,
-            baseline.label("baseline"),
+            _baseline().label("baseline"),
             churn.label("churn"),
             plan.growth_target_pct,
             plan.price_change_pct,
@@ -264,19 +268,24 @@ def top_level(account_ids: Select[Any]) -> Subquery:
     )
 
 
-async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
-    await custom_plans(session)
+def _branches(account_ids: Sequence[int]) -> CTE:
+    """(root, id): each given account and its live branches, all the way down."""
     tree = (
         select(Account.id.label("root"), Account.id)
         .where(Account.id.in_(account_ids))
         .cte("tree", recursive=True)
     )
     branch = Account.__table__.alias("branch")
-    tree = tree.union(  # UNION ends a parent cycle (see top_level)
+    return tree.union(  # UNION ends a parent cycle (see top_level)
         select(tree.c.root, branch.c.id).join(
             branch, and_(branch.c.parent_id == tree.c.id, branch.c.archived_at.is_(None))
         )
     )
+
+
+async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
+    await custom_plans(session)
+    tree = _branches(account_ids)
     revenue = (
         select(tree.c.root, func.sum(Activity.amount).label("revenue"))
         .join(Activity, Activity.account_id == tree.c.id)
