@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from app.planning import revenue_sql
-from bench import stage_reports
+from bench import stage_data, stage_reports
 from bench.generate import database_url
 from bench.ingest import raw_connection
 from tests.dashboard.server import uvicorn_server
@@ -128,11 +128,11 @@ async def generate(url: str) -> dict[str, Any]:
     if done:
         return {"generated": False}
     one_year = [
-        s.replace("interval '730 days'", "interval '365 days'") for s in stage_reports.GENERATE
+        s.replace("interval '730 days'", "interval '365 days'") for s in stage_data.GENERATE
     ]
-    stage_reports.GENERATE[:] = one_year
+    stage_data.GENERATE[:] = one_year
     started = time.perf_counter()
-    made = await stage_reports.generate(url, force=True)
+    made = await stage_data.generate(url, force=True)
     connection = await raw_connection(url)
     try:
         for statement in EXTRA:

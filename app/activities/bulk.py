@@ -22,18 +22,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities import cadence
-from app.activities.ingest import (
-    OUTBOX_CTE,
-    ActivityInput,
-    ActivityRow,
-    LogResult,
-    conflict_error,
-    record_log,
-    validate_items,
-)
+from app.activities.ingest import LogResult, conflict_error, record_log
+from app.activities.items import ActivityInput, ActivityRow, validate_items
 from app.errors import AppError, InvalidInputError
 from app.kit.actor import Actor
+from app.kit.sql import read_sql
 
 STAGING = "activity_staging"
 _COLUMNS = (
@@ -49,7 +42,6 @@ _COLUMNS = (
     "external_id",
     "logged_by_id",
 )
-_STORED = ", ".join(_COLUMNS)
 _COPIED = ("item", *_COLUMNS[1:])  # the id is drawn by the staging table's default
 
 # Dropped at commit: nothing of one request is left on the pooled connection.
@@ -71,20 +63,7 @@ _CREATE = text(
     ) ON COMMIT DROP
     """
 )
-# In key order, so that two calls sharing keys wait for each other instead of deadlocking;
-# in-body repeats of a key: the first line wins.
-_MERGE = f"""
-    WITH new_activities AS (
-        INSERT INTO activities ({_STORED})
-        SELECT {_STORED} FROM {STAGING}
-        ORDER BY source, external_id, item
-        ON CONFLICT (source, external_id) DO NOTHING
-        RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
-    ),
-    {OUTBOX_CTE},
-    {cadence.APPLY_CONTACTS_CTES}
-    SELECT s.item, n.id FROM new_activities n JOIN {STAGING} s ON s.id = n.id
-    """
+_MERGE = read_sql(__package__, "merge_staged.sql")  # run by the driver itself
 # The stored row each not-inserted staged row repeats, and whether the payload is the same
 # (the columns ingest._COMPARED compares). A new statement: it sees rows that another
 # transaction committed while the merge waited for them.

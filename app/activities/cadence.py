@@ -123,54 +123,6 @@ _LOCK = text("SELECT id FROM assignments WHERE id = ANY(:ids) ORDER BY id FOR UP
     bindparam("ids", type_=ARRAY(BigInteger))
 )
 
-# The contacts of newly stored activities (`new_activities`: account_id, kind, user_id,
-# occurred_at) per assignment: latest time and distinct UTC days, sorted. OFFSET 0 keeps
-# the per-event index lookup (a hash join would read every assignment).
-_HITS = """
-    SELECT a.id, max(x.occurred_at) AS last,
-           array_agg(DISTINCT (x.occurred_at AT TIME ZONE 'UTC')::date
-                     ORDER BY (x.occurred_at AT TIME ZONE 'UTC')::date) AS days
-    FROM new_activities x
-    CROSS JOIN LATERAL (
-        SELECT id, manager_type, user_id FROM assignments WHERE account_id = x.account_id
-        OFFSET 0
-    ) a
-    JOIN contact_rules r ON r.manager_type = a.manager_type
-    WHERE x.kind = ANY(r.kinds) AND (NOT r.assignee_only OR x.user_id = a.user_id)
-    GROUP BY a.id
-"""
-
-# CTEs to follow a `new_activities` CTE in the statement that stores them: the new
-# contacts are folded into the assignments in the same statement. Only rows that change
-# are locked and written (a known day or an older event is a no-op). `contact_locks` takes
-# the row locks in id order (so concurrent batches never deadlock) before the UPDATE writes
-# them. SET reads `a`, the newest version of a row updated meanwhile (not a snapshot): it
-# is merged, not overwritten. contact_days stays sorted and distinct: unchanged when it
-# holds every new day already, appended when every new day is later than its last one,
-# else merged with a sort.
-APPLY_CONTACTS_CTES = f"""
-    contact_hits AS MATERIALIZED ({_HITS}),
-    contact_locks AS MATERIALIZED (
-        SELECT a.id, h.last, h.days FROM assignments a JOIN contact_hits h ON h.id = a.id
-        WHERE a.last_contact_at IS NULL OR h.last > a.last_contact_at
-           OR NOT h.days <@ a.contact_days
-        ORDER BY a.id FOR UPDATE OF a
-    ),
-    contacts_applied AS (
-        UPDATE assignments a
-        SET last_contact_at = greatest(a.last_contact_at, h.last),
-            contact_days = CASE
-                WHEN h.days <@ a.contact_days THEN a.contact_days
-                WHEN h.days[1] > coalesce(a.contact_days[array_upper(a.contact_days, 1)],
-                                          '-infinity'::date)
-                    THEN a.contact_days || h.days
-                ELSE ARRAY(SELECT DISTINCT d FROM unnest(a.contact_days || h.days) d ORDER BY d)
-            END
-        FROM contact_locks h
-        WHERE a.id = h.id
-    )
-"""
-
 _RECOMPUTE = text(
     """
     UPDATE assignments a

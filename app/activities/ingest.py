@@ -1,66 +1,35 @@
-"""Logging activities: validate each item, store the valid ones with one statement.
+"""Logging activities: store the valid items of a batch with one statement.
 
 (source, externalId) is the idempotency key: a repeat (in the table already, in flight in
 another transaction, or earlier in the same batch) is skipped by ON CONFLICT DO NOTHING and
 reported as a duplicate, unless its payload differs from the stored one: that item is
 rejected with IDEMPOTENCY_CONFLICT (Stripe's rule). Items are inserted in key order so
 that two batches sharing keys wait for each other instead of deadlocking; of in-batch
-repeats the first item is stored (the others are compared with it).
-
-A REP logs only on accounts they hold, attributed to themselves; an item outside that scope
-is rejected by its index like any other bad item.
+repeats the first item is stored (the others are compared with it). Items are checked by
+app.activities.items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import BindParameter, any_, bindparam, func, select, text
+from sqlalchemy import String, and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import BigInteger, String, Text
+from sqlalchemy.types import Text
 
-from app.activities import cadence
+from app.activities.items import ActivityInput as ActivityInput
+from app.activities.items import ActivityRow, validate_items
 from app.audit import service as audit
-from app.auth.scope import accounts_held
-from app.errors import (
-    AppError,
-    ErrorGroup,
-    ForbiddenError,
-    IdempotencyConflictError,
-    InvalidInputError,
-    NotFoundError,
-)
-from app.events import sql_global_id
+from app.errors import AppError, ErrorGroup, IdempotencyConflictError, InvalidInputError
 from app.kit.actor import Actor
-from app.kit.validation import Checks
-from app.models.accounts import Account, Contact
-from app.models.activities import Activity, ActivityKind
-from app.models.auth import Role, User
-
-MAX_SUMMARY = 2000
-MAX_FUTURE = timedelta(hours=24)
-MAX_AMOUNT = Decimal("1e12")
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityInput:
-    kind: ActivityKind
-    occurred_at: datetime
-    account_id: int | None = None
-    account_external_ref: str | None = None
-    user_id: int | None = None
-    user_email: str | None = None
-    contact_id: int | None = None
-    summary: str | None = None
-    amount: Decimal | None = None
-    source: str | None = None
-    external_id: str | None = None
+from app.kit.sql import sql_file
+from app.models.activities import Activity
 
 
 @dataclass(slots=True)
@@ -74,231 +43,7 @@ class LogResult:
     duplicate_of: dict[int, int] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class ActivityRow:
-    index: int
-    account_id: int
-    kind: str
-    occurred_at: datetime
-    user_id: int | None
-    contact_id: int | None
-    amount: Decimal | None
-    summary: str | None
-    source: str | None
-    external_id: str | None
-    logged_by_id: int | None
-
-
-def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, Any]]:
-    checks = Checks()
-    if (item.account_id is None) == (item.account_external_ref is None):
-        checks.fail("accountId", "Give accountId or accountExternalRef (exactly one).")
-    if item.user_id is not None and item.user_email is not None:
-        checks.fail("userId", "Give userId or userEmail, not both.")
-    occurred_at = checks.moment("occurredAt", item.occurred_at)
-    if occurred_at is not None and occurred_at > now + MAX_FUTURE:
-        checks.fail("occurredAt", "occurredAt is more than 24 hours in the future.")
-    checks.decimal("amount", item.amount, low=Decimal(0), high=MAX_AMOUNT, places=2)
-    clean = {
-        "summary": checks.text("summary", item.summary, max_length=MAX_SUMMARY),
-        "source": checks.text("source", item.source, max_length=64),
-        "external_id": checks.text("externalId", item.external_id, max_length=200),
-        "account_external_ref": checks.text(
-            "accountExternalRef",
-            item.account_external_ref,
-            max_length=100,
-            required=item.account_external_ref is not None,
-        ),
-        "user_email": checks.text(
-            "userEmail", item.user_email, max_length=254, required=item.user_email is not None
-        ),
-    }
-    if clean["external_id"] is not None and clean["source"] is None:
-        checks.fail("source", "source is required with externalId.")
-    return checks, clean
-
-
-@dataclass(slots=True)
-class _References:
-    account_ids: set[int]
-    account_refs: dict[str, int]
-    user_ids: set[int]
-    user_emails: dict[str, int]
-    contacts: dict[int, int]
-
-
-def _array(values: set[Any], item_type: Any) -> BindParameter[Any]:
-    """One array parameter instead of an IN list: the same SQL text (and prepared
-    statement) for every batch size, and no per-value bind parameters to render."""
-    return bindparam(None, list(values), type_=ARRAY(item_type))
-
-
-async def _load_references(
-    session: AsyncSession, items: Sequence[tuple[ActivityInput, dict[str, Any]]]
-) -> _References:
-    """Every account, user and contact the batch names, in one query per kind.
-
-    Text keys come from the checked values (`clean`): raw ones may hold what PostgreSQL
-    refuses (NUL) and would fail the whole batch.
-    """
-    ids = {i.account_id for i, _ in items if i.account_id is not None}
-    refs = {c["account_external_ref"] for _, c in items if c["account_external_ref"]}
-    user_ids = {i.user_id for i, _ in items if i.user_id is not None}
-    emails = {c["user_email"].lower() for _, c in items if c["user_email"]}
-    contact_ids = {i.contact_id for i, _ in items if i.contact_id is not None}
-    found = _References(set(), {}, set(), {}, {})
-    if ids:
-        found.account_ids = set(
-            await session.scalars(
-                select(Account.id).where(Account.id == any_(_array(ids, BigInteger)))
-            )
-        )
-    if refs:
-        rows = await session.execute(
-            select(Account.external_ref, Account.id).where(
-                Account.external_ref == any_(_array(refs, String))
-            )
-        )
-        found.account_refs = {ref: pk for ref, pk in rows if ref is not None}
-    if user_ids:
-        found.user_ids = set(
-            await session.scalars(
-                select(User.id).where(User.id == any_(_array(user_ids, BigInteger)))
-            )
-        )
-    if emails:
-        rows = await session.execute(
-            select(func.lower(User.email), User.id).where(
-                func.lower(User.email) == any_(_array(emails, String))
-            )
-        )
-        found.user_emails = {str(email): int(pk) for email, pk in rows}
-    if contact_ids:
-        owners = await session.execute(
-            select(Contact.id, Contact.account_id).where(
-                Contact.id == any_(_array(contact_ids, BigInteger))
-            )
-        )
-        found.contacts = dict(owners.all())
-    return found
-
-
-def _resolve(
-    index: int, item: ActivityInput, checks: Checks, clean: dict[str, Any], refs: _References
-) -> ActivityRow | None:
-    account_id = item.account_id
-    if account_id is not None and account_id not in refs.account_ids:
-        checks.add(NotFoundError("Unknown account.", field="accountId"))
-    if clean["account_external_ref"] is not None:
-        account_id = refs.account_refs.get(clean["account_external_ref"])
-        if account_id is None:
-            checks.add(
-                NotFoundError("No account has this externalRef.", field="accountExternalRef")
-            )
-    user_id = item.user_id
-    if user_id is not None and user_id not in refs.user_ids:
-        checks.add(NotFoundError("Unknown user.", field="userId"))
-    if clean["user_email"] is not None:
-        user_id = refs.user_emails.get(clean["user_email"].lower())
-        if user_id is None:
-            checks.add(NotFoundError("No user has this email.", field="userEmail"))
-    if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
-        checks.add(NotFoundError("Unknown contact for this account.", field="contactId"))
-    if checks.errors or account_id is None:
-        return None
-    return ActivityRow(
-        index=index,
-        account_id=account_id,
-        kind=item.kind.value,
-        occurred_at=item.occurred_at,
-        user_id=user_id,
-        contact_id=item.contact_id,
-        amount=item.amount,
-        summary=clean["summary"],
-        source=clean["source"],
-        external_id=clean["external_id"],
-        logged_by_id=None,
-    )
-
-
-async def _within_rep_scope(
-    session: AsyncSession,
-    actor: Actor,
-    items: Sequence[ActivityInput | AppError],
-    rows: list[ActivityRow],
-) -> tuple[list[ActivityRow], list[tuple[int, list[AppError]]]]:
-    """A REP logs only on accounts they hold, as themselves (unnamed user: the REP)."""
-    if actor.role is not Role.REP or actor.user_id is None or not rows:
-        return rows, []
-    held = await accounts_held(
-        session, user_id=actor.user_id, account_ids={r.account_id for r in rows}
-    )
-    kept: list[ActivityRow] = []
-    rejected: list[tuple[int, list[AppError]]] = []
-    for row in rows:
-        item = items[row.index]
-        assert isinstance(item, ActivityInput)
-        errors: list[AppError] = []
-        if row.account_id not in held:
-            where = "accountId" if item.account_id is not None else "accountExternalRef"
-            errors.append(ForbiddenError("You may only log on accounts you hold.", field=where))
-        if row.user_id not in (None, actor.user_id):
-            who = "userId" if item.user_id is not None else "userEmail"
-            errors.append(ForbiddenError("You may only log activities as yourself.", field=who))
-        if errors:
-            rejected.append((row.index, errors))
-        else:
-            row.user_id = actor.user_id
-            kept.append(row)
-    return kept, rejected
-
-
-_COLUMNS = {
-    "account_id": "bigint",
-    "kind": "varchar",
-    "occurred_at": "timestamptz",
-    "user_id": "bigint",
-    "contact_id": "bigint",
-    "amount": "numeric(14, 2)",
-    "summary": "text",
-    "source": "varchar",
-    "external_id": "varchar",
-    "logged_by_id": "bigint",
-}
-_names = ", ".join(_COLUMNS)
-
-
-# An activity.logged event per new activity (app.events), written by the same statement.
-OUTBOX_CTE = f"""
-    activity_events AS (
-        INSERT INTO outbox (type, object_key, account_id, data)
-        SELECT 'activity.logged', 'Account:' || account_id, account_id, jsonb_build_object(
-            'id', {sql_global_id("Activity", "id")},
-            'accountId', {sql_global_id("Account", "account_id")},
-            'kind', kind, 'occurredAt', occurred_at, 'userId', {sql_global_id("User", "user_id")},
-            'summary', summary, 'amount', amount::text, 'source', source,
-            'externalId', external_id)
-        FROM new_activities ORDER BY id
-    )"""
-# The rows travel as one JSON text (orjson writes the ActivityRow dataclasses; PostgreSQL parses
-# them in C): much cheaper than encoding nine arrays of 1,000 values in Python.
-# The new rows' contacts are folded into the assignments by the same statement.
-_INSERT = text(
-    f"""
-    WITH new_activities AS (
-        INSERT INTO activities ({_names})
-        SELECT {_names}
-        FROM json_to_recordset(CAST(:rows AS json))
-             AS x({", ".join(f"{c} {t}" for c, t in _COLUMNS.items())}, "index" int)
-        ORDER BY source, external_id, "index"
-        ON CONFLICT (source, external_id) DO NOTHING
-        RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
-    ),
-    {OUTBOX_CTE},
-    {cadence.APPLY_CONTACTS_CTES}
-    SELECT id, source, external_id FROM new_activities
-    """
-).bindparams(bindparam("rows", type_=Text))
+_INSERT = sql_file(__package__, "log_activities.sql", bindparam("rows", type_=Text))
 
 
 def _json_default(value: object) -> str:
@@ -328,36 +73,6 @@ async def log_activities(
     result.rejected.sort(key=lambda r: r[0])
     await record_log(session, actor, result)
     return result
-
-
-async def validate_items(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    items: Sequence[ActivityInput | AppError],
-    now: datetime | None = None,
-) -> tuple[list[ActivityRow], list[tuple[int, list[AppError]]]]:
-    """The rows to store (each with its item's index) and the rejected items' errors."""
-    now = now or datetime.now(UTC)
-    rejected: list[tuple[int, list[AppError]]] = []
-    checked: list[tuple[int, ActivityInput, Checks, dict[str, Any]]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, AppError):
-            rejected.append((index, list(item)))
-        else:
-            checked.append((index, item, *_check_item(item, now)))
-    refs = await _load_references(session, [(i, clean) for _, i, _, clean in checked])
-    rows: list[ActivityRow] = []
-    for index, item, checks, clean in checked:
-        row = _resolve(index, item, checks, clean, refs)
-        if row is None:
-            rejected.append((index, checks.errors))
-        else:
-            row.logged_by_id = actor.user_id
-            rows.append(row)
-    rows, out_of_scope = await _within_rep_scope(session, actor, items, rows)
-    rejected.extend(out_of_scope)
-    return rows, rejected
 
 
 async def record_log(session: AsyncSession, actor: Actor, result: LogResult) -> None:
@@ -396,16 +111,21 @@ async def _store(session: AsyncSession, rows: list[ActivityRow], result: LogResu
         await _match_repeats(session, repeats, result)
 
 
-_STORED = text(
-    """
-    SELECT a.id, a.source, a.external_id, a.account_id, a.kind, a.occurred_at, a.user_id,
-           a.contact_id, a.amount, a.summary
-    FROM activities a
-    JOIN unnest(CAST(:sources AS varchar[]), CAST(:external_ids AS varchar[])) AS k(s, e)
-      ON a.source = k.s AND a.external_id = k.e
-    """
-)
 _COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
+# The stored rows of the given keys, one array per key column (one statement for any size).
+_KEYS = (
+    func.unnest(
+        bindparam("sources", type_=ARRAY(String)), bindparam("external_ids", type_=ARRAY(String))
+    )
+    .table_valued("s", "e")
+    .render_derived(name="k")
+)
+_STORED = select(
+    Activity.id,
+    Activity.source,
+    Activity.external_id,
+    *(Activity.__table__.c[name] for name in _COMPARED),
+).join_from(Activity, _KEYS, and_(Activity.source == _KEYS.c.s, Activity.external_id == _KEYS.c.e))
 
 
 async def _match_repeats(

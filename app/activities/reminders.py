@@ -8,12 +8,11 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
-from app.events import sql_global_id
-
 # overdue_notified_due remembers the due time a reminder was sent for: a later contact
-# moves next_contact_due, and the assignment is reminded again when that one passes.
+# moves next_contact_due, and the assignment is reminded again when that one passes. Ids
+# are written as app.events.global_id writes them.
 _OVERDUE = text(
-    f"""
+    """
     WITH overdue AS (
         UPDATE assignments SET overdue_notified_due = next_contact_due
         WHERE next_contact_due < :now
@@ -23,9 +22,9 @@ _OVERDUE = text(
     )
     INSERT INTO outbox (type, object_key, account_id, data)
     SELECT 'cadence.overdue', 'Account:' || account_id, account_id, json_build_object(
-        'id', {sql_global_id("Assignment", "id")},
-        'accountId', {sql_global_id("Account", "account_id")},
-        'userId', {sql_global_id("User", "user_id")},
+        'id', encode(convert_to('Assignment:' || id, 'UTF8'), 'base64'),
+        'accountId', encode(convert_to('Account:' || account_id, 'UTF8'), 'base64'),
+        'userId', encode(convert_to('User:' || user_id, 'UTF8'), 'base64'),
         'managerType', manager_type, 'contactFrequencyDays', contact_frequency_days,
         'lastContactAt', last_contact_at, 'nextContactDue', next_contact_due)
     FROM overdue ORDER BY id

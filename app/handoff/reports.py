@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -20,16 +19,18 @@ from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
 from app.handoff.ranges import percentile_cont, split_range
+from app.kit.sql import sql_file
 from app.kit.validation import check_moment
 from app.models.handoff import Pipeline
 
-HERE = Path(__file__).parent
-THROUGHPUT = text((HERE / "throughput.sql").read_text()).bindparams(
+THROUGHPUT = sql_file(
+    __package__,
+    "throughput.sql",
     bindparam("keys", type_=ARRAY(String)),
     bindparam("kinds", type_=ARRAY(String)),
 )
-STAYS = text((HERE / "stays.sql").read_text())
-HANDOFFS = text((HERE / "handoffs.sql").read_text())
+STAYS = sql_file(__package__, "stays.sql")
+HANDOFFS = sql_file(__package__, "handoffs.sql")
 STAY_FRACTIONS = (0.5, 0.9)
 
 

@@ -3,15 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInputError
+from app.kit.sql import sql_file
 from app.models.accounts import AccountSource
 
-SOURCE_REPORT = text((Path(__file__).parent / "source_report.sql").read_text())
+SOURCE_REPORT = sql_file(__package__, "source_report.sql")
 
 
 @dataclass(frozen=True, slots=True)

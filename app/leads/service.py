@@ -19,7 +19,7 @@ from app.errors import (
 )
 from app.kit.actor import Actor
 from app.kit.validation import Checks
-from app.leads.sql import FREE_MAIL_DOMAINS
+from app.leads.free_mail import FREE_MAIL_DOMAINS
 from app.models.accounts import Account, AccountSource
 from app.models.auth import Role, User
 from app.models.leads import Lead, LeadStatus

@@ -105,7 +105,7 @@ class AssignmentRuleMember(Base):
     assigned_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
-# Possible duplicates of a lead are looked up by these keys of an account (app/leads/sql.py).
+# Possible duplicates of a lead are looked up by these keys of an account (migration 0009).
 Index("ix_accounts_company_key", func.leads_company_key(Account.name))
 Index("ix_accounts_website_host", func.leads_web_host(Account.website))
 Index("ix_accounts_email_domain", func.leads_email_domain(Account.email))

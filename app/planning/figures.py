@@ -1,4 +1,8 @@
-"""Revenue figures in SQL: plan figures, churn estimate, roll-ups and forecasts."""
+"""Revenue figures in SQL: plan figures, roll-ups and forecasts.
+
+What counts as revenue, and over which periods, is app.planning.periods; the churn a plan
+without its own rate assumes is app.planning.churn.
+"""
 
 from __future__ import annotations
 
@@ -10,43 +14,34 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    BigInteger,
+    CTE,
     ColumnElement,
-    DateTime,
     Integer,
-    Interval,
-    Numeric,
     Select,
     Subquery,
     and_,
     case,
     cast,
     func,
-    literal,
-    literal_column,
     or_,
     select,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import InvalidInputError
 from app.kit.pagination import decode_cursor, encode_cursor
 from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.auth import User
-from app.models.planning import (
-    REVENUE_KINDS,
-    AccountPlan,
-    AccountRevenueYear,
-    ChurnYearSum,
-    PlanStatus,
+from app.models.planning import AccountPlan, AccountRevenueYear
+from app.planning.churn import estimated_churn_rate
+from app.planning.periods import (
+    IS_REVENUE,
+    TWELVE_MONTHS,
+    active_on,
+    custom_plans,
+    last_12_months,
+    utc_midnight,
 )
-
-TWELVE_MONTHS = literal_column("interval '12 months'", type_=Interval())
-ONE_YEAR = literal_column("interval '1 year'", type_=Interval())
-IS_REVENUE = and_(Activity.kind.in_(REVENUE_KINDS), Activity.voided_at.is_(None))
-DEFAULT_CHURN_YEARS = 3
 
 
 class ForecastGrouping(StrEnum):
@@ -63,22 +58,6 @@ class PlanFigures:
     churn_rate: Decimal
     forecast_revenue: Decimal
     gap: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class ChurnYear:
-    year: int
-    customers_at_start: int
-    churned: int
-    revenue_at_start: Decimal
-    revenue_lost: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class ChurnEstimate:
-    by_count: Decimal | None
-    by_revenue: Decimal | None
-    years: list[ChurnYear]
 
 
 class ForecastRow(NamedTuple):
@@ -100,105 +79,11 @@ class Rollup:
     forecast_revenue: Decimal
 
 
-async def custom_plans(session: AsyncSession) -> None:
-    """Plan report queries for their actual dates and years.
-
-    After five runs of a prepared statement PostgreSQL may switch to a generic plan, which
-    for these reports is several times slower than one made for the given values.
-    """
-    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
-def utc_midnight(day: Any) -> ColumnElement[datetime]:
-    """A date (or timestamp without zone) read as UTC: the start of that day."""
-    return func.timezone("UTC", cast(day, DateTime()))
-
-
-def last_12_months() -> ColumnElement[bool]:
-    return and_(
-        Activity.occurred_at > func.now() - TWELVE_MONTHS, Activity.occurred_at <= func.now()
-    )
-
-
-# --- churn ---------------------------------------------------------------------------
-
-
-def check_years(years: int | None) -> int:
-    years = DEFAULT_CHURN_YEARS if years is None else years
-    if not 1 <= years <= 50:
-        raise InvalidInputError("years must be between 1 and 50.", field="years")
-    return years
-
-
-def churn_per_year(years: int, *, today: date) -> Subquery:
-    """Per complete calendar year Y: last year's customers, and who of them bought nothing in Y.
-
-    Read from churn_years, which a trigger keeps from the yearly revenue sums (migration
-    0012); a year without customers reads 0 for both sums, as summing no accounts did.
-    """
-    last = today.year - 1
-    first = last - years + 1
-    sums = ChurnYearSum
-    series = select(func.generate_series(first, last).label("y")).subquery("years")
-    customers = cast(func.coalesce(func.sum(sums.customers), 0), BigInteger)
-    churned = cast(func.coalesce(func.sum(sums.churned), 0), BigInteger)
-    return (
-        select(
-            series.c.y,
-            customers.label("customers"),
-            churned.label("churned"),
-            case((customers == 0, literal(0)), else_=func.sum(sums.revenue_at_start)).label(
-                "revenue_at_start"
-            ),
-            case((churned == 0, literal(0)), else_=func.sum(sums.revenue_lost)).label(
-                "revenue_lost"
-            ),
-        )
-        .select_from(series.outerjoin(sums, sums.year == series.c.y))
-        .group_by(series.c.y)
-        .subquery("churn_per_year")
-    )
-
-
-def _rates(per_year: Subquery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    by_count = func.avg(cast(per_year.c.churned, Numeric) / func.nullif(per_year.c.customers, 0))
-    by_revenue = func.avg(per_year.c.revenue_lost / func.nullif(per_year.c.revenue_at_start, 0))
-    return by_count, by_revenue
-
-
-def estimated_churn_rate(*, today: date) -> ColumnElement[Decimal]:
-    """churnEstimate.byRevenue over the default years, as a scalar subquery (0 without data).
-
-    PostgreSQL runs it lazily, so plans with their own rate never pay for it.
-    """
-    per_year = churn_per_year(DEFAULT_CHURN_YEARS, today=today)
-    return func.coalesce(select(_rates(per_year)[1]).scalar_subquery(), 0)
-
-
-async def churn_estimate(session: AsyncSession, *, years: int, today: date) -> ChurnEstimate:
-    await custom_plans(session)
-    per_year = churn_per_year(years, today=today)
-    by_count, by_revenue = _rates(per_year)
-    query = select(
-        per_year,
-        by_count.over().label("by_count"),
-        by_revenue.over().label("by_revenue"),
-    ).order_by(per_year.c.y)
-    rows = (await session.execute(query)).all()
-    return ChurnEstimate(
-        by_count=rows[0].by_count if rows else None,
-        by_revenue=rows[0].by_revenue if rows else None,
-        years=[
-            ChurnYear(r.y, r.customers, r.churned, r.revenue_at_start, r.revenue_lost) for r in rows
-        ],
-    )
-
-
 # --- plan figures --------------------------------------------------------------------
 
 
-def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
-    """Baseline, target, churn, forecast and gap of the plans matching `where`."""
+def _baseline() -> ColumnElement[Decimal]:
+    """A plan's baseline: its account's revenue in the 12 months before the plan starts."""
     plan = AccountPlan
     from_activities = (
         select(func.coalesce(func.sum(Activity.amount), 0))
@@ -222,16 +107,19 @@ def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> 
         )
         .scalar_subquery()
     )
-    baseline = case(
-        (func.extract("doy", plan.period_start) == 1, previous_year), else_=from_activities
-    )
+    return case((func.extract("doy", plan.period_start) == 1, previous_year), else_=from_activities)
+
+
+def plan_figures_query(where: Sequence[ColumnElement[bool]], *, today: date) -> Subquery:
+    """Baseline, target, churn, forecast and gap of the plans matching `where`."""
+    plan = AccountPlan
     churn = func.coalesce(plan.churn_rate, estimated_churn_rate(today=today))
     inner = (
         select(
             plan.id.label("plan_id"),
             plan.account_id,
             plan.owner_id,
-            baseline.label("baseline"),
+            _baseline().label("baseline"),
             churn.label("churn"),
             plan.growth_target_pct,
             plan.price_change_pct,
@@ -272,14 +160,6 @@ async def plan_figures(session: AsyncSession, plan_ids: Sequence[int]) -> list[P
 
 def utc_today() -> date:
     return datetime.now(UTC).date()
-
-
-def active_on(day: ColumnElement[date] | date) -> list[ColumnElement[bool]]:
-    return [
-        AccountPlan.status == PlanStatus.ACTIVE,
-        AccountPlan.period_start <= day,
-        AccountPlan.period_end >= day,
-    ]
 
 
 # --- forecast and roll-up ------------------------------------------------------------
@@ -388,19 +268,24 @@ def top_level(account_ids: Select[Any]) -> Subquery:
     )
 
 
-async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
-    await custom_plans(session)
+def _branches(account_ids: Sequence[int]) -> CTE:
+    """(root, id): each given account and its live branches, all the way down."""
     tree = (
         select(Account.id.label("root"), Account.id)
         .where(Account.id.in_(account_ids))
         .cte("tree", recursive=True)
     )
     branch = Account.__table__.alias("branch")
-    tree = tree.union(  # UNION ends a parent cycle (see top_level)
+    return tree.union(  # UNION ends a parent cycle (see top_level)
         select(tree.c.root, branch.c.id).join(
             branch, and_(branch.c.parent_id == tree.c.id, branch.c.archived_at.is_(None))
         )
     )
+
+
+async def rollups(session: AsyncSession, account_ids: Sequence[int]) -> list[Rollup]:
+    await custom_plans(session)
+    tree = _branches(account_ids)
     revenue = (
         select(tree.c.root, func.sum(Activity.amount).label("revenue"))
         .join(Activity, Activity.account_id == tree.c.id)

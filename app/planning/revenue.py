@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.activities import Activity
 from app.models.planning import AccountRevenueYear
-from app.planning.figures import IS_REVENUE, last_12_months
+from app.planning.periods import IS_REVENUE, last_12_months
 
 MAX_YEARS = 50
 ZERO = Decimal("0.00")

@@ -34,7 +34,7 @@ from app.models.audit import AuditEntry
 from app.models.planning import AccountPlan, PlanStatus
 from app.models.webhooks import OutboxEvent
 from app.planning import window
-from app.planning.figures import custom_plans
+from app.planning.periods import custom_plans
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,39 +18,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Subquery, cast, func, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Subquery,
+    bindparam,
+    cast,
+    func,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import session_scope
+from app.kit.sql import sql_file
 from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.planning import AccountRevenueWindow, RevenueWindowAnchor
-from app.planning.figures import IS_REVENUE, TWELVE_MONTHS
+from app.planning.periods import IS_REVENUE, TWELVE_MONTHS
 
 LOCK_TIMEOUT = "100ms"
-
-
-_REVENUE = (
-    "kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER') AND voided_at IS NULL"
-    " AND amount IS NOT NULL"
+_SET_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+_SHIFT = sql_file(__package__, "shift_window.sql")
+_ANCHOR = RevenueWindowAnchor.id == 1  # the one row
+_LOCK = select(RevenueWindowAnchor.since).where(_ANCHOR).with_for_update()
+_SET = (
+    update(RevenueWindowAnchor)
+    .where(_ANCHOR)
+    .values(since=bindparam("since"))
+    .execution_options(synchronize_session=False)
 )
-
-# The sums of [low, high) per account, added with `sign`.
-_SHIFT = text(f"""
-WITH moved AS (
-    SELECT account_id, sum((amount * 100)::bigint) AS cents
-    FROM activities
-    WHERE {_REVENUE} AND occurred_at >= :low AND occurred_at < :high
-    GROUP BY account_id
-)
-INSERT INTO account_revenue_window AS t (account_id, cents)
-SELECT account_id, CAST(:sign AS int) * cents FROM moved ORDER BY account_id
-ON CONFLICT (account_id) DO UPDATE SET cents = t.cents + EXCLUDED.cents
-""")
-
-_LOCK = text("SELECT since FROM revenue_window_anchor WHERE id = 1 FOR UPDATE")
-_SET = text("UPDATE revenue_window_anchor SET since = :since WHERE id = 1")
 
 
 async def move_anchor(session: AsyncSession, *, to: datetime) -> datetime:
@@ -61,7 +61,7 @@ async def move_anchor(session: AsyncSession, *, to: datetime) -> datetime:
 
 
 async def _lock(session: AsyncSession) -> datetime:
-    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    await session.execute(_SET_LOCK_TIMEOUT)
     since: datetime = (await session.execute(_LOCK)).scalar_one()
     return since
 
@@ -74,7 +74,9 @@ async def _shift(session: AsyncSession, since: datetime, to: datetime) -> None:
     await session.execute(_SET, {"since": to})
 
 
-_TARGET = text("SELECT date_trunc('hour', now() - interval '12 months', 'UTC')")
+_TARGET = select(
+    func.date_trunc("hour", func.now() - TWELVE_MONTHS, "UTC", type_=DateTime(timezone=True))
+)
 
 
 async def advance(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:

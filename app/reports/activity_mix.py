@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.handoff.reports import REPORT_SETTINGS, check_range
+from app.kit.sql import sql_file
 from app.models.activities import ActivityKind
 
 
@@ -21,7 +20,7 @@ class ActivityMixRow:
     share: float
 
 
-ACTIVITY_MIX = text((Path(__file__).parent / "activity_mix.sql").read_text())
+ACTIVITY_MIX = sql_file(__package__, "activity_mix.sql")
 
 
 async def activity_mix(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, Boolean, String
@@ -20,6 +19,7 @@ from app.activities.cadence import (
 )
 from app.errors import InvalidInputError
 from app.handoff.reports import REPORT_SETTINGS
+from app.kit.sql import sql_file
 from app.models.accounts import Classification
 from app.models.assignments import ManagerType
 
@@ -53,7 +53,9 @@ class CoverageRow:
     contacts_per_account_last_365_days: float
 
 
-COVERAGE = text((Path(__file__).parent / "coverage.sql").read_text()).bindparams(
+COVERAGE = sql_file(
+    __package__,
+    "coverage.sql",
     bindparam("by_user", type_=Boolean),
     bindparam("by_manager_type", type_=Boolean),
     bindparam("by_classification", type_=Boolean),

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime, String
 
 from app.errors import InvalidInputError
 from app.handoff.reports import REPORT_SETTINGS, check_range
+from app.kit.sql import sql_file
 from app.models.handoff import Pipeline
 
-HERE = Path(__file__).parent
 MAX_PERIODS = 1000
 
 
@@ -53,11 +52,15 @@ class StageTrendRow:
     median_seconds_in_stage: float | None
 
 
-BY_OWNER = text((HERE / "by_owner.sql").read_text()).bindparams(
+BY_OWNER = sql_file(
+    __package__,
+    "by_owner.sql",
     bindparam("keys", type_=ARRAY(String)),
     bindparam("kinds", type_=ARRAY(String)),
 )
-TREND = text((HERE / "trend.sql").read_text()).bindparams(
+TREND = sql_file(
+    __package__,
+    "trend.sql",
     bindparam("keys", type_=ARRAY(String)),
     bindparam("start", type_=DateTime(timezone=True)),
     bindparam("end", type_=DateTime(timezone=True)),

@@ -11,7 +11,7 @@ from sqlalchemy import Select
 
 from app.kit.pagination import count, keyset_page
 from app.models import planning as models
-from app.planning import figures, segments
+from app.planning import churn, figures, segments
 from app.planning.figures import ForecastGrouping
 from schema import permissions
 from schema.context import Info
@@ -39,9 +39,9 @@ class Query:
     @strawberry.field
     @permissions.query("report.read")
     async def churn_estimate(self, info: Info, years: int | None = 3) -> ChurnEstimate:
-        years = figures.check_years(years)
+        years = churn.check_years(years)
         async with info.context.reports() as session:
-            found = await figures.churn_estimate(session, years=years, today=figures.utc_today())
+            found = await churn.churn_estimate(session, years=years, today=figures.utc_today())
         return ChurnEstimate.from_result(found)
 
     @strawberry.field(

@@ -7,7 +7,7 @@ from typing import Self
 
 import strawberry
 
-from app.planning import figures, segments
+from app.planning import churn, figures, segments
 from app.planning.figures import ForecastGrouping
 from schema.context import Info
 from schema.enums import Classification
@@ -37,7 +37,7 @@ class ChurnEstimate:
     years: list[ChurnYear]
 
     @classmethod
-    def from_result(cls, found: figures.ChurnEstimate) -> Self:
+    def from_result(cls, found: churn.ChurnEstimate) -> Self:
         return cls(
             by_count=rate(found.by_count),
             by_revenue=rate(found.by_revenue),
