@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,26 @@ class EventType(StrEnum):
     LEAD_CREATED = "lead.created"
     LEAD_CONVERTED = "lead.converted"
     IMPORT_FINISHED = "import.finished"
+    # Announced since the one write path (issue 17): every change an integration would keep
+    # a copy of. Users, tokens and webhooks are audited only (app/kit/changes.py says why).
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_REMOVED = "contact.removed"
+    LEAD_UPDATED = "lead.updated"
+    LEAD_STATUS_CHANGED = "lead.status_changed"
+    ACTIVITY_VOIDED = "activity.voided"
+    CONTACT_RULE_CHANGED = "contact_rule.changed"
+    CONTACT_RULE_REBUILT = "contact_rule.rebuilt"
+    CONTACT_FREQUENCY_DEFAULT_CHANGED = "contact_frequency_default.changed"
+    BALANCES_REFRESHED = "balances.refreshed"
+    ASSIGNMENT_RULE_DEFINED = "assignment_rule.defined"
+    PIPELINE_DEFINED = "pipeline.defined"
+    PLAN_CREATED = "plan.created"
+    PLAN_UPDATED = "plan.updated"
+    GOAL_CHANGED = "goal.changed"
+    ACTION_ITEM_CHANGED = "action_item.changed"
+    WHITE_SPACE_CHANGED = "white_space.changed"
+    IMPORT_STARTED = "import.started"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:
@@ -63,6 +84,31 @@ def pk_of(gid: str) -> int:
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One outbox event; deliveries of one `object_key` (default: the account) keep order."""
+
+    type: EventType
+    data: Mapping[str, Any]
+    account_id: int | None = None
+    object_key: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        key = self.object_key or f"Account:{self.account_id}"
+        return {
+            "type": self.type.value,
+            "account_id": self.account_id,
+            "object_key": key,
+            "data": dict(self.data),
+        }
+
+
+async def emit_events(session: AsyncSession, items: Sequence[Event]) -> None:
+    """Many events, of any types, in one statement."""
+    if items:
+        await session.execute(insert(OutboxEvent), [item.row() for item in items])
 
 
 async def emit(
@@ -86,17 +132,13 @@ async def emit_many(
     object_key: str | None = None,
 ) -> None:
     """Many events of one type in one statement (bulk changes)."""
-    rows = [
-        {
-            "type": type.value,
-            "account_id": account_id,
-            "object_key": object_key or f"Account:{account_id}",
-            "data": dict(item),
-        }
-        for item, account_id in zip(data, account_ids, strict=True)
-    ]
-    if rows:
-        await session.execute(insert(OutboxEvent), rows)
+    await emit_events(
+        session,
+        [
+            Event(type, item, account_id, object_key)
+            for item, account_id in zip(data, account_ids, strict=True)
+        ],
+    )
 
 
 def account_data(account: Account | Row[Any], **extra: Any) -> dict[str, Any]:
