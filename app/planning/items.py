@@ -37,24 +37,25 @@ async def _open_plan(session: AsyncSession, plan_id: int) -> AccountPlan:
     return plan
 
 
+# Per item model: its event and its GraphQL type (for global ids).
 _EVENTS = {
-    PlanGoal: EventType.GOAL_CHANGED,
-    PlanAction: EventType.ACTION_ITEM_CHANGED,
-    WhiteSpace: EventType.WHITE_SPACE_CHANGED,
+    PlanGoal: (EventType.GOAL_CHANGED, "PlanGoal"),
+    PlanAction: (EventType.ACTION_ITEM_CHANGED, "ActionItem"),
+    WhiteSpace: (EventType.WHITE_SPACE_CHANGED, "WhiteSpace"),
 }
 
 
 def item_event(item: PlanGoal | PlanAction | WhiteSpace, change: str) -> Event:
     """goal.changed, action_item.changed or white_space.changed: the item as it is now."""
-    kind = type(item).__name__
+    kind, type_name = _EVENTS[type(item)]
     data: dict[str, Any] = {
-        "id": events.global_id(kind, item.id),
+        "id": events.global_id(type_name, item.id),
         "change": change,
         "planId": events.global_id("AccountPlan", item.plan_id),
         "accountId": events.global_id("Account", item.account_id),
         "status": item.status.value,
     }
-    return Event(_EVENTS[type(item)], data, account_id=item.account_id)
+    return Event(kind, data, account_id=item.account_id)
 
 
 async def record_item(
