@@ -1,8 +1,9 @@
 """Reading the audit log. Writing it is app.kit.changes.record (with the change's events).
 
-`record` here is the audited-but-unannounced write, kept for the writers outside the one
-write path's owners (API tokens, which are never announced, and the importers and the
-activity ingest until they call the services); `diff` and `created` moved to the kit.
+`record` here is the audited-but-unannounced write: the service's own administration
+(users, API tokens, webhooks; app/kit/changes.py says why they are not announced), and the
+importers' updates and the activity ingest's call audit (whose events its statement writes)
+until they call the services. `diff` and `created` moved to the kit.
 """
 
 from __future__ import annotations
