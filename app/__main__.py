@@ -210,14 +210,12 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
 async def _refresh_balances(url: str) -> tuple[int, int]:
     from datetime import UTC, datetime
 
-    from app.activities.cadence import refresh_balances
-    from app.activities.reminders import remind_overdue
+    from app.activities.reminders import refresh_and_remind
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            refreshed = await refresh_balances(session)
-            return refreshed, await remind_overdue(session, now=datetime.now(UTC))
+            return await refresh_and_remind(session, now=datetime.now(UTC))
     finally:
         await engine.dispose()
 

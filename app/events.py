@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,26 @@ class EventType(StrEnum):
     LEAD_CREATED = "lead.created"
     LEAD_CONVERTED = "lead.converted"
     IMPORT_FINISHED = "import.finished"
+    # Announced since the one write path (issue 17): every change an integration would keep
+    # a copy of. Users, tokens and webhooks are audited only (app/kit/changes.py says why).
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_REMOVED = "contact.removed"
+    LEAD_UPDATED = "lead.updated"
+    LEAD_STATUS_CHANGED = "lead.status_changed"
+    ACTIVITY_VOIDED = "activity.voided"
+    CONTACT_RULE_CHANGED = "contact_rule.changed"
+    CONTACT_RULE_REBUILT = "contact_rule.rebuilt"
+    CONTACT_FREQUENCY_DEFAULT_CHANGED = "contact_frequency_default.changed"
+    BALANCES_REFRESHED = "balances.refreshed"
+    ASSIGNMENT_RULE_DEFINED = "assignment_rule.defined"
+    PIPELINE_DEFINED = "pipeline.defined"
+    PLAN_CREATED = "plan.created"
+    PLAN_UPDATED = "plan.updated"
+    GOAL_CHANGED = "goal.changed"
+    ACTION_ITEM_CHANGED = "action_item.changed"
+    WHITE_SPACE_CHANGED = "white_space.changed"
+    IMPORT_STARTED = "import.started"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:
@@ -50,11 +71,6 @@ def global_id(type_name: str, pk: int | None) -> str | None:
     if pk is None:
         return None
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
-def sql_global_id(type_name: str, column: str) -> str:
-    """global_id as a SQL expression over `column` (for events written by SQL)."""
-    return f"encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64')"
 
 
 def pk_of(gid: str) -> int:
@@ -65,38 +81,29 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-async def emit(
-    session: AsyncSession,
-    type: EventType,
-    data: Mapping[str, Any],
-    *,
-    account_id: int | None = None,
-    object_key: str | None = None,
-) -> None:
-    """Write one event; deliveries of one `object_key` (default: the account) keep order."""
-    await emit_many(session, type, [data], account_ids=[account_id], object_key=object_key)
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One outbox event; deliveries of one `object_key` (default: the account) keep order."""
 
+    type: EventType
+    data: Mapping[str, Any]
+    account_id: int | None = None
+    object_key: str | None = None
 
-async def emit_many(
-    session: AsyncSession,
-    type: EventType,
-    data: Sequence[Mapping[str, Any]],
-    *,
-    account_ids: Sequence[int | None],
-    object_key: str | None = None,
-) -> None:
-    """Many events of one type in one statement (bulk changes)."""
-    rows = [
-        {
-            "type": type.value,
-            "account_id": account_id,
-            "object_key": object_key or f"Account:{account_id}",
-            "data": dict(item),
+    def row(self) -> dict[str, Any]:
+        key = self.object_key or f"Account:{self.account_id}"
+        return {
+            "type": self.type.value,
+            "account_id": self.account_id,
+            "object_key": key,
+            "data": dict(self.data),
         }
-        for item, account_id in zip(data, account_ids, strict=True)
-    ]
-    if rows:
-        await session.execute(insert(OutboxEvent), rows)
+
+
+async def emit_events(session: AsyncSession, items: Sequence[Event]) -> None:
+    """Many events, of any types, in one statement."""
+    if items:
+        await session.execute(insert(OutboxEvent), [item.row() for item in items])
 
 
 def account_data(account: Account | Row[Any], **extra: Any) -> dict[str, Any]:

@@ -11,23 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import tags as account_tags
-from app.accounts.service import get_account_for_update
-from app.audit import service as audit
+from app.accounts.service import contact_event, get_account_for_update
 from app.errors import InvalidInputError, NotFoundError
+from app.events import Event, EventType
+from app.kit import changes, versioned
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account, BuyingRole, Contact
 
-UNSET: Any = object()
+UNSET = versioned.UNSET
 
 
-async def _bump(session: AsyncSession, account: Account, changed: str) -> None:
+async def _bump(
+    session: AsyncSession, actor: Actor, account: Account, action: str, delta: dict[str, Any]
+) -> None:
     """A new version of the account, told to webhooks and subscribers as account.updated."""
     account.version += 1
     await session.flush()
     await session.refresh(account, ["updated_at"])
-    data = events.account_data(account, changed=[changed])
-    await events.emit(session, events.EventType.ACCOUNT_UPDATED, data, account_id=account.id)
+    data = events.account_data(account, changed=sorted(delta))
+    await changes.record(
+        session,
+        actor=actor,
+        audit=Audit(action, "Account", account.id, delta),
+        events=Event(EventType.ACCOUNT_UPDATED, data, account_id=account.id),
+    )
 
 
 async def set_account_tags(
@@ -53,15 +62,8 @@ async def set_account_tags(
     checks.raise_if_any()
     if after != before:
         account.tags = after
-        await _bump(session, account, "tags")
-        await audit.record(
-            session,
-            actor=actor,
-            action="account.tags",
-            entity_type="Account",
-            entity_id=account.id,
-            changes=audit.diff({"tags": before}, {"tags": after}),
-        )
+        delta = changes.diff({"tags": before}, {"tags": after})
+        await _bump(session, actor, account, "account.tags", delta)
     return account
 
 
@@ -72,15 +74,8 @@ async def restore_account(session: AsyncSession, *, actor: Actor, account_id: in
     if account.archived_at is not None:
         before = account.archived_at
         account.archived_at = None
-        await _bump(session, account, "archivedAt")
-        await audit.record(
-            session,
-            actor=actor,
-            action="account.restore",
-            entity_type="Account",
-            entity_id=account.id,
-            changes=audit.diff({"archivedAt": before}, {"archivedAt": None}),
-        )
+        delta = changes.diff({"archivedAt": before}, {"archivedAt": None})
+        await _bump(session, actor, account, "account.restore", delta)
     return account
 
 
@@ -102,51 +97,58 @@ async def contact_account_id(session: AsyncSession, contact_id: int) -> int:
     return found
 
 
-async def update_contact(
-    session: AsyncSession, *, actor: Actor, contact_id: int, **fields: Any
-) -> Contact:
-    """Change the given fields (UNSET ones stay); name cannot be cleared."""
-    given = {k: v for k, v in fields.items() if v is not UNSET}
+def _clean_contact(given: dict[str, Any]) -> dict[str, Any]:
     checks = Checks()
     clean: dict[str, Any] = {}
     for key, value in given.items():
         if key == "name":
             clean[key] = checks.text("name", value, max_length=200, required=True)
-        elif key == "title":
-            clean[key] = checks.text("title", value, max_length=200)
+        elif key in ("title", "phone"):
+            clean[key] = checks.text(key, value, max_length=200 if key == "title" else 50)
         elif key == "email":
             clean[key] = checks.email("email", value)
-        elif key == "phone":
-            clean[key] = checks.text("phone", value, max_length=50)
         elif key == "buying_role":
             clean[key] = None if value is None else BuyingRole(value)
-        elif key == "account_id":
+        else:  # account_id
             if value is None:
                 checks.fail("accountId", "accountId cannot be cleared.")
             clean[key] = value
-        else:
-            raise InvalidInputError(f"Unknown field {key}.")
     checks.raise_if_any()
-    contact = await _contact_for_update(session, contact_id)
-    if clean.get("account_id") not in (None, contact.account_id):
-        target = await session.get(Account, clean["account_id"])
-        if target is None:
-            raise NotFoundError("Unknown account.", field="accountId")
-    before = {key: getattr(contact, key) for key in clean}
-    delta = audit.diff(before, clean)
-    if delta:
-        for key, value in clean.items():
-            setattr(contact, key, value)
-        await session.flush()
-        await audit.record(
-            session,
-            actor=actor,
-            action="contact.update",
-            entity_type="Contact",
-            entity_id=contact.id,
-            changes=delta,
-        )
-    return contact
+    return clean
+
+
+async def _check_contact(
+    session: AsyncSession, actor: Actor, contact: Contact, clean: dict[str, Any]
+) -> None:
+    moved_to = clean.get("account_id")
+    if moved_to not in (None, contact.account_id) and await session.get(Account, moved_to) is None:
+        raise NotFoundError("Unknown account.", field="accountId")
+
+
+def _contact_updated(contact: Contact, delta: dict[str, Any]) -> Event:
+    return contact_event(EventType.CONTACT_UPDATED, contact, changed=sorted(delta))
+
+
+CONTACT_UPDATE: versioned.Recipe[Contact] = versioned.Recipe(
+    noun="contact",
+    entity_type="Contact",
+    action="contact.update",
+    fields=("name", "title", "email", "phone", "buying_role", "account_id"),
+    clean=_clean_contact,
+    lock=_contact_for_update,
+    announce=_contact_updated,
+    check=_check_contact,
+    versioned=False,  # contacts carry no version: last write wins
+)
+
+
+async def update_contact(
+    session: AsyncSession, *, actor: Actor, contact_id: int, **fields: Any
+) -> Contact:
+    """Change the given fields (UNSET ones stay); name cannot be cleared."""
+    return await versioned.update(
+        session, CONTACT_UPDATE, actor=actor, row_id=contact_id, fields=fields
+    )
 
 
 async def remove_contact(session: AsyncSession, *, actor: Actor, contact_id: int) -> int:
@@ -155,12 +157,15 @@ async def remove_contact(session: AsyncSession, *, actor: Actor, contact_id: int
     removed_at = datetime.now(UTC)
     contact.removed_at = removed_at
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="contact.remove",
-        entity_type="Contact",
-        entity_id=contact.id,
-        changes=audit.diff({"removedAt": None}, {"removedAt": removed_at}),
+        audit=Audit(
+            "contact.remove",
+            "Contact",
+            contact.id,
+            changes.diff({"removedAt": None}, {"removedAt": removed_at}),
+        ),
+        events=contact_event(EventType.CONTACT_REMOVED, contact, removedAt=events.iso(removed_at)),
     )
     return contact.id

@@ -19,9 +19,11 @@ from app import events
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_FIELDS, HIERARCHY_LOCK
 from app.activities import cadence
-from app.audit import service as audit
 from app.errors import ConflictError, InvalidInputError, NotFoundError
+from app.events import Event
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.models.accounts import Account, Contact
 from app.models.activities import Activity
 from app.models.assignments import Assignment
@@ -174,34 +176,33 @@ async def merge_accounts(
     survivor.version += 1
     await session.flush()
     await session.refresh(survivor, ["updated_at"])
-    await audit.record(
-        session,
-        actor=actor,
-        action="account.merge",
-        entity_type="Account",
-        entity_id=s,
-        changes={
-            "duplicateId": d,
-            "moved": {
-                "contacts": counts.contacts,
-                "activities": counts.activities,
-                "assignments": counts.assignments,
-                "plans": counts.plans,
-                "branches": counts.branches,
-            },
-            "filled": audit.diff(before, filled),
+    merged = {
+        "duplicateId": d,
+        "moved": {
+            "contacts": counts.contacts,
+            "activities": counts.activities,
+            "assignments": counts.assignments,
+            "plans": counts.plans,
+            "branches": counts.branches,
         },
-    )
-    await audit.record(
-        session,
-        actor=actor,
-        action="account.merged",
-        entity_type="Account",
-        entity_id=d,
-        changes=audit.diff({"mergedIntoId": None}, {"mergedIntoId": s}),
-    )
+        "filled": changes.diff(before, filled),
+    }
     data = events.account_data(
         survivor, mergedId=events.global_id("Account", d), moved=asdict(counts)
     )
-    await events.emit(session, events.EventType.ACCOUNT_MERGED, data, account_id=s)
+    # One change, two rows: the survivor's and the duplicate's; account.merged tells both.
+    await changes.record(
+        session,
+        actor=actor,
+        audit=[
+            Audit("account.merge", "Account", s, merged),
+            Audit(
+                "account.merged",
+                "Account",
+                d,
+                changes.diff({"mergedIntoId": None}, {"mergedIntoId": s}),
+            ),
+        ],
+        events=Event(events.EventType.ACCOUNT_MERGED, data, account_id=s),
+    )
     return survivor, counts

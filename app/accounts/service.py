@@ -9,23 +9,23 @@ from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import (
     AlreadyExistsError,
-    ConflictError,
     InvalidInputError,
     NotFoundError,
 )
-from app.events import EventType
+from app.events import Event, EventType
 from app.handoff import service as handoff
+from app.kit import changes, versioned
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.kit.validation import Checks
 from app.models.accounts import Account, BuyingRole, Contact
 from app.territories import roundrobin as territories
 
-UNSET: Any = object()
+UNSET = versioned.UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,16 +139,11 @@ async def create_account(session: AsyncSession, *, actor: Actor, **fields: Any) 
     await session.flush()
     await handoff.enter_default_pipeline(session, actor=actor, account_id=account.id)
     await territories.apply_rules(session, actor=actor, account_ids=[account.id])
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="account.create",
-        entity_type="Account",
-        entity_id=account.id,
-        changes=audit.created(clean),
-    )
-    await events.emit(
-        session, EventType.ACCOUNT_CREATED, events.account_data(account), account_id=account.id
+        audit=Audit("account.create", "Account", account.id, changes.created(clean)),
+        events=Event(EventType.ACCOUNT_CREATED, events.account_data(account), account.id),
     )
     return account
 
@@ -161,6 +156,38 @@ async def get_account_for_update(session: AsyncSession, account_id: int) -> Acco
     return account
 
 
+async def _prepare_update(session: AsyncSession, actor: Actor, clean: dict[str, Any]) -> None:
+    if clean.get("parent_id") is not None:
+        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
+
+
+async def _check_update(
+    session: AsyncSession, actor: Actor, account: Account, clean: dict[str, Any]
+) -> None:
+    if "external_ref" in clean:
+        await _check_external_ref(session, clean["external_ref"], exclude_id=account.id)
+    if clean.get("parent_id") is not None:
+        await _check_parent(session, clean["parent_id"], child_id=account.id)
+
+
+def _updated(account: Account, delta: dict[str, Any]) -> Event:
+    data = events.account_data(account, changed=sorted(delta))
+    return Event(EventType.ACCOUNT_UPDATED, data, account_id=account.id)
+
+
+ACCOUNT_UPDATE: versioned.Recipe[Account] = versioned.Recipe(
+    noun="account",
+    entity_type="Account",
+    action="account.update",
+    fields=ACCOUNT_FIELDS,
+    clean=_clean_account_fields,
+    lock=get_account_for_update,
+    announce=_updated,
+    prepare=_prepare_update,
+    check=_check_update,
+)
+
+
 async def update_account(
     session: AsyncSession,
     *,
@@ -169,43 +196,14 @@ async def update_account(
     expected_version: int | None = None,
     **fields: Any,
 ) -> Account:
-    changes = {k: v for k, v in fields.items() if v is not UNSET}
-    unknown = set(changes) - set(ACCOUNT_FIELDS)
-    if unknown:
-        raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
-    clean = _clean_account_fields(changes)
-    if clean.get("parent_id") is not None:
-        await session.execute(select(func.pg_advisory_xact_lock(HIERARCHY_LOCK)))
-    account = await get_account_for_update(session, account_id)
-    if expected_version is not None and account.version != expected_version:
-        raise ConflictError(
-            f"The account changed since version {expected_version} (now {account.version}).",
-            field="expectedVersion",
-        )
-    if "external_ref" in clean:
-        await _check_external_ref(session, clean["external_ref"], exclude_id=account_id)
-    if clean.get("parent_id") is not None:
-        await _check_parent(session, clean["parent_id"], child_id=account_id)
-    before = {key: getattr(account, key) for key in clean}
-    delta = audit.diff(before, clean)
-    if delta:
-        for key, value in clean.items():
-            setattr(account, key, value)
-        account.version += 1
-        account.updated_at = func.now()
-        await session.flush()
-        await session.refresh(account, ["updated_at"])
-        await audit.record(
-            session,
-            actor=actor,
-            action="account.update",
-            entity_type="Account",
-            entity_id=account.id,
-            changes=delta,
-        )
-        data = events.account_data(account, changed=sorted(delta))
-        await events.emit(session, EventType.ACCOUNT_UPDATED, data, account_id=account.id)
-    return account
+    return await versioned.update(
+        session,
+        ACCOUNT_UPDATE,
+        actor=actor,
+        row_id=account_id,
+        expected_version=expected_version,
+        fields=fields,
+    )
 
 
 async def archive_account(session: AsyncSession, *, actor: Actor, account_id: int) -> Account:
@@ -215,16 +213,14 @@ async def archive_account(session: AsyncSession, *, actor: Actor, account_id: in
         account.version += 1
         await session.flush()
         await session.refresh(account, ["archived_at"])
-        await audit.record(
+        delta = changes.diff({"archivedAt": None}, {"archivedAt": account.archived_at})
+        data = events.account_data(account, archivedAt=events.iso(account.archived_at))
+        await changes.record(
             session,
             actor=actor,
-            action="account.archive",
-            entity_type="Account",
-            entity_id=account.id,
-            changes=audit.diff({"archivedAt": None}, {"archivedAt": account.archived_at}),
+            audit=Audit("account.archive", "Account", account.id, delta),
+            events=Event(EventType.ACCOUNT_ARCHIVED, data, account.id),
         )
-        data = events.account_data(account, archivedAt=events.iso(account.archived_at))
-        await events.emit(session, EventType.ACCOUNT_ARCHIVED, data, account_id=account.id)
     return account
 
 
@@ -253,15 +249,32 @@ async def add_contact(
     contact = Contact(account_id=account_id, **values)
     session.add(contact)
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="contact.create",
-        entity_type="Contact",
-        entity_id=contact.id,
-        changes=audit.created({"accountId": account_id, **values}),
+        audit=Audit(
+            "contact.create",
+            "Contact",
+            contact.id,
+            changes.created({"accountId": account_id, **values}),
+        ),
+        events=contact_event(EventType.CONTACT_CREATED, contact),
     )
     return contact
+
+
+def contact_event(kind: EventType, contact: Contact, **extra: Any) -> Event:
+    data = {
+        "id": events.global_id("Contact", contact.id),
+        "accountId": events.global_id("Account", contact.account_id),
+        "name": contact.name,
+        "title": contact.title,
+        "email": contact.email,
+        "phone": contact.phone,
+        "buyingRole": None if contact.buying_role is None else contact.buying_role.value,
+        **extra,
+    }
+    return Event(kind, data, account_id=contact.account_id, object_key=f"Contact:{contact.id}")
 
 
 # Every column but the search vector (only the database reads it).

@@ -28,8 +28,10 @@ from app import events
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
 from app.errors import AppError, InvalidInputError, NotFoundError
-from app.events import EventType
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.models.auth import Role
@@ -121,24 +123,6 @@ _UPDATE = text(
     RETURNING a.id
     """
 ).bindparams(bindparam("rows", type_=Text), bindparam("created", type_=ARRAY(BigInteger)))
-
-_AUDIT = text(
-    """
-    INSERT INTO audit_log (actor_user_id, actor_token_id, action, entity_type, entity_id,
-                           changes, request_id)
-    SELECT :actor_id, :token_id, 'account.upsert', 'Account', id,
-           jsonb_build_object('result', CASE WHEN id = ANY(:created) THEN 'created'
-                                             ELSE 'updated' END),
-           :request_id
-    FROM unnest(CAST(:ids AS bigint[])) AS id
-    """
-).bindparams(
-    bindparam("actor_id", type_=BigInteger),
-    bindparam("token_id", type_=BigInteger),
-    bindparam("request_id", type_=String),
-    bindparam("ids", type_=ARRAY(BigInteger)),
-    bindparam("created", type_=ARRAY(BigInteger)),
-)
 
 # The accounts the batch names and all their ancestors: enough to refuse cycles.
 _ANCESTRY = text(
@@ -327,30 +311,26 @@ async def _store(
     changed = sorted(created_set | set(updated))
     # Territory rules assign what the accounts lack (leads issue: rules on upsertAccounts).
     await territories.apply_rules(session, actor=actor, account_ids=changed)
-    if changed:
-        await session.execute(
-            _AUDIT,
-            {
-                "actor_id": actor.user_id,
-                "token_id": actor.token_id,
-                "request_id": actor.request_id,
-                "ids": changed,
-                "created": created,
-            },
-        )
     refs_param = bindparam(None, refs, type_=ARRAY(String))
     query = select(*ACCOUNT_COLUMNS).where(Account.external_ref == any_(refs_param))
     rows = {r.external_ref: r for r in await session.execute(query)}
     result.accounts = [rows[i.ref] for i in items]
-    await _emit(session, [rows[i.ref] for i in items], created_set, set(updated) - created_set)
+    await _record(session, actor, [rows[i.ref] for i in items], created_set, set(changed))
 
 
-async def _emit(
-    session: AsyncSession, rows: list[Row[Any]], created: set[int], updated: set[int]
+async def _record(
+    session: AsyncSession, actor: Actor, rows: list[Row[Any]], created: set[int], changed: set[int]
 ) -> None:
-    """account.created / account.updated for what the batch changed, one statement each."""
-    for kind, ids in ((EventType.ACCOUNT_CREATED, created), (EventType.ACCOUNT_UPDATED, updated)):
-        changed = [r for r in rows if r.id in ids]
-        if changed:
-            data = [events.account_data(r) for r in changed]
-            await events.emit_many(session, kind, data, account_ids=[r.id for r in changed])
+    """Per changed account, its audit row and account.created or account.updated."""
+    audits = [
+        Audit("account.upsert", "Account", i, {"result": "created" if i in created else "updated"})
+        for i in sorted(changed)
+    ]
+    kinds = {True: EventType.ACCOUNT_CREATED, False: EventType.ACCOUNT_UPDATED}
+    announced = [
+        Event(kinds[is_new], events.account_data(row), account_id=row.id)
+        for is_new in (True, False)
+        for row in rows
+        if row.id in changed and (row.id in created) is is_new
+    ]
+    await changes.record(session, actor=actor, audit=audits, events=announced)

@@ -25,8 +25,8 @@ from sqlalchemy.types import Text
 
 from app.activities.items import ActivityInput as ActivityInput
 from app.activities.items import ActivityRow, validate_items
-from app.audit import service as audit
 from app.errors import AppError, ErrorGroup, IdempotencyConflictError, InvalidInputError
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.sql import sql_file
 from app.models.activities import Activity
@@ -76,18 +76,22 @@ async def log_activities(
 
 
 async def record_log(session: AsyncSession, actor: Actor, result: LogResult) -> None:
-    """One audit entry per call, with its counts."""
-    await audit.record(
+    """One audit entry per call, with its counts. Its `activity.logged` events are written by
+    the statement that stores the rows (log_activities.sql), so this names none."""
+    await changes.record(
         session,
         actor=actor,
-        action="activity.log",
-        entity_type="Activity",
-        entity_id=next((i for i in result.new_ids if i is not None), None),
-        changes={
-            "accepted": result.accepted_count,
-            "duplicates": result.duplicate_count,
-            "rejected": len(result.rejected),
-        },
+        audit=changes.Audit(
+            "activity.log",
+            "Activity",
+            next((i for i in result.new_ids if i is not None), None),
+            {
+                "accepted": result.accepted_count,
+                "duplicates": result.duplicate_count,
+                "rejected": len(result.rejected),
+            },
+        ),
+        events=None,
     )
 
 

@@ -23,7 +23,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.activities import cadence
+from app.activities.rules import rule_event
 from app.db import session_scope
+from app.kit import changes
+from app.kit.actor import SYSTEM
 from app.models.activities import ContactRule
 from app.models.assignments import Assignment, ManagerType
 
@@ -59,8 +62,9 @@ async def _rebuild_all(sessionmaker: async_sessionmaker[AsyncSession], batch_siz
         pending = (await session.execute(query.where(ContactRule.rebuild_pending))).all()
     done = Rebuilt()
     for manager_type, seen in pending:
+        before = done.assignments
         await _rebuild(sessionmaker, manager_type, batch_size, done)
-        await _done(sessionmaker, manager_type, seen)
+        await _done(sessionmaker, manager_type, seen, done.assignments - before)
     return done
 
 
@@ -92,15 +96,28 @@ async def _rebuild(
 
 
 async def _done(
-    sessionmaker: async_sessionmaker[AsyncSession], manager_type: ManagerType, seen: datetime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    manager_type: ManagerType,
+    seen: datetime,
+    count: int = 0,
 ) -> None:
-    """Clear the flag unless the rule changed again meanwhile (then it runs once more)."""
+    """Clear the flag unless the rule changed again meanwhile (then it runs once more).
+
+    The rebuild's audit row and contact_rule.rebuilt event are written here, in the last
+    transaction of the rule's rebuild: the batches before it commit on their own (see above).
+    """
     async with session_scope(sessionmaker) as session:
-        await session.execute(
+        cleared = await session.scalar(
             update(ContactRule)
             .where(ContactRule.manager_type == manager_type, ContactRule.updated_at == seen)
             .values(rebuild_pending=False)
+            .returning(ContactRule)
         )
+        if cleared is not None:
+            counts = {"managerType": manager_type.value, "assignments": count}
+            audit = changes.Audit("contact_rule.rebuild", "ContactRule", None, counts)
+            event = rule_event(cleared, assignments=count)
+            await changes.record(session, actor=SYSTEM, audit=audit, events=event)
 
 
 async def run_forever(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.errors import InvalidInputError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.models.activities import ActivityKind, ContactRule
 from app.models.assignments import ManagerType
 
@@ -53,19 +56,27 @@ async def set_contact_rule(
     after = {"kinds": clean, "assigneeOnly": assignee_only}
     rule.kinds = clean
     rule.assignee_only = assignee_only
-    delta = audit.diff(before, after)
+    delta = changes.diff(before, after)
     if delta:
         rule.updated_at = func.now()
         rule.rebuild_pending = True
     await session.flush()
     if delta:
-        await audit.record(
-            session,
-            actor=actor,
-            action="contact_rule.set",
-            entity_type="ContactRule",
-            entity_id=None,
-            changes={"managerType": manager_type.value, **delta},
-        )
         await session.refresh(rule, ["updated_at"])
+        audit = Audit(
+            "contact_rule.set", "ContactRule", None, {"managerType": manager_type.value, **delta}
+        )
+        await changes.record(session, actor=actor, audit=audit, events=rule_event(rule))
     return rule
+
+
+def rule_event(rule: ContactRule, **extra: Any) -> Event:
+    """contact_rule.changed, or .rebuilt once its assignments were recomputed."""
+    data = {
+        "managerType": rule.manager_type.value,
+        "kinds": list(rule.kinds),
+        "assigneeOnly": rule.assignee_only,
+        **extra,
+    }
+    kind = EventType.CONTACT_RULE_REBUILT if extra else EventType.CONTACT_RULE_CHANGED
+    return Event(kind, data, object_key=f"ContactRule:{rule.manager_type.value}")

@@ -12,10 +12,13 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.activities import cadence
-from app.audit import service as audit
 from app.errors import AppError, NotFoundError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.activities import Activity, ActivityKind
 from app.models.assignments import Assignment
@@ -50,16 +53,23 @@ async def void_activity(
         )
     )
     await cadence.recompute_assignments(session, assignment_ids)
-    await audit.record(
+    delta = changes.diff(
+        {"voidedAt": None, "voidReason": None},
+        {"voidedAt": found.voided_at, "voidReason": clean_reason},
+    )
+    data = {
+        "id": events.global_id("Activity", found.id),
+        "accountId": events.global_id("Account", found.account_id),
+        "kind": found.kind.value,
+        "voidedAt": events.iso(found.voided_at),
+        "voidReason": clean_reason,
+        "voidedById": events.global_id("User", actor.user_id),
+    }
+    await changes.record(
         session,
         actor=actor,
-        action="activity.void",
-        entity_type="Activity",
-        entity_id=found.id,
-        changes=audit.diff(
-            {"voidedAt": None, "voidReason": None},
-            {"voidedAt": found.voided_at, "voidReason": clean_reason},
-        ),
+        audit=Audit("activity.void", "Activity", found.id, delta),
+        events=Event(EventType.ACTIVITY_VOIDED, data, account_id=found.account_id),
     )
     return found
 

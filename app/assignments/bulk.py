@@ -9,12 +9,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events
 from app.activities import cadence
-from app.assignments.service import AlreadyAssignedError, assignable_user, reload
-from app.audit import service as audit
+from app.assignments.service import (
+    AlreadyAssignedError,
+    assignable_user,
+    assignment_event,
+    reload,
+)
 from app.errors import InvalidInputError, NotFoundError
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.models.assignments import Assignment, BulkMode, ManagerType
 from app.models.auth import User
 
@@ -124,42 +129,40 @@ async def _reassign(
     if not rows:
         return BulkResult(0, False, [])
     if mode is BulkMode.REMOVE:
-        changed = await _remove(session, actor, rows)
+        changed, audits = await _remove(session, rows)
     else:
         assert to_user_id is not None
         await _check_conflicts(session, rows, to_user_id)
         if mode is BulkMode.APPEND:
-            changed = await _append(session, actor, rows, to_user_id)
+            changed, audits = await _append(session, rows, to_user_id)
         else:
-            changed = await _replace(session, actor, rows, to_user_id)
+            changed, audits = await _replace(session, rows, to_user_id)
     change = {BulkMode.REMOVE: "removed", BulkMode.APPEND: "created"}.get(mode, "reassigned")
-    await events.emit_many(
-        session,
-        events.EventType.ASSIGNMENT_CHANGED,
-        [events.assignment_data(row, change) for row in changed],
-        account_ids=[row.account_id for row in changed],
-    )
+    announced = [assignment_event(row, change) for row in changed]
+    await changes.record(session, actor=actor, audit=audits, events=announced)
     return BulkResult(len(rows), False, changed)
 
 
-async def _remove(session: AsyncSession, actor: Actor, rows: list[Assignment]) -> list[Assignment]:
+Changed = tuple[list[Assignment], list[Audit]]
+
+
+async def _remove(session: AsyncSession, rows: list[Assignment]) -> Changed:
+    audits = [
+        Audit(
+            "assignment.bulk_remove",
+            "Assignment",
+            row.id,
+            changes.diff({"userId": row.user_id}, {"userId": None}),
+        )
+        for row in rows
+    ]
     for row in rows:
         await session.delete(row)
-        await audit.record(
-            session,
-            actor=actor,
-            action="assignment.bulk_remove",
-            entity_type="Assignment",
-            entity_id=row.id,
-            changes=audit.diff({"userId": row.user_id}, {"userId": None}),
-        )
     await session.flush()
-    return rows
+    return rows, audits
 
 
-async def _append(
-    session: AsyncSession, actor: Actor, rows: list[Assignment], to_user_id: int
-) -> list[Assignment]:
+async def _append(session: AsyncSession, rows: list[Assignment], to_user_id: int) -> Changed:
     now = datetime.now(UTC)
     copies = [
         Assignment(
@@ -175,36 +178,35 @@ async def _append(
     await session.flush()
     ids = [c.id for c in copies]
     await cadence.recompute_assignments(session, ids)
-    for source, copy in zip(rows, copies, strict=True):
-        await audit.record(
-            session,
-            actor=actor,
-            action="assignment.bulk_append",
-            entity_type="Assignment",
-            entity_id=copy.id,
-            changes={
+    audits = [
+        Audit(
+            "assignment.bulk_append",
+            "Assignment",
+            copy.id,
+            {
                 "copiedFrom": {"before": None, "after": source.id},
-                **audit.diff({"userId": None}, {"userId": to_user_id}),
+                **changes.diff({"userId": None}, {"userId": to_user_id}),
             },
         )
-    return await reload(session, ids)
+        for source, copy in zip(rows, copies, strict=True)
+    ]
+    return await reload(session, ids), audits
 
 
-async def _replace(
-    session: AsyncSession, actor: Actor, rows: list[Assignment], to_user_id: int
-) -> list[Assignment]:
-    for row in rows:
-        await audit.record(
-            session,
-            actor=actor,
-            action="assignment.bulk_replace",
-            entity_type="Assignment",
-            entity_id=row.id,
-            changes=audit.diff({"userId": row.user_id}, {"userId": to_user_id}),
+async def _replace(session: AsyncSession, rows: list[Assignment], to_user_id: int) -> Changed:
+    audits = [
+        Audit(
+            "assignment.bulk_replace",
+            "Assignment",
+            row.id,
+            changes.diff({"userId": row.user_id}, {"userId": to_user_id}),
         )
+        for row in rows
+    ]
+    for row in rows:
         row.user_id = to_user_id
     await session.flush()
     ids = [r.id for r in rows]
     # An assignee-only rule counts the new user's own contacts from now on.
     await cadence.recompute_assignments(session, ids)
-    return await reload(session, ids)
+    return await reload(session, ids), audits

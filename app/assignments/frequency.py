@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import events
-from app.assignments.service import MAX_FREQUENCY_DAYS, reload
-from app.audit import service as audit
+from app.assignments.service import MAX_FREQUENCY_DAYS, assignment_event, reload
 from app.errors import NotFoundError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Classification
 from app.models.assignments import Assignment, ContactFrequencyDefault, ManagerType
@@ -38,19 +39,15 @@ async def update_assignment(
         row.contact_frequency_days = contact_frequency_days
         await session.flush()
         (row,) = await reload(session, [row.id])
-        await audit.record(
+        delta = changes.diff(
+            {"contactFrequencyDays": before}, {"contactFrequencyDays": contact_frequency_days}
+        )
+        await changes.record(
             session,
             actor=actor,
-            action="assignment.update",
-            entity_type="Assignment",
-            entity_id=row.id,
-            changes=audit.diff(
-                {"contactFrequencyDays": before}, {"contactFrequencyDays": contact_frequency_days}
-            ),
+            audit=Audit("assignment.update", "Assignment", row.id, delta),
+            events=assignment_event(row, "frequency"),
         )
-        data = events.assignment_data(row, "frequency")
-        kind = events.EventType.ASSIGNMENT_CHANGED
-        await events.emit(session, kind, data, account_id=row.account_id)
     return row
 
 
@@ -78,17 +75,22 @@ async def set_default(
         .returning(table)
     )
     row = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
-    await audit.record(
+    delta = {
+        "managerType": manager_type.value,
+        "classification": classification.value,
+        "contactFrequencyDays": {"after": contact_frequency_days},
+    }
+    data = {
+        "managerType": manager_type.value,
+        "classification": classification.value,
+        "contactFrequencyDays": contact_frequency_days,
+    }
+    key = f"ContactFrequencyDefault:{manager_type.value}:{classification.value}"
+    await changes.record(
         session,
         actor=actor,
-        action="contact_frequency_default.set",
-        entity_type="ContactFrequencyDefault",
-        entity_id=None,
-        changes={
-            "managerType": manager_type.value,
-            "classification": classification.value,
-            "contactFrequencyDays": {"after": contact_frequency_days},
-        },
+        audit=Audit("contact_frequency_default.set", "ContactFrequencyDefault", None, delta),
+        events=Event(EventType.CONTACT_FREQUENCY_DEFAULT_CHANGED, data, object_key=key),
     )
     return row
 

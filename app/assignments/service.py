@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.activities import cadence
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import AppError, InvalidInputError, NotFoundError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.models.assignments import (
@@ -60,6 +62,11 @@ async def reload(session: AsyncSession, ids: Sequence[int]) -> list[Assignment]:
     query = select(Assignment).where(Assignment.id.in_(ids))
     rows = {r.id: r for r in await session.scalars(query.execution_options(populate_existing=True))}
     return [rows[i] for i in ids]
+
+
+def assignment_event(row: Assignment, change: str) -> Event:
+    data = events.assignment_data(row, change)
+    return Event(EventType.ASSIGNMENT_CHANGED, data, account_id=row.account_id)
 
 
 def _assignment_values(row: Assignment) -> dict[str, object]:
@@ -128,16 +135,14 @@ async def assign_account(
     await session.flush()
     await cadence.recompute_assignments(session, [row.id])
     (row,) = await reload(session, [row.id])
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="assignment.create",
-        entity_type="Assignment",
-        entity_id=row.id,
-        changes=audit.created(_assignment_values(row)),
+        audit=Audit(
+            "assignment.create", "Assignment", row.id, changes.created(_assignment_values(row))
+        ),
+        events=assignment_event(row, "created"),
     )
-    data = events.assignment_data(row, "created")
-    await events.emit(session, events.EventType.ASSIGNMENT_CHANGED, data, account_id=account_id)
     return row, await _over_limit_warning(session, user)
 
 
@@ -168,16 +173,13 @@ async def unassign(session: AsyncSession, *, actor: Actor, assignment_id: int) -
     before = _assignment_values(row)
     await session.delete(row)
     await session.flush()
-    await audit.record(
+    delta = changes.diff(before, dict.fromkeys(before))
+    await changes.record(
         session,
         actor=actor,
-        action="assignment.delete",
-        entity_type="Assignment",
-        entity_id=assignment_id,
-        changes=audit.diff(before, dict.fromkeys(before)),
+        audit=Audit("assignment.delete", "Assignment", assignment_id, delta),
+        events=assignment_event(row, "removed"),
     )
-    data = events.assignment_data(row, "removed")
-    await events.emit(session, events.EventType.ASSIGNMENT_CHANGED, data, account_id=row.account_id)
     return assignment_id
 
 

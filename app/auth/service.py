@@ -5,10 +5,10 @@ from typing import Any, TypedDict
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.auth import tokens
 from app.db import rows_by_id
 from app.errors import AlreadyExistsError, AppError, InvalidInputError, NotFoundError
+from app.kit import changes as change_log
 from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.assignments import Assignment
@@ -51,15 +51,23 @@ async def create_user(
     user = User(email=clean_email, name=clean_name, role=role, max_accounts=max_accounts)
     session.add(user)
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         actor=actor,
-        action="user.create",
-        entity_type="User",
-        entity_id=user.id,
-        changes=audit.created(
-            {"email": clean_email, "name": clean_name, "role": role, "maxAccounts": max_accounts}
+        audit=change_log.Audit(
+            "user.create",
+            "User",
+            user.id,
+            change_log.created(
+                {
+                    "email": clean_email,
+                    "name": clean_name,
+                    "role": role,
+                    "maxAccounts": max_accounts,
+                }
+            ),
         ),
+        events=None,
     )
     return user
 
@@ -90,7 +98,7 @@ async def update_user(
     admins = await _lock_active_admins(session) if guards_admins else []
     user = await _locked_user(session, user_id)
     before = {key: getattr(user, key) for key in values}
-    delta = audit.diff(_audit_names(before), _audit_names(values))
+    delta = change_log.diff(_audit_names(before), _audit_names(values))
     if not delta:
         return user
     if guards_admins:
@@ -100,13 +108,11 @@ async def update_user(
         setattr(user, key, value)
     await session.flush()
     tokens.forget(session, user_id=user.id)  # a cached principal carries the old row
-    await audit.record(
+    await change_log.record(
         session,
         actor=actor,
-        action="user.update",
-        entity_type="User",
-        entity_id=user.id,
-        changes=delta,
+        audit=change_log.Audit("user.update", "User", user.id, delta),
+        events=None,
     )
     if before.get("is_active") is True and values.get("is_active") is False:
         await tokens.revoke_user_tokens(session, actor=actor, user_id=user.id)

@@ -12,10 +12,10 @@ from sqlalchemy import String, bindparam, event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.audit import service as audit
 from app.auth.cache import PrincipalCache
 from app.db import rows_by_id
 from app.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.auth import ApiToken, Role, User
@@ -80,13 +80,16 @@ async def issue_token(
     session.add(token)
     await session.flush()
     await session.refresh(token, ["created_at"])
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="token.create",
-        entity_type="ApiToken",
-        entity_id=token.id,
-        changes=audit.created({"userId": user_id, "name": name, "expiresAt": expires_at}),
+        audit=changes.Audit(
+            "token.create",
+            "ApiToken",
+            token.id,
+            changes.created({"userId": user_id, "name": name, "expiresAt": expires_at}),
+        ),
+        events=None,
     )
     return raw, token
 
@@ -114,13 +117,16 @@ async def _revoke(session: AsyncSession, actor: Actor, token: ApiToken) -> None:
     token.revoked_at = datetime.now(UTC)
     forget(session, token_id=token.id)
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="token.revoke",
-        entity_type="ApiToken",
-        entity_id=token.id,
-        changes={"revokedAt": {"before": None, "after": token.revoked_at.isoformat()}},
+        audit=changes.Audit(
+            "token.revoke",
+            "ApiToken",
+            token.id,
+            {"revokedAt": {"before": None, "after": token.revoked_at.isoformat()}},
+        ),
+        events=None,
     )
 
 
@@ -155,13 +161,13 @@ async def revoke_user_tokens(session: AsyncSession, *, actor: Actor, user_id: in
     ids = list(await session.scalars(statement))
     forget(session, user_id=user_id)
     for token_id in ids:
-        await audit.record(
+        await changes.record(
             session,
             actor=actor,
-            action="token.revoke",
-            entity_type="ApiToken",
-            entity_id=token_id,
-            changes={"reason": "user deactivated"},
+            audit=changes.Audit(
+                "token.revoke", "ApiToken", token_id, {"reason": "user deactivated"}
+            ),
+            events=None,
         )
     return len(ids)
 

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lifecycle
 from app.accounts import service as accounts
-from app.audit import service as audit
 from app.errors import AppError, NotFoundError
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import RowError
 from app.imports.rows import CREATED, UNCHANGED, UPDATED, tally
+from app.kit import changes
 from app.kit.actor import Actor
 from app.models.accounts import Account
 
@@ -144,7 +144,7 @@ def _plain_fields(data: AccountRow, parent: Any) -> dict[str, Any]:
 
 def _change(account: Account, data: AccountRow, parent: Any) -> _Change:
     fields = _plain_fields(data, parent)
-    changed = audit.diff({k: getattr(account, k) for k in fields}, fields)
+    changed = changes.diff({k: getattr(account, k) for k in fields}, fields)
     tags: list[str] = data.fields.get("tags", account.tags)
     return _Change(fields if changed else {}, tags if set(tags) != set(account.tags) else None)
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import lifecycle
 from app.accounts import service as accounts
-from app.audit import service as audit
 from app.imports.csvfile import Row
 from app.imports.rows import (
     CREATED,
@@ -23,6 +22,7 @@ from app.imports.rows import (
     names_account,
 )
 from app.imports.values import parse_enum, parse_id
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.accounts import BuyingRole, Contact
@@ -76,7 +76,7 @@ class ContactImporter(RowByRow):
             fields["account_id"] = await account_of(session, data)
         query = select(Contact).where(Contact.id == data["id"])
         contact = (await session.scalars(query.execution_options(populate_existing=True))).one()
-        if not audit.diff({k: getattr(contact, k) for k in fields}, fields):
+        if not changes.diff({k: getattr(contact, k) for k in fields}, fields):
             return UNCHANGED
         await lifecycle.update_contact(session, actor=actor, contact_id=contact.id, **fields)
         return UPDATED

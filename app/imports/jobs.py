@@ -21,6 +21,7 @@ from app import events
 from app.db import create_sessionmaker, rows_by_id
 from app.errors import InvalidInputError
 from app.imports.runner import Progress, run_import
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.models.imports import ImportJob, ImportKind, ImportMode, ImportRowError, ImportStatus
@@ -70,6 +71,15 @@ async def create_job(
     session.add(job)
     await session.flush()
     await session.refresh(job)
+    values = {"kind": kind.value, "mode": mode.value, "dryRun": dry_run}
+    data = {"id": events.global_id("ImportJob", job.id), **values}
+    key = f"ImportJob:{job.id}"
+    await changes.record(
+        session,
+        actor=actor,
+        audit=changes.Audit("import.start", "ImportJob", job.id, changes.created(values)),
+        events=events.Event(events.EventType.IMPORT_STARTED, data, object_key=key),
+    )
     return job
 
 
@@ -131,8 +141,10 @@ async def run_job(engine: AsyncEngine, job_id: int, actor: Actor) -> None:
             "totalRows": values.get("total_rows"),
             "dryRun": job.dry_run,
         }
-        kind = events.EventType.IMPORT_FINISHED
-        await events.emit(status, kind, finished, object_key=f"ImportJob:{job_id}")
+        kind, key = events.EventType.IMPORT_FINISHED, f"ImportJob:{job_id}"
+        audit = changes.Audit("import.finish", "ImportJob", job_id, dict(finished))
+        event = events.Event(kind, finished, object_key=key)
+        await changes.record(status, actor=actor, audit=audit, events=event)
         await status.commit()
 
 

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.imports.csvfile import Row
 from app.imports.rows import CREATED, UNCHANGED, UPDATED, RowByRow
 from app.imports.values import parse_enum, parse_id, parse_json_object
+from app.kit import changes
 from app.kit.actor import Actor
 from app.leads import service as leads
 from app.models.accounts import AccountSource
@@ -96,7 +96,7 @@ class LeadImporter(RowByRow):
             if data.status not in (None, LeadStatus.NEW):
                 await self._move(session, actor, lead, data)
             return CREATED
-        changed = audit.diff({k: getattr(lead, k) for k in data.fields}, data.fields)
+        changed = changes.diff({k: getattr(lead, k) for k in data.fields}, data.fields)
         moves = data.status is not None and (data.status, data.status_reason) != (
             lead.status,
             lead.status_reason,

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import service as accounts
-from app.audit import service as audit
 from app.errors import AppError, InvalidTransitionError
+from app.events import Event
 from app.handoff import service as handoff
 from app.handoff.errors import AlreadyInPipelineError
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.leads.service import get_lead_for_update
 from app.models.accounts import Account, AccountSource, Contact
 from app.models.leads import Lead, LeadStatus
@@ -68,27 +70,23 @@ async def convert_lead(
     lead.updated_at = func.now()
     await session.flush()
     await session.refresh(lead, ["converted_at", "updated_at"])
-    await audit.record(
-        session,
-        actor=actor,
-        action="lead.convert",
-        entity_type="Lead",
-        entity_id=lead.id,
-        changes=audit.created(
-            {
-                "status": LeadStatus.CONVERTED,
-                "accountId": account.id,
-                "contactId": lead.contact_id,
-            }
-        ),
-    )
+    converted = {
+        "status": LeadStatus.CONVERTED,
+        "accountId": account.id,
+        "contactId": lead.contact_id,
+    }
     data = {
         "id": events.global_id("Lead", lead.id),
         "accountId": events.global_id("Account", account.id),
         "contactId": events.global_id("Contact", lead.contact_id),
     }
     kind, key = events.EventType.LEAD_CONVERTED, f"Lead:{lead.id}"
-    await events.emit(session, kind, data, account_id=account.id, object_key=key)
+    await changes.record(
+        session,
+        actor=actor,
+        audit=Audit("lead.convert", "Lead", lead.id, changes.created(converted)),
+        events=Event(kind, data, account_id=account.id, object_key=key),
+    )
     return Conversion(lead=lead, account=account, contact=contact)
 
 

@@ -8,23 +8,24 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import (
     AlreadyExistsError,
-    ConflictError,
     InvalidInputError,
     InvalidTransitionError,
     NotFoundError,
 )
+from app.events import Event, EventType
+from app.kit import changes, versioned
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.leads.free_mail import FREE_MAIL_DOMAINS
 from app.models.accounts import Account, AccountSource
 from app.models.auth import Role, User
 from app.models.leads import Lead, LeadStatus
 
-UNSET: Any = object()
+UNSET = versioned.UNSET
 MAX_DUPLICATES = 20
 
 LEAD_FIELDS = (
@@ -132,14 +133,6 @@ async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> 
     session.add(lead)
     await session.flush()
     await session.refresh(lead, ["created_at", "updated_at", "status", "version"])
-    await audit.record(
-        session,
-        actor=actor,
-        action="lead.create",
-        entity_type="Lead",
-        entity_id=lead.id,
-        changes=audit.created(clean),
-    )
     data = {
         "id": events.global_id("Lead", lead.id),
         "company": lead.company,
@@ -149,8 +142,12 @@ async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> 
         "externalRef": lead.external_ref,
         "ownerId": events.global_id("User", lead.owner_id),
     }
-    key = f"Lead:{lead.id}"
-    await events.emit(session, events.EventType.LEAD_CREATED, data, object_key=key)
+    await changes.record(
+        session,
+        actor=actor,
+        audit=Audit("lead.create", "Lead", lead.id, changes.created(clean)),
+        events=Event(EventType.LEAD_CREATED, data, object_key=f"Lead:{lead.id}"),
+    )
     return lead
 
 
@@ -179,16 +176,43 @@ async def get_lead_for_update(session: AsyncSession, lead_id: int, *, field: str
     return lead
 
 
-async def _save(
-    session: AsyncSession, lead: Lead, actor: Actor, action: str, delta: dict[str, Any]
+def lead_event(kind: EventType, lead: Lead, **extra: Any) -> Event:
+    data = {
+        "id": events.global_id("Lead", lead.id),
+        "company": lead.company,
+        "status": lead.status.value,
+        "ownerId": events.global_id("User", lead.owner_id),
+        "version": lead.version,
+        **extra,
+    }
+    return Event(kind, data, account_id=lead.account_id, object_key=f"Lead:{lead.id}")
+
+
+async def _check_update(
+    session: AsyncSession, actor: Actor, lead: Lead, clean: dict[str, Any]
 ) -> None:
-    lead.version += 1
-    lead.updated_at = func.now()
-    await session.flush()
-    await session.refresh(lead, ["updated_at"])
-    await audit.record(
-        session, actor=actor, action=action, entity_type="Lead", entity_id=lead.id, changes=delta
-    )
+    if lead.status is LeadStatus.CONVERTED:
+        raise InvalidTransitionError("A converted lead cannot change.", field="id")
+    if "owner_id" in clean:
+        await _check_owner(session, clean["owner_id"])
+    if "external_ref" in clean:
+        await _check_external_ref(session, clean["external_ref"], exclude_id=lead.id)
+
+
+def _updated(lead: Lead, delta: dict[str, Any]) -> Event:
+    return lead_event(EventType.LEAD_UPDATED, lead, changed=sorted(delta))
+
+
+LEAD_UPDATE: versioned.Recipe[Lead] = versioned.Recipe(
+    noun="lead",
+    entity_type="Lead",
+    action="lead.update",
+    fields=LEAD_FIELDS,
+    clean=clean_lead_fields,
+    lock=get_lead_for_update,
+    announce=_updated,
+    check=_check_update,
+)
 
 
 async def update_lead(
@@ -199,30 +223,14 @@ async def update_lead(
     expected_version: int | None = None,
     **fields: Any,
 ) -> Lead:
-    changes = {k: v for k, v in fields.items() if v is not UNSET}
-    unknown = set(changes) - set(LEAD_FIELDS)
-    if unknown:
-        raise InvalidInputError(f"Unknown fields: {sorted(unknown)}")
-    clean = clean_lead_fields(changes)
-    lead = await get_lead_for_update(session, lead_id)
-    if expected_version is not None and lead.version != expected_version:
-        raise ConflictError(
-            f"The lead changed since version {expected_version} (now {lead.version}).",
-            field="expectedVersion",
-        )
-    if lead.status is LeadStatus.CONVERTED:
-        raise InvalidTransitionError("A converted lead cannot change.", field="id")
-    if "owner_id" in clean:
-        await _check_owner(session, clean["owner_id"])
-    if "external_ref" in clean:
-        await _check_external_ref(session, clean["external_ref"], exclude_id=lead_id)
-    before = {key: getattr(lead, key) for key in clean}
-    delta = audit.diff(before, clean)
-    if delta:
-        for key, value in clean.items():
-            setattr(lead, key, value)
-        await _save(session, lead, actor, "lead.update", delta)
-    return lead
+    return await versioned.update(
+        session,
+        LEAD_UPDATE,
+        actor=actor,
+        row_id=lead_id,
+        expected_version=expected_version,
+        fields=fields,
+    )
 
 
 async def set_lead_status(
@@ -243,13 +251,21 @@ async def set_lead_status(
         raise InvalidTransitionError(
             f"A lead cannot go from {lead.status.value} to {status.value}.", field="status"
         )
-    delta = audit.diff(
+    before = lead.status
+    delta = changes.diff(
         {"status": lead.status, "statusReason": lead.status_reason},
         {"status": status, "statusReason": reason},
     )
     lead.status = status
     lead.status_reason = reason
-    await _save(session, lead, actor, "lead.status", delta)
+    lead.version += 1
+    lead.updated_at = func.now()
+    await session.flush()
+    await session.refresh(lead, ["updated_at"])
+    event = lead_event(EventType.LEAD_STATUS_CHANGED, lead, fromStatus=before.value, reason=reason)
+    await changes.record(
+        session, actor=actor, audit=Audit("lead.status", "Lead", lead.id, delta), events=event
+    )
     return lead
 
 

@@ -11,12 +11,15 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts.listing import AccountFilter, accounts_query
 from app.assignments.service import MAX_FREQUENCY_DAYS
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import NotFoundError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account, AccountSource, Classification
 from app.models.assignments import ManagerType
@@ -139,15 +142,30 @@ async def define_rule(
     await session.flush()
     await session.refresh(rule)
     members = [{"userId": m.user_id, "weight": m.weight} for m in definition.members]
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action=action,
-        entity_type="AssignmentRule",
-        entity_id=rule.id,
-        changes=audit.created({**values, "members": members}),
+        audit=Audit(
+            action, "AssignmentRule", rule.id, changes.created({**values, "members": members})
+        ),
+        events=_rule_event(rule, members),
     )
     return rule
+
+
+def _rule_event(rule: AssignmentRule, members: list[dict[str, int]]) -> Event:
+    data = {
+        "id": events.global_id("AssignmentRule", rule.id),
+        "name": rule.name,
+        "managerType": rule.manager_type.value,
+        "isActive": rule.is_active,
+        "members": [
+            {"userId": events.global_id("User", m["userId"]), "weight": m["weight"]}
+            for m in members
+        ],
+    }
+    key = f"AssignmentRule:{rule.id}"
+    return Event(EventType.ASSIGNMENT_RULE_DEFINED, data, object_key=key)
 
 
 async def _lock_rule(session: AsyncSession, rule_id: int) -> AssignmentRule:

@@ -10,9 +10,12 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
+from app import events
 from app.errors import InvalidTransitionError, NotFoundError
+from app.events import Event, EventType
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.planning import (
     AccountPlan,
@@ -34,20 +37,46 @@ async def _open_plan(session: AsyncSession, plan_id: int) -> AccountPlan:
     return plan
 
 
+# Per item model: its event and its GraphQL type (for global ids).
+_EVENTS = {
+    PlanGoal: (EventType.GOAL_CHANGED, "PlanGoal"),
+    PlanAction: (EventType.ACTION_ITEM_CHANGED, "ActionItem"),
+    WhiteSpace: (EventType.WHITE_SPACE_CHANGED, "WhiteSpace"),
+}
+
+
+def item_event(item: PlanGoal | PlanAction | WhiteSpace, change: str) -> Event:
+    """goal.changed, action_item.changed or white_space.changed: the item as it is now."""
+    kind, type_name = _EVENTS[type(item)]
+    data: dict[str, Any] = {
+        "id": events.global_id(type_name, item.id),
+        "change": change,
+        "planId": events.global_id("AccountPlan", item.plan_id),
+        "accountId": events.global_id("Account", item.account_id),
+        "status": item.status.value,
+    }
+    return Event(kind, data, account_id=item.account_id)
+
+
+async def record_item(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    item: PlanGoal | PlanAction | WhiteSpace,
+    delta: dict[str, Any],
+    change: str,
+) -> None:
+    audit = Audit(action, type(item).__name__, item.id, delta)
+    await changes.record(session, actor=actor, audit=audit, events=item_event(item, change))
+
+
 async def _add(
     session: AsyncSession, actor: Actor, action: str, item: Item, values: dict[str, Any]
 ) -> Item:
     session.add(item)
     await session.flush()
     await session.refresh(item)
-    await audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type=type(item).__name__,
-        entity_id=item.id,
-        changes=audit.created(values),
-    )
+    await record_item(session, actor, action, item, changes.created(values), "created")
     return item
 
 
@@ -114,17 +143,11 @@ async def complete_action(session: AsyncSession, *, actor: Actor, action_id: int
     action.completed_at = func.now()
     await session.flush()
     await session.refresh(action)
-    await audit.record(
-        session,
-        actor=actor,
-        action="plan.action.complete",
-        entity_type="PlanAction",
-        entity_id=action.id,
-        changes=audit.diff(
-            {"status": ActionStatus.OPEN, "completedAt": None},
-            {"status": action.status, "completedAt": action.completed_at},
-        ),
+    delta = changes.diff(
+        {"status": ActionStatus.OPEN, "completedAt": None},
+        {"status": action.status, "completedAt": action.completed_at},
     )
+    await record_item(session, actor, "plan.action.complete", action, delta, "completed")
     return action
 
 

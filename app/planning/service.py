@@ -10,23 +10,24 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import (
     AppError,
-    ConflictError,
     InvalidInputError,
     InvalidTransitionError,
     NotFoundError,
 )
+from app.events import Event, EventType
+from app.kit import changes, versioned
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.models.auth import User
 from app.models.planning import AccountPlan, PlanStatus
 from app.planning.terms import TERM_FIELDS, camel, clean_terms
 
-UNSET: Any = object()
+UNSET = versioned.UNSET
 
 # The status machine: every allowed move; anything else is INVALID_TRANSITION.
 ALLOWED_STATUS_TRANSITIONS: dict[PlanStatus, frozenset[PlanStatus]] = {
@@ -100,7 +101,9 @@ async def create_plan(
     await session.flush()
     await session.refresh(plan)
     values |= {"account_id": account_id, "period_start": period_start, "period_end": period_end}
-    await _audit(session, actor, "plan.create", plan, audit.created(_camel_keys(values)))
+    audit = Audit("plan.create", "AccountPlan", plan.id, changes.created(_camel_keys(values)))
+    event = plan_event(EventType.PLAN_CREATED, plan)
+    await changes.record(session, actor=actor, audit=audit, events=event)
     return plan
 
 
@@ -118,17 +121,69 @@ def _camel_keys(values: dict[str, Any]) -> dict[str, Any]:
     return {camel(k): v for k, v in values.items()}
 
 
-async def _audit(
-    session: AsyncSession, actor: Actor, action: str, plan: AccountPlan, changes: dict[str, Any]
+def plan_event(kind: EventType, plan: AccountPlan, **extra: Any) -> Event:
+    data = {
+        "id": events.global_id("AccountPlan", plan.id),
+        "accountId": events.global_id("Account", plan.account_id),
+        "status": plan.status.value,
+        "version": plan.version,
+        **extra,
+    }
+    return Event(kind, data, account_id=plan.account_id)
+
+
+PEOPLE = ("owner_id", "executive_sponsor_id")
+
+
+def _clean_update(given: dict[str, Any]) -> dict[str, Any]:
+    terms = {key: value for key, value in given.items() if key not in PEOPLE}
+    checks = Checks()
+    if "growth_target_pct" in terms and terms["growth_target_pct"] is None:
+        checks.fail("growthTargetPct", "growthTargetPct must not be null.")
+    values = clean_terms(checks, _with_defaults(terms))
+    checks.raise_if_any()
+    return values | {key: given[key] for key in PEOPLE if key in given}
+
+
+async def _check_people(session: AsyncSession, actor: Actor, clean: dict[str, Any]) -> None:
+    for key in PEOPLE:
+        if key in clean:
+            await check_user(session, clean[key], field=camel(key))
+
+
+async def _check_open(
+    session: AsyncSession, actor: Actor, plan: AccountPlan, clean: dict[str, Any]
 ) -> None:
-    await audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="AccountPlan",
-        entity_id=plan.id,
-        changes=changes,
-    )
+    require_open(plan, field="id")
+
+
+async def _lock_plan(session: AsyncSession, plan_id: int) -> AccountPlan:
+    return await get_plan_for_update(session, plan_id, field="id")
+
+
+def _reschedule(plan: AccountPlan, clean: dict[str, Any]) -> None:
+    if "review_frequency_days" in clean:
+        _reschedule_review(plan, clean["review_frequency_days"])
+
+
+def _updated(plan: AccountPlan, delta: dict[str, Any]) -> Event:
+    return plan_event(EventType.PLAN_UPDATED, plan, changed=sorted(delta))
+
+
+PLAN_UPDATE: versioned.Recipe[AccountPlan] = versioned.Recipe(
+    noun="plan",
+    entity_type="AccountPlan",
+    action="plan.update",
+    fields=(*TERM_FIELDS, *PEOPLE),
+    clean=_clean_update,
+    lock=_lock_plan,
+    announce=_updated,
+    prepare=_check_people,
+    check=_check_open,
+    apply=_reschedule,
+    audit_name=camel,
+    refresh=None,  # the whole row: the review dates and the defaults come back
+)
 
 
 async def update_plan(
@@ -139,34 +194,14 @@ async def update_plan(
     expected_version: int | None = None,
     **fields: Any,
 ) -> AccountPlan:
-    given = {k: v for k, v in fields.items() if v is not UNSET}
-    people: dict[str, Any] = {
-        k: given.pop(k) for k in ("owner_id", "executive_sponsor_id") if k in given
-    }
-    checks = Checks()
-    if "growth_target_pct" in given and given["growth_target_pct"] is None:
-        checks.fail("growthTargetPct", "growthTargetPct must not be null.")
-    values = clean_terms(checks, _with_defaults(given))
-    checks.raise_if_any()
-    for key, user_id in people.items():
-        await check_user(session, user_id, field=camel(key))
-    values |= people
-    plan = await get_plan_for_update(session, plan_id, field="id")
-    if expected_version is not None and plan.version != expected_version:
-        raise ConflictError(
-            f"The plan changed since version {expected_version} (now {plan.version}).",
-            field="expectedVersion",
-        )
-    require_open(plan, field="id")
-    delta = audit.diff(_camel_keys({k: getattr(plan, k) for k in values}), _camel_keys(values))
-    if delta:
-        for key, value in values.items():
-            setattr(plan, key, value)
-        if "review_frequency_days" in values:
-            _reschedule_review(plan, values["review_frequency_days"])
-        await _bump(session, plan)
-        await _audit(session, actor, "plan.update", plan, delta)
-    return plan
+    return await versioned.update(
+        session,
+        PLAN_UPDATE,
+        actor=actor,
+        row_id=plan_id,
+        expected_version=expected_version,
+        fields=fields,
+    )
 
 
 def _reschedule_review(plan: AccountPlan, frequency: int | None) -> None:
@@ -194,9 +229,6 @@ async def set_plan_status(
     before = plan.status
     plan.status = status
     await _bump(session, plan)
-    await _audit(
-        session, actor, "plan.status", plan, audit.diff({"status": before}, {"status": status})
-    )
     data = {
         "id": events.global_id("AccountPlan", plan.id),
         "accountId": events.global_id("Account", plan.account_id),
@@ -204,8 +236,16 @@ async def set_plan_status(
         "status": status.value,
         "version": plan.version,
     }
-    await events.emit(
-        session, events.EventType.PLAN_STATUS_CHANGED, data, account_id=plan.account_id
+    await changes.record(
+        session,
+        actor=actor,
+        audit=Audit(
+            "plan.status",
+            "AccountPlan",
+            plan.id,
+            changes.diff({"status": before}, {"status": status}),
+        ),
+        events=Event(EventType.PLAN_STATUS_CHANGED, data, account_id=plan.account_id),
     )
     return plan
 
@@ -243,7 +283,10 @@ async def record_review(
     plan.next_review_at = None if frequency is None else func.now() + timedelta(days=frequency)
     await _bump(session, plan)
     after = {"lastReviewedAt": plan.last_reviewed_at, "nextReviewAt": plan.next_review_at}
-    await _audit(session, actor, "plan.review", plan, audit.diff(before, after) | {"notes": notes})
+    delta = changes.diff(before, after)
+    event = plan_event(EventType.PLAN_UPDATED, plan, changed=sorted(delta), reviewed=True)
+    audit = Audit("plan.review", "AccountPlan", plan.id, delta | {"notes": notes})
+    await changes.record(session, actor=actor, audit=audit, events=event)
     return plan
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Date, Select, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.errors import InvalidTransitionError, NotFoundError
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.planning import (
@@ -22,6 +22,7 @@ from app.models.planning import (
     WhiteSpace,
     WhiteSpaceStatus,
 )
+from app.planning.items import record_item
 from app.planning.terms import decimal_in
 
 MAX_REASON = 2000
@@ -44,19 +45,6 @@ async def _locked(session: AsyncSession, model: Any, item_id: int) -> Any:
     return found
 
 
-async def _audit(
-    session: AsyncSession, actor: Actor, action: str, item: Any, changes: dict[str, Any]
-) -> None:
-    await audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type=type(item).__name__,
-        entity_id=item.id,
-        changes=changes,
-    )
-
-
 async def set_goal_status(
     session: AsyncSession,
     *,
@@ -77,7 +65,8 @@ async def set_goal_status(
         goal.actual = actual
     after = {"status": goal.status, "actual": goal.actual}
     await session.flush()
-    await _audit(session, actor, "plan.goal.status", goal, audit.diff(before, after))
+    delta = changes.diff(before, after)
+    await record_item(session, actor, "plan.goal.status", goal, delta, "status")
     return goal
 
 
@@ -95,16 +84,11 @@ async def cancel_action(
     action.status = ActionStatus.CANCELLED
     action.cancel_reason = clean_reason
     await session.flush()
-    await _audit(
-        session,
-        actor,
-        "plan.action.cancel",
-        action,
-        audit.diff(
-            {"status": ActionStatus.OPEN, "reason": None},
-            {"status": ActionStatus.CANCELLED, "reason": clean_reason},
-        ),
+    delta = changes.diff(
+        {"status": ActionStatus.OPEN, "reason": None},
+        {"status": ActionStatus.CANCELLED, "reason": clean_reason},
     )
+    await record_item(session, actor, "plan.action.cancel", action, delta, "cancelled")
     return action
 
 
@@ -116,13 +100,8 @@ async def set_white_space_status(
     if before != status:
         item.status = status
         await session.flush()
-        await _audit(
-            session,
-            actor,
-            "plan.white_space.status",
-            item,
-            audit.diff({"status": before}, {"status": status}),
-        )
+        delta = changes.diff({"status": before}, {"status": status})
+        await record_item(session, actor, "plan.white_space.status", item, delta, "status")
     return item
 
 

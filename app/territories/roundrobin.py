@@ -19,10 +19,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.activities import cadence
+from app.events import Event, EventType, assignment_data
+from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.changes import Audit
 from app.models.accounts import Account
 from app.models.assignments import Assignment, ManagerType
-from app.models.audit import AuditEntry
 from app.models.auth import User
 from app.models.leads import AssignmentRule, AssignmentRuleMember
 
@@ -221,24 +223,7 @@ async def _write(
     inserted = await session.execute(insert(table).returning(table.c.id), new_rows)
     ids = [row.id for row in inserted]
     await cadence.recompute_assignments(session, ids)
-    changes = [
-        {
-            "actor_user_id": actor.user_id,
-            "actor_token_id": actor.token_id,
-            "request_id": actor.request_id,
-            "action": "assignment.create",
-            "entity_type": "Assignment",
-            "entity_id": assignment_id,
-            "changes": {
-                "accountId": {"before": None, "after": row["account_id"]},
-                "userId": {"before": None, "after": row["user_id"]},
-                "managerType": {"before": None, "after": row["manager_type"].value},
-                "source": {"before": None, "after": "assignmentRule"},
-            },
-        }
-        for assignment_id, row in zip(ids, new_rows, strict=True)
-    ]
-    await session.execute(insert(cast(Table, AuditEntry.__table__)), changes)
+    await _record(session, actor, ids, new_rows)
     # Every member's current weight moved (also those skipped for the turn): store them all.
     member_table = cast(Table, AssignmentRuleMember.__table__)
     state = [
@@ -256,3 +241,30 @@ async def _write(
         )
     )
     await session.execute(statement, state)
+
+
+async def _record(
+    session: AsyncSession, actor: Actor, ids: list[int], new_rows: list[dict[str, Any]]
+) -> None:
+    """The new assignments' audit rows and assignment.changed events (the one write path)."""
+    audits = [
+        Audit(
+            "assignment.create",
+            "Assignment",
+            assignment_id,
+            {
+                "accountId": {"before": None, "after": row["account_id"]},
+                "userId": {"before": None, "after": row["user_id"]},
+                "managerType": {"before": None, "after": row["manager_type"].value},
+                "source": {"before": None, "after": "assignmentRule"},
+            },
+        )
+        for assignment_id, row in zip(ids, new_rows, strict=True)
+    ]
+    query = select(Assignment).where(Assignment.id.in_(ids)).order_by(Assignment.id)
+    rows = await session.scalars(query.execution_options(populate_existing=True))
+    announced = [
+        Event(EventType.ASSIGNMENT_CHANGED, assignment_data(r, "created"), r.account_id)
+        for r in rows
+    ]
+    await changes.record(session, actor=actor, audit=audits, events=announced)

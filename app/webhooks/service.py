@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
 from app.db import rows_by_id
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
+from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.models.webhooks import DeliveryStatus, Webhook, WebhookDelivery
@@ -50,14 +50,12 @@ async def create_webhook(
     session.add(hook)
     await session.flush()
     await session.refresh(hook)
-    changes = audit.created({"url": url, "events": names})
-    await audit.record(
+    values = changes.created({"url": url, "events": names})
+    await changes.record(
         session,
         actor=actor,
-        action="webhook.create",
-        entity_type="Webhook",
-        entity_id=hook.id,
-        changes=changes,
+        audit=changes.Audit("webhook.create", "Webhook", hook.id, values),
+        events=None,
     )
     return hook, secret
 
@@ -89,7 +87,7 @@ async def update_webhook(
     if is_active is not None:
         after["is_active"] = is_active
     before = {key: getattr(hook, key) for key in after}
-    delta = audit.diff(before, after)
+    delta = changes.diff(before, after)
     if not delta:
         return hook
     for key, value in after.items():
@@ -97,13 +95,11 @@ async def update_webhook(
     if is_active:
         hook.failing_since = None  # switched back on: its failures start over
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="webhook.update",
-        entity_type="Webhook",
-        entity_id=hook.id,
-        changes=delta,
+        audit=changes.Audit("webhook.update", "Webhook", hook.id, delta),
+        events=None,
     )
     return hook
 
@@ -112,13 +108,13 @@ async def delete_webhook(session: AsyncSession, *, actor: Actor, webhook_id: int
     hook = await _locked(session, webhook_id)
     await session.delete(hook)
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="webhook.delete",
-        entity_type="Webhook",
-        entity_id=webhook_id,
-        changes=audit.diff({"url": hook.url}, {"url": None}),
+        audit=changes.Audit(
+            "webhook.delete", "Webhook", webhook_id, changes.diff({"url": hook.url}, {"url": None})
+        ),
+        events=None,
     )
     return webhook_id
 
@@ -135,12 +131,11 @@ async def redeliver(
     delivery.next_attempt_at = now or datetime.now(UTC)
     delivery.claimed_until = None
     await session.flush()
-    await audit.record(
+    await changes.record(
         session,
         actor=actor,
-        action="webhook.redeliver",
-        entity_type="WebhookDelivery",
-        entity_id=delivery.id,
+        audit=changes.Audit("webhook.redeliver", "WebhookDelivery", delivery.id),
+        events=None,
     )
     return delivery
 
