@@ -57,6 +57,10 @@ POLICY: dict[str, Rule] = {
     "plan.read": Rule(STAFF),
     # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
     "token.read": Rule(ALL),
+    # Row rules a service applies (Actor.may): anyone's tokens, not just one's own; activities
+    # on any account and as any user, not just on held accounts and as oneself.
+    "token.manage_any": Rule(ADMINS),
+    "activity.log_unscoped": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     # writes
     "user.create": Rule(ADMINS),
     "user.update": Rule(ADMINS),
@@ -378,3 +382,8 @@ MUTATION_RULES: dict[str, tuple[InputRule, ...]] = {
 ITEM_RULES: dict[str, tuple[SetBy, ...]] = {
     "upsertAccounts": (SetBy("classification", MANAGERS, CLASSIFICATION),),
 }
+
+
+def grants(role: Role) -> frozenset[str]:
+    """The actions a role may take: what the edge puts on its Actor."""
+    return frozenset(action for action, rule in POLICY.items() if role in rule.roles)

@@ -15,6 +15,7 @@ from app.kit.actor import Actor
 from app.models.auth import Role, User
 from app.replica import ReportDatabase
 from app.settings import Settings
+from schema.authz import grants
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -56,6 +57,7 @@ class Context:
             role=self.role,
             token_id=self.token_id,
             request_id=self.request_id,
+            grants=grants(self.role),
         )
 
     async def settle(self) -> None:

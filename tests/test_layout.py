@@ -123,3 +123,18 @@ def test_every_package_says_what_lives_there() -> None:
         if ast.get_docstring(ast.parse(init.read_text())) is None
     ]
     assert silent == []
+
+
+def test_services_never_check_the_callers_role() -> None:
+    """The rule table decides (schema/authz.py): a service asks `actor.may(action)`."""
+    offenders = [
+        f"{rel(path)}:{node.lineno}"
+        for path in python_files("app")
+        if not rel(path).startswith(("app/kit/actor.py", *MAY_IMPORT_GRAPHQL))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "role"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "actor"
+    ]
+    assert offenders == []

@@ -34,7 +34,6 @@ from app.kit.actor import Actor
 from app.kit.changes import Audit
 from app.kit.validation import Checks
 from app.models.accounts import Account
-from app.models.auth import Role
 from app.territories import roundrobin as territories
 
 # Column -> SQL type of the values an item may send (besides external_ref and parent).
@@ -295,7 +294,7 @@ async def _store(
     session: AsyncSession, actor: Actor, items: list[_Clean], result: UpsertResult
 ) -> None:
     payload = orjson.dumps([_row(i) for i in items]).decode()
-    owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
+    owner_id = actor.default_owner_id
     created = list(
         await session.scalars(
             _INSERT, {"rows": payload, "actor_id": actor.user_id, "owner_id": owner_id}

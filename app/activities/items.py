@@ -25,7 +25,7 @@ from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.accounts import Account, Contact
 from app.models.activities import ActivityKind
-from app.models.auth import Role, User
+from app.models.auth import User
 
 MAX_SUMMARY = 2000
 MAX_FUTURE = timedelta(hours=24)
@@ -182,8 +182,9 @@ async def _within_rep_scope(
     items: Sequence[ActivityInput | AppError],
     rows: list[ActivityRow],
 ) -> tuple[list[ActivityRow], list[tuple[int, list[AppError]]]]:
-    """A REP logs only on accounts they hold, as themselves (unnamed user: the REP)."""
-    if actor.role is not Role.REP or actor.user_id is None or not rows:
+    """Without `activity.log_unscoped` (a REP) a caller logs only on accounts they hold, as
+    themselves (unnamed user: the caller)."""
+    if actor.may("activity.log_unscoped") or actor.user_id is None or not rows:
         return rows, []
     held = await accounts_held(
         session, user_id=actor.user_id, account_ids={r.account_id for r in rows}

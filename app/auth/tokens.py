@@ -18,7 +18,7 @@ from app.errors import ForbiddenError, InvalidInputError, NotFoundError
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.validation import Checks
-from app.models.auth import ApiToken, Role, User
+from app.models.auth import ApiToken, User
 
 TOKEN_PREFIX = "af_"
 # apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.
@@ -50,7 +50,7 @@ class Principal:
 
 
 def _may_manage(actor: Actor, user_id: int) -> bool:
-    return actor.role is Role.ADMIN or actor.user_id == user_id
+    return actor.may("token.manage_any") or actor.user_id == user_id
 
 
 async def issue_token(

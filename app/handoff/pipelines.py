@@ -174,8 +174,8 @@ async def enter_pipeline(
     pipeline = await get_pipeline(session, pipeline_key)
     if owner_id is not None:
         await staff_user(session, owner_id, field="ownerId")
-    elif actor.role is not Role.INTEGRATION:
-        owner_id = actor.user_id
+    else:
+        owner_id = actor.default_owner_id
     if await session.get(Account, account_id) is None:
         raise NotFoundError("Unknown account.", field="accountId")
     entered = await _insert_entry(
@@ -206,7 +206,7 @@ async def enter_default_pipeline(session: AsyncSession, *, actor: Actor, account
     pipeline = await session.scalar(select(Pipeline).where(Pipeline.is_default))
     if pipeline is None:
         return
-    owner_id = None if actor.role is Role.INTEGRATION else actor.user_id
+    owner_id = actor.default_owner_id
     await _insert_entry(
         session, actor=actor, account_id=account_id, pipeline=pipeline, owner_id=owner_id
     )

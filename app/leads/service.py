@@ -127,8 +127,8 @@ async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> 
     clean = clean_lead_fields(fields)
     await _check_owner(session, clean.get("owner_id"))
     await _check_external_ref(session, clean.get("external_ref"))
-    if clean.get("owner_id") is None and actor.role is not Role.INTEGRATION:
-        clean["owner_id"] = actor.user_id
+    if clean.get("owner_id") is None:
+        clean["owner_id"] = actor.default_owner_id
     lead = Lead(**clean, created_by_id=actor.user_id)
     session.add(lead)
     await session.flush()

@@ -31,6 +31,7 @@ from app.auth.tokens import Principal
 from app.kit.actor import Actor
 from app.models.auth import Role
 from app.web.state import state_of
+from schema.authz import grants
 from schema.engine.http import error_body, json_response
 from schema.engine.http_request import JSON, answer_type, request_id_of
 from schema.permissions import FORBIDDEN_MESSAGE, POLICY
@@ -70,7 +71,11 @@ class Viewer(BaseUser):
     def actor(self, request_id: str) -> Actor:
         user = self.principal.user
         return Actor(
-            user_id=user.id, role=user.role, token_id=self.principal.token_id, request_id=request_id
+            user_id=user.id,
+            role=user.role,
+            token_id=self.principal.token_id,
+            request_id=request_id,
+            grants=grants(user.role),
         )
 
 
