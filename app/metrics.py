@@ -25,12 +25,6 @@ COMPILED = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
-EXECUTOR_FALLBACKS = Counter(
-    "accountflow_executor_fallbacks",
-    "Queries the fast executor handed back to graphql-core, by reason.",
-    ["reason"],
-    registry=REGISTRY,
-)
 
 _MAX_OPERATIONS = 200
 _seen: set[str] = set()

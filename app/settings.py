@@ -174,7 +174,6 @@ class Settings:
     log_level: str
     replica_max_lag: float = 5.0
     production: bool = False
-    fast_executor: bool = True
     # Queries the read compiler covers run as one SQL statement (schema/engine/compiled).
     compiled_reads: bool = True
     timeouts: DbTimeouts = DbTimeouts()
@@ -212,7 +211,6 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
             production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
-            fast_executor=_flag(env, "ACCOUNTFLOW_FAST_EXECUTOR", True),
             compiled_reads=_flag(env, "ACCOUNTFLOW_COMPILED_READS", True),
             timeouts=DbTimeouts.from_env(env),
             rebuild=RebuildJob.from_env(env),

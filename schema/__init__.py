@@ -33,7 +33,7 @@ from schema import (
     webhooks,
 )
 from schema.engine import graphql_schema
-from schema.engine.executor import FastExecutionContext, SettlingExecutionContext
+from schema.engine.executor import SettlingExecutionContext
 from schema.engine.guards import install_guards
 from schema.engine.limits import CostExtension, validation_rules
 from schema.errors import ERROR_TYPES, BasicError
@@ -91,8 +91,7 @@ class AccountflowSchema(strawberry.Schema):
         return None
 
 
-def build_schema(limits: Limits | None = None, *, planned: bool = True) -> AccountflowSchema:
-    """The schema; `planned=False` leaves queries to graphql-core alone (to compare)."""
+def build_schema(limits: Limits | None = None) -> AccountflowSchema:
     limits = limits or Limits()
     # The validation cache is keyed by the rules: build the rule classes once, or every
     # request misses the cache. Depth, aliases and introspection shape visit each fragment
@@ -111,7 +110,7 @@ def build_schema(limits: Limits | None = None, *, planned: bool = True) -> Accou
         extensions=extensions,
         types=[BasicError, *ERROR_TYPES.values()],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=FastExecutionContext if planned else SettlingExecutionContext,
+        execution_context_class=SettlingExecutionContext,
     )
     install_guards(graphql_schema(built))
     return built

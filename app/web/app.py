@@ -29,7 +29,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The ASGI app; `clock` gives each GraphQL request its instant (tests pin it)."""
-    schema = build_schema(settings.limits, planned=settings.fast_executor)
+    schema = build_schema(settings.limits)
     compiled = (
         CompiledReads(graphql_schema(schema), settings.limits, production=settings.production)
         if settings.compiled_reads

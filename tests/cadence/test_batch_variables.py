@@ -1,4 +1,5 @@
-"""logActivities' variables built by the fast path equal graphql-core's, errors included."""
+"""logActivities' variables built by the server's execution context (schema/engine/
+batch_variables.py) equal graphql-core's own, errors included."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import schema
-from schema.engine.executor import FastExecutionContext
+from schema.engine.executor import SettlingExecutionContext
 from tests.cadence.test_activity_input import ITEMS, VALUES
 from tests.support import contract_operations
 
@@ -43,7 +44,7 @@ def plain(value: Any) -> Any:
 
 
 def assert_same(variables: Any) -> None:
-    fast = built(FastExecutionContext, variables)
+    fast = built(SettlingExecutionContext, variables)
     standard = built(StrawberryGraphQLCoreExecutionContext, variables)
     assert fast == standard
 
@@ -78,7 +79,7 @@ def test_known_refusals_keep_graphql_cores_messages() -> None:
     ]
     for variables in cases:
         assert_same(variables)
-    errors = built(FastExecutionContext, cases[0])
+    errors = built(SettlingExecutionContext, cases[0])
     assert [e["message"] for e in errors] == [
         "Variable '$input' has invalid value at .activities[1].kind: "
         "Value 'SMOKE' does not exist in 'ActivityKind' enum. "
@@ -88,10 +89,10 @@ def test_known_refusals_keep_graphql_cores_messages() -> None:
 
 def test_a_valid_batch_takes_the_fast_path_and_keeps_its_source() -> None:
     variables = {"input": {"activities": [GOOD, {**GOOD, "amount": "1.50", "accountId": 7}]}}
-    assert built(FastExecutionContext, variables) == built(
+    assert built(SettlingExecutionContext, variables) == built(
         StrawberryGraphQLCoreExecutionContext, variables
     )
-    found = FastExecutionContext.build(schema._schema, DOCUMENT, None, None, variables)
+    found = SettlingExecutionContext.build(schema._schema, DOCUMENT, None, None, variables)
     assert not isinstance(found, list)
     assert found.variable_values.sources["input"].value is variables["input"]
     items = found.variable_values.coerced["input"]["activities"]

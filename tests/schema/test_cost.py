@@ -186,9 +186,7 @@ def test_limit_settings_are_validated() -> None:
         {"ACCOUNTFLOW_MAX_COST": "lots"},
         {"ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE": "-1"},
         {"ACCOUNTFLOW_ENV": "staging"},
-        {"ACCOUNTFLOW_FAST_EXECUTOR": "maybe"},
     ):
         with pytest.raises(SettingsError):
             Settings.from_env(env)
     assert Settings.from_env({"ACCOUNTFLOW_ENV": "Production"}).production
-    assert not Settings.from_env({"ACCOUNTFLOW_FAST_EXECUTOR": "0"}).fast_executor
