@@ -7,8 +7,8 @@ import random
 from app import db
 from app.accounts import service as account_service
 from app.auth import service as auth
-from app.demo_history import seed_history
-from app.demo_leads import seed_leads
+from app.demo.history import seed_history
+from app.demo.leads import seed_leads
 from app.kit.actor import SYSTEM
 from app.models.accounts import AccountSource, BuyingRole, Classification
 from app.models.auth import Role
