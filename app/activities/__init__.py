@@ -1,5 +1,5 @@
 """Activities and cadence: logging (one, a batch, NDJSON), voids, contact rules, balances.
 
-Imports models, kit, events, audit and auth; the cadence upkeep it owns is called by
-assignments, accounts and territories, never the other way round.
+Imports models, kit, events and auth (a REP's held accounts); assignments, accounts,
+territories and the importers call its cadence upkeep, never the other way round.
 """

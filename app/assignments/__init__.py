@@ -1,5 +1,4 @@
 """Assignments of accounts to users per manager type, bulk reassignment, default frequencies.
 
-Imports models, kit, events, audit, auth and activities (the cadence figures of a new
-assignment).
+Imports models, kit, events and activities (the cadence figures of a new assignment).
 """

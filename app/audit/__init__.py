@@ -1,4 +1,4 @@
 """The audit log: one row per change, with the actor, the request id and the diff.
 
-Imports models and kit only: every feature writes through it.
+Imports models only. Writing the log is app.kit.changes, with the change's events.
 """

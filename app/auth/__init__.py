@@ -1,4 +1,4 @@
 """Users, API tokens (random, stored hashed, cached one second) and a REP's row scope.
 
-Imports models, kit, db and audit.
+Imports models and kit.
 """

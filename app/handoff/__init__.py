@@ -1,5 +1,5 @@
 """Pipelines as data, the `transitions` machine per pipeline, moves, handoffs, stage reports.
 
-Imports models, kit, events, audit and auth; reports read the per-day summaries the
-migration's triggers keep.
+Imports models, kit and events; reports read the per-day summaries the migration's
+triggers keep.
 """

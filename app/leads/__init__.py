@@ -1,5 +1,5 @@
 """Leads: duplicates, the status machine, conversion into an account, territory rules,
 the lead source report.
 
-Imports accounts (conversion), territories, assignments, activities, audit, models and kit.
+Imports accounts (conversion), assignments, handoff, territories, models, kit and events.
 """

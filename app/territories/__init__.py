@@ -1,4 +1,4 @@
 """Territory rules applied by smooth weighted round-robin when accounts arrive.
 
-Imports models, kit, activities (cadence of the assignments it makes) and audit.
+Imports models, kit, events and activities (cadence of the assignments it makes).
 """

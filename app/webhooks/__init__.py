@@ -1,4 +1,4 @@
 """Webhooks: subscriptions, Standard Webhooks signatures, delivery from the outbox with retries.
 
-Imports models, kit, events, audit and auth.
+Imports models, kit and events.
 """
