@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInputError
 from app.kit.sql import sql_file
+from app.kit.validation import check_moment
 from app.models.accounts import AccountSource
 
 SOURCE_REPORT = sql_file(__package__, "source_report.sql")
@@ -26,6 +27,8 @@ class SourceRow:
 async def lead_source_report(
     session: AsyncSession, *, from_: datetime, to: datetime
 ) -> list[SourceRow]:
+    check_moment("from", from_)
+    check_moment("to", to)
     if to <= from_:
         raise InvalidInputError("'to' must be after 'from'.", field="to")
     rows = await session.execute(SOURCE_REPORT, {"from_": from_, "to_": to})

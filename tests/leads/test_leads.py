@@ -14,7 +14,7 @@ from app.models.auth import Role
 from app.models.leads import Lead
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.support import Api
+from tests.support import Api, contract_operations
 
 
 async def _lead(api: Api, caller: object, **input: object) -> dict[str, object]:
@@ -255,3 +255,16 @@ async def test_lead_source_report(api: Api) -> None:
         "medianDaysToConvert": None,
         "revenueLast12Months": "0.00",
     }
+
+
+async def test_a_lead_source_report_bound_beyond_the_years_is_invalid_input(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    # Year 1 at +14:00 is year 0 in UTC: PostgreSQL could not take it (once a 500).
+    variables = {"from": "0001-01-01T00:00:00+14:00", "to": "2026-01-01T00:00:00Z"}
+    result = await api.gql(
+        contract_operations()["LeadSourceReport"], variables=variables, caller=manager
+    )
+    assert result["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"].get("field")) for e in result["errors"]] == [
+        ("INVALID_INPUT", "from")
+    ]
