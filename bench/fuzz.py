@@ -1,4 +1,4 @@
-"""The fuzz test of tests/fuzz at full size: 10,000 generated operations across the roles.
+"""The fuzz test of tests/web/fuzz at full size: 10,000 generated operations across the roles.
 
     ACCOUNTFLOW_DATA_DIR=/tmp/bench-fuzz .venv/bin/python -m bench.fuzz --operations 10000
 
@@ -29,9 +29,9 @@ from app.models.auth import Role
 from app.settings import Settings
 from app.web.app import create_app
 from bench.ingest import raw_connection
-from tests.fuzz import fuzzer, generate
-from tests.fuzz.seed import seed
 from tests.support import Api
+from tests.web.fuzz import fuzzer, generate
+from tests.web.fuzz.seed import seed
 
 DATABASE = "accountflow_fuzz"
 CHUNK = 500

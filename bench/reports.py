@@ -29,7 +29,7 @@ from app.planning import revenue_sql
 from bench import stage_data, stage_reports
 from bench.generate import database_url
 from bench.ingest import raw_connection
-from tests.dashboard.server import uvicorn_server
+from tests.web.dashboard.server import uvicorn_server
 
 KINDS = (
     "ARRAY['CALL_OUTBOUND','CALL_INBOUND','EMAIL_SENT','EMAIL_RECEIVED','MEETING','VISIT',"

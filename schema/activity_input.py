@@ -7,7 +7,7 @@ required ones refuse the item, a null stays null, an absent field takes its defa
 (null), and each leaf goes through the very method graphql-core calls
 (`coerce_input_value`; nothing for a plain `str` where the leaf is String or ID; its answer
 for an enum's name, computed once). The answer equals graphql-core's
-(tests/cadence/test_activity_input.py compares both); an item this loop refuses goes back
+(tests/activities/test_activity_input.py compares both); an item this loop refuses goes back
 to graphql-core, whose messages (validate_input_value) are the ones clients see.
 """
 

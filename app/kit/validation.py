@@ -37,7 +37,7 @@ def check_moment(field: str, value: datetime | None) -> datetime | None:
 
 
 # Plain ASCII addresses (the vast majority) are checked and normalised here exactly as
-# email_validator would (tests/test_validation.py compares both); anything else goes to
+# email_validator would (tests/kit/test_validation.py compares both); anything else goes to
 # email_validator, which costs ~60 µs an address: too much for a 100,000-row import.
 _SIMPLE_EMAIL = re.compile(
     r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"

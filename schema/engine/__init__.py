@@ -3,7 +3,7 @@
 HTTP and WebSocket transport, executor, compiled read path, limits, guards, variables and
 the fast input builders. Imports the domain and the schema's types; the feature modules of
 `schema` never import private hooks: they use strawberry's and graphql-core's public API
-and the functions below (tests/schema/test_engine_boundary.py fails otherwise).
+and the functions below (tests/schema/engine/test_engine_boundary.py fails otherwise).
 """
 
 from __future__ import annotations

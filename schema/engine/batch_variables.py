@@ -9,7 +9,7 @@ back coerced. Any item the loop refuses means graphql-core coerces the original 
 so errors keep their exact messages and paths.
 
 `Executor.build` and `VariableValues` are graphql-core's (3.3); the differential tests in
-tests/cadence/test_batch_variables.py fail when they drift.
+tests/schema/engine/test_batch_variables.py fail when they drift.
 """
 
 from __future__ import annotations

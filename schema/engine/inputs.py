@@ -1,7 +1,7 @@
 """Strawberry's input hooks: field names and a faster way to build an input object.
 
 `StrawberryObjectDefinition.from_input` and `InputContext` live in strawberry's private
-`strawberry.types` modules (0.341); the batch tests (tests/cadence/, tests/records/) fail
+`strawberry.types` modules (0.341); the batch tests (tests/activities/, tests/accounts/) fail
 when they drift.
 """
 

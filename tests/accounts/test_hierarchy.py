@@ -11,7 +11,7 @@ from app.models.accounts import Account, BuyingRole
 from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account, create_contact
-from tests.cadence.factories import create_assignment
+from tests.activities.factories import create_assignment
 from tests.support import Api, Caller
 
 

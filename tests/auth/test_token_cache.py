@@ -14,7 +14,7 @@ from app.auth import tokens
 from app.auth.cache import PrincipalCache
 from app.kit.actor import SYSTEM
 from app.models.auth import ApiToken, Role, User
-from tests.schema.test_statement_count import counting
+from tests.schema.engine.test_statement_count import counting
 from tests.support import Api, Caller
 
 VIEWER = "{ viewer { id role } }"

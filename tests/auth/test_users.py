@@ -11,7 +11,7 @@ from app.models.audit import AuditEntry
 from app.models.auth import ApiToken, Role, User
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment
+from tests.activities.factories import create_assignment
 from tests.support import Api, Caller
 
 VIEWER = "{ viewer { id } }"

@@ -11,7 +11,7 @@ from app.models.accounts import Classification
 from app.models.auth import Role
 from app.models.planning import PlanStatus
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment, log, noon
+from tests.activities.factories import create_assignment, log, noon
 from tests.handoff.factories import default_pipeline
 from tests.planning.factories import at, create_activity, create_plan
 from tests.reports.factories import DAY, event, jan, set_entry

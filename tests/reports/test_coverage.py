@@ -11,7 +11,7 @@ from app.models.accounts import Classification
 from app.models.assignments import ManagerType
 from app.models.auth import Role
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment, log, noon
+from tests.activities.factories import create_assignment, log, noon
 from tests.reports.factories import archive
 from tests.support import Api, Caller
 

@@ -13,7 +13,7 @@ from schema import schema
 from schema.permissions import ALL, FIELD_RULES, MANAGERS, POLICY, STAFF, TYPE_RULES, field_action
 from schema.relay import NODE_LOADERS, to_global_id
 from tests.accounts.factories import create_account
-from tests.cadence.factories import create_assignment, log, noon
+from tests.activities.factories import create_assignment, log, noon
 from tests.support import Api, Caller
 
 GRAPHQL = schema._schema

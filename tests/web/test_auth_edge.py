@@ -21,7 +21,7 @@ from app.auth import tokens
 from app.kit.actor import SYSTEM
 from app.models.auth import ApiToken, Role, User
 from schema.permissions import FORBIDDEN_MESSAGE, POLICY
-from tests.subscriptions.client import WsClient
+from tests.schema.engine.subscriptions.client import WsClient
 from tests.support import Api, Caller
 
 MISSING = "Missing bearer token."
