@@ -26,7 +26,7 @@ from app.activities.ingest import LogResult, conflict_error, record_log
 from app.activities.items import ActivityInput, ActivityRow, validate_items
 from app.errors import AppError, InvalidInputError
 from app.kit.actor import Actor
-from app.kit.sql import read_sql
+from app.kit.sql import read_sql, sql_file
 
 STAGING = "activity_staging"
 _COLUMNS = (
@@ -44,42 +44,14 @@ _COLUMNS = (
 )
 _COPIED = ("item", *_COLUMNS[1:])  # the id is drawn by the staging table's default
 
-# Dropped at commit: nothing of one request is left on the pooled connection.
-_CREATE = text(
-    f"""
-    CREATE TEMP TABLE {STAGING} (
-        item int NOT NULL,
-        id bigint NOT NULL DEFAULT nextval('activities_id_seq'),
-        account_id bigint NOT NULL,
-        kind text NOT NULL,
-        occurred_at timestamptz NOT NULL,
-        user_id bigint,
-        contact_id bigint,
-        amount numeric(14, 2),
-        summary text,
-        source text,
-        external_id text,
-        logged_by_id bigint
-    ) ON COMMIT DROP
-    """
-)
+# Dropped at commit: nothing of one request is left on the pooled connection. The .sql files
+# name the table as STAGING does (tests/kit/test_sql_styles.py checks).
+_CREATE = sql_file(__package__, "create_staging.sql")
 _MERGE = read_sql(__package__, "merge_staged.sql")  # run by the driver itself
 # The stored row each not-inserted staged row repeats, and whether the payload is the same
 # (the columns ingest._COMPARED compares). A new statement: it sees rows that another
 # transaction committed while the merge waited for them.
-_REPEATS = text(
-    f"""
-    SELECT s.item, a.id,
-           (a.account_id, a.kind::text, a.occurred_at, a.user_id, a.contact_id, a.amount,
-            a.summary)
-           IS NOT DISTINCT FROM
-           (s.account_id, s.kind, s.occurred_at, s.user_id, s.contact_id, s.amount, s.summary)
-           AS same
-    FROM {STAGING} s
-    JOIN unnest(CAST(:items AS int[])) AS m(item) ON m.item = s.item
-    JOIN activities a ON a.source = s.source AND a.external_id = s.external_id
-    """
-)
+_REPEATS = sql_file(__package__, "staged_repeats.sql")
 _SET_TIMEOUTS = text(
     "SELECT set_config('statement_timeout', :ms, true), set_config('lock_timeout', :ms, true)"
 )

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Date, and_, bindparam, cast, func, or_, text
+from sqlalchemy import ColumnElement, Date, and_, any_, bindparam, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger, String
 
+from app.kit.sql import sql_file
 from app.models.assignments import Assignment, BalanceStatus, CadenceStatus
 
 DUE_SOON_DAYS = 7
@@ -119,28 +120,17 @@ def balance_condition(statuses: Sequence[BalanceStatus]) -> ColumnElement[bool]:
     )
 
 
-_LOCK = text("SELECT id FROM assignments WHERE id = ANY(:ids) ORDER BY id FOR UPDATE").bindparams(
-    bindparam("ids", type_=ARRAY(BigInteger))
+_LOCK = (
+    select(Assignment.id)
+    .where(Assignment.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    .order_by(Assignment.id)
+    .with_for_update()
 )
 
-_RECOMPUTE = text(
-    """
-    UPDATE assignments a
-    SET last_contact_at = s.last, contact_days = s.days
-    FROM (
-        SELECT a.id, max(x.occurred_at) AS last,
-               coalesce(array_agg(DISTINCT (x.occurred_at AT TIME ZONE 'UTC')::date)
-                        FILTER (WHERE x.id IS NOT NULL), '{}') AS days
-        FROM assignments a
-        JOIN contact_rules r ON r.manager_type = a.manager_type
-        LEFT JOIN activities x ON x.account_id = a.account_id AND x.voided_at IS NULL
-             AND x.kind = ANY(r.kinds) AND (NOT r.assignee_only OR x.user_id = a.user_id)
-        WHERE a.id = ANY(:ids)
-        GROUP BY a.id
-    ) s
-    WHERE a.id = s.id
-    """
-).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+_RECOMPUTE = sql_file(
+    __package__, "recompute_assignments.sql", bindparam("ids", type_=ARRAY(BigInteger))
+)
+_REFRESH = sql_file(__package__, "refresh_balances.sql")
 
 
 async def recompute_assignments(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -157,10 +147,5 @@ async def recompute_assignments(session: AsyncSession, ids: Sequence[int]) -> No
 
 async def refresh_balances(session: AsyncSession) -> int:
     """Recompute the stored default balance of rows not computed today (a daily job)."""
-    result = await session.execute(
-        text(
-            "UPDATE assignments SET contact_days = contact_days "
-            "WHERE balance_as_of IS DISTINCT FROM (now() AT TIME ZONE 'UTC')::date"
-        )
-    )
+    result = await session.execute(_REFRESH)
     return int(result.rowcount)  # type: ignore[attr-defined]

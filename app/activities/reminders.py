@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
@@ -12,29 +12,14 @@ from app.activities import cadence
 from app.events import Event, EventType
 from app.kit import changes
 from app.kit.actor import SYSTEM, Actor
+from app.kit.sql import sql_file
 
 # overdue_notified_due remembers the due time a reminder was sent for: a later contact
 # moves next_contact_due, and the assignment is reminded again when that one passes. Ids
 # are written as app.events.global_id writes them.
-_OVERDUE = text(
-    """
-    WITH overdue AS (
-        UPDATE assignments SET overdue_notified_due = next_contact_due
-        WHERE next_contact_due < :now
-          AND overdue_notified_due IS DISTINCT FROM next_contact_due
-        RETURNING id, account_id, user_id, manager_type, contact_frequency_days,
-                  last_contact_at, next_contact_due
-    )
-    INSERT INTO outbox (type, object_key, account_id, data)
-    SELECT 'cadence.overdue', 'Account:' || account_id, account_id, json_build_object(
-        'id', encode(convert_to('Assignment:' || id, 'UTF8'), 'base64'),
-        'accountId', encode(convert_to('Account:' || account_id, 'UTF8'), 'base64'),
-        'userId', encode(convert_to('User:' || user_id, 'UTF8'), 'base64'),
-        'managerType', manager_type, 'contactFrequencyDays', contact_frequency_days,
-        'lastContactAt', last_contact_at, 'nextContactDue', next_contact_due)
-    FROM overdue ORDER BY id
-    """
-).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+_OVERDUE = sql_file(
+    __package__, "remind_overdue.sql", bindparam("now", type_=DateTime(timezone=True))
+)
 
 
 async def remind_overdue(session: AsyncSession, *, now: datetime) -> int:
