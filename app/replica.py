@@ -13,22 +13,16 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import metrics
+from app.kit.sql import sql_file
 
 log = logging.getLogger(__name__)
 
 # The lag is 0 while everything received is replayed: an idle primary sends nothing, so the
 # time since the last replayed transaction alone would call a healthy replica late.
-HEALTH = text(
-    "SELECT pg_is_in_recovery() AS standby,"
-    " COALESCE((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false) AS streaming,"
-    " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    " ELSE COALESCE(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)"
-    " END::float8 AS lag"
-)
+HEALTH = sql_file(__package__, "replica_health.sql")
 
 
 @dataclass(frozen=True, slots=True)
