@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import DateTime, Integer, Interval, Text
 
 from app.db import session_scope
 from app.errors import InvalidInputError
+from app.kit.sql import sql_file
 from app.webhooks import signing, urls
 
 log = logging.getLogger(__name__)
@@ -50,28 +51,9 @@ PER_HOST = 8
 RETENTION = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 600.0
 
-_CLAIM = text(
-    """
-    WITH due AS (
-        SELECT d.id FROM webhook_deliveries d
-        WHERE d.status = 'PENDING' AND d.next_attempt_at <= :now
-          AND (d.claimed_until IS NULL OR d.claimed_until < :now)
-          AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries p
-              WHERE p.webhook_id = d.webhook_id AND p.object_key = d.object_key
-                AND p.status = 'PENDING' AND p.id < d.id)
-          AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.is_active)
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT :limit
-        FOR UPDATE OF d SKIP LOCKED
-    )
-    UPDATE webhook_deliveries d SET claimed_until = :now + :lease
-    FROM due, webhooks w, outbox e
-    WHERE d.id = due.id AND w.id = d.webhook_id AND e.id = d.event_id
-    RETURNING d.id, d.webhook_id, d.event_id, d.attempts, w.url, w.secret,
-              e.type, e.data, e.created_at
-    """
-).bindparams(
+_CLAIM = sql_file(
+    __package__,
+    "claim_deliveries.sql",
     bindparam("now", type_=DateTime(timezone=True)),
     bindparam("limit", type_=Integer),
     bindparam("lease", type_=Interval),
@@ -79,51 +61,18 @@ _CLAIM = text(
 
 # One statement per batch: the attempts, the deliveries' new state, and the webhooks'
 # failing_since (cleared by a success; a webhook failing for a day is switched off).
-_RECORD = text(
-    """
-    WITH r AS MATERIALIZED (
-        SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(
-            id bigint, webhook_id bigint, ok boolean, final boolean, code int,
-            latency_ms float8, error text, next_at timestamptz)
-    ),
-    attempts AS (
-        INSERT INTO webhook_attempts (delivery_id, attempted_at, response_status, latency_ms, error)
-        SELECT id, :now, code, latency_ms, error FROM r
-    ),
-    hooks AS (
-        UPDATE webhooks w
-        SET failing_since = CASE WHEN h.any_ok THEN NULL ELSE coalesce(w.failing_since, :now) END,
-            is_active = w.is_active
-                AND (h.any_ok OR coalesce(w.failing_since, :now) > :now - :disable_after)
-        FROM (SELECT webhook_id, bool_or(ok) AS any_ok FROM r GROUP BY webhook_id) h
-        WHERE w.id = h.webhook_id
-    )
-    UPDATE webhook_deliveries d
-    SET attempts = d.attempts + 1, response_status = r.code, last_error = r.error,
-        claimed_until = NULL,
-        status = CASE WHEN r.ok THEN 'SUCCEEDED' WHEN r.final THEN 'FAILED' ELSE 'PENDING' END,
-        delivered_at = CASE WHEN r.ok THEN CAST(:now AS timestamptz) END,
-        next_attempt_at = CASE WHEN r.ok OR r.final THEN NULL ELSE r.next_at END
-    FROM r WHERE d.id = r.id
-    """
-).bindparams(
+_RECORD = sql_file(
+    __package__,
+    "record_attempts.sql",
     bindparam("rows", type_=Text),
     bindparam("now", type_=DateTime(timezone=True)),
     bindparam("disable_after", type_=Interval),
 )
 
 
-_PRUNE = text(
-    """
-    DELETE FROM outbox WHERE id IN (
-        SELECT o.id FROM outbox o
-        WHERE o.created_at < :before
-          AND NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries d
-              WHERE d.event_id = o.id AND d.status = 'PENDING')
-        ORDER BY o.id LIMIT 5000)
-    """
-).bindparams(bindparam("before", type_=DateTime(timezone=True)))
+_PRUNE = sql_file(
+    __package__, "prune_events.sql", bindparam("before", type_=DateTime(timezone=True))
+)
 
 
 async def prune(session: AsyncSession, *, now: datetime) -> int:
