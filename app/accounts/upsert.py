@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Row, any_, bindparam, func, select, text
+from sqlalchemy import BigInteger, Row, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String, Text
@@ -32,6 +32,7 @@ from app.events import Event, EventType
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.sql import sql_file
 from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.territories import roundrobin as territories
@@ -53,87 +54,36 @@ _TYPES = {
     "attributes": "jsonb",
     "tags": "varchar[]",
 }
-_RECORD = (
-    "json_to_recordset(CAST(:rows AS json)) AS x(ext varchar, parent_ref varchar, "
-    "sent varchar[], " + ", ".join(f"{c} {t}" for c, t in _TYPES.items()) + ")"
-)
-_DEFAULTS = {"attributes": "'{}'::jsonb", "tags": "'{}'::varchar[]"}
-_insert_values = ", ".join(
-    f"coalesce(x.{c}, {_DEFAULTS[c]})" if c in _DEFAULTS else f"x.{c}" for c in _TYPES
-)
 
 # New keys, and their entry into the default pipeline (first stage, as createAccount does).
-_INSERT = text(
-    f"""
-    WITH inserted AS (
-        INSERT INTO accounts (external_ref, {", ".join(_TYPES)}, created_by_id)
-        SELECT x.ext, {_insert_values}, :actor_id FROM {_RECORD}
-        ORDER BY x.ext
-        ON CONFLICT (external_ref) DO NOTHING
-        RETURNING id
-    ),
-    entered AS (
-        INSERT INTO pipeline_entries (account_id, pipeline_id, stage, owner_id, entered_at)
-        SELECT i.id, p.id, p.stages -> 0 ->> 'key', :owner_id, clock_timestamp()
-        FROM inserted i CROSS JOIN pipelines p
-        WHERE p.is_default
-        ORDER BY i.id
-        ON CONFLICT DO NOTHING
-        RETURNING account_id, pipeline_id, stage, owner_id, entered_at
-    ),
-    events AS (
-        INSERT INTO stage_events (account_id, pipeline_id, from_stage, to_stage, trigger,
-                                  occurred_at, actor_id, to_owner_id, missing_recommended)
-        SELECT account_id, pipeline_id, NULL, stage, 'enter', entered_at, :actor_id, owner_id,
-               '{{}}'
-        FROM entered
-    )
-    SELECT id FROM inserted
-    """
-).bindparams(
+# The statements' record and column lists are _TYPES written out (tests/kit/test_sql_styles.py
+# checks that they agree).
+_INSERT = sql_file(
+    __package__,
+    "upsert_insert.sql",
     bindparam("rows", type_=Text),
     bindparam("actor_id", type_=BigInteger),
     bindparam("owner_id", type_=BigInteger),
 )
 
-_LOCK = text(
-    "SELECT id FROM accounts WHERE external_ref = ANY(:refs) ORDER BY external_ref FOR UPDATE"
-).bindparams(bindparam("refs", type_=ARRAY(String)))
+_LOCK = (
+    select(Account.id)
+    .where(Account.external_ref == any_(bindparam("refs", type_=ARRAY(String))))
+    .order_by(Account.external_ref)
+    .with_for_update()
+)
 
-
-def _sent(column: str) -> str:
-    return f"'{column}' = ANY(x.sent)"
-
-
-_set = [f"{c} = CASE WHEN {_sent(c)} THEN x.{c} ELSE a.{c} END" for c in _TYPES]
-_set.append(f"parent_id = CASE WHEN {_sent('parent_id')} THEN p.id ELSE a.parent_id END")
-_differs = [f"({_sent(c)} AND x.{c} IS DISTINCT FROM a.{c})" for c in _TYPES]
-_differs.append(f"({_sent('parent_id')} AND p.id IS DISTINCT FROM a.parent_id)")
 # Only the fields sent, only rows that change; a row created by this call (getting its
 # parent) keeps version 1. The trigger accounts_updated_at follows the version.
-_UPDATE = text(
-    f"""
-    UPDATE accounts a
-    SET {", ".join(_set)},
-        version = a.version + CASE WHEN a.id = ANY(:created) THEN 0 ELSE 1 END
-    FROM {_RECORD}
-    LEFT JOIN accounts p ON p.external_ref = x.parent_ref
-    WHERE a.external_ref = x.ext AND ({" OR ".join(_differs)})
-    RETURNING a.id
-    """
-).bindparams(bindparam("rows", type_=Text), bindparam("created", type_=ARRAY(BigInteger)))
+_UPDATE = sql_file(
+    __package__,
+    "upsert_update.sql",
+    bindparam("rows", type_=Text),
+    bindparam("created", type_=ARRAY(BigInteger)),
+)
 
 # The accounts the batch names and all their ancestors: enough to refuse cycles.
-_ANCESTRY = text(
-    """
-    WITH RECURSIVE up AS (
-        SELECT id, parent_id, external_ref FROM accounts WHERE external_ref = ANY(:refs)
-        UNION
-        SELECT a.id, a.parent_id, a.external_ref FROM accounts a JOIN up ON a.id = up.parent_id
-    )
-    SELECT id, parent_id, external_ref FROM up
-    """
-).bindparams(bindparam("refs", type_=ARRAY(String)))
+_ANCESTRY = sql_file(__package__, "upsert_ancestry.sql", bindparam("refs", type_=ARRAY(String)))
 
 UNSET: Any = object()
 
