@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from app.errors import InvalidInputError
 from app.handoff.ranges import percentile_cont, split_range
-from app.kit.sql import sql_file
+from app.kit.sql import REPORT_SETTINGS, sql_file
 from app.kit.validation import check_moment
 from app.models.handoff import Pipeline
 
@@ -61,21 +61,6 @@ class HandoffStats:
     median_seconds_to_accept: float | None
     missing_recommended: list[RequirementCount]
     blocked_by: list[RequirementCount]
-
-
-# For this transaction only: plans fit the actual range (asyncpg prepares statements, and a
-# generic plan for an unknown range is seconds slower), sorts stay in memory, covering
-# indexes beat heap scans (index-only reads are cheap on SSD or in memory), and no parallel
-# workers, which on a small shared machine only add contention.
-REPORT_SETTINGS = text(
-    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
-    " set_config('work_mem', '64MB', true), set_config('random_page_cost', '1.1', true),"
-    " set_config('max_parallel_workers_per_gather', '0', true),"
-    # The longer limit for reports (ACCOUNTFLOW_REPORT_STATEMENT_TIMEOUT_MS, set per connection).
-    " set_config('statement_timeout', coalesce("
-    "current_setting('accountflow.report_statement_timeout', true),"
-    " current_setting('statement_timeout')), true)"
-)
 
 
 def check_range(start: datetime, end: datetime) -> None:

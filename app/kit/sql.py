@@ -21,3 +21,10 @@ def sql_file(package: str, name: str, *params: BindParameter[Any]) -> TextClause
     """The file as a statement, with the types of the parameters that need one declared."""
     statement = text(read_sql(package, name))
     return statement.bindparams(*params) if params else statement
+
+
+# For this transaction only: plans fit the actual range (asyncpg prepares statements, and a
+# generic plan for an unknown range is seconds slower), sorts stay in memory, covering
+# indexes beat heap scans (index-only reads are cheap on SSD or in memory), and no parallel
+# workers, which on a small shared machine only add contention.
+REPORT_SETTINGS = sql_file(__package__, "report_settings.sql")

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.handoff.reports import REPORT_SETTINGS, check_range
-from app.kit.sql import sql_file
+from app.handoff.reports import check_range
+from app.kit.sql import REPORT_SETTINGS, sql_file
 from app.models.activities import ActivityKind
 
 

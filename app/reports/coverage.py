@@ -18,8 +18,7 @@ from app.activities.cadence import (
     DUE_SOON_DAYS,
 )
 from app.errors import InvalidInputError
-from app.handoff.reports import REPORT_SETTINGS
-from app.kit.sql import sql_file
+from app.kit.sql import REPORT_SETTINGS, sql_file
 from app.models.accounts import Classification
 from app.models.assignments import ManagerType
 

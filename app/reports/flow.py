@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime, String
 
 from app.errors import InvalidInputError
-from app.handoff.reports import REPORT_SETTINGS, check_range
-from app.kit.sql import sql_file
+from app.handoff.reports import check_range
+from app.kit.sql import REPORT_SETTINGS, sql_file
 from app.models.handoff import Pipeline
 
 MAX_PERIODS = 1000
