@@ -178,3 +178,112 @@ def test_both_activity_statements_announce_and_count_contacts_alike() -> None:
         "contact_locks",
         "contacts_applied",
     ]
+
+
+# Multi-line SQL lives in .sql files. What may stay a one-line text() in Python: session
+# commands, which have no Core form (SET LOCAL ..., LOCK TABLE ..., SELECT set_config(...),
+# and the health check's SELECT 1), and fragments inside Core statements that are not
+# statements themselves (an index's WHERE, an interval).
+SESSION_COMMANDS = ("SET LOCAL ", "LOCK TABLE ", "SELECT set_config(")
+_STATEMENT = re.compile(
+    r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|SET|LOCK|CREATE|DROP|ALTER|TRUNCATE|VALUES)\b",
+    re.IGNORECASE,
+)
+
+
+def _literal(node: ast.expr) -> str | None:
+    """The SQL a text() argument spells out (an f-string's fields as {}), None for a name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}"
+            for v in node.values
+        )
+    return None
+
+
+def _text_calls(module: ast.Module) -> Iterator[ast.Call]:
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            if (isinstance(func, ast.Name) and func.id == "text") or (
+                isinstance(func, ast.Attribute)
+                and func.attr == "text"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in {"sa", "sqlalchemy"}
+            ):
+                yield node
+
+
+def _inline_sql(module: ast.Module) -> list[int]:
+    """Lines of text() calls whose SQL spans lines, or is a statement but no session command."""
+    found = set()
+    for call in _text_calls(module):
+        argument = call.args[0]
+        sql = _literal(argument)
+        if sql is None:
+            continue
+        several_lines = "\n" in sql.strip() or argument.end_lineno != argument.lineno
+        command = sql.strip() == "SELECT 1" or sql.lstrip().startswith(SESSION_COMMANDS)
+        if several_lines or (_STATEMENT.match(sql) and not command):
+            found.add(call.lineno)
+    return sorted(found)
+
+
+def test_python_holds_no_multi_line_sql() -> None:
+    found = {
+        f"{path.relative_to(ROOT)}:{lines}"
+        for path, module in _modules(APP)
+        if (lines := _inline_sql(module))
+    }
+    assert found == set()
+
+
+def test_the_check_sees_inline_sql() -> None:
+    source = (
+        'A = text("""\n    SELECT id\n    FROM accounts\n""")\n'
+        "B = text(\n    'SELECT pg_is_in_recovery(),'\n    ' 1 AS lag'\n).bindparams()\n"
+        "def f():\n"
+        "    return text(\n        'UPDATE a SET x = 1 '\n        'WHERE y'\n    )\n"
+        "C = text('SELECT id FROM accounts WHERE id = ANY(:ids) FOR UPDATE')\n"
+        "D = text(f\"SET LOCAL lock_timeout = '{T}'\")\n"
+        "E = text('LOCK TABLE pipeline_entries IN EXCLUSIVE MODE')\n"
+        "F = text(\"SELECT set_config('work_mem', '64MB', true)\")\n"
+        "G = text('SELECT 1')\n"
+        "H = Index('ix', postgresql_where=text(\"status = 'PENDING'\"))\n"
+        "I = checks.text('name', name)\n"
+        "J = text(PREDICATE)\n"
+    )
+    assert _inline_sql(ast.parse(source)) == [1, 5, 10, 14]
+
+
+def test_the_staging_table_is_named_as_bulk_names_it() -> None:
+    from app.activities.bulk import STAGING
+
+    for name in ("create_staging.sql", "staged_repeats.sql", "merge_staged.sql"):
+        sql = read_sql("app.activities", name)
+        assert set(re.findall(r"\b\w*staging\w*\b", sql)) == {STAGING}, name
+    assert read_sql("app.activities", "create_staging.sql").startswith(
+        f"CREATE TEMP TABLE {STAGING} ("
+    )
+
+
+def test_upsert_statements_write_out_its_columns() -> None:
+    from app.accounts.upsert import _TYPES
+
+    insert = read_sql("app.accounts", "upsert_insert.sql")
+    update = read_sql("app.accounts", "upsert_update.sql")
+    record = {"ext": "varchar", "parent_ref": "varchar", "sent": "varchar[]", **_TYPES}
+    for sql in (insert, update):
+        (spelled,) = re.findall(r"AS x\((.*?)\)\n", sql, re.DOTALL)
+        assert [tuple(c.split()) for c in spelled.split(",")] == list(record.items())
+    (columns,) = re.findall(r"INSERT INTO accounts \((.*?)\)", insert, re.DOTALL)
+    assert [c.strip() for c in columns.split(",")] == ["external_ref", *_TYPES, "created_by_id"]
+    (values,) = re.findall(r"SELECT x\.ext, (.*?), :actor_id", insert, re.DOTALL)
+    assert re.findall(r"x\.(\w+)", values) == list(_TYPES)
+    sent = [*_TYPES, "parent_id"]
+    written = r"^(?:SET |    )(\w+) = CASE WHEN '\1' = ANY\(x\.sent\)"
+    assert re.findall(written, update, re.MULTILINE) == sent
+    compared = r"\('(\w+)' = ANY\(x\.sent\) AND \S+ IS DISTINCT FROM a\.\1\)"
+    assert re.findall(compared, update) == sent
