@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import db
 from app.__main__ import migrate
+from app.handoff import machine
 from app.settings import Settings
 from app.web.app import create_app
 from tests.support import Api
@@ -63,6 +64,7 @@ async def database_url(pg_dir: Path) -> AsyncIterator[str]:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     finally:
         await admin.close()
+    machine.forget()  # pipeline ids and versions repeat from one test database to the next
     yield _url(pg_dir, name)
     admin = await _admin(pg_dir)
     try:

@@ -82,6 +82,12 @@ def compiled(pipeline: Pipeline) -> Compiled:
     return found
 
 
+def forget() -> None:
+    """Drop every cached machine: for a process that moves to another database (tests), where
+    the same pipeline id and version may hold another definition."""
+    _CACHE.clear()
+
+
 def fire(machine: Machine, *, stage: str, trigger: str, missing: tuple[str, ...]) -> str | None:
     """Fire trigger from stage: the new stage, or None when the gate (missing) holds it back.
 

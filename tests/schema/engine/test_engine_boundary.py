@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENGINE = ROOT / "schema" / "engine"
 # The public API every module may use; any other module of these libraries is internal.
 PUBLIC = frozenset(

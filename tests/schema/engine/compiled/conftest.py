@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from app import db
 from app.auth import tokens
+from app.handoff import machine
 from app.kit.actor import SYSTEM
 from app.models.auth import Role
 from app.settings import Settings
@@ -40,6 +41,7 @@ async def _admin_execute(pg_dir: Path, statement: str) -> None:
 @pytest.fixture(scope="package")
 async def world_url(pg_dir: Path) -> AsyncIterator[str]:
     await _admin_execute(pg_dir, f"CREATE DATABASE {NAME} TEMPLATE {TEMPLATE}")
+    machine.forget()  # the world's pipeline ids and versions repeat earlier tests' ones
     yield f"postgresql+asyncpg://postgres:@/{NAME}?host={pg_dir}"
     await _admin_execute(pg_dir, f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
 
