@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.kit.pagination import encode_cursor
+from app.kit.cursor import encode_cursor
 
 PAGE = """
 WITH page AS (

@@ -25,11 +25,11 @@ import psutil  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text
 
 from app import db
-from app.accounts import listing
+from app.accounts import read as account_read
 from app.accounts.service import ACCOUNT_COLUMNS
 from app.auth import service as auth
 from app.kit.actor import SYSTEM
-from app.kit.keyset import sorted_page, window
+from app.kit.pagination import sorted_page, window
 from app.models.accounts import Account
 from app.models.auth import Role
 from bench.accounts_list import post, serve
@@ -225,12 +225,12 @@ async def sql_only(url: str, args: argparse.Namespace) -> dict[str, float]:
     found: dict[str, float] = {}
     try:
         async with db.create_sessionmaker(engine)() as session:
-            filter = listing.AccountFilter(search=args.term, country_code=args.country)
+            filter = account_read.AccountFilter(search=args.term, country_code=args.country)
             now = datetime.now(UTC)
-            query = listing.accounts_query(filter, now=now, columns=ACCOUNT_COLUMNS)
+            query = account_read.accounts_query(filter, now=now, columns=ACCOUNT_COLUMNS)
             for name in ORDERS:
-                field = None if name is None else listing.OrderField(name)
-                order = listing.account_order(field, False, search=args.term)
+                field = None if name is None else account_read.OrderField(name)
+                order = account_read.account_order(field, False, search=args.term)
                 for backward in (False, True):
                     pages = window(None, None, 50, None, default=50, maximum=100)
                     if not backward:

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy import Select, select
 
 from app.accounts import lifecycle, merge, service
-from app.accounts.listing import search_query
+from app.accounts.search import search_query
 from app.kit.pagination import count, keyset_page
 from app.models.accounts import Contact as ContactRow
 from schema import permissions

@@ -6,7 +6,7 @@ from typing import Self
 
 import strawberry
 
-from app.accounts.listing import AccountFilter as AccountFilterArgs
+from app.accounts.read import AccountFilter as AccountFilterArgs
 from app.leads import territories
 from app.models.leads import AssignmentRule as RuleModel
 from app.models.leads import AssignmentRuleMember

@@ -7,20 +7,19 @@ import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import aliased
 
-from app.accounts.listing import AccountFilter, accounts_query
+from app.accounts import read as account_read
 from app.assignments.service import AssignmentFilter, assignments_query
 from app.errors import InvalidInputError
-from app.imports.accounts import COLUMNS as ACCOUNT_COLUMNS
 from app.imports.records import ActivityImporter, AssignmentImporter, ContactImporter, LeadImporter
 from app.imports.values import CellError, parse_datetime, parse_id
 from app.leads.service import LeadFilter, leads_query
-from app.models.accounts import Account, AccountSource, Classification, Contact
+from app.models.accounts import Account, AccountSource, Contact
 from app.models.activities import Activity, ActivityKind
 from app.models.assignments import Assignment, ManagerType
 from app.models.imports import ImportKind
@@ -62,51 +61,24 @@ def _enums(raw: dict[str, Any], key: str, enum: Any) -> list[Any] | None:
         raise InvalidInputError(f"Unknown value in {key}.", field=f"filter.{key}") from None
 
 
+def _filter_value(raw: dict[str, Any], column_filter: account_read.Filter) -> Any:
+    if column_filter.id_of is not None:
+        return _id(raw, column_filter.name, column_filter.id_of)
+    python_type = column_filter.attribute.type.python_type
+    if column_filter.op is account_read.Op.ANY and issubclass(python_type, Enum):
+        return _enums(raw, column_filter.name, python_type)
+    return raw.get(column_filter.name)
+
+
 def _accounts(raw: dict[str, Any]) -> Rows:
-    _filter_keys(
-        raw,
-        {"search", "classification", "industry", "countryCode", "parentId", "includeArchived"}
-        | {"source", "tags", "externalRef"},
-    )
-    args = AccountFilter(
+    filters = [f for f in account_read.FILTERS if f.exported]
+    _filter_keys(raw, {"search", "includeArchived"} | {f.name for f in filters})
+    args = account_read.AccountFilter(
         search=raw.get("search"),
-        classification=_enums(raw, "classification", Classification),
-        industry=raw.get("industry"),
-        country_code=raw.get("countryCode"),
-        parent_id=_id(raw, "parentId", "Account"),
         include_archived=bool(raw.get("includeArchived")),
-        source=_enums(raw, "source", AccountSource),
-        tags=raw.get("tags"),
-        external_ref=raw.get("externalRef"),
+        **{f.key: _filter_value(raw, f) for f in filters},
     )
-    parent = aliased(Account)
-    return (
-        accounts_query(
-            args,
-            now=datetime.now(UTC),
-            columns=[
-                Account.id,
-                Account.external_ref,
-                Account.name,
-                Account.classification,
-                Account.industry,
-                Account.source,
-                Account.street,
-                Account.city,
-                Account.region,
-                Account.postal_code,
-                Account.country_code,
-                Account.phone,
-                Account.email,
-                Account.website,
-                Account.attributes,
-                func.array_to_string(Account.tags, ","),
-                parent.external_ref,
-            ],
-        )
-        .outerjoin(parent, parent.id == Account.parent_id)
-        .order_by(Account.id)
-    )
+    return account_read.export_query(args, now=datetime.now(UTC))
 
 
 def _contacts(raw: dict[str, Any]) -> Rows:
@@ -227,7 +199,7 @@ def _assignments(raw: dict[str, Any]) -> Rows:
 
 
 EXPORTS: dict[ImportKind, Export] = {
-    ImportKind.ACCOUNTS: Export(ACCOUNT_COLUMNS, _accounts, {"id": "Account"}),
+    ImportKind.ACCOUNTS: Export(account_read.CSV_COLUMNS, _accounts, {"id": "Account"}),
     ImportKind.CONTACTS: Export(
         ContactImporter.columns, _contacts, {"id": "Contact", "accountId": "Account"}
     ),

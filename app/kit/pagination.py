@@ -1,107 +1,70 @@
-"""Keyset pagination: a cursor is the sort key of the last row seen, never an offset."""
+"""The keyset paginator: pages in any sort order, forward (first/after) and backward
+(last/before), of one query or of many parents at once.
+
+A cursor (app.kit.cursor) names its order and holds the sort key of its row, never an
+offset, so pages stay correct while rows are inserted; a cursor of another order is refused.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any, Generic, TypeVar
 
-import orjson
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from app.errors import InvalidCursorError, InvalidInputError
+from app.kit.cursor import decode_cursor, encode_cursor
 
 T = TypeVar("T")
-Key = tuple[Any, ...]
+Expression = ColumnElement[Any] | QueryableAttribute[Any]
 
 
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"d": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {"n": str(value)}
-    if hasattr(value, "value"):  # StrEnum
-        return value.value
-    return value
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    expression: Expression
+    descending: bool = False
 
 
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "dt" in value:
-            return datetime.fromisoformat(value["dt"])
-        if "d" in value:
-            return date.fromisoformat(value["d"])
-        if "n" in value:
-            return Decimal(value["n"])
-    return value
+@dataclass(frozen=True, slots=True)
+class Order:
+    name: str  # the first value of every cursor of this order
+    keys: tuple[SortKey, ...]  # the last one unique
 
+    @classmethod
+    def of(cls, columns: Sequence[Expression], *, descending: bool = False) -> Order:
+        """An order by plain columns in one direction, named after them ("-occurred_at,-id")."""
+        sign = "-" if descending else ""
+        name = ",".join(f"{sign}{getattr(c, 'key', None) or i}" for i, c in enumerate(columns))
+        return cls(name, tuple(SortKey(c, descending) for c in columns))
 
-def encode_cursor(key: Key) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([_encode_value(v) for v in key])).decode()
+    def decode(self, cursor: str, field: str = "after") -> list[Any]:
+        """The sort key a cursor of this order holds (INVALID_CURSOR for any other)."""
+        columns = [literal(self.name), *(key.expression for key in self.keys)]
+        values = list(decode_cursor(cursor, columns))
+        if values[0] != self.name:
+            raise InvalidCursorError("The cursor belongs to another order.", field=field)
+        return values[1:]
 
-
-MAX_CURSOR = 2000  # characters; ours are a few dozen
-
-
-def decode_cursor(cursor: str, columns: Sequence[Any]) -> Key:
-    """The key a cursor holds, checked against the types of the order columns.
-
-    A cursor is client input: one of the wrong shape, or holding values of the wrong type
-    (which PostgreSQL would refuse mid-query), is INVALID_CURSOR.
-    """
-    try:
-        if len(cursor) > MAX_CURSOR:
-            raise ValueError
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(values, list) or len(values) != len(columns):
-            raise ValueError
-        key = tuple(_decode_value(v) for v in values)
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, ArithmeticError):
-        raise InvalidCursorError("Malformed cursor.", field="after") from None
-    if not all(_fits(value, column) for value, column in zip(key, columns, strict=True)):
-        raise InvalidCursorError("Malformed cursor.", field="after")
-    return key
-
-
-def _fits(value: Any, column: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        expected = column.type.python_type
-    except (AttributeError, NotImplementedError):
-        return True
-    if issubclass(expected, Enum):
-        return value in {m.value for m in expected}
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool) and _bigint(value)
-    if expected is str:
-        return isinstance(value, str) and "\x00" not in value
-    if expected is datetime:
-        if isinstance(value, datetime) and value.tzinfo is None and value.year == 9999:
-            return True  # asyncpg's 'infinity' (datetime.max): a sort key for "never"
-        return isinstance(value, datetime) and value.tzinfo is not None and 2 <= value.year < 9999
-    if expected is Decimal:
-        return isinstance(value, Decimal) and value.is_finite()
-    return isinstance(value, expected)
-
-
-def _bigint(value: int) -> bool:
-    return -(2**63) <= value < 2**63
+    def encode(self, key: Sequence[Any]) -> str:
+        return encode_cursor((self.name, *key))
 
 
 @dataclass(frozen=True, slots=True)
 class PageArgs:
     first: int
     after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Checked page arguments: `size` rows after `cursor`, or before it when backward."""
+
+    size: int
+    cursor: str | None
+    backward: bool = False
 
 
 @dataclass(slots=True)
@@ -123,46 +86,121 @@ def check_page_args(
     return PageArgs(first=first, after=after)
 
 
+def window(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    *,
+    default: int,
+    maximum: int,
+) -> Window:
+    if first is not None and last is not None:
+        raise InvalidInputError("Give first or last, not both.", field="last")
+    if last is None and before is not None:
+        raise InvalidInputError("before needs last.", field="before")
+    if last is not None and after is not None:
+        raise InvalidInputError("after needs first.", field="after")
+    backward = last is not None
+    given = last if backward else first
+    size = default if given is None else given
+    field = "last" if backward else "first"
+    if not 0 <= size <= maximum:
+        raise InvalidInputError(f"{field} must be between 0 and {maximum}.", field=field)
+    return Window(size=size, cursor=before if backward else after, backward=backward)
+
+
+def beyond(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> ColumnElement[bool]:
+    """Rows after (forward) or before the key `values` in the order of `keys`."""
+    exprs = [k.expression for k in keys]
+    if len({k.descending for k in keys}) == 1:
+        later = forward != keys[0].descending
+        return tuple_(*exprs) > tuple_(*values) if later else tuple_(*exprs) < tuple_(*values)
+    branches = []
+    for i, key in enumerate(keys):
+        later = forward != key.descending
+        step = key.expression > values[i] if later else key.expression < values[i]
+        branches.append(and_(*[exprs[j] == values[j] for j in range(i)], step))
+    return or_(*branches)
+
+
+def _total_column(query: Select[Any], window: Window, over_rows: bool) -> Any:
+    if over_rows and window.cursor is None:
+        return func.count().over().label("_total")
+    return _count_query(query).scalar_subquery().label("_total")
+
+
+async def sorted_page(
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    order: Order,
+    window: Window,
+    with_total: bool = False,
+    total_over_rows: bool = False,
+    whole_row: bool = True,
+) -> Page[Any]:
+    """The rows of `query` in the window, in `order`.
+
+    With `whole_row` the row itself is the item and the statement runs in Core (plain rows
+    skip the ORM's result processing: a read-only page builds no objects); without it, the
+    query's first selected entity. `with_total` counts the whole query in the same
+    statement (`Page.total`; None for an empty page). `total_over_rows` counts with a
+    window over the matching rows instead of a second scan: cheaper when every match is
+    read anyway (a search sorts all its matches), but it counts only the rows past the
+    cursor, so it is used on first pages alone.
+    """
+    keys = order.keys
+    extra: list[Any] = [k.expression.label(f"_k{i}") for i, k in enumerate(keys)]
+    if with_total:
+        extra.insert(0, _total_column(query, window, total_over_rows))
+    paged = query.add_columns(*extra)
+    forward = not window.backward
+    if window.cursor is not None:
+        field = "before" if window.backward else "after"
+        paged = paged.where(beyond(keys, order.decode(window.cursor, field), forward))
+    paged = paged.order_by(
+        *[
+            k.expression.desc() if k.descending != window.backward else k.expression.asc()
+            for k in keys
+        ]
+    ).limit(window.size + 1)
+    if whole_row:
+        rows = list((await (await session.connection()).execute(paged)).all())
+    else:
+        rows = list((await session.execute(paged)).all())
+    n = len(keys)
+    visible = rows[: window.size]
+    if window.backward:
+        visible.reverse()
+    more = len(rows) > window.size
+    return Page(
+        items=list(visible) if whole_row else [row[0] for row in visible],
+        cursors=[order.encode(row[-n:]) for row in visible],
+        has_next_page=more if forward else window.cursor is not None,
+        has_previous_page=more if window.backward else window.cursor is not None,
+        total=int(rows[0][-n - 1]) if with_total and rows else None,
+    )
+
+
 async def keyset_page(
     session: AsyncSession,
     query: Select[Any],
     *,
-    order: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    order: Sequence[Expression],
     args: PageArgs,
     descending: bool = False,
     whole_row: bool = False,
     with_total: bool = False,
 ) -> Page[Any]:
-    """Rows of `query` after the cursor in `order` (the last column must be unique).
-
-    The query's first selected entity is returned as the item, or with `whole_row` the
-    row itself (for a query of plain columns: no ORM objects to build for a read-only
-    page); the order columns are selected alongside so the cursor comes from SQL values,
-    not Python attributes. `with_total` counts the whole query in the same statement
-    (`Page.total`; None for an empty page).
-    """
-    key_cols = [c.label(f"_k{i}") for i, c in enumerate(order)]
-    if with_total:
-        key_cols.insert(0, _count_query(query).scalar_subquery().label("_total"))
-    query = query.add_columns(*key_cols)
-    if args.after is not None:
-        key = decode_cursor(args.after, order)
-        row_key = tuple_(*order)
-        query = query.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
-    query = query.order_by(*[c.desc() if descending else c.asc() for c in order])
-    query = query.limit(args.first + 1)
-    if whole_row:  # Core execution: plain rows skip the ORM's result processing entirely
-        rows = list((await (await session.connection()).execute(query)).all())
-    else:
-        rows = list((await session.execute(query)).all())
-    n = len(order)
-    visible = rows[: args.first]
-    return Page(
-        items=list(visible) if whole_row else [row[0] for row in visible],
-        cursors=[encode_cursor(tuple(row[-n:])) for row in visible],
-        has_next_page=len(rows) > args.first,
-        has_previous_page=args.after is not None,
-        total=int(rows[0][-n - 1]) if with_total and rows else None,
+    """`sorted_page` forward, in the order of plain columns (see `Order.of`)."""
+    return await sorted_page(
+        session,
+        query,
+        order=Order.of(order, descending=descending),
+        window=Window(size=args.first, cursor=args.after),
+        with_total=with_total,
+        whole_row=whole_row,
     )
 
 
@@ -240,11 +278,10 @@ async def _partition_group(
         .subquery()
     )
     order_cols = [counted.c[name] for name in order]
+    sort = Order.of(order_cols, descending=descending)
     inner = select(counted)
     if args.after is not None:
-        key = decode_cursor(args.after, order_cols)
-        row_key = tuple_(*order_cols)
-        inner = inner.where(row_key < tuple_(*key) if descending else row_key > tuple_(*key))
+        inner = inner.where(beyond(sort.keys, sort.decode(args.after), forward=True))
     ordering = [c.desc() if descending else c.asc() for c in order_cols]
     numbered = inner.add_columns(
         func.row_number().over(partition_by=counted.c[partition], order_by=ordering).label("_rn")
@@ -263,7 +300,7 @@ async def _partition_group(
         visible = rows[: args.first]
         page = Page(
             items=[r[0] for r in visible],
-            cursors=[encode_cursor(tuple(r[2:])) for r in visible],
+            cursors=[sort.encode(r[2:]) for r in visible],
             has_next_page=len(rows) > args.first,
             has_previous_page=args.after is not None,
         )

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
-from app.accounts.listing import AccountFilter, accounts_query
+from app.accounts.read import AccountFilter, accounts_query
 from app.assignments.service import MAX_FREQUENCY_DAYS
 from app.db import rows_by_id
 from app.errors import NotFoundError

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit.cursor import decode_cursor, encode_cursor
 from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.auth import User

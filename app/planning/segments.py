@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
 from app.kit.actor import Actor
-from app.kit.pagination import Page, PageArgs, decode_cursor, encode_cursor
+from app.kit.cursor import decode_cursor, encode_cursor
+from app.kit.pagination import Page, PageArgs
 from app.kit.sql import REPORT_SETTINGS
 from app.models.accounts import Account, BuyingRole, Classification, Contact
 from app.models.audit import AuditEntry

@@ -1,61 +1,81 @@
-"""The accounts list compiled: its orders, the filters with SQL, its cursor."""
+"""The accounts list compiled from the read model (app.accounts.read): its orders by a
+column, its filters on the table's own columns, its cursor."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from app.accounts import listing
+from app.accounts import read
 from app.errors import AppError
-from app.kit.keyset import _decode as decode_keyset_cursor
 from schema.engine.compiled import sqltext as js
 from schema.engine.compiled.compiler import (
     Bind,
+    Binder,
     Compiler,
     Field,
     NotCompilable,
     Refused,
 )
-from schema.engine.compiled.pages import Page, first_param, keyset_after, page_sql
+from schema.engine.compiled.pages import keyset_page
 from schema.relay import from_global_id
 
-# Orders with SQL: (column, the sort key's JSON in a cursor, its parameter's cast).
-ORDERS: dict[str, tuple[str, Callable[[str], str], str]] = {
-    "NAME": ("name", lambda r: f"to_json({r}.name)::text", "text"),
-    "CREATED_AT": (
-        "created_at",
-        lambda r: f"'{{\"dt\":' || af_json_time({r}.created_at) || '}}'",
-        "timestamptz",
-    ),
-    "UPDATED_AT": (
-        "updated_at",
-        lambda r: f"'{{\"dt\":' || af_json_time({r}.updated_at) || '}}'",
-        "timestamptz",
-    ),
-}
-UNCOMPILED_FILTERS = ("search", "assignedUserId", "managerType", "cadenceStatus", "stage")
+Condition = Callable[[str], str]  # SQL given the table's alias
 
 
 def _order_of(arguments: dict[str, Any]) -> tuple[str, bool]:
     order = arguments.get("orderBy")
     if order is None:
-        return "NAME", False
+        return read.OrderField.NAME.value, False
     field_name = getattr(order["field"], "value", order["field"])
     direction = getattr(order.get("direction"), "value", order.get("direction"))
     return str(field_name), direction == "DESC"
 
 
-def accounts(c: Compiler, f: Field) -> str:
-    given = c.compile_time_arguments(f)
-    if given.get("last") is not None or given.get("before") is not None:
-        raise NotCompilable("backward pages")
+def _predicate(column_filter: read.Filter, column: str, p: str) -> str:
+    if column_filter.op is read.Op.ANY:
+        return f"{column} = ANY({p})"
+    if column_filter.op is read.Op.CONTAINS:
+        return f"{column} @> {p}"
+    if column_filter.op is read.Op.AFTER:
+        return f"{column} > {p}"
+    return f"{column} = {p}"
+
+
+def _cast(column_filter: read.Filter) -> str:
+    python_type = column_filter.attribute.type.python_type
+    if column_filter.op is read.Op.CONTAINS:
+        return "text[]"  # an array of texts, the only kind of array column filtered
+    cast = js.cast(python_type)
+    return f"{cast}[]" if column_filter.op is read.Op.ANY else cast
+
+
+def _convert(column_filter: read.Filter) -> Callable[[Any], Any]:
+    """The request's value as the parameter: a global id's key, enums by their names."""
+    if column_filter.id_of is not None:
+        return lambda value: _pk(value, column_filter)
+
+    def convert(value: Any) -> Any:
+        value = column_filter.normalise(value)
+        if isinstance(value, list):
+            return [getattr(v, "value", v) for v in value]
+        return getattr(value, "value", value)
+
+    return convert
+
+
+def _pk(global_id: str, column_filter: read.Filter) -> int:
+    try:
+        type_name, pk = from_global_id(global_id, field=f"filter.{column_filter.name}")
+    except AppError as error:
+        raise Refused(str(error)) from error
+    if type_name != column_filter.id_of:
+        raise Refused(f"not an id of a {column_filter.id_of}")
+    return pk
+
+
+def _conditions(c: Compiler, f: Field, shape: dict[str, Any]) -> list[Condition]:
     arguments = c.arguments(f)
-    field_name, descending = c.decide(lambda bind: _order_of(arguments(bind)), c.bind)
-    if field_name not in ORDERS:
-        raise NotCompilable(f"the order {field_name}")
-    shape = given.get("filter") or {}
-    if any(shape.get(name) is not None for name in UNCOMPILED_FILTERS):
-        raise NotCompilable("a filter field without SQL")
 
     def filtered(name: str, bind: Bind) -> Any:
         value = (arguments(bind).get("filter") or {}).get(name)
@@ -64,68 +84,43 @@ def accounts(c: Compiler, f: Field) -> str:
                 raise Refused("NUL in a filter")
         return value
 
-    conditions: list[Callable[[str], str]] = []
-
-    def when(name: str, cast: str, sql: str, convert: Callable[[Any], Any] = lambda v: v) -> None:
-        p = c.param(lambda bind: convert(filtered(name, bind)), cast)
-        conditions.append(lambda t: sql.format(t=t, p=p))
-
+    conditions: list[Condition] = []
     if not shape.get("includeArchived"):
         conditions.append(lambda t: f"{t}.archived_at IS NULL")
-    if shape.get("classification"):
-        when("classification", "text[]", "{t}.classification = ANY({p})", _enum_values)
-    if shape.get("industry"):
-        when("industry", "text", "{t}.industry = {p}")
-    if shape.get("countryCode"):
-        when("countryCode", "text", "{t}.country_code = {p}", lambda v: v.upper())
-    if shape.get("parentId") is not None:
-        when("parentId", "bigint", "{t}.parent_id = {p}", _account_pk)
-    if shape.get("source"):
-        when("source", "text[]", "{t}.source = ANY({p})", _enum_values)
-    if shape.get("tags"):
-        when("tags", "text[]", "{t}.tags @> {p}", lambda v: sorted({t.strip().lower() for t in v}))
-    if shape.get("externalRef") is not None:
-        when("externalRef", "text", "{t}.external_ref = {p}", lambda v: v.strip())
-    if shape.get("createdAfter") is not None:
-        when("createdAfter", "timestamptz", "{t}.created_at > {p}")
-    if shape.get("updatedAfter") is not None:
-        when("updatedAfter", "timestamptz", "{t}.updated_at > {p}")
-
-    column_name, key_json, cast = ORDERS[field_name]
-    order = listing.account_order(listing.OrderField(field_name), descending, search=None)
-    size = first_param(c, f)
-    after, previous = keyset_after(
-        c,
-        f,
-        lambda cursor: decode_keyset_cursor(order, cursor, "after"),
-        columns=[(column_name, cast), ("id", "bigint")],
-        descending=descending,
-    )
-    order_name = js.json_literal(order.name)
-    return page_sql(
-        c,
-        f,
-        Page(
-            table="accounts",
-            where=lambda t: " AND ".join([cond(t) for cond in conditions] or ["true"]),
-            order=[(column_name, descending), ("id", descending)],
-            cursor=lambda r: f"'[' || {order_name} || ',' || {key_json(r)} || ',' || {r}.id || ']'",
-            after=after,
-            size=size,
-            has_previous=previous,
-        ),
-    )
+    for column_filter in read.FILTERS:
+        if not column_filter.given(shape.get(column_filter.name)):
+            continue
+        p = c.param(_binder(column_filter, filtered), _cast(column_filter))
+        column = "{t}." + column_filter.attribute.key
+        conditions.append(_condition(_predicate(column_filter, column, p)))
+    return conditions
 
 
-def _enum_values(values: list[Any]) -> list[str]:
-    return [getattr(v, "value", v) for v in values]
+def _binder(column_filter: read.Filter, filtered: Callable[[str, Bind], Any]) -> Binder:
+    convert = _convert(column_filter)
+    return lambda bind: convert(filtered(column_filter.name, bind))
 
 
-def _account_pk(global_id: str) -> int:
-    try:
-        type_name, pk = from_global_id(global_id, field="filter.parentId")
-    except AppError as error:
-        raise Refused(str(error)) from error
-    if type_name != "Account":
-        raise Refused("not an account id")
-    return pk
+def _condition(sql: str) -> Condition:
+    return lambda t: sql.format(t=t)
+
+
+def accounts(c: Compiler, f: Field) -> str:
+    given = c.compile_time_arguments(f)
+    if given.get("last") is not None or given.get("before") is not None:
+        raise NotCompilable("backward pages")
+    arguments = c.arguments(f)
+    field_name, descending = c.decide(lambda bind: _order_of(arguments(bind)), c.bind)
+    field = read.OrderField(field_name)
+    if field not in read.ORDER_COLUMNS:
+        raise NotCompilable(f"the order {field_name}")
+    shape = given.get("filter") or {}
+    if any(shape.get(name) is not None for name in read.JOINED_FILTERS):
+        raise NotCompilable("a filter field without SQL")
+    conditions = _conditions(c, f, shape)
+
+    def where(t: str) -> str:
+        return " AND ".join([condition(t) for condition in conditions] or ["true"])
+
+    order = read.account_order(field, descending, search=None)
+    return keyset_page(c, f, "accounts", where, order)

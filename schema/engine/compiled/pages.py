@@ -13,9 +13,13 @@ from graphql import (
 from graphql.execution.collect_fields import (
     collect_subfields,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 
+from app.accounts import read as account_read
+from app.activities.voiding import ACTIVITY_ORDER as ACTIVITY_COLUMNS
+from app.auth.service import USER_ORDER as USER_COLUMNS
 from app.errors import AppError
-from app.kit.pagination import decode_cursor
+from app.kit.pagination import Order
 from schema.engine.compiled import sqltext as js
 from schema.engine.compiled.compiler import (
     Bind,
@@ -27,6 +31,10 @@ from schema.engine.compiled.compiler import (
     Refused,
 )
 
+# The strawberry path pages these the same way (app.activities.service, schema.users).
+ACTIVITY_ORDER = Order.of(ACTIVITY_COLUMNS, descending=True)
+USER_ORDER = Order.of(USER_COLUMNS)
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -34,18 +42,39 @@ class Page:
 
     table: str
     where: Callable[[str], str]  # the rows of the whole connection, given the alias
-    order: Sequence[tuple[str, bool]]  # (column, descending); the last one unique
-    cursor: Callable[[str], str]  # the cursor's JSON array text of a row, given the alias
+    order: Order  # the paginator's, by plain columns of `table` in one direction
     after: Callable[[str], str] | None  # the condition after the cursor, given the alias
     size: str
     has_previous: str  # SQL boolean
+
+    def cursor(self, r: str) -> str:
+        """The cursor's JSON array text of the row `r`, as `Order.encode` writes it."""
+        values = [js.cursor_value(f"{r}.{name}", kind) for name, kind in sort_columns(self.order)]
+        return (
+            " || ',' || ".join(["'[' || " + js.json_literal(self.order.name), *values]) + " || ']'"
+        )
+
+
+def sort_columns(order: Order) -> list[tuple[str, type]]:
+    """(column name, Python type) of each sort key; NotCompilable unless all are plain
+    columns sorted one way (a row-value comparison pages them)."""
+    if len({key.descending for key in order.keys}) != 1:
+        raise NotCompilable("an order in mixed directions")
+    found = []
+    for key in order.keys:
+        name = getattr(key.expression, "key", None)
+        if not isinstance(key.expression, InstrumentedAttribute) or name is None:
+            raise NotCompilable("an order by a computed key")
+        found.append((str(name), key.expression.type.python_type))
+    return found
 
 
 def page_sql(c: Compiler, f: Field, page: Page) -> str:
     connection_type = c.object_type(f)
     r = c.alias()
     t = c.alias()
-    order_by = ", ".join(f"{{t}}.{col}{' DESC' if desc else ''}" for col, desc in page.order)
+    direction = " DESC" if page.order.keys[0].descending else ""
+    order_by = ", ".join(f"{{t}}.{name}{direction}" for name, _ in sort_columns(page.order))
     conditions = page.where(t)
     if page.after is not None:
         conditions += f" AND {page.after(t)}"
@@ -146,19 +175,12 @@ def first_param(c: Compiler, f: Field) -> str:
     return c.param(size, "int")
 
 
-def keyset_after(
-    c: Compiler,
-    f: Field,
-    decode: Callable[[str], Sequence[Any]],
-    *,
-    columns: Sequence[tuple[str, str]],
-    descending: bool,
-) -> tuple[Callable[[str], str] | None, str]:
-    """The condition past `after` and hasPreviousPage. `decode` gives the cursor's values
-    (raising AppError for a bad one), `columns` their (column, cast), the last one unique."""
+def keyset_after(c: Compiler, f: Field, order: Order) -> tuple[Callable[[str], str] | None, str]:
+    """The condition past `after` in `order`, and hasPreviousPage."""
     arguments = c.arguments(f)
     if c.compile_time_arguments(f).get("after") is None:
         return None, "false"
+    columns = sort_columns(order)
 
     def values(bind: Bind) -> Sequence[Any]:
         key = ("after", id(f.details[0].node))
@@ -168,7 +190,7 @@ def keyset_after(
             if cursor is None:
                 raise Refused("the cursor went away")  # compiled for a cursor
             try:
-                found = decode(cursor)
+                found = order.decode(cursor)
             except AppError as error:
                 raise Refused(str(error)) from error
             if any(v is None for v in found):
@@ -179,8 +201,9 @@ def keyset_after(
     def nth(i: int) -> Binder:
         return lambda bind: values(bind)[i]
 
-    params = ", ".join(c.param(nth(i), cast) for i, (_, cast) in enumerate(columns))
-    op = "<" if descending else ">"
+    casts = [js.cast(kind) for _, kind in columns]
+    params = ", ".join(c.param(nth(i), cast) for i, cast in enumerate(casts))
+    op = "<" if order.keys[0].descending else ">"
 
     def condition(t: str) -> str:
         return f"({', '.join(f'{t}.{name}' for name, _ in columns)}) {op} ({params})"
@@ -188,83 +211,34 @@ def keyset_after(
     return condition, "true"
 
 
-def branches(c: Compiler, f: Field) -> str:
-    from app.models.accounts import Account
-
+def keyset_page(
+    c: Compiler, f: Field, table: str, where: Callable[[str], str], order: Order
+) -> str:
+    """A connection over the rows of `table` matching `where`, paged in `order`."""
     size = first_param(c, f)
-    after, previous = keyset_after(
-        c,
-        f,
-        lambda cursor: decode_cursor(cursor, [Account.name, Account.id]),
-        columns=[("name", "text"), ("id", "bigint")],
-        descending=False,
-    )
-    return page_sql(
-        c,
-        f,
-        Page(
-            table="accounts",
-            where=lambda t: f"{t}.parent_id = {f.row}.id AND {t}.archived_at IS NULL",
-            order=[("name", False), ("id", False)],
-            cursor=lambda r: f"'[' || to_json({r}.name)::text || ',' || {r}.id || ']'",
-            after=after,
-            size=size,
-            has_previous=previous,
-        ),
-    )
+    after, previous = keyset_after(c, f, order)
+    return page_sql(c, f, Page(table, where, order, after, size, previous))
+
+
+def branches(c: Compiler, f: Field) -> str:
+    def where(t: str) -> str:
+        return f"{t}.parent_id = {f.row}.id AND {t}.archived_at IS NULL"
+
+    return keyset_page(c, f, "accounts", where, account_read.BRANCH_ORDER)
 
 
 def activities(c: Compiler, f: Field) -> str:
-    from app.models.activities import Activity
+    def where(t: str) -> str:
+        return f"{t}.account_id = {f.row}.id"
 
-    size = first_param(c, f)
-    after, previous = keyset_after(
-        c,
-        f,
-        lambda cursor: decode_cursor(cursor, [Activity.occurred_at, Activity.id]),
-        columns=[("occurred_at", "timestamptz"), ("id", "bigint")],
-        descending=True,
-    )
-    return page_sql(
-        c,
-        f,
-        Page(
-            table="activities",
-            where=lambda t: f"{t}.account_id = {f.row}.id",
-            order=[("occurred_at", True), ("id", True)],
-            cursor=lambda r: (
-                f"'[{{\"dt\":' || af_json_time({r}.occurred_at) || '}},' || {r}.id || ']'"
-            ),
-            after=after,
-            size=size,
-            has_previous=previous,
-        ),
-    )
+    return keyset_page(c, f, "activities", where, ACTIVITY_ORDER)
 
 
 def users(c: Compiler, f: Field) -> str:
-    from app.models.auth import User
-
-    size = first_param(c, f)
-    after, previous = keyset_after(
-        c,
-        f,
-        lambda cursor: decode_cursor(cursor, [User.name, User.id]),
-        columns=[("name", "text"), ("id", "bigint")],
-        descending=False,
-    )
     arguments = c.arguments(f)
     everyone = c.decide(lambda bind: bool(arguments(bind).get("includeInactive")), c.bind)
-    return page_sql(
-        c,
-        f,
-        Page(
-            table="users",
-            where=lambda t: "true" if everyone else f"{t}.is_active",
-            order=[("name", False), ("id", False)],
-            cursor=lambda r: f"'[' || to_json({r}.name)::text || ',' || {r}.id || ']'",
-            after=after,
-            size=size,
-            has_previous=previous,
-        ),
-    )
+
+    def where(t: str) -> str:
+        return "true" if everyone else f"{t}.is_active"
+
+    return keyset_page(c, f, "users", where, USER_ORDER)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
 from graphql import (
     GraphQLObjectType,
 )
 
+from app.accounts import read as account_read
 from app.errors import AppError
 from schema.engine.compiled import sqltext as js
 from schema.engine.compiled.accounts import accounts
@@ -82,6 +89,31 @@ def node(c: Compiler, f: Field) -> str:
     return f"COALESCE((SELECT {body} FROM {table} {t} WHERE {t}.id = {key}), 'null')"
 
 
+def json_of(attribute: Any) -> Callable[[str], str]:
+    """How a column of this SQL type is written as the JSON the strawberry path sends."""
+    python_type = attribute.type.python_type
+    if issubclass(python_type, Enum):
+        return js.enum
+    if issubclass(python_type, datetime):
+        return js.time
+    if issubclass(python_type, Decimal):
+        return js.decimal
+    if issubclass(python_type, float):
+        return js.float_
+    if issubclass(python_type, str | int | list):
+        return js.text
+    return js.json
+
+
+def read_model_columns(
+    columns: Sequence[account_read.Column], within: str | None
+) -> dict[str, Spec]:
+    """The specs of a read model's columns shown on its type (or on its object `within`)."""
+    return {
+        c.name: column(json_of(c.attribute), c.attribute.key) for c in columns if c.within == within
+    }
+
+
 SPECS: dict[str, dict[str, Spec]] = {
     "Query": {
         "viewer": lambda c, f: _rooted(c, f, "viewer", viewer),
@@ -91,21 +123,8 @@ SPECS: dict[str, dict[str, Spec]] = {
     },
     "Account": {
         "id": global_id("Account"),
-        "name": column(js.text, "name"),
-        "classification": column(js.enum, "classification"),
-        "industry": column(js.text, "industry"),
-        "source": column(js.enum, "source"),
-        "externalRef": column(js.text, "external_ref"),
-        "attributes": column(js.json, "attributes"),
-        "version": column(js.text, "version"),
-        "phone": column(js.text, "phone"),
-        "email": column(js.text, "email"),
-        "website": column(js.text, "website"),
+        **read_model_columns(account_read.COLUMNS, None),
         "address": same_row(),
-        "archivedAt": column(js.time, "archived_at"),
-        "tags": column(js.text, "tags"),
-        "createdAt": column(js.time, "created_at"),
-        "updatedAt": column(js.time, "updated_at"),
         "parent": one("accounts", "parent_id"),
         "mergedInto": one("accounts", "merged_into_id"),
         "contacts": many(
@@ -124,13 +143,7 @@ SPECS: dict[str, dict[str, Spec]] = {
         "activities": activities,
         "stageHistory": many("stage_events", where=by_pipeline, order="{t}.occurred_at, {t}.id"),
     },
-    "Address": {
-        "street": column(js.text, "street"),
-        "city": column(js.text, "city"),
-        "region": column(js.text, "region"),
-        "postalCode": column(js.text, "postal_code"),
-        "countryCode": column(js.text, "country_code"),
-    },
+    "Address": read_model_columns(account_read.COLUMNS, "address"),
     "Contact": {
         "id": global_id("Contact"),
         "name": column(js.text, "name"),

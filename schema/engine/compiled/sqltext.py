@@ -7,6 +7,9 @@ characters as `\\u00XX`); the functions of migration 0013 cover times, floats an
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import Enum
+
 import orjson
 
 
@@ -55,8 +58,38 @@ def global_id(type_name: str, pk: str) -> str:
     return f"('\"' || encode(convert_to('{type_name}:' || {pk}, 'UTF8'), 'base64') || '\"')"
 
 
+def json_array(items: list[str]) -> str:
+    """The JSON text of an array, given the JSON text of each item."""
+    return "'[' || " + " || ',' || ".join(items) + " || ']'"
+
+
+def cursor_value(expression: str, python_type: type) -> str:
+    """A sort key's JSON in a cursor, as `app.kit.cursor` tags it by its Python type."""
+    if issubclass(python_type, datetime):
+        value = f"'{{\"dt\":' || af_json_time({expression}) || '}}'"
+    elif issubclass(python_type, Enum):
+        value = f"to_json(({expression})::text)::text"
+    elif issubclass(python_type, str):
+        value = f"to_json({expression})::text"
+    elif issubclass(python_type, int):
+        value = f"({expression})::text"
+    else:
+        raise NotImplementedError(f"a cursor value of {python_type.__name__}")
+    return f"COALESCE({value}, 'null')"
+
+
+CASTS = {str: "text", int: "bigint", datetime: "timestamptz"}
+
+
+def cast(python_type: type) -> str:
+    """The type a parameter holding a value of this Python type is cast to."""
+    if issubclass(python_type, Enum):
+        return "text"
+    return CASTS[python_type]
+
+
 def cursor(json_array: str) -> str:
-    """`pagination.encode_cursor`: URL-safe base64 of the key's JSON (PostgreSQL's base64
+    """`app.kit.cursor.encode_cursor`: URL-safe base64 of the key's JSON (PostgreSQL's base64
     breaks lines every 76 characters: the newlines go)."""
     return f"translate(encode(convert_to({json_array}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
 
