@@ -1,4 +1,5 @@
-"""Account's read model, written once: its columns, filters, orders and cursors.
+"""Account's read model, written once: its columns, filters, orders and cursors, and the
+columns of its contacts.
 
 The strawberry type and inputs (schema.accounts), the compiled read path
 (schema.engine.compiled) and the CSV export (app.imports.export) all read these tables;
@@ -21,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from app.accounts.search import matches, rank, search_query
 from app.activities import cadence
 from app.kit.pagination import Order, SortKey
-from app.models.accounts import Account, AccountSource, Classification
+from app.models.accounts import Account, AccountSource, Classification, Contact
 from app.models.assignments import Assignment, CadenceStatus, ManagerType
 from app.models.handoff import Pipeline, PipelineEntry
 from app.planning.revenue import last_12_months_of
@@ -58,6 +59,15 @@ COLUMNS = (
     Column("archivedAt", Account.archived_at, exported=False),
     Column("createdAt", Account.created_at, exported=False),
     Column("updatedAt", Account.updated_at, exported=False),
+)
+
+
+CONTACT_COLUMNS = (
+    Column("name", Contact.name),
+    Column("title", Contact.title),
+    Column("email", Contact.email),
+    Column("phone", Contact.phone),
+    Column("buyingRole", Contact.buying_role),
 )
 
 

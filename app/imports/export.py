@@ -88,11 +88,7 @@ def _contacts(raw: dict[str, Any]) -> Rows:
             Contact.id,
             Contact.account_id,
             Account.external_ref,
-            Contact.name,
-            Contact.title,
-            Contact.email,
-            Contact.phone,
-            Contact.buying_role,
+            *(c.attribute for c in account_read.CONTACT_COLUMNS if c.exported),
         )
         .join(Account, Account.id == Contact.account_id)
         .order_by(Contact.id)

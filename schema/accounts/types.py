@@ -24,9 +24,11 @@ from schema.planning import AccountPlanningFields
 from schema.relay import Connection, Node, list_connection, page_args, register_node, to_global_id
 
 
-def _values(row: models.Account | Row[Any], within: str | None) -> dict[str, Any]:
+def _values(
+    row: Any, within: str | None = None, columns: tuple[read.Column, ...] = read.COLUMNS
+) -> dict[str, Any]:
     """The read model's columns shown on the type (or on its object `within`), by name."""
-    names = [c.attribute.key for c in read.COLUMNS if c.within == within]
+    names = [c.attribute.key for c in columns if c.within == within]
     return {name: getattr(row, name) for name in names}
 
 
@@ -61,12 +63,8 @@ class Contact(Node):
     def from_model(cls, row: models.Contact | Row[Any]) -> Self:
         return cls(
             id=to_global_id("Contact", row.id),
-            name=row.name,
-            title=row.title,
-            email=row.email,
-            phone=row.phone,
-            buying_role=row.buying_role,
             account_pk=row.account_id,
+            **_values(row, columns=read.CONTACT_COLUMNS),
         )
 
     @strawberry.field
@@ -107,7 +105,7 @@ class Account(
             parent_pk=row.parent_id,
             merged_into_pk=row.merged_into_id,
             address=Address(**_values(row, "address")),
-            **_values(row, None),
+            **_values(row),
         )
 
     @strawberry.field(description="The account this one was merged into (it is archived).")

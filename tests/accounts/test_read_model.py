@@ -32,6 +32,14 @@ def test_every_column_is_a_field_of_the_type_and_compiled() -> None:
         assert names <= COVERED[type_name], type_name
 
 
+def test_every_contact_column_is_a_field_of_contact_compiled_and_exported() -> None:
+    names = [c.name for c in read.CONTACT_COLUMNS]
+    assert set(names) <= set(_type("Contact").fields)
+    assert set(names) <= COVERED["Contact"]
+    exported = EXPORTS[ImportKind.CONTACTS].columns
+    assert exported == ("id", "accountId", "accountExternalRef", *names)
+
+
 def test_the_filter_input_is_the_read_models() -> None:
     given = SDL.type_map["AccountFilter"]
     assert isinstance(given, GraphQLInputObjectType)

@@ -17,7 +17,7 @@ from schema.engine.compiled.compiler import (
     NotCompilable,
     Refused,
 )
-from schema.engine.compiled.pages import keyset_page
+from schema.engine.compiled.pages import column_name, keyset_page
 from schema.relay import from_global_id
 
 Condition = Callable[[str], str]  # SQL given the table's alias
@@ -91,7 +91,7 @@ def _conditions(c: Compiler, f: Field, shape: dict[str, Any]) -> list[Condition]
         if not column_filter.given(shape.get(column_filter.name)):
             continue
         p = c.param(_binder(column_filter, filtered), _cast(column_filter))
-        column = "{t}." + column_filter.attribute.key
+        column = "{t}." + column_name(column_filter.attribute)
         conditions.append(_condition(_predicate(column_filter, column, p)))
     return conditions
 

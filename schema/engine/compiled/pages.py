@@ -49,10 +49,8 @@ class Page:
 
     def cursor(self, r: str) -> str:
         """The cursor's JSON array text of the row `r`, as `Order.encode` writes it."""
-        values = [js.cursor_value(f"{r}.{name}", kind) for name, kind in sort_columns(self.order)]
-        return (
-            " || ',' || ".join(["'[' || " + js.json_literal(self.order.name), *values]) + " || ']'"
-        )
+        values = [js.cursor_value(f"{r}.{name}", t) for name, t in sort_columns(self.order)]
+        return js.json_array([js.json_literal(self.order.name), *values])
 
 
 def sort_columns(order: Order) -> list[tuple[str, type]]:
@@ -62,11 +60,18 @@ def sort_columns(order: Order) -> list[tuple[str, type]]:
         raise NotCompilable("an order in mixed directions")
     found = []
     for key in order.keys:
-        name = getattr(key.expression, "key", None)
-        if not isinstance(key.expression, InstrumentedAttribute) or name is None:
+        if not isinstance(key.expression, InstrumentedAttribute):
             raise NotCompilable("an order by a computed key")
-        found.append((str(name), key.expression.type.python_type))
+        found.append((column_name(key.expression), key.expression.type.python_type))
     return found
+
+
+def column_name(attribute: InstrumentedAttribute[Any]) -> str:
+    """The SQL name of a mapped column (its attribute may be named otherwise)."""
+    name = getattr(attribute.expression, "name", None)
+    if name is None:
+        raise NotCompilable("a computed column")
+    return str(name)
 
 
 def page_sql(c: Compiler, f: Field, page: Page) -> str:

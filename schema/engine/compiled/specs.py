@@ -32,7 +32,7 @@ from schema.engine.compiled.compiler import (
     same_row,
     seconds_in_stage,
 )
-from schema.engine.compiled.pages import activities, branches, users
+from schema.engine.compiled.pages import activities, branches, column_name, users
 from schema.permissions import POLICY
 from schema.relay import NODE_LOADERS, from_global_id
 
@@ -109,9 +109,8 @@ def read_model_columns(
     columns: Sequence[account_read.Column], within: str | None
 ) -> dict[str, Spec]:
     """The specs of a read model's columns shown on its type (or on its object `within`)."""
-    return {
-        c.name: column(json_of(c.attribute), c.attribute.key) for c in columns if c.within == within
-    }
+    shown = [c for c in columns if c.within == within]
+    return {c.name: column(json_of(c.attribute), column_name(c.attribute)) for c in shown}
 
 
 SPECS: dict[str, dict[str, Spec]] = {
@@ -146,11 +145,7 @@ SPECS: dict[str, dict[str, Spec]] = {
     "Address": read_model_columns(account_read.COLUMNS, "address"),
     "Contact": {
         "id": global_id("Contact"),
-        "name": column(js.text, "name"),
-        "title": column(js.text, "title"),
-        "email": column(js.text, "email"),
-        "phone": column(js.text, "phone"),
-        "buyingRole": column(js.enum, "buying_role"),
+        **read_model_columns(account_read.CONTACT_COLUMNS, None),
         "account": one("accounts", "account_id"),
     },
     "User": {
