@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import read as account_read
 from app.accounts import tags as account_tags
 from app.accounts.service import clean_account_fields
 from app.accounts.upsert import UNSET, UpsertItem, upsert_accounts
@@ -23,25 +24,9 @@ from app.kit.actor import Actor
 from app.kit.validation import Checks
 from app.models.accounts import AccountSource, Classification
 
-COLUMNS = (
-    "id",
-    "externalRef",
-    "name",
-    "classification",
-    "industry",
-    "source",
-    "street",
-    "city",
-    "region",
-    "postalCode",
-    "countryCode",
-    "phone",
-    "email",
-    "website",
-    "attributes",
-    "tags",
-    "parentExternalRef",
-)
+# The export's columns (app.accounts.read), so every export reads back; a column this
+# import does not write (none yet) is accepted and left alone.
+COLUMNS = account_read.CSV_COLUMNS
 _TEXT = {
     "name": "name",
     "industry": "industry",
