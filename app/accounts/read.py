@@ -22,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from app.accounts.search import matches, rank, search_query
 from app.activities import cadence
 from app.kit.pagination import Order, SortKey
+from app.kit.validation import Checks
 from app.models.accounts import Account, AccountSource, Classification, Contact
 from app.models.assignments import Assignment, CadenceStatus, ManagerType
 from app.models.handoff import Pipeline, PipelineEntry
@@ -30,30 +31,66 @@ from app.planning.revenue import last_12_months_of
 Attribute = InstrumentedAttribute[Any]
 
 
+# How a column's written value is checked (and normalised): (checks, field, value) -> value.
+Write = Callable[[Checks, str, Any], Any]
+
+
+def text(max_length: int, *, required: bool = False) -> Write:
+    return lambda checks, field, value: checks.text(
+        field, value, max_length=max_length, required=required
+    )
+
+
+def whole(low: int, high: int) -> Write:
+    return lambda checks, field, value: checks.int_range(field, value, low=low, high=high)
+
+
+def as_given(checks: Checks, field: str, value: Any) -> Any:
+    return value  # an enum: GraphQL and the CSV reader have checked it
+
+
+def email(checks: Checks, field: str, value: Any) -> Any:
+    return checks.email(field, value)
+
+
+def country(checks: Checks, field: str, value: Any) -> Any:
+    return checks.country("address.countryCode", value)
+
+
+def json_object(checks: Checks, field: str, value: Any) -> Any:
+    return checks.json_object(field, value) or {}
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str  # the GraphQL field, and the CSV header
     attribute: Attribute  # its Python name is the strawberry field's
     exported: bool = True  # a CSV export column, which the import reads back
     within: str | None = None  # the GraphQL object holding it ("address"); None: the type
+    write: Write | None = None  # createAccount/updateAccount set it, checked so
+
+    @property
+    def key(self) -> str:
+        """The Python name: the model's attribute, the service's keyword, the input's field."""
+        return self.attribute.key
 
 
 # In the CSV export's order.
 COLUMNS = (
-    Column("externalRef", Account.external_ref),
-    Column("name", Account.name),
-    Column("classification", Account.classification),
-    Column("industry", Account.industry),
-    Column("source", Account.source),
-    Column("street", Account.street, within="address"),
-    Column("city", Account.city, within="address"),
-    Column("region", Account.region, within="address"),
-    Column("postalCode", Account.postal_code, within="address"),
-    Column("countryCode", Account.country_code, within="address"),
-    Column("phone", Account.phone),
-    Column("email", Account.email),
-    Column("website", Account.website),
-    Column("attributes", Account.attributes),
+    Column("externalRef", Account.external_ref, write=text(100)),
+    Column("name", Account.name, write=text(200, required=True)),
+    Column("classification", Account.classification, write=as_given),
+    Column("industry", Account.industry, write=text(100)),
+    Column("source", Account.source, write=as_given),
+    Column("street", Account.street, within="address", write=text(200)),
+    Column("city", Account.city, within="address", write=text(100)),
+    Column("region", Account.region, within="address", write=text(100)),
+    Column("postalCode", Account.postal_code, within="address", write=text(20)),
+    Column("countryCode", Account.country_code, within="address", write=country),
+    Column("phone", Account.phone, write=text(50)),
+    Column("email", Account.email, write=email),
+    Column("website", Account.website, write=text(300)),
+    Column("attributes", Account.attributes, write=json_object),
     Column("tags", Account.tags),
     Column("version", Account.version, exported=False),
     Column("archivedAt", Account.archived_at, exported=False),

@@ -9,6 +9,7 @@ from sqlalchemy import Row, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
+from app.accounts import read
 from app.db import rows_by_id
 from app.errors import (
     AlreadyExistsError,
@@ -37,45 +38,22 @@ class AddressFields:
     country_code: str | None = None
 
 
-ACCOUNT_FIELDS = (
-    "name",
-    "classification",
-    "industry",
-    "source",
-    "street",
-    "city",
-    "region",
-    "postal_code",
-    "country_code",
-    "phone",
-    "email",
-    "website",
-    "external_ref",
-    "attributes",
-    "parent_id",
-)
+# What createAccount and updateAccount may set: the read model's written columns, and the parent.
+WRITTEN = {column.key: column for column in read.COLUMNS if column.write is not None}
+ACCOUNT_FIELDS = (*WRITTEN, "parent_id")
 
 
 def _clean_account_fields(values: dict[str, Any]) -> dict[str, Any]:
     """Validate the given account fields (absent ones are not touched) and normalise them."""
     checks = Checks()
     clean: dict[str, Any] = {}
-    limits = {"industry": 100, "street": 200, "city": 100, "region": 100, "postal_code": 20}
-    limits |= {"phone": 50, "website": 300, "external_ref": 100}
     for key, value in values.items():
-        field = _camel(key)
-        if key == "name":
-            clean[key] = checks.text(field, value, max_length=200, required=True)
-        elif key == "email":
-            clean[key] = checks.email(field, value)
-        elif key == "country_code":
-            clean[key] = checks.country("address.countryCode", value)
-        elif key == "attributes":
-            clean[key] = checks.json_object(field, value) or {}
-        elif key in limits:
-            clean[key] = checks.text(field, value, max_length=limits[key])
-        else:
-            clean[key] = value
+        column = WRITTEN.get(key)
+        clean[key] = (
+            value
+            if column is None or column.write is None
+            else column.write(checks, column.name, value)
+        )
     checks.raise_if_any()
     return clean
 

@@ -133,18 +133,9 @@ class UpdateAccountInput:
     parent_id: strawberry.ID | None = strawberry.UNSET
 
 
-ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country_code")
-PLAIN_FIELDS = (
-    "name",
-    "classification",
-    "industry",
-    "source",
-    "phone",
-    "email",
-    "website",
-    "external_ref",
-    "attributes",
-)
+# The inputs' fields the service takes as they are: the read model's written columns.
+ADDRESS_FIELDS = tuple(c.key for c in read.COLUMNS if c.write and c.within == "address")
+PLAIN_FIELDS = tuple(c.key for c in read.COLUMNS if c.write and c.within is None)
 
 
 def account_fields(input: CreateAccountInput | UpdateAccountInput) -> dict[str, Any]:
