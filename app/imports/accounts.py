@@ -7,8 +7,10 @@ columns are set, and a row that changes nothing leaves the account alone.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from enum import Enum
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import read as account_read
@@ -19,27 +21,29 @@ from app.imports import account_rows
 from app.imports.account_rows import AccountRow
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import Row
-from app.imports.values import CellError, parse_enum, parse_id, parse_json_object
+from app.imports.values import CellError, parse_enum, parse_id, parse_int, parse_json_object
 from app.kit.actor import Actor
 from app.kit.validation import Checks
-from app.models.accounts import AccountSource, Classification
 
 # The export's columns (app.accounts.read), so every export reads back; a column this
 # import does not write (none yet) is accepted and left alone.
 COLUMNS = account_read.CSV_COLUMNS
-_TEXT = {
-    "name": "name",
-    "industry": "industry",
-    "street": "street",
-    "city": "city",
-    "region": "region",
-    "postal_code": "postalCode",
-    "country_code": "countryCode",
-    "phone": "phone",
-    "email": "email",
-    "website": "website",
-    "external_ref": "externalRef",
-}
+
+
+def _cell(column: account_read.Column, value: str | None) -> Any:
+    """A CSV cell as the value its column's writer takes, by the column's Python type."""
+    if isinstance(column.attribute.type, JSONB):
+        return parse_json_object(value, column.name)
+    kind = column.attribute.type.python_type
+    if issubclass(kind, Enum):
+        return parse_enum(value, kind, column.name)
+    if issubclass(kind, int):
+        return parse_int(value, column.name)
+    return value
+
+
+# The columns the file may set: the read model's written ones (createAccount's fields).
+_WRITTEN = tuple(c for c in account_read.COLUMNS if c.write is not None)
 
 
 class AccountImporter:
@@ -49,15 +53,7 @@ class AccountImporter:
     def clean(self, row: Row) -> AccountRow:
         values = row.values
         # Only the file's columns are set: a column the file lacks is left as it is.
-        fields: dict[str, Any] = {key: values[col] for key, col in _TEXT.items() if col in values}
-        if "classification" in values:
-            fields["classification"] = parse_enum(
-                values["classification"], Classification, "classification"
-            )
-        if "source" in values:
-            fields["source"] = parse_enum(values["source"], AccountSource, "source")
-        if "attributes" in values:
-            fields["attributes"] = parse_json_object(values["attributes"], "attributes")
+        fields = {c.key: _cell(c, values[c.name]) for c in _WRITTEN if c.name in values}
         tags = _tags(values["tags"]) if "tags" in values else None
         parent_ref = values.get("parentExternalRef")
         parent_ref = parent_ref.strip() if parent_ref else None
