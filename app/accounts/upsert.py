@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Row, any_, bindparam, func, select
+from sqlalchemy import Row, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import String, Text
+from sqlalchemy.types import String
 
 from app import events
+from app.accounts import statements
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
 from app.errors import AppError, InvalidInputError, NotFoundError
@@ -37,49 +38,11 @@ from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.territories import roundrobin as territories
 
-# Column -> SQL type of the values an item may send (besides external_ref and parent).
-_TYPES = {
-    "name": "varchar",
-    "classification": "varchar",
-    "industry": "varchar",
-    "source": "varchar",
-    "street": "varchar",
-    "city": "varchar",
-    "region": "varchar",
-    "postal_code": "varchar",
-    "country_code": "varchar",
-    "phone": "varchar",
-    "email": "varchar",
-    "website": "varchar",
-    "attributes": "jsonb",
-    "tags": "varchar[]",
-}
-
-# New keys, and their entry into the default pipeline (first stage, as createAccount does).
-# The statements' record and column lists are _TYPES written out (tests/kit/test_sql_styles.py
-# checks that they agree).
-_INSERT = sql_file(
-    __package__,
-    "upsert_insert.sql",
-    bindparam("rows", type_=Text),
-    bindparam("actor_id", type_=BigInteger),
-    bindparam("owner_id", type_=BigInteger),
-)
-
 _LOCK = (
     select(Account.id)
     .where(Account.external_ref == any_(bindparam("refs", type_=ARRAY(String))))
     .order_by(Account.external_ref)
     .with_for_update()
-)
-
-# Only the fields sent, only rows that change; a row created by this call (getting its
-# parent) keeps version 1. The trigger accounts_updated_at follows the version.
-_UPDATE = sql_file(
-    __package__,
-    "upsert_update.sql",
-    bindparam("rows", type_=Text),
-    bindparam("created", type_=ARRAY(BigInteger)),
 )
 
 # The accounts the batch names and all their ancestors: enough to refuse cycles.
@@ -143,7 +106,7 @@ def _plain(value: Any) -> Any:
 
 def _row(item: _Clean) -> dict[str, Any]:
     sent = [*item.values, *(["parent_id"] if item.sends_parent else [])]
-    row = {c: _plain(item.values.get(c)) for c in _TYPES}
+    row = {c: _plain(item.values.get(c)) for c in statements.FIELDS}
     return row | {"ext": item.ref, "parent_ref": item.parent_ref, "sent": sent}
 
 
@@ -247,12 +210,12 @@ async def _store(
     owner_id = actor.default_owner_id
     created = list(
         await session.scalars(
-            _INSERT, {"rows": payload, "actor_id": actor.user_id, "owner_id": owner_id}
+            statements.INSERT, {"rows": payload, "actor_id": actor.user_id, "owner_id": owner_id}
         )
     )
     refs = sorted(i.ref for i in items)
     await session.execute(_LOCK, {"refs": refs})
-    updated = list(await session.scalars(_UPDATE, {"rows": payload, "created": created}))
+    updated = list(await session.scalars(statements.UPDATE, {"rows": payload, "created": created}))
     created_set = set(created)
     result.created_count = len(created)
     result.updated_count = sum(1 for i in updated if i not in created_set)

@@ -267,23 +267,3 @@ def test_the_staging_table_is_named_as_bulk_names_it() -> None:
     assert read_sql("app.activities", "create_staging.sql").startswith(
         f"CREATE TEMP TABLE {STAGING} ("
     )
-
-
-def test_upsert_statements_write_out_its_columns() -> None:
-    from app.accounts.upsert import _TYPES
-
-    insert = read_sql("app.accounts", "upsert_insert.sql")
-    update = read_sql("app.accounts", "upsert_update.sql")
-    record = {"ext": "varchar", "parent_ref": "varchar", "sent": "varchar[]", **_TYPES}
-    for sql in (insert, update):
-        (spelled,) = re.findall(r"AS x\((.*?)\)\n", sql, re.DOTALL)
-        assert [tuple(c.split()) for c in spelled.split(",")] == list(record.items())
-    (columns,) = re.findall(r"INSERT INTO accounts \((.*?)\)", insert, re.DOTALL)
-    assert [c.strip() for c in columns.split(",")] == ["external_ref", *_TYPES, "created_by_id"]
-    (values,) = re.findall(r"SELECT x\.ext, (.*?), :actor_id", insert, re.DOTALL)
-    assert re.findall(r"x\.(\w+)", values) == list(_TYPES)
-    sent = [*_TYPES, "parent_id"]
-    written = r"^(?:SET |    )(\w+) = CASE WHEN '\1' = ANY\(x\.sent\)"
-    assert re.findall(written, update, re.MULTILINE) == sent
-    compared = r"\('(\w+)' = ANY\(x\.sent\) AND \S+ IS DISTINCT FROM a\.\1\)"
-    assert re.findall(compared, update) == sent
