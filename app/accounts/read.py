@@ -90,6 +90,7 @@ COLUMNS = (
     Column("phone", Account.phone, write=text(50)),
     Column("email", Account.email, write=email),
     Column("website", Account.website, write=text(300)),
+    Column("employeeCount", Account.employee_count, write=whole(0, 10_000_000)),
     Column("attributes", Account.attributes, write=json_object),
     Column("tags", Account.tags),
     Column("version", Account.version, exported=False),
@@ -165,6 +166,7 @@ FILTERS = (
     Filter("source", Account.source, Op.ANY, blank_is_unset=True),
     Filter("tags", Account.tags, Op.CONTAINS, normalise=_tags, blank_is_unset=True),
     Filter("externalRef", Account.external_ref, normalise=str.strip),
+    Filter("employeeCountAbove", Account.employee_count, Op.AFTER),
     Filter("createdAfter", Account.created_at, Op.AFTER, exported=False),
     Filter("updatedAfter", Account.updated_at, Op.AFTER, exported=False),
 )
@@ -183,6 +185,7 @@ class AccountFilter:
     source: Sequence[AccountSource] | None = None
     tags: Sequence[str] | None = None
     external_ref: str | None = None
+    employee_count_above: int | None = None
     assigned_user_id: int | None = None
     manager_type: ManagerType | None = None
     cadence_status: Sequence[CadenceStatus] | None = None

@@ -82,6 +82,7 @@ class Account(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
+    employee_count: Mapped[int | None]
     external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("accounts.id"), index=True)

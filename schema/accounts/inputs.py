@@ -30,6 +30,7 @@ class AccountFilter:
         default=None, description="Accounts with all of them."
     )
     external_ref: str | None = None
+    employee_count_above: int | None = None
     assigned_user_id: strawberry.ID | None = None
     manager_type: ManagerType | None = None
     cadence_status: list[CadenceStatus] | None = None
@@ -111,6 +112,7 @@ class CreateAccountInput:
     phone: str | None = None
     email: str | None = None
     website: str | None = None
+    employee_count: int | None = None
     external_ref: str | None = None
     attributes: JSON | None = None
     parent_id: strawberry.ID | None = None
@@ -128,6 +130,7 @@ class UpdateAccountInput:
     phone: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
     website: str | None = strawberry.UNSET
+    employee_count: int | None = strawberry.UNSET
     external_ref: str | None = strawberry.UNSET
     attributes: JSON | None = strawberry.UNSET
     parent_id: strawberry.ID | None = strawberry.UNSET

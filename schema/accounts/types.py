@@ -88,6 +88,7 @@ class Account(
     phone: str | None
     email: str | None
     website: str | None
+    employee_count: int | None
     address: Address
     archived_at: datetime | None
     tags: list[str]
