@@ -71,6 +71,12 @@ def _insert() -> Any:
         .returning(Account.id)
         .cte("inserted")
     )
+    return select(inserted.c.id).add_cte(_entered(inserted, actor_id))
+
+
+def _entered(inserted: Any, actor_id: Any) -> Any:
+    """New accounts (`inserted.id`) enter the default pipeline's first stage, as
+    createAccount's do: an entry and its stage event each."""
     owner_id = bindparam("owner_id", type_=BigInteger)
     first_stage = Pipeline.stages.op("->")(0).op("->>")("key")
     entries = select(inserted.c.id, Pipeline.id, first_stage, owner_id, func.clock_timestamp())
@@ -90,7 +96,16 @@ def _insert() -> Any:
     moves = select(e.account_id, e.pipeline_id, literal(None, String), e.stage, literal("enter"))
     moves = moves.add_columns(e.entered_at, actor_id, e.owner_id, literal_column("'{}'"))
     events = insert(StageEvent).from_select(_EVENT_COLUMNS, moves, include_defaults=False)
-    return select(inserted.c.id).add_cte(events.cte("events"))
+    return events.cte("events")
+
+
+def _enter() -> Any:
+    """Accounts just created (`ids`) enter the default pipeline (create_accounts)."""
+    ids = func.unnest(bindparam("ids", type_=ARRAY(BigInteger))).table_valued("id")
+    ids = ids.render_derived("new_ids")
+    new = select(ids.c.id).cte("inserted")
+    actor_id = bindparam("actor_id", type_=BigInteger)
+    return select(new.c.id).add_cte(_entered(new, actor_id))
 
 
 _ENTERED = ("account_id", "pipeline_id", "stage", "owner_id", "entered_at")
@@ -110,10 +125,12 @@ _EVENT_COLUMNS = [
 def _update() -> Any:
     """Only the fields each item sent, only rows that change; a row created by this call
     (getting its parent) keeps version 1. The trigger accounts_updated_at follows the version."""
-    x = _record()
+    record = _record()
     parent = aliased(Account)
-    parent_id = select(parent.id).where(parent.external_ref == x.c.parent_ref).scalar_subquery()
-    given = {key: x.c[key] for key in FIELDS} | {"parent_id": parent_id}
+    # Each item's parent joined once (not looked up in both the SET and the WHERE).
+    joined = record.outerjoin(parent, parent.external_ref == record.c.parent_ref)
+    x = select(record, parent.id.label("parent_id")).select_from(joined).subquery("items")
+    given = {key: x.c[key] for key in (*FIELDS, "parent_id")}
 
     def sent(key: str) -> Any:
         return literal(key) == any_(x.c.sent)
@@ -136,3 +153,4 @@ def _update() -> Any:
 
 INSERT = _insert()
 UPDATE = _update()
+ENTER = _enter()

@@ -66,7 +66,7 @@ async def write_rows(
     """Parents first: a row whose parent is named by a later row of the batch waits for it;
     rows left waiting only on each other name each other as parents (a cycle)."""
     batch = _Batch(session, actor, columns, result, await _known(session, items))
-    pending = list(items)
+    pending = await _create_new(batch, items)
     unwritten = {i.data.fields.get("external_ref") for i in pending} - {None}
     while pending:
         waiting: list[Item] = []
@@ -88,6 +88,34 @@ async def write_rows(
             )
             return
         pending = waiting
+
+
+def _is_new(data: AccountRow) -> bool:
+    """A new account with no key, no parent and no tags: nothing to look up one by one."""
+    fields = data.fields
+    return (
+        data.id is None
+        and fields.get("external_ref") is None
+        and data.parent_ref is None
+        and not fields.get("tags")
+    )
+
+
+async def _create_new(batch: _Batch, items: Sequence[Item]) -> list[Item]:
+    """Creates the batch's new accounts together (createAccount's service for many); returns
+    the rows left for one by one, all of them when a new row is refused (each gets its error)."""
+    new = [item for item in items if _is_new(item.data)]
+    if not new:
+        return list(items)
+    try:
+        async with batch.session.begin_nested():
+            values = [_plain_fields(item.data, None) for item in new]
+            await accounts.create_accounts(batch.session, actor=batch.actor, fields=values)
+    except AppError:
+        return list(items)
+    for _ in new:
+        tally(batch.result, CREATED)
+    return [item for item in items if not _is_new(item.data)]
 
 
 async def _known(session: AsyncSession, items: Sequence[Item]) -> dict[int, Account]:

@@ -21,6 +21,7 @@ from app.models.accounts import Account, Contact
 from app.models.assignments import ManagerType
 from app.models.audit import AuditEntry
 from app.models.auth import Role
+from app.models.handoff import PipelineEntry, StageEvent
 from app.models.imports import ImportKind, ImportMode
 from app.models.leads import Lead, LeadStatus
 from tests.accounts.factories import create_account, create_contact
@@ -222,6 +223,32 @@ async def test_accounts_without_a_key_are_created_as_create_account_does(
     ]
     created = await outbox(session, EventType.ACCOUNT_CREATED)
     assert len(created) == 3
+
+
+async def test_new_accounts_created_together_are_recorded_and_entered_one_by_one(
+    database_url: str, session: AsyncSession, tmp_path: Path
+) -> None:
+    content = "name,industry\nOne,Farming\nTwo,\nThree,Retail\n"
+    result, errors = await _import(
+        database_url, tmp_path, ImportKind.ACCOUNTS, content, ImportMode.ALL_OR_NOTHING
+    )
+    assert (result.created, errors) == (3, [])
+    query = select(Account.id, Account.name, Account.industry).order_by(Account.id)
+    rows = list(await session.execute(query))
+    assert [(r.name, r.industry) for r in rows] == [
+        ("One", "Farming"),
+        ("Two", None),
+        ("Three", "Retail"),
+    ]
+    assert await _actions(session, "Account") == ["account.create"] * 3
+    created = await outbox(session, EventType.ACCOUNT_CREATED)
+    assert [e.data["id"] for e in created] == [global_id("Account", r.id) for r in rows]
+    entries = await session.execute(
+        select(PipelineEntry.account_id, PipelineEntry.stage).order_by(PipelineEntry.account_id)
+    )
+    assert [tuple(e) for e in entries] == [(r.id, "PROSPECT") for r in rows]
+    moves = select(StageEvent.account_id, StageEvent.trigger).order_by(StageEvent.account_id)
+    assert [tuple(m) for m in await session.execute(moves)] == [(r.id, "enter") for r in rows]
 
 
 async def test_rows_by_id_wait_for_the_parent_a_later_row_names(
