@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.accounts import read as account_read
 from app.assignments.service import AssignmentFilter, assignments_query
 from app.errors import InvalidInputError
-from app.imports.records import ActivityImporter, AssignmentImporter, ContactImporter, LeadImporter
+from app.imports.activities import ActivityImporter
+from app.imports.assignments import AssignmentImporter
+from app.imports.contacts import ContactImporter
+from app.imports.leads import LeadImporter
 from app.imports.values import CellError, parse_datetime, parse_id
 from app.leads.service import LeadFilter, leads_query
 from app.models.accounts import Account, AccountSource, Contact
