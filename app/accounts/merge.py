@@ -5,6 +5,10 @@ their yearly sums), assignments (the survivor's win per manager type), plans wit
 items, branches, pipeline entries (the survivor's win per pipeline) and stage history.
 The survivor's empty fields are filled from the duplicate; the duplicate is archived with
 a pointer to the survivor. Both accounts are locked in id order first.
+
+The duplicate's externalRef moves to a survivor that has none; otherwise the duplicate keeps
+it, so no other account can take it, and every lookup by ref (logActivities, bulk ingest,
+upsertAccounts) follows the pointer to the survivor (SQL accounts_by_external_ref).
 """
 
 from __future__ import annotations

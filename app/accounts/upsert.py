@@ -1,6 +1,8 @@
 """upsertAccounts: integrations keep their accounts in sync by their own key (externalRef).
 
-Set-based, four statements per batch whatever its size:
+Set-based, five statements per batch whatever its size:
+0. the refs of merged duplicates are read as their survivors' (a duplicate keeps its ref,
+   and an integration sending it means the account it was merged into);
 1. new keys are inserted (ON CONFLICT DO NOTHING on the unique external_ref, in key order,
    so concurrent calls sharing keys wait for each other instead of deadlocking) and enter
    the default pipeline, in one statement;
@@ -15,7 +17,7 @@ updated or unchanged: it never creates twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -28,7 +30,7 @@ from app import events
 from app.accounts import statements
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_COLUMNS, HIERARCHY_LOCK, clean_account_fields
-from app.errors import AppError, InvalidInputError, NotFoundError
+from app.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 from app.events import Event, EventType
 from app.kit import changes
 from app.kit.actor import Actor
@@ -39,7 +41,7 @@ from app.models.accounts import Account
 from app.territories import roundrobin as territories
 
 _LOCK = (
-    select(Account.id)
+    select(Account.merged_into_id)
     .where(Account.external_ref == any_(bindparam("refs", type_=ARRAY(String))))
     .order_by(Account.external_ref)
     .with_for_update()
@@ -176,6 +178,37 @@ async def _check_parents(
                 changed = True
 
 
+_REPEATED = "externalRef names the same account as an earlier item."
+_MERGED_WITHOUT_REF = "This account was merged into one that has no externalRef."
+
+
+async def _merged_refs(session: AsyncSession, items: list[_Clean]) -> dict[str, str | None]:
+    """The survivor's ref for each ref (of an item or its parent) of a merged duplicate."""
+    refs = {i.ref for i in items} | {i.parent_ref for i in items if i.parent_ref is not None}
+    if not refs:
+        return {}
+    resolve = func.accounts_by_external_ref(bindparam(None, sorted(refs), type_=ARRAY(String)))
+    named = resolve.table_valued("external_ref", "account_id")
+    survivor = Account.external_ref
+    query = select(named.c.external_ref, survivor).join(Account, Account.id == named.c.account_id)
+    query = query.where(survivor.is_distinct_from(named.c.external_ref))
+    return {ref: now for ref, now in await session.execute(query)}
+
+
+def _redirected(item: _Clean, merged: dict[str, str | None]) -> _Clean | list[AppError]:
+    """An item naming a merged duplicate, as itself or as its parent, means the survivor."""
+    ref = merged.get(item.ref, item.ref)
+    parent_ref = item.parent_ref and merged.get(item.parent_ref, item.parent_ref)
+    errors: list[AppError] = []
+    if ref is None:
+        errors.append(InvalidInputError(_MERGED_WITHOUT_REF, field="externalRef"))
+    if parent_ref is None and item.parent_ref is not None:
+        errors.append(InvalidInputError(_MERGED_WITHOUT_REF, field="parentExternalRef"))
+    if errors or ref is None:
+        return errors
+    return replace(item, ref=ref, parent_ref=parent_ref)
+
+
 async def upsert_accounts(
     session: AsyncSession,
     *,
@@ -188,10 +221,16 @@ async def upsert_accounts(
         raise InvalidInputError(f"Send between 1 and {max_batch} accounts.", field="accounts")
     result = UpsertResult()
     valid: dict[str, _Clean] = {}
-    for index, item in enumerate(items):
-        clean = item if isinstance(item, AppError) else _clean(index, item, actor)
+    cleaned = [
+        item if isinstance(item, AppError) else _clean(index, item, actor)
+        for index, item in enumerate(items)
+    ]
+    merged = await _merged_refs(session, [c for c in cleaned if isinstance(c, _Clean)])
+    for index, clean in enumerate(cleaned):
+        if isinstance(clean, _Clean):
+            clean = _redirected(clean, merged)
         if isinstance(clean, _Clean) and clean.ref in valid:
-            clean = [InvalidInputError("externalRef repeats an earlier item.", field="externalRef")]
+            clean = [InvalidInputError(_REPEATED, field="externalRef")]
         if isinstance(clean, _Clean):
             valid[clean.ref] = clean
         else:
@@ -214,7 +253,10 @@ async def _store(
         )
     )
     refs = sorted(i.ref for i in items)
-    await session.execute(_LOCK, {"refs": refs})
+    locked = await session.scalars(_LOCK, {"refs": refs})
+    if any(merged_into is not None for merged_into in locked):
+        # The refs were looked up before a concurrent merge committed: nothing is written.
+        raise ConflictError("An account of this batch was merged meanwhile.", field="accounts")
     updated = list(await session.scalars(statements.UPDATE, {"rows": payload, "created": created}))
     created_set = set(created)
     result.created_count = len(created)

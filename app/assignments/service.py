@@ -47,7 +47,10 @@ async def lock_account(session: AsyncSession, account_id: int, *, field: str) ->
 
 
 async def assignable_user(session: AsyncSession, user_id: int, *, field: str) -> User:
-    user = await session.get(User, user_id)
+    """The user, locked FOR SHARE until commit: a concurrent role change (FOR UPDATE in
+    updateUser) waits for this assignment, or this waits for it and reads the new role."""
+    query = select(User).where(User.id == user_id).with_for_update(read=True)
+    user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
     if user is None:
         raise NotFoundError("Unknown user.", field=field)
     if not user.is_active:

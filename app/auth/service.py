@@ -90,7 +90,9 @@ async def update_user(
 ) -> User:
     """updateUser (ADMIN). Deactivation revokes the user's tokens and keeps their assignments
     (they are listed for reassignment); the last active admin can be neither demoted nor
-    deactivated, by anyone."""
+    deactivated, by anyone. The user row is locked FOR UPDATE before the INTEGRATION check:
+    assignments lock it FOR SHARE, so the two never pass each other. A demoted member of
+    assignment rules stays in their pools and is skipped there, as an inactive one is."""
     values = _checked(changes)
     guards_admins = "role" in values or "is_active" in values
     # A role or status change locks the active admins first, in id order, so two admins

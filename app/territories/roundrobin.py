@@ -25,7 +25,7 @@ from app.kit.actor import Actor
 from app.kit.changes import Audit
 from app.models.accounts import Account
 from app.models.assignments import Assignment, ManagerType
-from app.models.auth import User
+from app.models.auth import Role, User
 from app.models.leads import AssignmentRule, AssignmentRuleMember
 
 # When a rule names no frequency: the cadence a new assignment starts with.
@@ -37,7 +37,8 @@ class _Member:
     user_id: int
     weight: int
     current: int
-    is_active: bool
+    # Active and not an integration: may take an account now (the user row says).
+    eligible: bool
     max_accounts: int | None
     assigned: int = 0
 
@@ -80,7 +81,7 @@ def next_member(members: Sequence[_Member], held: dict[int, int]) -> _Member | N
     pool = [
         m
         for m in members
-        if m.is_active and (m.max_accounts is None or held.get(m.user_id, 0) < m.max_accounts)
+        if m.eligible and (m.max_accounts is None or held.get(m.user_id, 0) < m.max_accounts)
     ]
     if not pool:
         return None
@@ -103,23 +104,43 @@ async def _load_rules(session: AsyncSession, *, lock: bool) -> dict[ManagerType,
     if not rules:
         return {}
     members = (
-        select(AssignmentRuleMember, User.is_active, User.max_accounts)
-        .join(User, User.id == AssignmentRuleMember.user_id)
+        select(AssignmentRuleMember)
         .where(AssignmentRuleMember.rule_id.in_(list(rules)))
         .order_by(AssignmentRuleMember.rule_id, AssignmentRuleMember.user_id)
     )
     if lock:
-        members = members.with_for_update(of=AssignmentRuleMember)
-    rows = await session.execute(members.execution_options(populate_existing=True))
-    for member, is_active, max_accounts in rows:
+        members = members.with_for_update()
+    rows = list(await session.scalars(members.execution_options(populate_existing=True)))
+    users = await _member_users(session, {m.user_id for m in rows}, lock=lock)
+    for member in rows:
+        eligible, max_accounts = users[member.user_id]
         rules[member.rule_id].members.append(
-            _Member(member.user_id, member.weight, member.current_weight, is_active, max_accounts)
+            _Member(member.user_id, member.weight, member.current_weight, eligible, max_accounts)
         )
     by_type: dict[ManagerType, list[_Rule]] = {}
     for rule in rules.values():
         rule.members.sort(key=lambda m: m.user_id)
         by_type.setdefault(rule.row.manager_type, []).append(rule)
     return by_type
+
+
+async def _member_users(
+    session: AsyncSession, user_ids: set[int], *, lock: bool
+) -> dict[int, tuple[bool, int | None]]:
+    """Per member, whether they may take accounts and their limit. Locked FOR SHARE (in id
+    order) when assigning: a role change or deactivation waits for these assignments, or
+    they wait for it and see the new row, as assignAccount does."""
+    query = (
+        select(User.id, User.is_active, User.role, User.max_accounts)
+        .where(User.id.in_(user_ids))
+        .order_by(User.id)
+    )
+    if lock:
+        query = query.with_for_update(read=True)
+    rows = await session.execute(query)
+    return {
+        uid: (active and role is not Role.INTEGRATION, limit) for uid, active, role, limit in rows
+    }
 
 
 def _ids(ids: Sequence[int]) -> Any:
