@@ -22,6 +22,7 @@ from sqlalchemy.types import BigInteger, String
 from app.auth.scope import accounts_held
 from app.errors import AppError, ForbiddenError, NotFoundError
 from app.kit.actor import Actor
+from app.kit.refs import account_ids_by_ref
 from app.kit.validation import Checks
 from app.models.accounts import Account, Contact
 from app.models.activities import ActivityKind
@@ -121,7 +122,7 @@ async def _load_references(
     contact_ids = {i.contact_id for i, _ in items if i.contact_id is not None}
     return _References(
         account_ids=set(await _lookup(session, Account.id, Account.id, ids, BigInteger)),
-        account_refs=await _account_refs(session, refs),
+        account_refs=await account_ids_by_ref(session, refs),
         user_ids=set(await _lookup(session, User.id, User.id, user_ids, BigInteger)),
         user_emails=await _lookup(session, func.lower(User.email), User.id, emails, String),
         contacts=await _lookup(session, Contact.id, Contact.account_id, contact_ids, BigInteger),
@@ -136,16 +137,6 @@ async def _lookup(
         return {}
     rows = await session.execute(select(key, value).where(key == any_(_array(wanted, item_type))))
     return {found: other for found, other in rows if found is not None}
-
-
-async def _account_refs(session: AsyncSession, refs: set[str]) -> dict[str, int]:
-    """Account ids by externalRef; a merged duplicate's ref names the account it went into."""
-    if not refs:
-        return {}
-    resolve = func.accounts_by_external_ref(_array(refs, String))
-    found = resolve.table_valued("external_ref", "account_id")
-    rows = await session.execute(select(found.c.external_ref, found.c.account_id))
-    return {ref: account_id for ref, account_id in rows}
 
 
 def _resolve(

@@ -24,6 +24,7 @@ from app.imports.csvfile import RowError
 from app.imports.rows import CREATED, UNCHANGED, UPDATED, tally
 from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.refs import account_id_by_ref
 from app.models.accounts import Account
 
 # The services' error fields that a CSV column holds under another name.
@@ -134,7 +135,7 @@ async def _parent(session: AsyncSession, data: AccountRow) -> Any:
     ref = data.parent_ref
     if ref is None:
         return None
-    found = await session.scalar(select(Account.id).where(Account.external_ref == ref))
+    found = await account_id_by_ref(session, ref)
     if found is None:
         raise NotFoundError(f"No account has externalRef {ref!r}.", field="parentExternalRef")
     return found

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError, InvalidInputError, NotFoundError
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.values import parse_id
 from app.kit.actor import Actor
+from app.kit.refs import account_id_by_ref
 from app.models.accounts import Account
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -28,7 +28,7 @@ async def account_of(session: AsyncSession, values: dict[str, Any]) -> int:
         raise InvalidInputError(
             "Name the account by accountId or accountExternalRef.", field="accountId"
         )
-    found = await session.scalar(select(Account.id).where(Account.external_ref == ref))
+    found = await account_id_by_ref(session, ref)
     if found is None:
         raise NotFoundError(f"No account has externalRef {ref!r}.", field="accountExternalRef")
     return int(found)
