@@ -66,8 +66,15 @@ async def token_for(session: AsyncSession, role: Role) -> str:
     return token
 
 
+# Runs before the page's own scripts and outside its Content-Security-Policy.
+WATCH_POLICY = """window.violations = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));"""
+
+
 async def open_with_token(browser: Browser, base: str, token: str) -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 1800})
+    await page.add_init_script(WATCH_POLICY)
     await page.goto(f"{base}/dashboard")
     await page.wait_for_selector("body[data-state=done]")
     await page.fill("#token", token)
@@ -116,6 +123,7 @@ async def test_dashboard_shows_the_api_figures(
         variables = {"from": f"{first}T00:00:00Z", "to": f"{end}T00:00:00Z"}
         answers = await graphql(base, manager, ANSWERS, variables)
         await check_figures(page, answers, await _entries(session))
+        assert await page.evaluate("window.violations") == []  # the CSP lets it all work
         await page.screenshot(path=screenshot_path(tmp_path, "dashboard.png"), full_page=True)
 
         wrong = await open_with_token(browser, base, "af_wrong")
