@@ -1,6 +1,6 @@
 """The dashboard in headless Chromium (Debian's), against a real server and demo data.
 
-Needs /usr/bin/chromium: `make test` installs it (apt-get install chromium) when missing.
+Needs /usr/bin/chromium (tests/browser.py says how `make test` gets it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +24,10 @@ from app.kit.actor import SYSTEM
 from app.models.auth import Role
 from app.models.handoff import Pipeline, PipelineEntry
 from schema import schema
+from tests.browser import chromium
 from tests.web.dashboard.server import uvicorn_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
 SECTIONS = ("funnel", "time-in-stage", "trend", "coverage", "stuck")
 ANSWERS = """
 query($from: DateTime!, $to: DateTime!) {
@@ -40,17 +41,10 @@ query($from: DateTime!, $to: DateTime!) {
 """
 
 
-def chromium() -> str:
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install -y chromium (make test does)"
-    return str(CHROMIUM)
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        found = await playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+    async with chromium() as found:
         yield found
-        await found.close()
 
 
 async def token_for(session: AsyncSession, role: Role) -> str:
