@@ -12,6 +12,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from app import metrics
@@ -19,6 +20,7 @@ from app.web.auth import principal_of, protected, viewer_of
 from app.web.dashboard import STATIC_DIR, DashboardAssets, dashboard_page
 from app.web.exports import export_csv
 from app.web.state import state_of
+from schema.engine import graphiql
 from schema.engine.ws import Connection
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ async def ingest(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/graphql", graphql, methods=["GET", "POST"]),
+    Mount("/graphiql/static", StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql"),
     WebSocketRoute("/graphql", graphql_ws),
     Route("/healthz", healthz),
     Route("/readyz", readyz),
