@@ -1,8 +1,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
-# The dashboard's browser test drives Debian's Chromium: Playwright cannot download one here.
+# The browser tests (marked `browser`) drive Debian's Chromium: Playwright cannot download
+# one here. When it is missing, `make pytest` installs it where it can (as root, with
+# apt-get); elsewhere it runs the other tests and says so in one line, except under CI
+# (`CI` set), which requires the browser tests: they run, and fail without Chromium.
 CHROMIUM = /usr/bin/chromium
+INSTALL_CHROMIUM = sudo apt-get install -y chromium
 
 .PHONY: run test lint typecheck pytest bench schema
 
@@ -24,13 +28,19 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed $(CHROMIUM)
-	$(BIN)/pytest
-
-$(CHROMIUM):
-	@if [ "$$(id -u)" != 0 ]; then echo "Chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi
-	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+pytest: $(BIN)/.installed
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests: apt-get install -y chromium"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+		echo "apt-get could not install chromium" >&2; \
+	fi
+	@if [ -x $(CHROMIUM) ] || [ -n "$$CI" ]; then \
+		$(BIN)/pytest; \
+	else \
+		echo "Chromium missing: browser tests skipped; install with: $(INSTALL_CHROMIUM)"; \
+		$(BIN)/pytest -m "not browser"; \
+	fi
 
 schema: $(BIN)/.installed
 	$(BIN)/accountflow export-schema > schema/schema.graphql

@@ -211,3 +211,4 @@ def _check_the_api(client: httpx.Client) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert client.get("/dashboard/static/vendor/chart.umd.js").status_code == 200
+    assert client.get("/graphiql/static/vendor/graphiql.min.js").status_code == 200

@@ -10,16 +10,17 @@ import logging
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from app import metrics
 from app.web.auth import principal_of, protected, viewer_of
-from app.web.dashboard import DASHBOARD_PAGE, STATIC_DIR
+from app.web.dashboard import STATIC_DIR, DashboardAssets, dashboard_page
 from app.web.exports import export_csv
 from app.web.state import state_of
+from schema.engine import graphiql
 from schema.engine.ws import Connection
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,9 @@ async def ingest(request: Request) -> Response:
     return await state_of(request).ingest(request, viewer_of(request))
 
 
-async def dashboard(request: Request) -> Response:
-    return FileResponse(DASHBOARD_PAGE)
-
-
 ROUTES: list[BaseRoute] = [
     Route("/graphql", graphql, methods=["GET", "POST"]),
+    Mount("/graphiql/static", StaticFiles(directory=graphiql.STATIC_DIR), name="graphiql"),
     WebSocketRoute("/graphql", graphql_ws),
     Route("/healthz", healthz),
     Route("/readyz", readyz),
@@ -91,6 +89,6 @@ ROUTES: list[BaseRoute] = [
     Route("/export/{kind}.csv", export),
     Route("/export/reports/{field}.csv", export_report),
     Route("/ingest/activities", ingest, methods=["POST"]),
-    Route("/dashboard", dashboard),
-    Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard"),
+    Route("/dashboard", dashboard_page),
+    Mount("/dashboard/static", DashboardAssets(directory=STATIC_DIR), name="dashboard"),
 ]

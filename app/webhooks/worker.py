@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import DateTime, Integer, Interval, Text
 
 from app.db import session_scope
-from app.errors import InvalidInputError
 from app.kit.sql import sql_file
-from app.webhooks import signing, urls
+from app.webhooks import egress, signing
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ ATTEMPTS = len(SCHEDULE) + 1
 JITTER = 0.2
 DISABLE_AFTER = timedelta(days=1)
 PER_HOST = 8
+# What is read of a receiver's answer (and dropped): its status is all a delivery needs.
+MAX_RESPONSE_BYTES = 64 * 1024
+LEASE_MARGIN_SECONDS = 5.0
 # Events (and their deliveries) are kept this long, unless a delivery is still pending.
 RETENTION = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 600.0
@@ -134,20 +138,19 @@ class Deliverer:
         sessionmaker: async_sessionmaker[AsyncSession],
         client: httpx.AsyncClient,
         *,
-        allow_private: bool,
+        deadline_seconds: float = 10.0,
         batch: int = 100,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta | None = None,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.client = client
-        self.allow_private = allow_private
+        self.deadline = deadline_seconds
         self.batch = batch
-        self.lease = lease
+        self.lease = lease or batch_lease(deadline_seconds, batch)
         self.clock = clock
         self.rng = rng or random.Random()
-        self._hosts: dict[str, tuple[float, str | None]] = {}
         # In flight per receiver host: httpx's CPU per request grows with the requests in
         # its pool, and one receiver should not take every connection.
         self._per_host: dict[str, asyncio.Semaphore] = {}
@@ -176,17 +179,13 @@ class Deliverer:
     async def _post_now(self, claimed: Claimed) -> Outcome:
         started = time.perf_counter()
         code: int | None = None
-        error = await self._blocked(claimed.url)
-        if error is None:
-            payload = body(claimed)
-            msg_id = message_id(claimed.event_id)
-            headers = signing.headers(claimed.secret, msg_id, int(time.time()), payload)
-            try:
-                response = await self.client.post(claimed.url, content=payload, headers=headers)
-                code = response.status_code
-                error = None if 200 <= code < 300 else f"HTTP {code}"
-            except httpx.HTTPError as failure:
-                error = f"{type(failure).__name__}: {failure}"[:500]
+        try:
+            code = await self._exchange(claimed)
+            error = None if 200 <= code < 300 else f"HTTP {code}"
+        except TimeoutError:
+            error = f"TimeoutError: no answer within {self.deadline:g} s"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}"[:500]
         latency = (time.perf_counter() - started) * 1000
         attempts = claimed.attempts + 1
         return Outcome(
@@ -200,20 +199,41 @@ class Deliverer:
             attempts=attempts,
         )
 
-    async def _blocked(self, url: str) -> str | None:
-        """Checked again at delivery: a host may resolve elsewhere than when it was saved."""
-        if self.allow_private:
-            return None
-        cached = self._hosts.get(url)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+    async def _exchange(self, claimed: Claimed) -> int:
+        """The receiver's status. One deadline covers the whole attempt (httpx's timeouts
+        are per read: a receiver trickling a byte a second would hold it for ever); the
+        body is read only to keep the connection, up to MAX_RESPONSE_BYTES, and dropped."""
+        payload = body(claimed)
+        msg_id = message_id(claimed.event_id)
+        headers = signing.headers(claimed.secret, msg_id, int(time.time()), payload)
+        request = self.client.build_request("POST", claimed.url, content=payload, headers=headers)
+        deadline = asyncio.get_running_loop().time() + self.deadline
+        async with asyncio.timeout_at(deadline):
+            response = await self.client.send(request, stream=True)
         try:
-            await urls.resolve_public(url, allow_private=False)
-            verdict = None
-        except InvalidInputError as refused:
-            verdict = refused.message
-        self._hosts[url] = (time.monotonic() + 60, verdict)
-        return verdict
+            with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                async with asyncio.timeout_at(deadline):
+                    await _drain(response)
+        finally:
+            await response.aclose()
+        return response.status_code
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read and drop the body; one longer than MAX_RESPONSE_BYTES is cut off, and with it
+    the connection. Raw bytes: a compressed body is never inflated."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen > MAX_RESPONSE_BYTES:
+            return
+
+
+def batch_lease(deadline_seconds: float, batch: int) -> timedelta:
+    """How long a claim lasts: the batch's slowest host posts ceil(batch / PER_HOST) times
+    in a row, each within the deadline, and the outcomes are recorded after the last."""
+    rounds = math.ceil(batch / PER_HOST)
+    return timedelta(seconds=deadline_seconds * rounds + LEASE_MARGIN_SECONDS)
 
 
 def _with_next(outcome: Outcome, now: datetime, rng: random.Random) -> dict[str, Any]:
@@ -233,13 +253,15 @@ def _with_next(outcome: Outcome, now: datetime, rng: random.Random) -> dict[str,
     return row
 
 
-def http_client(timeout_seconds: float) -> httpx.AsyncClient:
-    """Redirects are not followed (a 3xx is a failed attempt); no proxies from the env."""
+def http_client(
+    timeout_seconds: float, *, allow_private: bool = False, verify: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
+    """Connects only to the addresses it checked (app.webhooks.egress); redirects are not
+    followed (a 3xx is a failed attempt); no proxies from the env."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    transport = egress.GuardedTransport(allow_private=allow_private, limits=limits, verify=verify)
     return httpx.AsyncClient(
-        timeout=timeout_seconds,
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        timeout=timeout_seconds, follow_redirects=False, trust_env=False, transport=transport
     )
 
 
@@ -253,13 +275,8 @@ async def run(
     idle_seconds: float = 1.0,
 ) -> None:
     """Deliver until `stop` is set: `lanes` loops, so one slow receiver stalls one batch."""
-    async with http_client(timeout_seconds) as client:
-        deliverer = Deliverer(
-            sessionmaker,
-            client,
-            allow_private=allow_private,
-            lease=timedelta(seconds=timeout_seconds * 2 + 5),
-        )
+    async with http_client(timeout_seconds, allow_private=allow_private) as client:
+        deliverer = Deliverer(sessionmaker, client, deadline_seconds=timeout_seconds)
 
         async def pruner() -> None:
             while not stop.is_set():

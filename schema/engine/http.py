@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -32,7 +31,7 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
-from schema.engine import multipart
+from schema.engine import graphiql, multipart
 from schema.engine.compiled import CompiledReads, Statement, forbidden_paths
 from schema.engine.errors import error_order, format_error
 from schema.engine.http_request import (
@@ -136,9 +135,10 @@ class GraphQLEndpoint:
         self.budget = budget or CostBudget(settings.limits.cost_per_minute)
 
     def ide(self, request: Request) -> Response | None:
-        """GraphiQL for a browser outside production: the one answer needing no token."""
+        """GraphiQL for a browser outside production: the one answer needing no token. Its
+        assets are the app's own (/graphiql/static), none from another origin."""
         if request.method == "GET" and not self.settings.production and wants_ide(request):
-            return HTMLResponse(get_graphql_ide_html())
+            return HTMLResponse(graphiql.page())
         return None
 
     async def __call__(self, request: Request, principal: Principal) -> Response:

@@ -54,7 +54,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def client_out() -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(timeout_seconds=1.0) as client:
+    async with http_client(timeout_seconds=1.0, allow_private=True) as client:
         yield client
 
 
@@ -63,7 +63,6 @@ def deliverer(engine: AsyncEngine, client_out: httpx.AsyncClient, clock: Clock) 
     return Deliverer(
         db.create_sessionmaker(engine),
         client_out,
-        allow_private=True,
         clock=clock,
         rng=Random(7),
     )

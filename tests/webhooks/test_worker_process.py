@@ -63,8 +63,9 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         first.wait()
     receiver.delay = 0
     with worker_process(database_url) as second:
-        # The dead worker's lease (2 x timeout + 5 s) ends, the second worker retakes it.
-        _wait_for(lambda: len(receiver.arrived) == 2, 40)
+        # The dead worker's lease (a batch's rounds of 2 s deadlines + 5 s: 31 s) ends, the
+        # second worker retakes it.
+        _wait_for(lambda: len(receiver.arrived) == 2, 60)
         _wait_for(lambda: len(receiver.received) >= 2, 10)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=20) == 0

@@ -1,6 +1,6 @@
 """The dashboard in headless Chromium (Debian's), against a real server and demo data.
 
-Needs /usr/bin/chromium: `make test` installs it (apt-get install chromium) when missing.
+Needs /usr/bin/chromium (tests/browser.py says how `make test` gets it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +24,10 @@ from app.kit.actor import SYSTEM
 from app.models.auth import Role
 from app.models.handoff import Pipeline, PipelineEntry
 from schema import schema
+from tests.browser import chromium
 from tests.web.dashboard.server import uvicorn_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
 SECTIONS = ("funnel", "time-in-stage", "trend", "coverage", "stuck")
 ANSWERS = """
 query($from: DateTime!, $to: DateTime!) {
@@ -40,17 +41,10 @@ query($from: DateTime!, $to: DateTime!) {
 """
 
 
-def chromium() -> str:
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install -y chromium (make test does)"
-    return str(CHROMIUM)
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        found = await playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+    async with chromium() as found:
         yield found
-        await found.close()
 
 
 async def token_for(session: AsyncSession, role: Role) -> str:
@@ -66,8 +60,15 @@ async def token_for(session: AsyncSession, role: Role) -> str:
     return token
 
 
+# Runs before the page's own scripts and outside its Content-Security-Policy.
+WATCH_POLICY = """window.violations = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));"""
+
+
 async def open_with_token(browser: Browser, base: str, token: str) -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 1800})
+    await page.add_init_script(WATCH_POLICY)
     await page.goto(f"{base}/dashboard")
     await page.wait_for_selector("body[data-state=done]")
     await page.fill("#token", token)
@@ -116,6 +117,7 @@ async def test_dashboard_shows_the_api_figures(
         variables = {"from": f"{first}T00:00:00Z", "to": f"{end}T00:00:00Z"}
         answers = await graphql(base, manager, ANSWERS, variables)
         await check_figures(page, answers, await _entries(session))
+        assert await page.evaluate("window.violations") == []  # the CSP lets it all work
         await page.screenshot(path=screenshot_path(tmp_path, "dashboard.png"), full_page=True)
 
         wrong = await open_with_token(browser, base, "af_wrong")
