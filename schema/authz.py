@@ -6,7 +6,8 @@ with `query`/`mutation`; every other field is read through TYPE_RULES (the actio
 reading an object of that type needs) and FIELD_RULES (overrides for one field).
 MUTATION_RULES decide about a mutation's input before its service runs: the rows a REP may
 name (ROW_SCOPE finds each row type's account), the fields only some roles may set, and who
-may move or accept a pipeline entry. Services never check roles.
+may move or accept a pipeline entry. Services never check roles. ARGUMENT_RULES (in
+schema/authz_arguments.py, for this file's size) name what each list's orders and filters read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.models.planning import PlanGoal, WhiteSpace
 from app.planning.items import action_account_id
 from app.planning.service import plan_account_id
 from app.planning.statuses import item_account_id
+from schema.authz_arguments import ARGUMENT_RULES as ARGUMENT_RULES
 
 ALL = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
