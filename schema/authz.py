@@ -130,6 +130,7 @@ TYPE_RULES: dict[str, str] = {
     "UserConnection": "user.read",
     "UserEdge": "user.read",
     "UserPayload": "payload",
+    # An entry about a row also needs the rule of the row's type: webhooks' reach ADMIN only.
     "AuditEntry": "audit.read",
     "AuditEntryConnection": "audit.read",
     "AuditEntryEdge": "audit.read",

@@ -157,6 +157,11 @@ async def _apply(context: Context, rules: tuple[InputRule, ...], input: Any) -> 
         await _APPLY[type(rule)](context, rule, input)
 
 
+def unreadable_types(context: Context) -> list[str]:
+    """The types whose rule (TYPE_RULES) the caller lacks: what it may not read about."""
+    return sorted(name for name, action in TYPE_RULES.items() if not allowed(context, action))
+
+
 def item_error(context: Context, mutation_name: str, item: Any) -> AppError | None:
     """The error refusing one item of a batch mutation (ITEM_RULES), or None."""
     for rule in ITEM_RULES[mutation_name]:
