@@ -51,7 +51,6 @@ POLICY: dict[str, Rule] = {
     "activity.read": Rule(STAFF),
     # What a mutation returns to the caller it let through: every field of its payload.
     "payload": Rule(ALL),
-    "activity.author": Rule(ALL),
     "contact_rule.read": Rule(STAFF),
     "pipeline.read": Rule(STAFF),
     "handoff.read": Rule(STAFF),
@@ -90,7 +89,6 @@ POLICY: dict[str, Rule] = {
     "account.merge": Rule(MANAGERS),
     # leads, territories, imports and exports
     "lead.read": Rule(STAFF),
-    "lead.owner": Rule(ALL),
     "lead.create": Rule(ALL),
     "lead.update": Rule(STAFF),
     "lead.convert": Rule(STAFF, rep_scoped=True),
@@ -246,14 +244,14 @@ TYPE_RULES: dict[str, str] = {
 FIELD_RULES: dict[str, str] = {
     "Query.viewer": "viewer",  # every caller may see who it is
     "Query.node": "public",  # checked per runtime type in schema/node.py
-    # An activity reaches an integration only as its own mutation's result; the author is
-    # the user it named (by id or e-mail), so it may read that user back.
-    "Activity.user": "activity.author",
+    # An activity or a lead reaches an integration as its own mutation's result, a payload,
+    # where the type's rule is not checked: the user it names is a person, whom the
+    # integration may not read even when it named them. Their resolvers check this rule
+    # (permissions.require): a guard checks only rules narrower than the type's.
+    "Activity.user": "user.read",
+    "Lead.owner": "user.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
-    # A lead reaches an integration only as its own createLead's result; its owner is the
-    # user the integration named (or none), so it may read that user back.
-    "Lead.owner": "lead.owner",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -68,6 +68,7 @@ __all__ = [
     "mutation",
     "query",
     "refused_argument",
+    "require",
     "type_allowed",
 ]
 
@@ -78,6 +79,13 @@ DEFAULT_PIPELINE = "default"  # a move without `pipeline` moves in this one (sch
 
 def allowed(context: Context, action: str) -> bool:
     return context.role in POLICY[action].roles
+
+
+def require(context: Context, field: str) -> None:
+    """FORBIDDEN unless the role passes the field's rule (FIELD_RULES): for a field a guard
+    does not check, as it stands on a type reached through a mutation's payload."""
+    if not allowed(context, FIELD_RULES[field]):
+        raise forbidden()
 
 
 def type_allowed(context: Context, type_name: str) -> bool:
