@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,7 +38,6 @@ KEY_BYTES = 64  # AES-256-SIV
 # Stands around a cursor's unsealed array in the compiled path's JSON text: every text value
 # there is escaped (to_json), so a raw control character is ours.
 MARK = "\x01"
-_MARKED = re.compile(f"{MARK}([^{MARK}]*){MARK}")
 
 
 class _Sealer:
@@ -73,7 +71,9 @@ def seal_marked(text: str) -> str:
     """The compiled path's JSON text with each marked array sealed in place."""
     if MARK not in text:
         return text
-    return _MARKED.sub(lambda found: seal(found.group(1).encode()), text)
+    parts = text.split(MARK)  # the arrays are the odd parts: between a MARK and the next
+    parts[1::2] = [seal(array.encode()) for array in parts[1::2]]
+    return "".join(parts)
 
 
 def _encode_value(value: Any) -> Any:

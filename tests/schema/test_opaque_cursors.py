@@ -10,10 +10,11 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.kit import cursor, keys
+from app.models.accounts import Account
 from app.models.auth import Role
 from app.models.keys import ServerKey
 from app.settings import Settings, SettingsError
@@ -143,3 +144,20 @@ async def test_a_configured_key_wins_and_stays_out_of_logs(engine: AsyncEngine) 
     assert await keys.cursor_key(engine, settings.cursor_key) == keys.derived(secret)
     with pytest.raises(SettingsError, match="at least 32"):
         Settings.from_env({"ACCOUNTFLOW_CURSOR_KEY": "short"})
+
+
+async def test_a_mark_character_in_the_data_stays_data(api: Api) -> None:
+    """The compiled path marks its cursors with a control character; one in a name is
+    escaped in the JSON text (to_json), so it is neither sealed nor lost."""
+    account = await create_account(api.session, "placeholder")
+    await api.session.execute(
+        update(Account).where(Account.id == account.id).values(name=f"A{cursor.MARK}B{cursor.MARK}")
+    )
+    await api.session.commit()
+    manager = await api.caller(Role.MANAGER)
+    compiled = await api.post(COMPILED, caller=manager)
+    strawberry = await api.post(STRAWBERRY, caller=manager)
+    assert compiled.headers[EXECUTOR] == "compiled"
+    [edge] = compiled.json()["data"]["accounts"]["edges"]
+    assert edge["node"]["name"] == f"A{cursor.MARK}B{cursor.MARK}"
+    assert edge["cursor"] == strawberry.json()["data"]["accounts"]["edges"][0]["cursor"]
