@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -76,7 +77,7 @@ def _foreign(value: str) -> str:
     """The same array, sealed by another server (another key)."""
     plain = cursor.unseal(value)
     other = cursor._Sealer.cipher
-    cursor._Sealer.cipher = cursor.AESSIV(os.urandom(cursor.KEY_BYTES))
+    cursor._Sealer.cipher = AESSIV(os.urandom(cursor.KEY_BYTES))
     try:
         return cursor.seal(plain)
     finally:
