@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -54,6 +54,16 @@ def _flag(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+MIN_SECRET = 32  # characters
+
+
+def _secret(env: dict[str, str], name: str) -> str | None:
+    raw = env.get(name) or None
+    if raw is not None and len(raw) < MIN_SECRET:
+        raise SettingsError(f"{name} must be at least {MIN_SECRET} characters")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +190,8 @@ class Settings:
     rebuild: RebuildJob = RebuildJob()
     pool: DbPool = DbPool()
     push: Push = Push()
+    # Seals cursors (app.kit.keys): None uses the key generated in the database.
+    cursor_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -216,4 +228,5 @@ class Settings:
             rebuild=RebuildJob.from_env(env),
             pool=DbPool.from_env(env),
             push=Push.from_env(env),
+            cursor_key=_secret(env, "ACCOUNTFLOW_CURSOR_KEY"),
         )

@@ -78,6 +78,7 @@ class Activity(Node):
     async def user(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
         from schema.users import load_user
 
+        permissions.require(info.context, "Activity.user")
         return await load_user(info.context, self.user_pk)
 
     @strawberry.field(description="The contact, also when removed since.")

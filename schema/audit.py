@@ -1,3 +1,6 @@
+"""The audit log: every change, newest first; an entry about a row the caller may not read
+(a webhook, for a MANAGER) is left out, and secret values are redacted (app.audit.redact)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry.scalars import JSON
 
-from app.audit import service
+from app.audit import redact, service
 from app.kit.pagination import count, keyset_page
 from app.models import audit as models
 from schema import permissions
@@ -45,7 +48,7 @@ class AuditEntry(Node):
             action=row.action,
             entity_type=row.entity_type,
             entity_id=entity_id,
-            changes=JSON(row.changes),
+            changes=JSON(redact.changes(row.changes)),
             request_id=row.request_id,
             actor_pk=row.actor_user_id,
         )
@@ -70,7 +73,8 @@ class Query:
     ) -> Connection[AuditEntry]:
         args = page_args(info, first, after)
         entity = None if entity_id is None else from_global_id(entity_id, field="entityId")
-        query = service.list_query(entity)
+        hidden = permissions.unreadable_types(info.context)
+        query = service.list_query(entity, hidden_types=hidden)
         async with info.context.db() as session:
             page = await keyset_page(
                 session, query, order=(models.AuditEntry.id,), args=args, descending=True

@@ -6,7 +6,8 @@ with `query`/`mutation`; every other field is read through TYPE_RULES (the actio
 reading an object of that type needs) and FIELD_RULES (overrides for one field).
 MUTATION_RULES decide about a mutation's input before its service runs: the rows a REP may
 name (ROW_SCOPE finds each row type's account), the fields only some roles may set, and who
-may move or accept a pipeline entry. Services never check roles.
+may move or accept a pipeline entry. Services never check roles. ARGUMENT_RULES (in
+schema/authz_arguments.py, for this file's size) name what each list's orders and filters read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.models.planning import PlanGoal, WhiteSpace
 from app.planning.items import action_account_id
 from app.planning.service import plan_account_id
 from app.planning.statuses import item_account_id
+from schema.authz_arguments import ARGUMENT_RULES as ARGUMENT_RULES
 
 ALL = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
@@ -49,7 +51,6 @@ POLICY: dict[str, Rule] = {
     "activity.read": Rule(STAFF),
     # What a mutation returns to the caller it let through: every field of its payload.
     "payload": Rule(ALL),
-    "activity.author": Rule(ALL),
     "contact_rule.read": Rule(STAFF),
     "pipeline.read": Rule(STAFF),
     "handoff.read": Rule(STAFF),
@@ -88,7 +89,6 @@ POLICY: dict[str, Rule] = {
     "account.merge": Rule(MANAGERS),
     # leads, territories, imports and exports
     "lead.read": Rule(STAFF),
-    "lead.owner": Rule(ALL),
     "lead.create": Rule(ALL),
     "lead.update": Rule(STAFF),
     "lead.convert": Rule(STAFF, rep_scoped=True),
@@ -128,6 +128,7 @@ TYPE_RULES: dict[str, str] = {
     "UserConnection": "user.read",
     "UserEdge": "user.read",
     "UserPayload": "payload",
+    # An entry about a row also needs the rule of the row's type: webhooks' reach ADMIN only.
     "AuditEntry": "audit.read",
     "AuditEntryConnection": "audit.read",
     "AuditEntryEdge": "audit.read",
@@ -243,14 +244,14 @@ TYPE_RULES: dict[str, str] = {
 FIELD_RULES: dict[str, str] = {
     "Query.viewer": "viewer",  # every caller may see who it is
     "Query.node": "public",  # checked per runtime type in schema/node.py
-    # An activity reaches an integration only as its own mutation's result; the author is
-    # the user it named (by id or e-mail), so it may read that user back.
-    "Activity.user": "activity.author",
+    # An activity or a lead reaches an integration as its own mutation's result, a payload,
+    # where the type's rule is not checked: the user it names is a person, whom the
+    # integration may not read even when it named them. Their resolvers check this rule
+    # (permissions.require): a guard checks only rules narrower than the type's.
+    "Activity.user": "user.read",
+    "Lead.owner": "user.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
-    # A lead reaches an integration only as its own createLead's result; its owner is the
-    # user the integration named (or none), so it may read that user back.
-    "Lead.owner": "lead.owner",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

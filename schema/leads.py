@@ -79,6 +79,9 @@ class Lead(Node):
 
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
+        if self.owner_pk is None:
+            return None  # unowned: nothing to hide, whoever created it
+        permissions.require(info.context, "Lead.owner")
         return await load_user(info.context, self.owner_pk)
 
     @strawberry.field

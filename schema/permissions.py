@@ -8,11 +8,12 @@ checks of every other field are installed on the schema by schema/engine/guards.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema
 
 from app.auth.scope import account_value, entry_owner, handoff_recipient, user_holds_account
 from app.errors import AppError, ForbiddenError
@@ -20,6 +21,7 @@ from app.models.auth import Role
 from schema.authz import (
     ADMINS,
     ALL,
+    ARGUMENT_RULES,
     FIELD_RULES,
     FORBIDDEN_MESSAGE,
     ITEM_RULES,
@@ -38,6 +40,7 @@ from schema.authz import (
     SetBy,
 )
 from schema.context import Context
+from schema.engine import graphql_schema
 from schema.engine.guards import GUARD, ROOTS, field_action, forbidden, install_guards
 from schema.engine.inputs import camel
 from schema.relay import decode_id
@@ -47,6 +50,7 @@ from schema.unit_of_work import info_context, unit_of_work
 __all__ = [
     "ADMINS",
     "ALL",
+    "ARGUMENT_RULES",
     "FIELD_RULES",
     "FORBIDDEN_MESSAGE",
     "GUARD",
@@ -63,6 +67,8 @@ __all__ = [
     "install_guards",
     "mutation",
     "query",
+    "refused_argument",
+    "require",
     "type_allowed",
 ]
 
@@ -73,6 +79,13 @@ DEFAULT_PIPELINE = "default"  # a move without `pipeline` moves in this one (sch
 
 def allowed(context: Context, action: str) -> bool:
     return context.role in POLICY[action].roles
+
+
+def require(context: Context, field: str) -> None:
+    """FORBIDDEN unless the role passes the field's rule (FIELD_RULES): for a field a guard
+    does not check, as it stands on a type reached through a mutation's payload."""
+    if not allowed(context, FIELD_RULES[field]):
+        raise forbidden()
 
 
 def type_allowed(context: Context, type_name: str) -> bool:
@@ -152,12 +165,82 @@ async def _apply(context: Context, rules: tuple[InputRule, ...], input: Any) -> 
         await _APPLY[type(rule)](context, rule, input)
 
 
+def unreadable_types(context: Context) -> list[str]:
+    """The types whose rule (TYPE_RULES) the caller lacks: what it may not read about."""
+    return sorted(name for name, action in TYPE_RULES.items() if not allowed(context, action))
+
+
 def item_error(context: Context, mutation_name: str, item: Any) -> AppError | None:
     """The error refusing one item of a batch mutation (ITEM_RULES), or None."""
     for rule in ITEM_RULES[mutation_name]:
         if context.role not in rule.roles and not _unset(item, rule.field):
             return ForbiddenError(rule.message, field=camel(rule.field))
     return None
+
+
+ARGUMENT_MESSAGE = "You may not sort or filter by what you may not read."
+
+
+@functools.cache
+def _argument_readers(schema: GraphQLSchema) -> dict[str, dict[str, frozenset[Role]]]:
+    """Who may use each order and filter of ARGUMENT_RULES: who reads every field it names."""
+    return {
+        root: {key: _readers(schema, fields) for key, fields in rules.items()}
+        for root, rules in ARGUMENT_RULES.items()
+    }
+
+
+def _readers(schema: GraphQLSchema, fields: tuple[str, ...]) -> frozenset[Role]:
+    roles = ALL
+    for coordinate in fields:
+        type_name, _, name = coordinate.partition(".")
+        parent = schema.type_map[type_name]
+        assert isinstance(parent, GraphQLObjectType), coordinate
+        roles &= POLICY[field_action(parent, name, parent.fields[name])].roles
+    return roles
+
+
+def _given(value: Any, name: str) -> Any:
+    """An input's field by its GraphQL name: graphql-core's dict, or strawberry's object."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    python = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return getattr(value, python, getattr(value, f"{python}_", None))
+
+
+def _uses(key: str, filter: Any, order: Any) -> bool:
+    kind, _, name = key.partition(".")
+    if kind == "filter":
+        return filter is not None and _given(filter, name) is not None
+    field = None if order is None else _given(order, "field")
+    return getattr(field, "value", field) == name
+
+
+def refused_argument(
+    schema: GraphQLSchema, role: Role, root: str, arguments: Mapping[str, Any]
+) -> str | None:
+    """The order or filter (its ARGUMENT_RULES key) of a root field's arguments, by their
+    GraphQL names, that the role may not use; None when it may use them all. Both read paths
+    ask: the resolvers (`query`) and the compiled path (schema.engine.compiled.specs)."""
+    rules = _argument_readers(schema).get(root)
+    if not rules:
+        return None
+    filter, order = arguments.get("filter"), arguments.get("orderBy")
+    for key, roles in rules.items():
+        if role not in roles and _uses(key, filter, order):
+            return key
+    return None
+
+
+def _check_arguments(context: Context, kwargs: dict[str, Any]) -> None:
+    info = kwargs["info"]
+    if info.field_name not in ARGUMENT_RULES:
+        return
+    given = {camel(name): value for name, value in kwargs.items() if name != "info"}
+    refused = refused_argument(graphql_schema(info.schema), context.role, info.field_name, given)
+    if refused is not None:
+        field = "orderBy" if refused.startswith("orderBy.") else refused
+        raise ForbiddenError(ARGUMENT_MESSAGE, field=field)
 
 
 def _check(action: str) -> None:
@@ -172,9 +255,11 @@ def query(action: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awai
     def decorate(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(resolver)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            if not allowed(info_context(kwargs), action):
+            context = info_context(kwargs)
+            if not allowed(context, action):
                 raise forbidden()
             try:
+                _check_arguments(context, kwargs)
                 return await resolver(*args, **kwargs)
             except AppError as error:
                 raise GraphQLError(

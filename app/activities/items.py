@@ -140,7 +140,12 @@ async def _lookup(
 
 
 def _resolve(
-    index: int, item: ActivityInput, checks: Checks, clean: dict[str, Any], refs: _References
+    index: int,
+    item: ActivityInput,
+    checks: Checks,
+    clean: dict[str, Any],
+    refs: _References,
+    reads_people: bool,
 ) -> ActivityRow | None:
     account_id = item.account_id
     if account_id is not None and account_id not in refs.account_ids:
@@ -156,7 +161,9 @@ def _resolve(
         checks.add(NotFoundError("Unknown user.", field="userId"))
     if clean["user_email"] is not None:
         user_id = refs.user_emails.get(clean["user_email"].lower())
-        if user_id is None:
+        # Who may not read people (an integration) learns nothing of an email: one that is
+        # no user's leaves the activity without a user, as if none was named.
+        if user_id is None and reads_people:
             checks.add(NotFoundError("No user has this email.", field="userEmail"))
     if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
         checks.add(NotFoundError("Unknown contact for this account.", field="contactId"))
@@ -228,8 +235,9 @@ async def validate_items(
             checked.append((index, item, *_check_item(item, now)))
     refs = await _load_references(session, [(i, clean) for _, i, _, clean in checked])
     rows: list[ActivityRow] = []
+    reads_people = actor.may("user.read")
     for index, item, checks, clean in checked:
-        row = _resolve(index, item, checks, clean, refs)
+        row = _resolve(index, item, checks, clean, refs, reads_people)
         if row is None:
             rejected.append((index, checks.errors))
         else:

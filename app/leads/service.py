@@ -101,14 +101,17 @@ def clean_lead_fields(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-async def _check_owner(session: AsyncSession, owner_id: int | None) -> None:
+async def _check_owner(session: AsyncSession, actor: Actor, owner_id: int | None) -> None:
+    """A lead's owner is an active user who may own it. A caller who may not read people
+    (an integration) hears the same of every other user id as of an unknown one."""
     if owner_id is None:
         return
     user = await session.get(User, owner_id)
-    if user is None or not user.is_active:
+    if user is not None and user.is_active and user.role is not Role.INTEGRATION:
+        return
+    if user is None or not user.is_active or not actor.may("user.read"):
         raise NotFoundError("Unknown or inactive user.", field="ownerId")
-    if user.role is Role.INTEGRATION:
-        raise InvalidInputError("An integration cannot own a lead.", field="ownerId")
+    raise InvalidInputError("An integration cannot own a lead.", field="ownerId")
 
 
 async def _check_external_ref(
@@ -125,7 +128,7 @@ async def _check_external_ref(
 
 async def create_lead(session: AsyncSession, *, actor: Actor, **fields: Any) -> Lead:
     clean = clean_lead_fields(fields)
-    await _check_owner(session, clean.get("owner_id"))
+    await _check_owner(session, actor, clean.get("owner_id"))
     await _check_external_ref(session, clean.get("external_ref"))
     if clean.get("owner_id") is None:
         clean["owner_id"] = actor.default_owner_id
@@ -194,7 +197,7 @@ async def _check_update(
     if lead.status is LeadStatus.CONVERTED:
         raise InvalidTransitionError("A converted lead cannot change.", field="id")
     if "owner_id" in clean:
-        await _check_owner(session, clean["owner_id"])
+        await _check_owner(session, actor, clean["owner_id"])
     if "external_ref" in clean:
         await _check_external_ref(session, clean["external_ref"], exclude_id=lead.id)
 

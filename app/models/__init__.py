@@ -8,6 +8,7 @@ from app.models.audit import AuditEntry
 from app.models.auth import ApiToken, User
 from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
 from app.models.imports import ImportJob, ImportRowError
+from app.models.keys import ServerKey
 from app.models.leads import AssignmentRule, AssignmentRuleMember, Lead
 from app.models.planning import (
     AccountPlan,
@@ -58,6 +59,7 @@ __all__ = [
     "PlanAction",
     "PlanGoal",
     "RevenueWindowAnchor",
+    "ServerKey",
     "StageDayPair",
     "StageDayStay",
     "StageEvent",

@@ -17,6 +17,7 @@ from app import db
 from app.activities import rebuild
 from app.fanout import Hub, asyncpg_dsn
 from app.imports.jobs import wait_for_jobs
+from app.kit import cursor, keys
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
@@ -73,6 +74,7 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
         _engine(setup.url, settings, pool_size=pool.pool_size, max_overflow=pool.max_overflow)
     )
     sessionmaker = db.create_sessionmaker(engine)
+    cursor.use_key(await keys.cursor_key(engine, settings.cursor_key))
     reports = await _reports(stack, settings)
     stack.push_async_callback(wait_for_jobs)  # background CSV imports end before the engine
     hub = Hub(asyncpg_dsn(setup.url))  # listens from the first subscription on

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import redact
 from app.db import rows_by_id
 from app.errors import InvalidInputError, NotFoundError
 from app.events import EventType
@@ -50,7 +51,7 @@ async def create_webhook(
     session.add(hook)
     await session.flush()
     await session.refresh(hook)
-    values = changes.created({"url": url, "events": names})
+    values = redact.changes(changes.created({"url": url, "events": names}))
     await changes.record(
         session,
         actor=actor,
@@ -98,7 +99,7 @@ async def update_webhook(
     await changes.record(
         session,
         actor=actor,
-        audit=changes.Audit("webhook.update", "Webhook", hook.id, delta),
+        audit=changes.Audit("webhook.update", "Webhook", hook.id, redact.changes(delta)),
         events=None,
     )
     return hook
@@ -112,7 +113,10 @@ async def delete_webhook(session: AsyncSession, *, actor: Actor, webhook_id: int
         session,
         actor=actor,
         audit=changes.Audit(
-            "webhook.delete", "Webhook", webhook_id, changes.diff({"url": hook.url}, {"url": None})
+            "webhook.delete",
+            "Webhook",
+            webhook_id,
+            redact.changes(changes.diff({"url": hook.url}, {"url": None})),
         ),
         events=None,
     )

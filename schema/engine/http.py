@@ -27,6 +27,7 @@ from strawberry.types.graphql import OperationType
 
 from app import metrics
 from app.auth.tokens import Principal
+from app.kit import cursor
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
@@ -271,7 +272,7 @@ class GraphQLEndpoint:
             metrics.COMPILED.labels("error").inc()
             return None
         metrics.COMPILED.labels("compiled").inc()
-        return text, statement
+        return cursor.seal_marked(text), statement
 
     def _forbidden_in_place(
         self, data: str, statement: Statement, request_id: str, media_type: str

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from app.assignments import service
 from app.kit.actor import SYSTEM
 from app.models.activities import ActivityKind, ContactRule
 from app.models.assignments import Assignment, ManagerType
+from tests.support import Api, Caller, contract_operations
 
 
 def today() -> date:
@@ -84,3 +86,15 @@ async def rules_rebuilt(session: AsyncSession) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the contact-rule rebuild did not finish")
+
+
+async def log_op(
+    api: Api, name: str, variables: dict[str, Any], *, caller: Caller
+) -> dict[str, Any]:
+    """A contract operation run as `api.op` runs it, but for one error: a caller who may not
+    read people (an integration) reads the activity's `user` as null, FORBIDDEN."""
+    result = await api.gql(contract_operations()[name], variables, caller=caller)
+    for error in result.get("errors", []):
+        assert (error["extensions"]["code"], error["path"][-1]) == ("FORBIDDEN", "user"), error
+    data: dict[str, Any] = result["data"]
+    return data

@@ -10,7 +10,7 @@ from app.models.activities import Activity
 from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.activities.factories import create_assignment
+from tests.activities.factories import create_assignment, log_op
 from tests.support import Api
 
 WHEN = "2026-03-01T09:00:00+00:00"
@@ -53,7 +53,8 @@ async def test_a_rep_logs_only_on_held_accounts_and_only_as_themselves(api: Api)
     # Unnamed, the author is the REP.
     assert await stored(api) == [(held.id, rep.user_id, "1"), (held.id, rep.user_id, "5")]
     single = (
-        await api.op(
+        await log_op(
+            api,
             "LogActivity",
             {"input": {**base, "accountId": to_global_id("Account", foreign.id)}},
             caller=rep,
@@ -69,7 +70,8 @@ async def test_an_integration_logs_anywhere_and_names_the_user(api: Api) -> None
     account = await create_account(api.session, "Acme")
     item = {"accountId": to_global_id("Account", account.id), "kind": "CALL_INBOUND"}
     result = (
-        await api.op(
+        await log_op(
+            api,
             "LogActivity",
             {"input": {**item, "occurredAt": WHEN, "userId": rep.id}},
             caller=integration,
@@ -93,7 +95,7 @@ async def test_a_key_repeated_with_another_payload_is_a_conflict(api: Api) -> No
         "source": "erp",
         "externalId": "INV-7",
     }
-    first = (await api.op("LogActivity", {"input": item}, caller=integration))["logActivity"]
+    first = (await log_op(api, "LogActivity", {"input": item}, caller=integration))["logActivity"]
     assert first["errors"] == []
     changed: list[dict[str, Any]] = [
         {"amount": "10.51"},
@@ -104,13 +106,13 @@ async def test_a_key_repeated_with_another_payload_is_a_conflict(api: Api) -> No
         {"accountId": to_global_id("Account", other.id)},
     ]
     for change in changed:
-        again = (await api.op("LogActivity", {"input": {**item, **change}}, caller=integration))[
-            "logActivity"
-        ]
+        again = (
+            await log_op(api, "LogActivity", {"input": {**item, **change}}, caller=integration)
+        )["logActivity"]
         assert codes(again["errors"]) == [("IDEMPOTENCY_CONFLICT", "externalId")], change
         assert again["activity"] is None
     same = {**item, "amount": "10.5", "occurredAt": "2026-03-01T11:00:00+02:00"}
-    again = (await api.op("LogActivity", {"input": same}, caller=integration))["logActivity"]
+    again = (await log_op(api, "LogActivity", {"input": same}, caller=integration))["logActivity"]
     assert again["errors"] == []
     assert again["duplicate"] is True
     assert again["activity"]["id"] == first["activity"]["id"]
@@ -144,12 +146,12 @@ async def test_a_duplicate_shows_the_stored_activity_only_to_who_may_read_it(api
         "source": "mail",
         "externalId": "M-1",
     }
-    first = (await api.op("LogActivity", {"input": item}, caller=sender))["logActivity"]
+    first = (await log_op(api, "LogActivity", {"input": item}, caller=sender))["logActivity"]
     stored_id = first["activity"]["id"]
-    mine = (await api.op("LogActivity", {"input": item}, caller=sender))["logActivity"]
+    mine = (await log_op(api, "LogActivity", {"input": item}, caller=sender))["logActivity"]
     assert (mine["duplicate"], mine["activity"]["id"]) == (True, stored_id)
-    theirs = (await api.op("LogActivity", {"input": item}, caller=stranger))["logActivity"]
+    theirs = (await log_op(api, "LogActivity", {"input": item}, caller=stranger))["logActivity"]
     assert (theirs["duplicate"], theirs["activity"], theirs["errors"]) == (True, None, [])
-    managers = (await api.op("LogActivity", {"input": item}, caller=manager))["logActivity"]
+    managers = (await log_op(api, "LogActivity", {"input": item}, caller=manager))["logActivity"]
     assert (managers["duplicate"], managers["activity"]["id"]) == (True, stored_id)
     assert len(await stored(api)) == 1

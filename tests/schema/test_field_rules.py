@@ -85,7 +85,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "AccountPayload.account": ALL,
     "LogActivityPayload.activity": ALL,
     "Activity.account": ALL,
-    "Activity.user": ALL,
+    "Activity.user": STAFF,
+    "Lead.owner": STAFF,
 }
 
 
@@ -216,10 +217,13 @@ async def test_integration_reads_what_its_own_mutation_returns(api: Api) -> None
             "occurredAt": noon(0).isoformat(),
         }
     }
-    data = await api.data(logged, variables, caller=erp)
-    assert data["logActivity"]["activity"] == {
+    result = await api.gql(logged, variables, caller=erp)
+    assert result["data"]["logActivity"]["activity"] == {
         "kind": "INVOICE",
         "amount": "12.50",
         "account": {"name": "Guarded Co"},
-        "user": {"id": rep.id},
+        "user": None,  # a person, even the one it named (issue 18)
     }
+    assert [(e["extensions"]["code"], e["path"]) for e in result["errors"]] == [
+        ("FORBIDDEN", ["logActivity", "activity", "user"])
+    ]

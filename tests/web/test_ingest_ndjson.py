@@ -103,19 +103,20 @@ async def test_each_line_is_accepted_duplicate_or_rejected_as_logactivities_woul
 
     assert [a["line"] for a in answer] == list(range(1, len(items) + 1))
     statuses = {a["line"]: a["status"] for a in answer}
-    assert [n for n, s in statuses.items() if s == "accepted"] == [1, 8, 14]
+    # Line 5's email is no user's: an integration, which may not learn that, logs it unnamed.
+    assert [n for n, s in statuses.items() if s == "accepted"] == [1, 5, 8, 14]
     assert [n for n, s in statuses.items() if s == "duplicate"] == [11]
     # The same errors (code, message, field) as logActivities gives for the same items.
     expected = {r["index"] + 1: r["errors"] for r in through_graphql["rejected"]}
     assert {a["line"]: a["errors"] for a in answer if a["status"] == "rejected"} == expected
-    assert len(expected) == 10
+    assert len(expected) == 9
     assert errors_of(answer[12]) == [("IDEMPOTENCY_CONFLICT", "externalId")]
-    newest = await api.session.scalars(select(Activity.id).order_by(Activity.id.desc()).limit(3))
+    newest = await api.session.scalars(select(Activity.id).order_by(Activity.id.desc()).limit(4))
     assert [to_global_id("Activity", pk) for pk in sorted(newest)] == [
         a["id"] for a in answer if a["status"] == "accepted"
     ]
     assert "id" not in answer[10]
-    assert through_graphql["acceptedCount"] == 3
+    assert through_graphql["acceptedCount"] == 4
     assert through_graphql["duplicateCount"] == 1
 
 

@@ -153,8 +153,8 @@ def _page_info(
     values = {
         "hasNextPage": js.boolean(f"count(*) > {page.size}"),
         "hasPreviousPage": js.boolean(page.has_previous),
-        "startCursor": f"COALESCE(to_json({cursors}[1])::text, 'null')",
-        "endCursor": f"COALESCE(to_json({cursors}[least(count(*), {page.size})])::text, 'null')",
+        "startCursor": f"COALESCE('\"' || {cursors}[1] || '\"', 'null')",
+        "endCursor": f"COALESCE('\"' || {cursors}[least(count(*), {page.size})] || '\"', 'null')",
         "__typename": js.json_literal(info_type.name),
     }
     out = js.Concat().const("{")

@@ -33,7 +33,7 @@ from schema.engine.compiled.compiler import (
     seconds_in_stage,
 )
 from schema.engine.compiled.pages import activities, branches, column_name, users
-from schema.permissions import POLICY
+from schema.permissions import ARGUMENT_RULES, POLICY, refused_argument
 from schema.relay import NODE_LOADERS, from_global_id
 
 NODE_TABLES = {
@@ -234,6 +234,12 @@ SPECS: dict[str, dict[str, Spec]] = {
 def _rooted(c: Compiler, f: Field, action: str, spec: Spec) -> str:
     if c.role not in POLICY[action].roles:
         raise NotCompilable("a root the role may not read")
+    name = f.details[0].node.name.value
+    if name in ARGUMENT_RULES:  # strawberry answers FORBIDDEN (schema.permissions.query)
+        arguments = c.arguments(f)
+        refused = c.decide(lambda b: refused_argument(c.schema, c.role, name, arguments(b)), c.bind)
+        if refused is not None:
+            raise NotCompilable("an order or filter the role may not use")
     return spec(c, f)
 
 

@@ -12,6 +12,8 @@ from enum import Enum
 
 import orjson
 
+from app.kit.cursor import MARK
+
 
 def literal(value: str) -> str:
     """A SQL string literal (standard_conforming_strings is on: only quotes double)."""
@@ -89,9 +91,10 @@ def cast(python_type: type) -> str:
 
 
 def cursor(json_array: str) -> str:
-    """`app.kit.cursor.encode_cursor`: URL-safe base64 of the key's JSON (PostgreSQL's base64
-    breaks lines every 76 characters: the newlines go)."""
-    return f"translate(encode(convert_to({json_array}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
+    """`app.kit.cursor.encode_cursor`'s array between two MARKs: the answer's text has each
+    sealed (`seal_marked`) before it leaves, as PostgreSQL has not the key."""
+    mark = f"chr({ord(MARK)})"
+    return f"({mark} || {json_array} || {mark})"
 
 
 class Concat:

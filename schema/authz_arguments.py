@@ -1,0 +1,83 @@
+"""The rule table's part for lists' orders and filters (re-exported by schema/authz.py).
+
+Sorting or filtering by a value is reading it (DESIGN): each order and filter of a list
+names the fields it reads ("Type.field", each read by its own rule: FIELD_RULES, else its
+type's, as schema/engine/guards.py reads them), and a role may use it only when it may read
+every one (schema/permissions.py applies it on both read paths). Keys: "filter.<input
+field>", "orderBy.<order>"; () reads nothing of its own. A filter or order with no entry
+fails tests/schema/test_argument_rules.py.
+"""
+
+from __future__ import annotations
+
+_ASSIGNED = "Account.assignments"
+ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
+    "accounts": {
+        "filter.search": (
+            "Account.name",
+            "Account.externalRef",
+            "Account.website",
+            "Account.contacts",
+            "Contact.name",
+            "Contact.email",
+        ),
+        "filter.classification": ("Account.classification",),
+        "filter.industry": ("Account.industry",),
+        "filter.countryCode": ("Account.address", "Address.countryCode"),
+        "filter.parentId": ("Account.parent",),
+        "filter.includeArchived": ("Account.archivedAt",),
+        "filter.source": ("Account.source",),
+        "filter.tags": ("Account.tags",),
+        "filter.externalRef": ("Account.externalRef",),
+        "filter.employeeCountAbove": ("Account.employeeCount",),
+        "filter.assignedUserId": (_ASSIGNED, "Assignment.user"),
+        "filter.managerType": (_ASSIGNED, "Assignment.managerType"),
+        "filter.cadenceStatus": (_ASSIGNED, "Assignment.status", "Assignment.nextContactDue"),
+        "filter.stage": ("Account.pipelineEntry", "PipelineEntry.stage"),
+        "filter.pipeline": (),  # which pipeline `stage` means
+        "filter.createdAfter": ("Account.createdAt",),
+        "filter.updatedAfter": ("Account.updatedAt",),
+        "orderBy.NAME": ("Account.name",),
+        "orderBy.CREATED_AT": ("Account.createdAt",),
+        "orderBy.UPDATED_AT": ("Account.updatedAt",),
+        "orderBy.NEXT_CONTACT_DUE": (_ASSIGNED, "Assignment.nextContactDue"),
+        "orderBy.REVENUE_LAST_12_MONTHS": ("Account.revenueLast12Months",),
+    },
+    "contacts": {
+        "filter.search": ("Contact.name", "Contact.email"),
+        "filter.accountId": ("Contact.account",),
+        "filter.buyingRole": ("Contact.buyingRole",),
+    },
+    "assignments": {
+        "filter.userId": ("Assignment.user",),
+        "filter.managerType": ("Assignment.managerType",),
+        "filter.accountId": ("Assignment.account",),
+        "filter.status": ("Assignment.status",),
+        "filter.balance": ("Assignment.balance",),
+        "filter.inactiveUsers": ("Assignment.user", "User.isActive"),
+    },
+    "activities": {
+        "filter.accountId": ("Activity.account",),
+        "filter.userId": ("Activity.user",),
+        "filter.kinds": ("Activity.kind",),
+        "filter.from": ("Activity.occurredAt",),
+        "filter.to": ("Activity.occurredAt",),
+        "filter.includeVoided": ("Activity.voidedAt",),
+    },
+    "actionItems": {
+        "filter.ownerId": ("ActionItem.owner",),
+        "filter.status": ("ActionItem.status",),
+        "filter.dueBefore": ("ActionItem.due",),
+    },
+    "leads": {
+        "filter.status": ("Lead.status",),
+        "filter.source": ("Lead.source",),
+        "filter.ownerId": ("Lead.owner",),
+        "filter.search": ("Lead.company", "Lead.contactName", "Lead.email"),
+    },
+    "coverageReport": {
+        "filter.managerType": ("CoverageRow.managerType",),
+        "filter.classification": ("CoverageRow.classification",),
+        "filter.userId": ("CoverageRow.user",),
+    },
+}
