@@ -6,7 +6,7 @@ survivor. The function follows the chain (a survivor may itself be merged later)
 account that was not merged, for a whole batch of refs at once.
 
 Revision ID: 0016
-Revises: 0014 (the lead re-chains it after 0015)
+Revises: 0015
 Create Date: 2026-12-09 10:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,6 +20,7 @@ from app.models.activities import Activity
 from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
+from tests.activities.factories import log_op
 from tests.support import Api, Caller
 from tests.web.test_ingest_ndjson import ingest, lines
 
@@ -62,9 +63,8 @@ async def test_activities_by_a_merged_ref_land_on_the_survivor(api: Api) -> None
     survivor, _ = await _merged_pair(api, manager)
     item = {"kind": "CALL_INBOUND", "occurredAt": WHEN, "accountExternalRef": "B-1"}
 
-    one = await api.op(
-        "LogActivity", {"input": {**item, "externalId": "1", "source": "pbx"}}, caller=erp
-    )
+    variables = {"input": {**item, "externalId": "1", "source": "pbx"}}
+    one = await log_op(api, "LogActivity", variables, caller=erp)
     assert one["logActivity"]["errors"] == []
     assert one["logActivity"]["activity"]["account"]["id"] == to_global_id("Account", survivor.id)
     batch = await api.op("LogActivities", {"input": {"activities": [item]}}, caller=erp)
