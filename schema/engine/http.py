@@ -180,9 +180,10 @@ class GraphQLEndpoint:
     async def _execute(
         self, principal: Principal, params: Params, request_id: str, media_type: str, get: bool
     ) -> tuple[Response, str]:
-        wait = self.budget.retry_after(principal.token_id)
+        user_id = principal.user.id
+        wait = self.budget.retry_after(user_id)
         if wait is not None:
-            message = "This token spent its cost budget for the minute; retry later."
+            message = "You spent your cost budget for the minute; retry later."
             body = error_body(message, "RATE_LIMITED")
             headers = {"retry-after": str(wait)}
             return json_response(body, 429, request_id, media_type, headers), "rate_limited"
@@ -191,14 +192,14 @@ class GraphQLEndpoint:
             answer = await self._compiled(params, principal, now)
             if answer is not None:
                 text, statement = answer
-                self.budget.charge(principal.token_id, statement.cost)
+                self.budget.spend(user_id, statement.cost)
                 if statement.forbidden:
                     return self._forbidden_in_place(text, statement, request_id, media_type)
                 return _compiled_response(text, statement.cost, request_id, media_type), "ok"
         result = await self._run(principal, params, request_id, now, get)
         extensions = dict(result.extensions or {})
         extensions.setdefault("cost", 0)
-        self.budget.charge(principal.token_id, extensions["cost"])
+        self.budget.spend(user_id, extensions["cost"])
         return self._answer(result, extensions, request_id, media_type)
 
     async def _run(

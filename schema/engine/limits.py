@@ -160,37 +160,47 @@ class CostExtension(SchemaExtension):
 
 
 class CostBudget:
-    """A per-token budget of cost per minute, in this process (a leaky bucket).
+    """A per-user budget of cost per minute, in this process (a leaky bucket).
 
-    Each token's spent cost drains at `per_minute / 60` per second; a request is refused
-    while what is left undrained reaches `per_minute`. The bucket lives in the worker's
-    memory: with N workers a token may spend up to N times the budget, and a restart
-    forgets it. `per_minute = 0` turns the budget off.
+    Each user's spent cost drains at `per_minute / 60` per second; a request is refused
+    while what is left undrained reaches `per_minute`. Keyed by the user, so the tokens a
+    user mints share one budget. The bucket lives in the worker's memory: with N workers a
+    user may spend up to N times the budget, and a restart forgets it. `per_minute = 0`
+    turns the budget off.
     """
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.rate = per_minute / 60
         self.clock = clock
-        self.spent: dict[int, tuple[float, float]] = {}  # token id -> (level, at)
+        self.spent: dict[int, tuple[float, float]] = {}  # user id -> (level, at)
 
-    def _level(self, key: int, now: float) -> float:
-        level, at = self.spent.get(key, (0.0, now))
+    def _level(self, user_id: int, now: float) -> float:
+        level, at = self.spent.get(user_id, (0.0, now))
         return max(0.0, level - (now - at) * self.rate)
 
-    def retry_after(self, key: int) -> int | None:
-        """Seconds to wait before this token may run again; None when it may now."""
+    def retry_after(self, user_id: int) -> int | None:
+        """Seconds to wait before this user may run again; None when they may now."""
         if not self.per_minute:
             return None
-        level = self._level(key, self.clock())
+        level = self._level(user_id, self.clock())
         if level < self.per_minute:
             return None
         return max(1, math.ceil((level - self.per_minute) / self.rate) + 1)
 
-    def charge(self, key: int, cost: int) -> None:
+    def spend(self, user_id: int, cost: int) -> None:
+        """Add the cost of what ran (a request admitted by `retry_after`), whatever is left."""
         if not self.per_minute or cost <= 0:
             return
         now = self.clock()
-        if len(self.spent) > 10_000:  # forget the tokens that have drained
+        if len(self.spent) > 10_000:  # forget the users whose spending has drained
             self.spent = {k: v for k, v in self.spent.items() if self._level(k, now) > 0}
-        self.spent[key] = (self._level(key, now) + cost, now)
+        self.spent[user_id] = (self._level(user_id, now) + cost, now)
+
+    def charge(self, user_id: int, cost: int) -> bool:
+        """Spend `cost` if the user's budget is not spent yet (True); else spend nothing and
+        say False. For work charged as it goes, e.g. each subscription event delivered."""
+        if self.retry_after(user_id) is not None:
+            return False
+        self.spend(user_id, cost)
+        return True
