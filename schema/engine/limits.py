@@ -29,9 +29,24 @@ from strawberry.extensions import SchemaExtension
 from app.models.auth import Role
 from app.settings import Limits
 from schema.engine import graphql_schema
-from schema.engine.analysis import DEPTH, Analysis
+from schema.engine.analysis import DEPTH, Analysis, Prices, page_values
+from schema.relay import BOUNDED_LISTS
 
-__all__ = ["Analysis", "CostBudget", "CostExtension", "standard_nesting", "validation_rules"]
+__all__ = [
+    "Analysis",
+    "CostBudget",
+    "CostExtension",
+    "prices",
+    "standard_nesting",
+    "validation_rules",
+]
+
+
+@cache
+def prices(limits: Limits) -> Prices:
+    """The default page, and the bound of each bounded list (schema.relay.BOUNDED_LISTS)."""
+    bounds = dict.fromkeys(BOUNDED_LISTS, limits.max_list_items)
+    return Prices(page=limits.default_page_size, bounds=bounds)
 
 
 @cache
@@ -121,8 +136,10 @@ class CostExtension(SchemaExtension):
         document = ctx.graphql_document
         operation = get_operation_ast(document, ctx.operation_name) if document else None
         if document is not None and operation is not None:
-            analysis = Analysis(graphql_schema(ctx.schema), document)
-            self.cost = analysis.cost(operation, ctx.variables or {}, self.limits.default_page_size)
+            schema = graphql_schema(ctx.schema)
+            analysis = Analysis(schema, document)
+            variables = page_values(schema, operation, ctx.variables)
+            self.cost = analysis.cost(operation, variables, prices(self.limits))
             error = self._refusal(analysis, operation)
             if error is not None:
                 ctx.result = ExecutionResult(data=None, errors=[error])
