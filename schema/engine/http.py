@@ -32,8 +32,9 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
-from schema.engine import multipart
+from schema.engine import graphql_schema, multipart
 from schema.engine.compiled import CompiledReads, Statement, forbidden_paths
+from schema.engine.documents import Documents, TooManyTokensError
 from schema.engine.errors import error_order, format_error
 from schema.engine.http_request import (
     GRAPHQL_RESPONSE,
@@ -134,6 +135,7 @@ class GraphQLEndpoint:
         self.settings = settings
         self.reports = reports
         self.budget = budget or CostBudget(settings.limits.cost_per_minute)
+        self.documents = Documents(graphql_schema(schema), settings.limits.max_tokens)
 
     def ide(self, request: Request) -> Response | None:
         """GraphiQL for a browser outside production: the one answer needing no token."""
@@ -187,8 +189,15 @@ class GraphQLEndpoint:
             body = error_body(message, "RATE_LIMITED")
             headers = {"retry-after": str(wait)}
             return json_response(body, 429, request_id, media_type, headers), "rate_limited"
+        try:
+            parsed = self.documents(params[0])  # once: both paths find it in the cache
+        except TooManyTokensError as error:
+            refused = ExecutionResult(data=None, errors=[error])
+            return self._answer(refused, {"cost": 0}, request_id, media_type)
+        except GraphQLError:
+            parsed = None  # strawberry says what is wrong with it
         now = self.clock()
-        if self.compiled is not None:
+        if self.compiled is not None and parsed is not None:
             answer = await self._compiled(params, principal, now)
             if answer is not None:
                 text, statement = answer

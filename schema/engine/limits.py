@@ -1,7 +1,8 @@
 """Bounded validation and cost: depth, aliases and introspection shape as one validation
-rule, the cost as an extension that prices each operation before it runs, and the per-token
-cost budget. Each reads the document's summary (schema/engine/analysis.py), made once per
-fragment, so the work is linear in the document's size.
+rule, the cost as an extension that prices each operation before it runs (and bounds the
+tokens strawberry parses), and the per-user cost budget. Each reads the document's summary
+(schema/engine/analysis.py), made once per fragment, so the work is linear in the
+document's size.
 """
 
 from __future__ import annotations
@@ -130,6 +131,12 @@ class CostExtension(SchemaExtension):
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.cost = 0
+
+    def on_operation(self) -> Iterator[None]:
+        # Before strawberry parses: the options schema/engine/documents.py parses with, so
+        # both find the one parse of a text in ParserCache's LRU.
+        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
+        yield
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context

@@ -31,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
-    parse,
     specified_rules,
     validate,
 )
@@ -45,6 +44,7 @@ from app.settings import Limits
 from schema.engine.analysis import int_variables
 from schema.engine.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
 from schema.engine.compiled.specs import SPECS, covered
+from schema.engine.documents import Documents
 from schema.engine.limits import Analysis, prices, validation_rules
 from schema.relay import from_global_id
 
@@ -121,6 +121,7 @@ class CompiledReads:
         self.limits = limits
         self.production = production
         self.rules = [*specified_rules, *validation_rules(limits.max_depth, limits.max_aliases)]
+        self.parse = Documents(schema, limits.max_tokens)
         self.documents: _Lru[str, Document | str] = _Lru(256)
         self.plans: _Lru[Hashable, list[Plan]] = _Lru(1024)
         self.costs: _Lru[Hashable, int] = _Lru(1024)
@@ -199,7 +200,7 @@ class CompiledReads:
         if found is not None:
             return found
         try:
-            node = parse(query)
+            node = self.parse(query)
         except GraphQLError:
             result: Document | str = REFUSED
         else:
