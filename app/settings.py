@@ -75,7 +75,11 @@ class Limits:
     max_batch: int = 1000
     max_body_bytes: int = 2 * 1024 * 1024
     max_cost: int = 50_000
-    # Per token, in this process (each worker keeps its own budget); 0 turns it off.
+    # graphql-core stops parsing a document past this many tokens (comments included).
+    max_tokens: int = 10_000
+    # An account's contacts, assignments and stage history: at most this many each.
+    max_list_items: int = 100
+    # Per user, in this process (each worker keeps its own budget); 0 turns it off.
     cost_per_minute: int = 5_000_000
     max_upload_bytes: int = 512 * 1024 * 1024  # a CSV import's file (multipart upload)
     # POST /ingest/activities: NDJSON lines and bytes per request.
@@ -208,6 +212,8 @@ class Settings:
             max_batch=_int(env, "ACCOUNTFLOW_MAX_BATCH", 1000),
             max_body_bytes=_int(env, "ACCOUNTFLOW_MAX_BODY_BYTES", 2 * 1024 * 1024),
             max_cost=_int(env, "ACCOUNTFLOW_MAX_COST", 50_000),
+            max_tokens=_int(env, "ACCOUNTFLOW_MAX_TOKENS", 10_000),
+            max_list_items=_int(env, "ACCOUNTFLOW_MAX_LIST_ITEMS", 100),
             cost_per_minute=_int(
                 env, "ACCOUNTFLOW_RATE_LIMIT_COST_PER_MINUTE", 5_000_000, minimum=0
             ),

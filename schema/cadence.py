@@ -20,6 +20,7 @@ from schema.errors import UserError
 from schema.relay import (
     Connection,
     Node,
+    at_most,
     connection,
     decode_id,
     decode_optional,
@@ -133,11 +134,14 @@ register_node("Assignment", "assignment.read", load_assignment)
 class AccountCadenceFields:
     pk: strawberry.Private[int]
 
-    @strawberry.field(description="Who covers the account, one per manager type.")
+    @strawberry.field(
+        description="Who covers the account, by manager type: at most"
+        " ACCOUNTFLOW_MAX_LIST_ITEMS (100); `assignments(filter: {accountId})` pages them all."
+    )
     async def assignments(self, info: Info) -> list[Assignment]:
         rows = await info.context.loader(service.assignments_by_account).load(self.pk)
         now = info.context.now
-        return [Assignment.from_model(row, now) for row in rows]
+        return [Assignment.from_model(row, now) for row in at_most(info, rows)]
 
 
 @strawberry.type

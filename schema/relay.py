@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -95,6 +95,17 @@ def page_args(info: Info, first: int | None, after: str | None) -> PageArgs:
     return check_page_args(
         first, after, default=limits.default_page_size, maximum=limits.max_page_size
     )
+
+
+# Plain lists (no `first`) that return at most `Limits.max_list_items` items each: the cost
+# prices them by that bound (schema/engine/limits.py) and the compiled path's SQL caps them.
+BOUNDED_LISTS = frozenset({"Account.contacts", "Account.assignments", "Account.stageHistory"})
+
+
+def at_most(info: Info, items: Sequence[T], *, newest: bool = False) -> Sequence[T]:
+    """A bounded list's items: the first `max_list_items` of them, or the last (`newest`)."""
+    bound = info.context.settings.limits.max_list_items
+    return items[-bound:] if newest else items[:bound]
 
 
 def selects(info: Info, name: str) -> bool:

@@ -21,7 +21,15 @@ from schema.enums import AccountSource, BuyingRole, Classification
 from schema.errors import UserError
 from schema.handoff import AccountHandoffFields
 from schema.planning import AccountPlanningFields
-from schema.relay import Connection, Node, list_connection, page_args, register_node, to_global_id
+from schema.relay import (
+    Connection,
+    Node,
+    at_most,
+    list_connection,
+    page_args,
+    register_node,
+    to_global_id,
+)
 
 
 def _values(
@@ -131,10 +139,13 @@ class Account(
     async def parent(self, info: Info) -> Account | None:
         return await load_account(info.context, self.parent_pk)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The first contacts by id, at most ACCOUNTFLOW_MAX_LIST_ITEMS (100);"
+        " `contacts(filter: {accountId})` pages through all of them."
+    )
     async def contacts(self, info: Info) -> list[Contact]:
         rows = await info.context.loader(service.contact_rows_by_account).load(self.pk)
-        return [Contact.from_model(row) for row in rows]
+        return [Contact.from_model(row) for row in at_most(info, rows)]
 
     @strawberry.field
     async def branches(

@@ -12,16 +12,18 @@ adds nothing: graphql-core's NoFragmentCycles and KnownFragmentNames report thos
 
 Cost, before execution (it needs the variables): a field of a leaf type costs nothing; a
 field of an object type costs 1 plus its children's cost; a connection field (one with a
-`first` argument) 1 plus its children's cost times `first` (the default page size when
-absent or null, variables resolved); the lists of a connection (`edges`) are counted by
-`first` already; any other list of objects counts one default page of its objects.
-Introspection costs 1 per object field, never multiplied: its size is bounded by the
-schema and by the introspection shape (schema/engine/limits.py).
+`first` argument) 1 plus its children's cost times the page it runs: `first`, else `last`,
+else the default page size (absent or null), read from the variables as the executor
+coerces them (a default applied, `2.0` is 2); the lists of a connection (`edges`) are
+counted by the page already; a plain list with a bound (`Prices.bounds`) counts that many
+of its objects, any other list of objects one default page. Introspection costs 1 per
+object field, never multiplied: its size is bounded by the schema and by the
+introspection shape (schema/engine/limits.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +43,18 @@ from graphql import (
     GraphQLSkipDirective,
     InlineFragmentNode,
     IntValueNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
+    TypeNode,
+    ValueNode,
+    VariableDefinitionNode,
     VariableNode,
     get_named_type,
 )
+from graphql.execution.values import VariableValues, get_variable_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
 CAP = 10**12  # sums and products stop growing here: enough to refuse, small to compute
@@ -66,10 +74,39 @@ TRACKED = frozenset(
     ]
 )
 DEPTH = "depth"  # the key of an introspection selection's own nesting
+PAGE_ARGUMENTS = ("first", "last")  # a connection runs the first of them given
 
 
 def _cap(value: int) -> int:
     return value if value < CAP else CAP
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """What the cost reads besides the document and the variables."""
+
+    page: int  # the default page size
+    bounds: Mapping[str, int] = field(default_factory=dict)  # "Type.field" -> most items
+
+
+def _is_int(type_: TypeNode) -> bool:
+    if isinstance(type_, NonNullTypeNode):
+        type_ = type_.type
+    return isinstance(type_, NamedTypeNode) and type_.name.value == "Int"
+
+
+def int_variables(operation: OperationDefinitionNode) -> list[VariableDefinitionNode]:
+    """The operation's variables of type Int: the only ones a page size can come from."""
+    return [d for d in operation.variable_definitions or () if _is_int(d.type)]
+
+
+def page_values(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The Int variables as the executor coerces them: defaults applied, `2.0` as 2, null
+    kept as None. Empty when they do not coerce: the executor then runs nothing."""
+    coerced = get_variable_values(schema, int_variables(operation), raw or {})
+    return coerced.coerced if isinstance(coerced, VariableValues) else {}
 
 
 @dataclass(slots=True)
@@ -230,11 +267,11 @@ class Analysis:
         return self.shape(operation.selection_set, root)
 
     # -- cost (needs the variables: execution) -----------------------------------------
-    def cost(self, operation: OperationDefinitionNode, variables: dict[str, Any], page: int) -> int:
-        defaults = {
-            d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
-        }
-        walk = _CostWalk(self, variables, defaults, page)
+    def cost(
+        self, operation: OperationDefinitionNode, variables: dict[str, Any], prices: Prices
+    ) -> int:
+        """The operation's cost; `variables` coerced (`page_values`, or all of them)."""
+        walk = _CostWalk(self, variables, prices)
         for name in self.order:
             fragment = self.fragments[name]
             type_ = self._type(fragment.type_condition.name.value, None)
@@ -244,13 +281,10 @@ class Analysis:
 
 
 class _CostWalk:
-    def __init__(
-        self, analysis: Analysis, variables: dict[str, Any], defaults: dict[str, Any], page: int
-    ) -> None:
+    def __init__(self, analysis: Analysis, variables: dict[str, Any], prices: Prices) -> None:
         self.analysis = analysis
         self.variables = variables
-        self.defaults = defaults
-        self.page = page
+        self.prices = prices
         self.fragments: dict[str, int] = {}
 
     def selection(
@@ -274,29 +308,33 @@ class _CostWalk:
         named = get_named_type(definition.type) if definition is not None else None
         flat = flat or name in INTROSPECTION_ROOTS or _is_introspection(parent)
         children = self.selection(node.selection_set, named, flat)
-        if flat or definition is None:
+        if flat or definition is None or parent is None:
             return _cap(1 + children)
         if "first" in definition.args:  # a connection: its edges are counted inside
-            return _cap(1 + self.first(node) * children)
+            return _cap(1 + self.page(node) * children)
         type_ = definition.type
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         if not isinstance(type_, GraphQLList):
             return _cap(1 + children)
-        if parent is not None and parent.name.endswith("Connection"):
-            return _cap(1 + children)  # the edges of a page: `first` counted them
-        return _cap(self.page * (1 + children))  # any other list: one page of objects
+        if parent.name.endswith("Connection"):
+            return _cap(1 + children)  # the edges of a page: its size counted them
+        items = self.prices.bounds.get(f"{parent.name}.{name}", self.prices.page)
+        return _cap(items * (1 + children))
 
-    def first(self, node: FieldNode) -> int:
-        value: Any = None
-        for argument in node.arguments or ():
-            if argument.name.value == "first":
-                value = argument.value
-        if isinstance(value, VariableNode):
-            name = value.name.value
-            value = self.variables[name] if name in self.variables else self.defaults.get(name)
-        if isinstance(value, IntValueNode):
-            value = int(value.value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            return self.page
-        return min(max(value, 0), CAP)
+    def page(self, node: FieldNode) -> int:
+        """The page a connection runs: `first`, else `last`, else the default page size."""
+        given = {argument.name.value: argument.value for argument in node.arguments or ()}
+        for name in PAGE_ARGUMENTS:
+            value = self.value(given.get(name))
+            if value is not None:
+                return min(max(value, 0), CAP)
+        return self.prices.page
+
+    def value(self, node: ValueNode | None) -> int | None:
+        found: Any = None
+        if isinstance(node, VariableNode):
+            found = self.variables.get(node.name.value)
+        elif isinstance(node, IntValueNode):
+            found = int(node.value)
+        return found if isinstance(found, int) and not isinstance(found, bool) else None

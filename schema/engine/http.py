@@ -32,8 +32,9 @@ from app.replica import ReportDatabase
 from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
-from schema.engine import graphiql, multipart
+from schema.engine import graphiql, graphql_schema, multipart
 from schema.engine.compiled import CompiledReads, Statement, forbidden_paths
+from schema.engine.documents import Documents, TooManyTokensError
 from schema.engine.errors import error_order, format_error
 from schema.engine.http_request import (
     GRAPHQL_RESPONSE,
@@ -134,6 +135,7 @@ class GraphQLEndpoint:
         self.settings = settings
         self.reports = reports
         self.budget = budget or CostBudget(settings.limits.cost_per_minute)
+        self.documents = Documents(graphql_schema(schema), settings.limits.max_tokens)
 
     def ide(self, request: Request) -> Response | None:
         """GraphiQL for a browser outside production: the one answer needing no token. Its
@@ -181,25 +183,33 @@ class GraphQLEndpoint:
     async def _execute(
         self, principal: Principal, params: Params, request_id: str, media_type: str, get: bool
     ) -> tuple[Response, str]:
-        wait = self.budget.retry_after(principal.token_id)
+        user_id = principal.user.id
+        wait = self.budget.retry_after(user_id)
         if wait is not None:
-            message = "This token spent its cost budget for the minute; retry later."
+            message = "You spent your cost budget for the minute; retry later."
             body = error_body(message, "RATE_LIMITED")
             headers = {"retry-after": str(wait)}
             return json_response(body, 429, request_id, media_type, headers), "rate_limited"
+        try:
+            parsed = self.documents(params[0])  # once: both paths find it in the cache
+        except TooManyTokensError as error:
+            refused = ExecutionResult(data=None, errors=[error])
+            return self._answer(refused, {"cost": 0}, request_id, media_type)
+        except GraphQLError:
+            parsed = None  # strawberry says what is wrong with it
         now = self.clock()
-        if self.compiled is not None:
+        if self.compiled is not None and parsed is not None:
             answer = await self._compiled(params, principal, now)
             if answer is not None:
                 text, statement = answer
-                self.budget.charge(principal.token_id, statement.cost)
+                self.budget.spend(user_id, statement.cost)
                 if statement.forbidden:
                     return self._forbidden_in_place(text, statement, request_id, media_type)
                 return _compiled_response(text, statement.cost, request_id, media_type), "ok"
         result = await self._run(principal, params, request_id, now, get)
         extensions = dict(result.extensions or {})
         extensions.setdefault("cost", 0)
-        self.budget.charge(principal.token_id, extensions["cost"])
+        self.budget.spend(user_id, extensions["cost"])
         return self._answer(result, extensions, request_id, media_type)
 
     async def _run(

@@ -1,7 +1,8 @@
 """Bounded validation and cost: depth, aliases and introspection shape as one validation
-rule, the cost as an extension that prices each operation before it runs, and the per-token
-cost budget. Each reads the document's summary (schema/engine/analysis.py), made once per
-fragment, so the work is linear in the document's size.
+rule, the cost as an extension that prices each operation before it runs (and bounds the
+tokens strawberry parses), and the per-user cost budget. Each reads the document's summary
+(schema/engine/analysis.py), made once per fragment, so the work is linear in the
+document's size.
 """
 
 from __future__ import annotations
@@ -29,9 +30,24 @@ from strawberry.extensions import SchemaExtension
 from app.models.auth import Role
 from app.settings import Limits
 from schema.engine import graphql_schema
-from schema.engine.analysis import DEPTH, Analysis
+from schema.engine.analysis import DEPTH, Analysis, Prices, page_values
+from schema.relay import BOUNDED_LISTS
 
-__all__ = ["Analysis", "CostBudget", "CostExtension", "standard_nesting", "validation_rules"]
+__all__ = [
+    "Analysis",
+    "CostBudget",
+    "CostExtension",
+    "prices",
+    "standard_nesting",
+    "validation_rules",
+]
+
+
+@cache
+def prices(limits: Limits) -> Prices:
+    """The default page, and the bound of each bounded list (schema.relay.BOUNDED_LISTS)."""
+    bounds = dict.fromkeys(BOUNDED_LISTS, limits.max_list_items)
+    return Prices(page=limits.default_page_size, bounds=bounds)
 
 
 @cache
@@ -116,13 +132,21 @@ class CostExtension(SchemaExtension):
         self.limits = limits
         self.cost = 0
 
+    def on_operation(self) -> Iterator[None]:
+        # Before strawberry parses: the options schema/engine/documents.py parses with, so
+        # both find the one parse of a text in ParserCache's LRU.
+        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
+        yield
+
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
         operation = get_operation_ast(document, ctx.operation_name) if document else None
         if document is not None and operation is not None:
-            analysis = Analysis(graphql_schema(ctx.schema), document)
-            self.cost = analysis.cost(operation, ctx.variables or {}, self.limits.default_page_size)
+            schema = graphql_schema(ctx.schema)
+            analysis = Analysis(schema, document)
+            variables = page_values(schema, operation, ctx.variables)
+            self.cost = analysis.cost(operation, variables, prices(self.limits))
             error = self._refusal(analysis, operation)
             if error is not None:
                 ctx.result = ExecutionResult(data=None, errors=[error])
@@ -160,37 +184,47 @@ class CostExtension(SchemaExtension):
 
 
 class CostBudget:
-    """A per-token budget of cost per minute, in this process (a leaky bucket).
+    """A per-user budget of cost per minute, in this process (a leaky bucket).
 
-    Each token's spent cost drains at `per_minute / 60` per second; a request is refused
-    while what is left undrained reaches `per_minute`. The bucket lives in the worker's
-    memory: with N workers a token may spend up to N times the budget, and a restart
-    forgets it. `per_minute = 0` turns the budget off.
+    Each user's spent cost drains at `per_minute / 60` per second; a request is refused
+    while what is left undrained reaches `per_minute`. Keyed by the user, so the tokens a
+    user mints share one budget. The bucket lives in the worker's memory: with N workers a
+    user may spend up to N times the budget, and a restart forgets it. `per_minute = 0`
+    turns the budget off.
     """
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
         self.rate = per_minute / 60
         self.clock = clock
-        self.spent: dict[int, tuple[float, float]] = {}  # token id -> (level, at)
+        self.spent: dict[int, tuple[float, float]] = {}  # user id -> (level, at)
 
-    def _level(self, key: int, now: float) -> float:
-        level, at = self.spent.get(key, (0.0, now))
+    def _level(self, user_id: int, now: float) -> float:
+        level, at = self.spent.get(user_id, (0.0, now))
         return max(0.0, level - (now - at) * self.rate)
 
-    def retry_after(self, key: int) -> int | None:
-        """Seconds to wait before this token may run again; None when it may now."""
+    def retry_after(self, user_id: int) -> int | None:
+        """Seconds to wait before this user may run again; None when they may now."""
         if not self.per_minute:
             return None
-        level = self._level(key, self.clock())
+        level = self._level(user_id, self.clock())
         if level < self.per_minute:
             return None
         return max(1, math.ceil((level - self.per_minute) / self.rate) + 1)
 
-    def charge(self, key: int, cost: int) -> None:
+    def spend(self, user_id: int, cost: int) -> None:
+        """Add the cost of what ran (a request admitted by `retry_after`), whatever is left."""
         if not self.per_minute or cost <= 0:
             return
         now = self.clock()
-        if len(self.spent) > 10_000:  # forget the tokens that have drained
+        if len(self.spent) > 10_000:  # forget the users whose spending has drained
             self.spent = {k: v for k, v in self.spent.items() if self._level(k, now) > 0}
-        self.spent[key] = (self._level(key, now) + cost, now)
+        self.spent[user_id] = (self._level(user_id, now) + cost, now)
+
+    def charge(self, user_id: int, cost: int) -> bool:
+        """Spend `cost` if the user's budget is not spent yet (True); else spend nothing and
+        say False. For work charged as it goes, e.g. each subscription event delivered."""
+        if self.retry_after(user_id) is not None:
+            return False
+        self.spend(user_id, cost)
+        return True

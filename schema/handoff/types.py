@@ -11,7 +11,7 @@ from app.handoff import queries
 from app.handoff.definition import StageKind
 from app.models import handoff as models
 from schema.context import Context, Info
-from schema.relay import Node, register_node, to_global_id
+from schema.relay import Node, at_most, register_node, to_global_id
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -210,8 +210,11 @@ class AccountHandoffFields:
         row = await info.context.loader(queries.entries_by_account).load(key)
         return None if row is None else PipelineEntry.from_model(row, info.context.now)
 
-    @strawberry.field(description="The account's stage events in the pipeline, oldest first.")
+    @strawberry.field(
+        description="The account's stage events in the pipeline, oldest first: the newest"
+        " ACCOUNTFLOW_MAX_LIST_ITEMS (100) of them."
+    )
     async def stage_history(self, info: Info, pipeline: str | None = DEFAULT) -> list[StageEvent]:
         key = (self.pk, pipeline or DEFAULT)
         rows = await info.context.loader(queries.history_by_account).load(key)
-        return [StageEvent.from_model(row) for row in rows]
+        return [StageEvent.from_model(row) for row in at_most(info, rows, newest=True)]

@@ -3,8 +3,9 @@
 PostgreSQL builds the response JSON itself and its bytes go out unparsed; strawberry stays
 the schema of record and answers everything the compiler does not cover (a query is
 compiled whole or not at all). Per request this costs a parse-cache lookup, the variables'
-coercion, the cost (as `CostExtension` prices it) and one statement, prepared once per
-connection. Responses say which path answered in the `x-accountflow-executor` header.
+coercion, the cost (as `CostExtension` prices it, cached by the coerced values of the Int
+variables, where page sizes come from) and one statement, prepared once per connection.
+Responses say which path answered in the `x-accountflow-executor` header.
 
 A plan is cached per document, operation, role and *shape* of the variables: the values
 of Boolean variables (`@skip`/`@include`), the type named by each ID variable (`node`), and
@@ -30,7 +31,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
-    parse,
     specified_rules,
     validate,
 )
@@ -41,9 +41,11 @@ from app import metrics
 from app.errors import AppError
 from app.models.auth import Role
 from app.settings import Limits
+from schema.engine.analysis import int_variables
 from schema.engine.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
 from schema.engine.compiled.specs import SPECS, covered
-from schema.engine.limits import Analysis, validation_rules
+from schema.engine.documents import Documents
+from schema.engine.limits import Analysis, prices, validation_rules
 from schema.relay import from_global_id
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class CompiledReads:
         self.limits = limits
         self.production = production
         self.rules = [*specified_rules, *validation_rules(limits.max_depth, limits.max_aliases)]
+        self.parse = Documents(schema, limits.max_tokens)
         self.documents: _Lru[str, Document | str] = _Lru(256)
         self.plans: _Lru[Hashable, list[Plan]] = _Lru(1024)
         self.costs: _Lru[Hashable, int] = _Lru(1024)
@@ -140,20 +143,13 @@ class CompiledReads:
         operation = get_operation_ast(document.node, operation_name)
         if operation is None or operation.operation is not OperationType.QUERY:
             return None
-        raw = variables or {}
-        coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw)
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), variables or {}
+        )
         if not isinstance(coerced, VariableValues):
             return None
-        # The cost reads nothing of the variables but the integers given to `first`.
-        priced = (query, operation_name, tuple((k, v) for k, v in raw.items() if type(v) is int))
-        cost = self.costs.get(priced)
-        if cost is None:
-            try:
-                cost = document.analysis.cost(operation, raw, self.limits.default_page_size)
-            except Exception:  # strawberry prices it again and reports what went wrong
-                return None
-            self.costs.put(priced, cost)
-        if cost > self.limits.max_cost:
+        cost = self._cost(query, operation_name, document, operation, coerced.coerced)
+        if cost is None or cost > self.limits.max_cost:
             return None
         if self.production and document.analysis.operation_shape(operation).introspects:
             return None
@@ -178,12 +174,33 @@ class CompiledReads:
             return None
         return Statement(plan.sql, params, cost, plan.forbidden)
 
+    def _cost(
+        self,
+        query: str,
+        operation_name: str | None,
+        document: Document,
+        operation: OperationDefinitionNode,
+        values: dict[str, Any],
+    ) -> int | None:
+        """The operation's cost, as the Int variables' coerced values (null, absent, 2.0 as 2)
+        give the page sizes; None when pricing fails (strawberry prices it and says why)."""
+        sizes = tuple(values.get(d.variable.name.value) for d in int_variables(operation))
+        key = (query, operation_name, sizes)
+        cost = self.costs.get(key)
+        if cost is None:
+            try:
+                cost = document.analysis.cost(operation, values, prices(self.limits))
+            except Exception:
+                return None
+            self.costs.put(key, cost)
+        return cost
+
     def _document(self, query: str) -> Document | str:
         found = self.documents.get(query)
         if found is not None:
             return found
         try:
-            node = parse(query)
+            node = self.parse(query)
         except GraphQLError:
             result: Document | str = REFUSED
         else:

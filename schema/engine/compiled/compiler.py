@@ -234,17 +234,30 @@ def one(table: str, key: str, *, by: str = "id") -> Spec:
     return spec
 
 
-def many(table: str, *, where: Callable[[Compiler, Field, str], str], order: str) -> Spec:
-    """A list: the rows of `table` matching `where`, in `order` (both given the alias)."""
+def many(
+    table: str,
+    *,
+    where: Callable[[Compiler, Field, str], str],
+    order: str,
+    keep: str | None = None,
+) -> Spec:
+    """A bounded list (schema.relay.BOUNDED_LISTS): the rows of `table` matching `where`, in
+    `order`, at most `max_list_items` of them: the first in `keep` (default `order`). Each
+    SQL text is given the alias as `{t}`."""
 
     def spec(c: Compiler, f: Field) -> str:
         t = c.alias()
         with c.at(None):
             body = c.object(c.object_type(f), f.details, t)
         ordering = order.format(t=t)
+        kept = (keep or order).format(t=t)
+        rows = (
+            f"(SELECT * FROM {table} {t} WHERE {where(c, f, t)}"
+            f" ORDER BY {kept} LIMIT {int(c.limits.max_list_items)}) {t}"
+        )
         return (
             f"COALESCE((SELECT '[' || string_agg({body}, ',' ORDER BY {ordering}) || ']'"
-            f" FROM {table} {t} WHERE {where(c, f, t)}), '[]')"
+            f" FROM {rows}), '[]')"
         )
 
     return spec

@@ -140,7 +140,12 @@ SPECS: dict[str, dict[str, Spec]] = {
         ),
         "pipelineEntry": lambda c, f: _pipeline_entry(c, f),
         "activities": activities,
-        "stageHistory": many("stage_events", where=by_pipeline, order="{t}.occurred_at, {t}.id"),
+        "stageHistory": many(
+            "stage_events",
+            where=by_pipeline,
+            order="{t}.occurred_at, {t}.id",
+            keep="{t}.occurred_at DESC, {t}.id DESC",  # the newest, as schema.handoff keeps
+        ),
     },
     "Address": read_model_columns(account_read.COLUMNS, "address"),
     "Contact": {

@@ -109,8 +109,8 @@ async def test_million_node_query_is_refused_before_execution(api: Api) -> None:
         ("{ accounts { edges { node { id } } } }", {}, 101),  # no `first`: the default page
         ("query($n: Int) { accounts(first: $n) { edges { node { id } } } }", {"n": 3}, 7),
         ("query($n: Int = 4) { accounts(first: $n) { edges { node { id } } } }", {}, 9),
-        # a list without `first` counts one default page (50) of its objects
-        ("{ accounts(first: 2) { edges { node { contacts { id } } } } }", {}, 1 + 2 * 52),
+        # a bounded list without `first` counts its bound (100) of its objects
+        ("{ accounts(first: 2) { edges { node { contacts { id } } } } }", {}, 1 + 2 * 102),
         # skipped by a literal directive: not counted
         ("{ viewer { id } accounts @skip(if: true) { totalCount } }", {}, 1),
     ],
