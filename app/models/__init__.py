@@ -7,7 +7,7 @@ from app.models.assignments import Assignment
 from app.models.audit import AuditEntry
 from app.models.auth import ApiToken, User
 from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
-from app.models.imports import ImportJob, ImportRowError
+from app.models.imports import ImportJob, ImportRowError, ImportUploadChunk
 from app.models.leads import AssignmentRule, AssignmentRuleMember, Lead
 from app.models.planning import (
     AccountPlan,
@@ -27,6 +27,7 @@ from app.models.summaries import (
     StageDayPair,
     StageDayStay,
 )
+from app.models.upkeep import UpkeepRun
 from app.models.webhooks import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "HandoffDayWait",
     "ImportJob",
     "ImportRowError",
+    "ImportUploadChunk",
     "Lead",
     "OutboxEvent",
     "Pipeline",
@@ -61,6 +63,7 @@ __all__ = [
     "StageDayPair",
     "StageDayStay",
     "StageEvent",
+    "UpkeepRun",
     "User",
     "Webhook",
     "WebhookAttempt",

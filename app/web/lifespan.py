@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from app import db
 from app.activities import rebuild
 from app.fanout import Hub, asyncpg_dsn
-from app.imports.jobs import wait_for_jobs
+from app.imports import worker as imports
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
@@ -59,8 +59,12 @@ def lifespan(setup: Setup) -> Lifespan:
 
 
 @contextlib.asynccontextmanager
-async def _engine(url: str, settings: Settings, **pool: int) -> AsyncIterator[AsyncEngine]:
-    engine = db.create_engine(url, timeouts=settings.timeouts, **pool)
+async def _engine(
+    url: str, settings: Settings, *, pool_size: int = 10, max_overflow: int = 20
+) -> AsyncIterator[AsyncEngine]:
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+    pooler = settings.pooler if url != settings.direct_url else None
+    engine = db.create_engine(url, timeouts=settings.timeouts, pooler=pooler, **pool)
     try:
         yield engine
     finally:
@@ -74,8 +78,8 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
     )
     sessionmaker = db.create_sessionmaker(engine)
     reports = await _reports(stack, settings)
-    stack.push_async_callback(wait_for_jobs)  # background CSV imports end before the engine
-    hub = Hub(asyncpg_dsn(setup.url))  # listens from the first subscription on
+    await stack.enter_async_context(imports.running(engine, setup.url, settings))
+    hub = Hub(asyncpg_dsn(settings.direct_url or setup.url))  # LISTENs: needs a session
     stack.push_async_callback(hub.stop)
     graphql = GraphQLEndpoint(
         setup.schema,
@@ -114,9 +118,9 @@ async def _start_jobs(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     settings = setup.settings
-    # The job's own two connections (its lock and its batches): never a request's.
+    # The job's own two connections (its session lock and its batches): never a request's.
     jobs = await stack.enter_async_context(
-        _engine(setup.url, settings, pool_size=2, max_overflow=0)
+        _engine(settings.direct_url or setup.url, settings, pool_size=2, max_overflow=0)
     )
     interval = settings.rebuild.interval_ms / 1000
     batch_size = settings.rebuild.batch_size
