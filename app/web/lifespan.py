@@ -20,6 +20,7 @@ from app.imports import worker as imports
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
+from app.upkeep import daily_upkeep
 from app.web.ingest import ActivityIngest
 from app.web.report_export import ReportExport
 from app.web.state import State
@@ -132,6 +133,7 @@ async def _start_jobs(
     anchors = await stack.enter_async_context(_engine(setup.url, settings, pool_size=1))
     sessions = db.create_sessionmaker(anchors)
     await stack.enter_async_context(_task(upkeep.run_forever(sessions, interval=UPKEEP_INTERVAL)))
+    await stack.enter_async_context(daily_upkeep(sessions, settings.daily))  # no cron needed
     await stack.enter_async_context(_delivery_worker(settings, sessionmaker))
 
 
