@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import DateTime
 
@@ -27,10 +29,14 @@ _OVERDUE = sql_file(
 # Transaction-level, so it holds behind a transaction-mode pooler too.
 DAILY_LOCK = 0x61636374_64617931  # "acctday1"
 DAILY_JOB = "refresh-balances"
-_MARK_DAY = text(
-    "INSERT INTO upkeep_runs (name, last_day) VALUES (:name, :day) ON CONFLICT (name) DO "
-    "UPDATE SET last_day = greatest(upkeep_runs.last_day, excluded.last_day), ran_at = now()"
-)
+
+
+def _mark_day(day: date) -> Insert:
+    insert = pg_insert(UpkeepRun).values(name=DAILY_JOB, last_day=day)
+    later = func.greatest(UpkeepRun.last_day, insert.excluded.last_day)
+    return insert.on_conflict_do_update(
+        index_elements=[UpkeepRun.name], set_={"last_day": later, "ran_at": func.now()}
+    )
 
 
 async def remind_overdue(session: AsyncSession, *, now: datetime) -> int:
@@ -58,7 +64,7 @@ async def refresh_and_remind(
         audit=changes.Audit("balances.refresh", "Assignment", None, counts),
         events=Event(EventType.BALANCES_REFRESHED, data, object_key="Job:refresh-balances"),
     )
-    await session.execute(_MARK_DAY, {"name": DAILY_JOB, "day": now.date()})
+    await session.execute(_mark_day(now.date()))
     return refreshed, reminded
 
 

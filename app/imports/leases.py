@@ -6,6 +6,7 @@ whose lease ran out and was taken by another process changes nothing any more.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -56,14 +57,9 @@ class Claim:
 
 
 def actor_data(actor: Actor) -> dict[str, Any]:
-    grants = None if actor.grants is None else sorted(actor.grants)
-    return {
-        "user_id": actor.user_id,
-        "role": actor.role.value,
-        "token_id": actor.token_id,
-        "request_id": actor.request_id,
-        "grants": grants,
-    }
+    data = dataclasses.asdict(actor)
+    data["grants"] = None if actor.grants is None else sorted(actor.grants)
+    return data
 
 
 def actor_from(data: dict[str, Any] | None) -> Actor:
