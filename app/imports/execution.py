@@ -61,6 +61,7 @@ class JobRun:
         self.claim = claim
         self.lease = lease
         self._status = asyncio.Lock()  # one status transaction at a time per job
+        self.path: Path | None = None  # the file, fetched from the database
 
     async def restart(self) -> None:
         """Forget what an earlier attempt reported (nothing of it was committed)."""
@@ -132,6 +133,16 @@ class JobRun:
         async with self.sessions() as session:
             await release(session, self.claim)
 
+    async def complete(self, folder: Path) -> None:
+        """Fetch the file and import it; the end of a run that commits no rows is recorded
+        here, that of one that does with its last rows (checkpoint)."""
+        async with self.sessions() as session:
+            self.path = await uploads.fetch(session, self.claim.id, folder)
+        final = await self.run(self.path)
+        if final.failed or self.claim.dry_run:
+            status = ImportStatus.FAILED if final.failed else ImportStatus.SUCCEEDED
+            await self.end(status, final.total_rows)
+
     async def run(self, path: Path) -> Progress:
         claim = self.claim
         async with self.sessions() as data:
@@ -170,21 +181,18 @@ async def execute(
         return
     if claim.attempt > 1 and not claim.resumes:
         await job.restart()
-    async with sessions() as session:
-        path = await uploads.fetch(session, claim.id, folder)
     try:
         async with _beating(job):
-            final = await job.run(path)
-        if final.failed or claim.dry_run:
-            status = ImportStatus.FAILED if final.failed else ImportStatus.SUCCEEDED
-            await job.end(status, final.total_rows)
+            await job.complete(folder)
     except LeaseLostError:
         log.warning("import job %s was taken over by another server; stopped", claim.id)
     except asyncio.CancelledError:
-        await job.release()
+        with contextlib.suppress(Exception):
+            await job.release()
         raise
     except Exception as error:
         log.exception("import job %s failed", claim.id)
         await job.end(ImportStatus.FAILED, None, failure=type(error).__name__)
     finally:
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        if job.path is not None:
+            await asyncio.to_thread(job.path.unlink, missing_ok=True)

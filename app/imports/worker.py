@@ -62,7 +62,10 @@ class ImportWorker:
                 if self._again:
                     continue
                 return
-            await execute(self.sessions, claimed, folder=self.folder, lease=self.lease)
+            try:
+                await execute(self.sessions, claimed, folder=self.folder, lease=self.lease)
+            except Exception:  # the job stays claimed: retaken when its lease ends
+                log.exception("import job %s: recording its end failed", claimed.id)
 
     async def poll(self) -> None:
         while True:
