@@ -145,7 +145,7 @@ async def _deliver(url: str, settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     try:
         import uvloop  # installed with uvicorn[standard]: less CPU per delivery
     except ImportError:  # pragma: no cover
@@ -155,11 +155,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    migrate(db.resolve_database_url(settings))
+    migrate(db.resolve_direct_url(settings))
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     if settings.database_url is None:
         migrate(url)
     print(asyncio.run(_create_token(url, args.email, Role(args.role), args.name)))
@@ -187,7 +187,7 @@ def cmd_token_show(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
-    asyncio.run(_revoke_token(db.resolve_database_url(settings), args.token))
+    asyncio.run(_revoke_token(db.resolve_direct_url(settings), args.token))
     print("revoked")
 
 
@@ -200,7 +200,7 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> None:
     from app.demo import seed_demo
 
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     if settings.database_url is None:
         migrate(url)
     summary = asyncio.run(seed_demo(url, accounts=args.accounts, seed=args.seed))
@@ -221,7 +221,7 @@ async def _refresh_balances(url: str) -> tuple[int, int]:
 
 
 def cmd_refresh_balances(args: argparse.Namespace, settings: Settings) -> None:
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     refreshed, reminded = asyncio.run(_refresh_balances(url))
     print(f"refreshed {refreshed} assignments")
     print(f"{reminded} assignments became overdue (CADENCE_OVERDUE emitted)")
@@ -232,7 +232,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     from app.imports.jobs import check_mapping
     from app.models.imports import ImportKind, ImportMode
 
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     if settings.database_url is None:
         migrate(url)
     mapping = check_mapping(cli.parse_json_option(args.mapping, "mapping"))
@@ -254,7 +254,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     from app.imports import cli
     from app.models.imports import ImportKind
 
-    url = db.resolve_database_url(settings)
+    url = db.resolve_direct_url(settings)
     if settings.database_url is None:
         migrate(url)
     filter = cli.parse_json_option(args.filter, "filter")

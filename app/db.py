@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -8,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, MetaData, func, select
+from sqlalchemy import BigInteger, Connection, DateTime, MetaData, event, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.errors import AppError, InvalidInputError, StatementTimeoutError
-from app.settings import DbTimeouts, Settings
+from app.settings import DbTimeouts, Pooler, Settings
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +99,54 @@ def resolve_database_url(settings: Settings) -> str:
     return settings.database_url or start_embedded_postgres(settings.data_dir)
 
 
-def create_engine(url: str, *, timeouts: DbTimeouts | None = None, **kwargs: Any) -> AsyncEngine:
-    """The engine; every connection it opens carries the timeouts (see README: pool sizing)."""
+def resolve_direct_url(settings: Settings) -> str:
+    """For what needs a session of its own (LISTEN, session locks, migrations, the CLI):
+    DATABASE_DIRECT_URL when the main URL goes through a transaction-mode pooler."""
+    return settings.direct_url or resolve_database_url(settings)
+
+
+def create_engine(
+    url: str,
+    *,
+    timeouts: DbTimeouts | None = None,
+    pooler: Pooler | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """The engine; every transaction it runs carries the timeouts (see README: pool sizing
+    and "Behind PgBouncer")."""
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", False)
+    pooler = pooler or Pooler()
     connect_args = kwargs.setdefault("connect_args", {})
-    server_settings = (timeouts or DbTimeouts()).server_settings()
-    connect_args["server_settings"] = server_settings | connect_args.get("server_settings", {})
-    return create_async_engine(url, **kwargs)
+    settings = (timeouts or DbTimeouts()).server_settings()
+    if pooler.timeouts_per == "connection":
+        connect_args["server_settings"] = settings | connect_args.get("server_settings", {})
+    if not pooler.statement_cache:
+        connect_args.update(_NO_STATEMENT_CACHE)
+    engine = create_async_engine(url, **kwargs)
+    if pooler.timeouts_per == "transaction":
+        _set_per_transaction(engine, settings)
+    return engine
+
+
+# asyncpg's own cache off, SQLAlchemy's off, and names no other client of a pooled server
+# connection can have taken (asyncpg numbers them per client connection).
+_NO_STATEMENT_CACHE: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__accountflow_{uuid.uuid4().hex}__",
+}
+
+
+def _set_per_transaction(engine: AsyncEngine, settings: dict[str, str]) -> None:
+    """SET LOCAL the timeouts as each transaction begins: one more round trip each."""
+    calls = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
+    statement = f"SELECT {calls}"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(statement)
 
 
 _TIMEOUT_STATES = frozenset({"57014", "55P03"})  # query_canceled, lock_not_available

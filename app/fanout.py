@@ -44,7 +44,13 @@ class Subscriber:
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+    """The URL for asyncpg itself. SQLAlchemy's multi-host form (host=h1:p1&host=h2:p2)
+    becomes asyncpg's (host=h1:p1,h2:p2): given the first, asyncpg keeps the last host only."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    hosts = url.query.get("host")
+    if isinstance(hosts, tuple):
+        url = url.update_query_dict({"host": ",".join(hosts)})
+    return url.render_as_string(False)
 
 
 class Hub:

@@ -180,6 +180,65 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportJobs:
+    """Background CSV imports, claimed from import_jobs with a lease (issue 20)."""
+
+    concurrency: int = 2  # jobs at once per process; each holds up to two connections
+    lease_seconds: float = 60.0  # renewed every third of it while the job runs
+    shutdown_seconds: float = 20.0  # how long shutdown waits before leaving jobs to others
+    poll_seconds: float = 5.0  # how often an idle process looks for queued or orphaned jobs
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> ImportJobs:
+        lease = _seconds(env, "ACCOUNTFLOW_IMPORT_LEASE_SECONDS", 60.0)
+        poll = _seconds(env, "ACCOUNTFLOW_IMPORT_POLL_SECONDS", 5.0)
+        for name, value in (("LEASE", lease), ("POLL", poll)):
+            if value <= 0:
+                raise SettingsError(f"ACCOUNTFLOW_IMPORT_{name}_SECONDS must be above 0")
+        return cls(
+            concurrency=_int(env, "ACCOUNTFLOW_IMPORT_CONCURRENCY", 2),
+            lease_seconds=lease,
+            shutdown_seconds=_seconds(env, "ACCOUNTFLOW_IMPORT_SHUTDOWN_SECONDS", 20.0),
+            poll_seconds=poll,
+        )
+
+
+TIMEOUTS_PER = ("connection", "transaction", "role")
+
+
+@dataclass(frozen=True, slots=True)
+class Pooler:
+    """How connections carry their settings. Behind PgBouncer in transaction mode the
+    startup packet may hold no timeouts (set them per transaction, or on the role) and
+    prepared statements must not outlive a transaction (no statement cache)."""
+
+    timeouts_per: str = "connection"
+    statement_cache: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Pooler:
+        return cls(
+            timeouts_per=_choice(env, "ACCOUNTFLOW_DB_TIMEOUTS_PER", TIMEOUTS_PER),
+            statement_cache=_flag(env, "ACCOUNTFLOW_DB_STATEMENT_CACHE", True),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUpkeep:
+    """The daily balance refresh and overdue reminders, run by the servers themselves."""
+
+    enabled: bool = True
+    check_seconds: float = 300.0  # the first check comes this long after the start
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> DailyUpkeep:
+        check = _seconds(env, "ACCOUNTFLOW_DAILY_UPKEEP_CHECK_SECONDS", 300.0)
+        if check <= 0:
+            raise SettingsError("ACCOUNTFLOW_DAILY_UPKEEP_CHECK_SECONDS must be above 0")
+        return cls(enabled=_flag(env, "ACCOUNTFLOW_DAILY_UPKEEP", True), check_seconds=check)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
@@ -196,13 +255,21 @@ class Settings:
     push: Push = Push()
     # Seals cursors (app.kit.keys): None uses the key generated in the database.
     cursor_key: str | None = field(default=None, repr=False)
+    # What needs a session of its own (LISTEN, session locks, migrations) when
+    # DATABASE_URL goes through a transaction-mode pooler; None: DATABASE_URL.
+    direct_url: str | None = None
+    pooler: Pooler = Pooler()
+    imports: ImportJobs = ImportJobs()
+    daily: DailyUpkeep = DailyUpkeep()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         url = env.get("DATABASE_URL") or None
         replica = env.get("DATABASE_REPLICA_URL") or None
-        for name, value in (("DATABASE_URL", url), ("DATABASE_REPLICA_URL", replica)):
+        direct = env.get("DATABASE_DIRECT_URL") or None
+        urls = (("DATABASE_URL", url), ("DATABASE_REPLICA_URL", replica))
+        for name, value in (*urls, ("DATABASE_DIRECT_URL", direct)):
             if value is not None and not value.startswith("postgresql+asyncpg://"):
                 raise SettingsError(f"{name} must start with postgresql+asyncpg://")
         limits = Limits(
@@ -235,4 +302,8 @@ class Settings:
             pool=DbPool.from_env(env),
             push=Push.from_env(env),
             cursor_key=_secret(env, "ACCOUNTFLOW_CURSOR_KEY"),
+            direct_url=direct,
+            pooler=Pooler.from_env(env),
+            imports=ImportJobs.from_env(env),
+            daily=DailyUpkeep.from_env(env),
         )

@@ -119,9 +119,7 @@ class Mutation:
             dry_run=input.dry_run,
             mapping=input.mapping,
             upload=Path(upload.path),
-            data_dir=context.settings.data_dir,
         )
         engine = context.session.bind
-        actor = context.actor
-        context.after_commit.append(lambda: jobs.start(engine, row.id, actor))
+        context.after_commit.append(lambda: jobs.wake(engine))
         return ImportJobPayload(job=ImportJob.from_model(row))

@@ -4,11 +4,15 @@ ALL_OR_NOTHING runs in one transaction and commits only when no row failed; SKIP
 commits batch by batch. A dry run does all the work and rolls it back. A batch that the
 database refuses as a whole is retried row by row (each under a savepoint) so the one bad
 row is named and the others are kept.
+
+A `checkpoint` runs inside the transaction before each commit, so what it records (a job's
+progress) commits with the rows or not at all; a run resumed from it skips the rows it
+covers and goes on, so no committed row is written twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +47,8 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], Awaitable[None]]
+# (the import's session, the tally so far, whether this is the last commit)
+CheckpointFn = Callable[[AsyncSession, Progress, bool], Awaitable[None]]
 
 
 async def _nothing(progress: Progress) -> None:
@@ -64,6 +70,7 @@ class _Run:
     dry_run: bool
     report: ProgressFn
     progress: Progress
+    checkpoint: CheckpointFn | None = None
     seen: set[Hashable] = field(default_factory=set)
     batch: list[Item] = field(default_factory=list)
     rows_in_batch: int = 0
@@ -80,6 +87,20 @@ class _Run:
         rows = {e.row for e in errors}
         self.progress.rejected += len(rows)
         self.progress.errors.extend(errors)
+
+    @property
+    def commits_batches(self) -> bool:
+        return self.mode is ImportMode.SKIP_INVALID and not self.dry_run
+
+    def skip(self, parsed: Row | RowError) -> None:
+        """A row an earlier run committed: only remembered, so later repeats are caught."""
+        if isinstance(parsed, Row):
+            try:
+                key = self.importer.key(self.importer.clean(parsed))
+            except (CellError, AppError):
+                return
+            if key is not None:
+                self.seen.add(key)
 
     def take(self, parsed: Row | RowError) -> None:
         self.rows_in_batch += 1
@@ -114,12 +135,18 @@ class _Run:
             self.progress.updated += result.updated
             self.progress.unchanged += result.unchanged
             self.reject(result.errors)
-        if self.mode is ImportMode.SKIP_INVALID and not self.dry_run:
-            await self.session.commit()
         self.progress.processed_rows += self.rows_in_batch
         self.rows_in_batch = 0
+        if self.commits_batches:
+            await self.commit(final=False)
         await self.report(self.progress)
         self.progress.errors = []
+
+    async def commit(self, *, final: bool) -> None:
+        if self.checkpoint is not None:
+            await self.checkpoint(self.session, self.progress, final)
+            self.progress.errors = []  # recorded by the checkpoint: not reported again
+        await self.session.commit()
 
     async def _write(self, items: list[Item]) -> BatchResult:
         try:
@@ -150,11 +177,20 @@ async def run_import(
     mode: ImportMode = ImportMode.ALL_OR_NOTHING,
     dry_run: bool = False,
     report: ProgressFn = _nothing,
+    checkpoint: CheckpointFn | None = None,
+    resume: Progress | None = None,
 ) -> Progress:
-    """Import the file; commits (or not) as the mode says. Returns the final tally."""
+    """Import the file; commits (or not) as the mode says. Returns the final tally.
+
+    `resume`: what an earlier run of a SKIP_INVALID import committed (its checkpoint).
+    """
     importer = importer_for(kind)
     progress = Progress(total_rows=count_rows(path))
-    run = _Run(session, actor, importer, mode, dry_run, report, progress)
+    skipped = 0
+    if resume is not None and resume.processed_rows:
+        skipped = resume.processed_rows
+        progress = _resumed(resume, progress.total_rows)
+    run = _Run(session, actor, importer, mode, dry_run, report, progress, checkpoint)
     with path.open("rb") as stream:
         header, rows = records(
             stream,
@@ -162,7 +198,8 @@ async def run_import(
             mapping=mapping or {},
             required=set(importer.required),
         )
-        progress.errors.extend(header.errors)
+        if not skipped:  # a resumed run recorded them the first time
+            progress.errors.extend(header.errors)
         # An unknown column fails an all-or-nothing import; skip-invalid ignores it.
         progress.failed = bool(header.errors) and mode is ImportMode.ALL_OR_NOTHING
         if any(e.code == "MISSING_COLUMN" for e in header.errors):
@@ -170,16 +207,34 @@ async def run_import(
             await session.rollback()
             await report(progress)
             return progress
-        for parsed in rows:
-            run.take(parsed)
-            if run.rows_in_batch >= BATCH_SIZE:
-                await run.flush()
-        await run.flush()
+        await _run_rows(run, rows, skipped)
     progress.failed = progress.failed or (
         mode is ImportMode.ALL_OR_NOTHING and progress.rejected > 0
     )
     if dry_run or progress.failed:
         await session.rollback()
     else:
-        await session.commit()
+        await run.commit(final=True)
     return progress
+
+
+async def _run_rows(run: _Run, rows: Iterable[Row | RowError], skipped: int) -> None:
+    for number, parsed in enumerate(rows):
+        if number < skipped:
+            run.skip(parsed)
+            continue
+        run.take(parsed)
+        if run.rows_in_batch >= BATCH_SIZE:
+            await run.flush()
+    await run.flush()
+
+
+def _resumed(resume: Progress, total_rows: int | None) -> Progress:
+    return Progress(
+        total_rows=total_rows,
+        processed_rows=resume.processed_rows,
+        created=resume.created,
+        updated=resume.updated,
+        unchanged=resume.unchanged,
+        rejected=resume.rejected,
+    )

@@ -7,7 +7,7 @@ from app.models.assignments import Assignment
 from app.models.audit import AuditEntry
 from app.models.auth import ApiToken, User
 from app.models.handoff import BlockedAttempt, Pipeline, PipelineEntry, StageEvent
-from app.models.imports import ImportJob, ImportRowError
+from app.models.imports import ImportJob, ImportRowError, ImportUploadChunk
 from app.models.keys import ServerKey
 from app.models.leads import AssignmentRule, AssignmentRuleMember, Lead
 from app.models.planning import (
@@ -28,6 +28,7 @@ from app.models.summaries import (
     StageDayPair,
     StageDayStay,
 )
+from app.models.upkeep import UpkeepRun
 from app.models.webhooks import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "HandoffDayWait",
     "ImportJob",
     "ImportRowError",
+    "ImportUploadChunk",
     "Lead",
     "OutboxEvent",
     "Pipeline",
@@ -63,6 +65,7 @@ __all__ = [
     "StageDayPair",
     "StageDayStay",
     "StageEvent",
+    "UpkeepRun",
     "User",
     "Webhook",
     "WebhookAttempt",

@@ -16,11 +16,12 @@ from starlette.applications import Starlette
 from app import db
 from app.activities import rebuild
 from app.fanout import Hub, asyncpg_dsn
-from app.imports.jobs import wait_for_jobs
+from app.imports import worker as imports
 from app.kit import cursor, keys
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
+from app.upkeep import daily_upkeep
 from app.web.ingest import ActivityIngest
 from app.web.report_export import ReportExport
 from app.web.state import State
@@ -60,8 +61,12 @@ def lifespan(setup: Setup) -> Lifespan:
 
 
 @contextlib.asynccontextmanager
-async def _engine(url: str, settings: Settings, **pool: int) -> AsyncIterator[AsyncEngine]:
-    engine = db.create_engine(url, timeouts=settings.timeouts, **pool)
+async def _engine(
+    url: str, settings: Settings, *, pool_size: int = 10, max_overflow: int = 20
+) -> AsyncIterator[AsyncEngine]:
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+    pooler = settings.pooler if url != settings.direct_url else None
+    engine = db.create_engine(url, timeouts=settings.timeouts, pooler=pooler, **pool)
     try:
         yield engine
     finally:
@@ -76,8 +81,8 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
     sessionmaker = db.create_sessionmaker(engine)
     cursor.use_key(await keys.cursor_key(engine, settings.cursor_key))
     reports = await _reports(stack, settings)
-    stack.push_async_callback(wait_for_jobs)  # background CSV imports end before the engine
-    hub = Hub(asyncpg_dsn(setup.url))  # listens from the first subscription on
+    await stack.enter_async_context(imports.running(engine, setup.url, settings))
+    hub = Hub(asyncpg_dsn(settings.direct_url or setup.url))  # LISTENs: needs a session
     stack.push_async_callback(hub.stop)
     graphql = GraphQLEndpoint(
         setup.schema,
@@ -116,9 +121,9 @@ async def _start_jobs(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     settings = setup.settings
-    # The job's own two connections (its lock and its batches): never a request's.
+    # The job's own two connections (its session lock and its batches): never a request's.
     jobs = await stack.enter_async_context(
-        _engine(setup.url, settings, pool_size=2, max_overflow=0)
+        _engine(settings.direct_url or setup.url, settings, pool_size=2, max_overflow=0)
     )
     interval = settings.rebuild.interval_ms / 1000
     batch_size = settings.rebuild.batch_size
@@ -130,6 +135,7 @@ async def _start_jobs(
     anchors = await stack.enter_async_context(_engine(setup.url, settings, pool_size=1))
     sessions = db.create_sessionmaker(anchors)
     await stack.enter_async_context(_task(upkeep.run_forever(sessions, interval=UPKEEP_INTERVAL)))
+    await stack.enter_async_context(daily_upkeep(sessions, settings.daily))  # no cron needed
     await stack.enter_async_context(_delivery_worker(settings, sessionmaker))
 
 
