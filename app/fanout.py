@@ -62,8 +62,7 @@ class Hub:
         async with self._start_lock:
             if self._task is not None and not self._task.done():
                 return
-            self._connection = await asyncpg.connect(self.dsn)
-            await self._connection.add_listener(CHANNEL, self._notified)
+            self._connection = await self._listen()
             self._task = asyncio.create_task(self._pump(), name="accountflow-fanout")
 
     async def stop(self) -> None:
@@ -85,6 +84,17 @@ class Hub:
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
+
+    async def _listen(self) -> Any:
+        """A new listening connection; none is left open when this is cancelled (a subscriber
+        that went away while the hub started)."""
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            await connection.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         if self._subscribers:
@@ -116,8 +126,7 @@ class Hub:
             await self._connection.close()
         while True:
             try:
-                self._connection = await asyncpg.connect(self.dsn)
-                await self._connection.add_listener(CHANNEL, self._notified)
+                self._connection = await self._listen()
                 return
             except (OSError, asyncpg.PostgresError):
                 await asyncio.sleep(1)
