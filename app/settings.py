@@ -166,6 +166,25 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSockets:
+    """graphql-transport-ws connections (schema/engine/ws.py); a frame's limit is max_body_bytes."""
+
+    ping_interval: float = 20.0  # seconds between pings (0: none)
+    ping_timeout: float = 20.0  # a ping unanswered this long closes the connection (1011)
+    max_subscriptions: int = 50  # live subscriptions per user, per worker process
+    queue_size: int = 1_000  # events a subscription may have waiting; past it: closed (1013)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> WebSockets:
+        return cls(
+            ping_interval=_seconds(env, "ACCOUNTFLOW_WS_PING_INTERVAL", 20.0),
+            ping_timeout=_seconds(env, "ACCOUNTFLOW_WS_PING_TIMEOUT", 20.0),
+            max_subscriptions=_int(env, "ACCOUNTFLOW_WS_MAX_SUBSCRIPTIONS", 50),
+            queue_size=_int(env, "ACCOUNTFLOW_WS_QUEUE_SIZE", 1_000),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
@@ -180,6 +199,7 @@ class Settings:
     rebuild: RebuildJob = RebuildJob()
     pool: DbPool = DbPool()
     push: Push = Push()
+    ws: WebSockets = WebSockets()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -216,4 +236,5 @@ class Settings:
             rebuild=RebuildJob.from_env(env),
             pool=DbPool.from_env(env),
             push=Push.from_env(env),
+            ws=WebSockets.from_env(env),
         )
