@@ -120,6 +120,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        ws_max_size=settings.limits.max_body_bytes,
+        ws_ping_interval=settings.ws.ping_interval or None,
+        ws_ping_timeout=settings.ws.ping_timeout or None,
     )
 
 

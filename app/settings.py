@@ -224,6 +224,25 @@ class Pooler:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSockets:
+    """graphql-transport-ws connections (schema/engine/ws.py); a frame's limit is max_body_bytes."""
+
+    ping_interval: float = 20.0  # seconds between pings (0: none)
+    ping_timeout: float = 20.0  # a ping unanswered this long closes the connection (1011)
+    max_subscriptions: int = 50  # live subscriptions per user, per worker process
+    queue_size: int = 1_000  # events a subscription may have waiting; past it: closed (1013)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> WebSockets:
+        return cls(
+            ping_interval=_seconds(env, "ACCOUNTFLOW_WS_PING_INTERVAL", 20.0),
+            ping_timeout=_seconds(env, "ACCOUNTFLOW_WS_PING_TIMEOUT", 20.0),
+            max_subscriptions=_int(env, "ACCOUNTFLOW_WS_MAX_SUBSCRIPTIONS", 50),
+            queue_size=_int(env, "ACCOUNTFLOW_WS_QUEUE_SIZE", 1_000),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DailyUpkeep:
     """The daily balance refresh and overdue reminders, run by the servers themselves."""
 
@@ -261,6 +280,7 @@ class Settings:
     pooler: Pooler = Pooler()
     imports: ImportJobs = ImportJobs()
     daily: DailyUpkeep = DailyUpkeep()
+    ws: WebSockets = WebSockets()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -306,4 +326,5 @@ class Settings:
             pooler=Pooler.from_env(env),
             imports=ImportJobs.from_env(env),
             daily=DailyUpkeep.from_env(env),
+            ws=WebSockets.from_env(env),
         )

@@ -2,7 +2,9 @@
 
 Each message is resolved like a query of its own: a fresh session and fresh DataLoaders,
 the token checked again (a revoked token's connection is closed), the role rules of every
-field applied as on /graphql.
+field applied as on /graphql. A subscription is priced as a query before it listens
+(refused over the cost limit) and that price is charged to the viewer's budget for every
+event it delivers (schema.engine.ws_limits).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.tokens import Principal
 from app.errors import AppError
 from app.events import EventType, pk_of
-from app.fanout import Change, Hub
+from app.fanout import Change, Hub, Subscriber
 from schema import permissions
 from schema.activities import Activity, load_activity
 from schema.cadence import Assignment, load_assignment
 from schema.context import Context, Info
+from schema.engine.ws_limits import check_cost, rate_limited
 from schema.handoff.types import StageEvent, load_event
 from schema.relay import decode_optional, to_global_id
 
@@ -40,6 +43,12 @@ class Live:
     authenticate: Callable[[], Awaitable[Principal | None]]
     close: Close
     recheck_seconds: float
+    # Charges a delivered event's cost to the viewer's budget; False once it is spent.
+    spend: Callable[[int], bool]
+    # Called when the hub drops this subscriber for falling `queue_size` events behind.
+    slow: Callable[[], None]
+    queue_size: int
+    cost: int = 0  # the subscription's price, paid per event
 
 
 @dataclass(slots=True)
@@ -55,9 +64,18 @@ def _live(info: Info, action: str) -> tuple[LiveContext, Live]:
     context = info.context
     if not isinstance(context, LiveContext) or context.live is None:
         raise GraphQLError("Subscriptions need a graphql-transport-ws connection.")
+    context.live.cost = check_cost(info, context.settings.limits)
     if not permissions.allowed(context, action):
         raise _forbidden()
     return context, context.live
+
+
+async def _next(subscriber: Subscriber, seconds: float) -> Change | None:
+    """The subscriber's next change, or None after `seconds` without one."""
+    try:
+        return await asyncio.wait_for(subscriber.queue.get(), seconds)
+    except TimeoutError:
+        return None
 
 
 async def _stream(
@@ -69,16 +87,14 @@ async def _stream(
     load: Callable[[Context, int], Awaitable[T | None]],
 ) -> AsyncIterator[T]:
     checked = time.monotonic()
-    async with live.hub.subscribe(types) as subscriber:
+    listening = live.hub.subscribe(types, queue_size=live.queue_size, on_overflow=live.slow)
+    async with listening as subscriber:
         while True:
-            try:
-                change: Change | None = await asyncio.wait_for(
-                    subscriber.queue.get(), live.recheck_seconds
-                )
-            except TimeoutError:
-                change = None
+            change = await _next(subscriber, live.recheck_seconds)
             if change is not None and not keep(change):
                 continue
+            if change is not None and not live.spend(live.cost):
+                raise rate_limited()
             async with live.sessionmaker() as session:
                 if time.monotonic() - checked >= live.recheck_seconds:
                     if not await _recheck(context, live, action, session):

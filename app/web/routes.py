@@ -39,7 +39,13 @@ async def graphql_ws(websocket: WebSocket) -> None:
     state = state_of(websocket)
     authenticate = functools.partial(principal_of, state.sessionmaker)
     connection = Connection(
-        websocket, state.schema, state.sessionmaker, state.settings, state.hub, authenticate
+        websocket,
+        state.schema,
+        state.sessionmaker,
+        state.settings,
+        state.hub,
+        authenticate,
+        budget=state.graphql.budget,  # the HTTP path's: one budget for both
     )
     await connection.serve()
 

@@ -14,13 +14,21 @@ from tests.support import Caller, contract_operations
 
 
 class WsClient:
-    def __init__(self, url: str, caller: Caller | None, token: str | None = None) -> None:
+    def __init__(
+        self, url: str, caller: Caller | None, token: str | None = None, **options: Any
+    ) -> None:
         self.url = url
         self.token = token or (caller.token if caller else "")
+        self.options = options  # for websockets' connect (max_queue, sock, ...)
         self.connection: ClientConnection | None = None
+        self.close_reason: str | None = None  # of the close `close_code` saw
 
     async def __aenter__(self) -> WsClient:
-        self.connection = await connect(self.url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+        self.connection = await connect(
+            self.url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            **self.options,
+        )
         await self.send(
             {"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}
         )
@@ -52,7 +60,15 @@ class WsClient:
     async def subscribe(
         self, op_id: str, name: str, variables: dict[str, Any] | None = None
     ) -> None:
-        query = contract_operations()[name]
+        await self.subscribe_to(op_id, contract_operations()[name], variables, name)
+
+    async def subscribe_to(
+        self,
+        op_id: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
         payload = {"query": query, "variables": variables or {}, "operationName": name}
         await self.send({"id": op_id, "type": "subscribe", "payload": payload})
 
@@ -69,6 +85,7 @@ class WsClient:
         try:
             await self.receive(wait)
         except ConnectionClosed as closed:
+            self.close_reason = None if closed.rcvd is None else closed.rcvd.reason
             return None if closed.rcvd is None else closed.rcvd.code
         return None
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,30 +35,59 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-async def ws_url(app_engine: tuple[object, AsyncEngine]) -> AsyncIterator[str]:
-    """The test's app (the one `api` talks to) served by uvicorn in this process."""
-    app, _ = app_engine
-    port = free_port()
+@contextlib.asynccontextmanager
+async def served(app: object, send_buffer: int | None = None) -> AsyncIterator[str]:
+    """The app served by uvicorn in this process; yields its WebSocket URL. `send_buffer`
+    sets SO_SNDBUF on the listening socket (its connections inherit it)."""
+    sock = socket.socket()
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
-        host="127.0.0.1",
-        port=port,
         lifespan="off",
         ws="websockets-sansio",
         log_level="warning",
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:  # noqa: ASYNC110 (uvicorn has no started event)
         await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
+    try:
+        yield f"ws://127.0.0.1:{port}/graphql"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def ws_url(app_engine: tuple[object, AsyncEngine]) -> AsyncIterator[str]:
+    """The test's app (the one `api` talks to) served by uvicorn in this process."""
+    async with served(app_engine[0]) as url:
+        yield url
+
+
+def _uvicorn(port: int) -> list[str]:
+    return [
+        sys.executable,
+        *("-m", "uvicorn", "app.web.app:app_from_env", "--factory"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+    ]
+
+
+def serve_command(port: int) -> list[str]:
+    """`accountflow serve`: uvicorn with the options the CLI gives it."""
+    return [sys.executable, "-m", "app", "serve", "--no-worker", "--port", str(port)]
 
 
 @contextmanager
-def uvicorn_process(database_url: str) -> Iterator[str]:
+def uvicorn_process(
+    database_url: str,
+    command: Callable[[int], list[str]] = _uvicorn,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """The real server (`app.web.app:app_from_env`) in its own process; yields its base URL."""
     port = free_port()
     env = {
@@ -65,13 +95,9 @@ def uvicorn_process(database_url: str) -> Iterator[str]:
         "DATABASE_URL": database_url,
         "ACCOUNTFLOW_TOKEN_RECHECK_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
-    command = [
-        sys.executable,
-        *("-m", "uvicorn", "app.web.app:app_from_env", "--factory"),
-        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = subprocess.Popen(command(port), cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
