@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from app.settings import Limits
 from schema.engine.analysis import Analysis
+from schema.engine.limits import prices
 
 
 def subscription_cost(info: Info[Any, Any], limits: Limits) -> int:
@@ -23,7 +24,7 @@ def subscription_cost(info: Info[Any, Any], limits: Limits) -> int:
     raw = info._raw_info
     document = DocumentNode(definitions=(raw.operation, *raw.fragments.values()))
     analysis = Analysis(raw.schema, document)
-    return analysis.cost(raw.operation, info.variable_values, limits.default_page_size)
+    return analysis.cost(raw.operation, info.variable_values, prices(limits))
 
 
 def check_cost(info: Info[Any, Any], limits: Limits) -> int:
