@@ -165,6 +165,31 @@ class Push:
         )
 
 
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Operate:
+    """Logs, CORS and the /metrics scrape token (issue 20; traces read the OTEL_* variables)."""
+
+    log_format: str = "text"  # json is the default when ACCOUNTFLOW_ENV=production
+    cors_origins: tuple[str, ...] = ()  # none: no cross-origin access
+    metrics_token: str | None = None  # a bearer token that may read /metrics, and only it
+
+    @classmethod
+    def from_env(cls, env: dict[str, str], *, production: bool) -> Operate:
+        raw = (env.get("ACCOUNTFLOW_LOG_FORMAT") or "").strip().lower()
+        log_format = raw or ("json" if production else "text")
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"ACCOUNTFLOW_LOG_FORMAT must be text or json, got {raw!r}")
+        origins = env.get("ACCOUNTFLOW_CORS_ORIGINS") or ""
+        return cls(
+            log_format=log_format,
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            metrics_token=(env.get("ACCOUNTFLOW_METRICS_TOKEN") or "").strip() or None,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
@@ -180,6 +205,7 @@ class Settings:
     rebuild: RebuildJob = RebuildJob()
     pool: DbPool = DbPool()
     push: Push = Push()
+    operate: Operate = Operate()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -203,6 +229,7 @@ class Settings:
             max_ingest_lines=_int(env, "ACCOUNTFLOW_MAX_INGEST_LINES", 100_000),
             max_ingest_bytes=_int(env, "ACCOUNTFLOW_MAX_INGEST_BYTES", 64 * 1024 * 1024),
         )
+        production = _choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production"
         return cls(
             database_url=url,
             replica_url=replica,
@@ -210,10 +237,11 @@ class Settings:
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
-            production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
+            production=production,
             compiled_reads=_flag(env, "ACCOUNTFLOW_COMPILED_READS", True),
             timeouts=DbTimeouts.from_env(env),
             rebuild=RebuildJob.from_env(env),
             pool=DbPool.from_env(env),
             push=Push.from_env(env),
+            operate=Operate.from_env(env, production=production),
         )

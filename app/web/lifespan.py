@@ -20,6 +20,7 @@ from app.imports.jobs import wait_for_jobs
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
+from app.web import database, gauges
 from app.web.ingest import ActivityIngest
 from app.web.report_export import ReportExport
 from app.web.state import State
@@ -52,6 +53,7 @@ def lifespan(setup: Setup) -> Lifespan:
         async with contextlib.AsyncExitStack() as stack:
             state = await _open(stack, setup)
             app.state.accountflow = state
+            await stack.enter_async_context(gauges.sampling(state))
             await _start_jobs(stack, setup, state.sessionmaker)
             yield
 
@@ -60,7 +62,7 @@ def lifespan(setup: Setup) -> Lifespan:
 
 @contextlib.asynccontextmanager
 async def _engine(url: str, settings: Settings, **pool: int) -> AsyncIterator[AsyncEngine]:
-    engine = db.create_engine(url, timeouts=settings.timeouts, **pool)
+    engine = database.create_engine(url, settings, **pool)  # pre-pinged, watched
     try:
         yield engine
     finally:

@@ -1,0 +1,71 @@
+"""The server's engines: pre-pinged, counting their waiters, telling the edge when
+PostgreSQL is away.
+
+Pre-ping tests a pooled connection before handing it out, so the first request after
+PostgreSQL comes back gets a fresh connection instead of a dead one. Two hooks note on the
+request in flight (app.observe) that the database could not be reached: a failed connect,
+and a statement that lost its connection. The edge (app.web.observe) then answers 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+
+from app import db, observe
+from app.settings import Settings
+
+# SQLAlchemy quiets its pools' INFO lines under "sqlalchemy"; this one logs under its module.
+logging.getLogger(f"{__name__}.CountedPool").setLevel(logging.WARNING)
+
+
+class CountedPool(AsyncAdaptedQueuePool):
+    """Counts the checkouts waiting for a connection (a /metrics gauge): all of them are
+    inside `_do_get` only while they wait, for the queue or a new connection."""
+
+    waiting = 0
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        self.waiting += 1
+        try:
+            return super()._do_get()
+        finally:
+            self.waiting -= 1
+
+
+def waiting(engine: AsyncEngine) -> int:
+    pool = engine.pool
+    return pool.waiting if isinstance(pool, CountedPool) else 0
+
+
+def in_use(engine: AsyncEngine) -> int:
+    pool = engine.pool
+    return pool.checkedout() if isinstance(pool, CountedPool) else 0
+
+
+def create_engine(url: str, settings: Settings, **pool: Any) -> AsyncEngine:
+    engine = db.create_engine(
+        url, timeouts=settings.timeouts, pool_pre_ping=True, poolclass=CountedPool, **pool
+    )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine, "handle_error", _failed)
+    return engine
+
+
+def _connect(dialect: Dialect, record: Any, cargs: Any, cparams: Any) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception:
+        observe.note_database_down()
+        raise
+
+
+def _failed(context: ExceptionContext) -> None:
+    # A pre-ping that finds a dead connection is followed by a reconnect: judged there.
+    if context.is_disconnect and not context.is_pre_ping:
+        observe.note_database_down()
