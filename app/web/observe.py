@@ -100,23 +100,32 @@ class DatabaseAway:
         if scope["type"] != "http" or observed is None:
             await self.app(scope, receive, send)
             return
-        state = {"started": False, "replaced": False}
+        # The start of the answer waits for its first body part: a streamed CSV export
+        # starts before it reads the database, and is still answered 503 if that fails.
+        held: list[Message] = []
+        state = {"sent": False, "replaced": False}
 
         async def answer(message: Message) -> None:
-            if message["type"] == "http.response.start" and observed.database_down:
-                state["replaced"] = True
-            if state["replaced"]:
-                if not state["started"]:
-                    state["started"] = True
-                    await _unavailable(scope, observed.request_id)(scope, receive, send)
+            if message["type"] == "http.response.start":
+                held.append(message)
                 return
-            state["started"] = state["started"] or message["type"] == "http.response.start"
+            if state["replaced"]:
+                return
+            if held:
+                if observed.database_down:
+                    state["replaced"] = True
+                    await _unavailable(scope, observed.request_id)(scope, receive, send)
+                    return
+                state["sent"] = True
+                await send(held.pop())
             await send(message)
 
         try:
             await self.app(scope, receive, answer)
         except Exception:
-            if state["started"] or not observed.database_down:
+            if state["replaced"]:
+                return  # answered already
+            if state["sent"] or not observed.database_down:
                 raise
             log.warning("PostgreSQL is unreachable: answered 503", exc_info=True)
             await _unavailable(scope, observed.request_id)(scope, receive, send)
