@@ -58,10 +58,14 @@ IDLE_PING_SECONDS = 1.0
 _CHECKED_IN = "accountflow_checked_in"
 
 
-def create_engine(url: str, settings: Settings, **pool: Any) -> AsyncEngine:
+def create_engine(
+    url: str, settings: Settings, *, replica: bool = False, **pool: Any
+) -> AsyncEngine:
+    """A replica's failures are not PostgreSQL away: reports fall back to the primary."""
     engine = db.create_engine(url, timeouts=settings.timeouts, poolclass=CountedPool, **pool)
-    event.listen(engine.sync_engine, "do_connect", _connect)
-    event.listen(engine.sync_engine, "handle_error", _failed)
+    if not replica:
+        event.listen(engine.sync_engine, "do_connect", _connect)
+        event.listen(engine.sync_engine, "handle_error", _failed)
     event.listen(engine.sync_engine, "checkin", _checked_in)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     return engine

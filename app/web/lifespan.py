@@ -61,8 +61,10 @@ def lifespan(setup: Setup) -> Lifespan:
 
 
 @contextlib.asynccontextmanager
-async def _engine(url: str, settings: Settings, **pool: int) -> AsyncIterator[AsyncEngine]:
-    engine = database.create_engine(url, settings, **pool)  # pre-pinged, watched
+async def _engine(
+    url: str, settings: Settings, *, replica: bool = False, **pool: int
+) -> AsyncIterator[AsyncEngine]:
+    engine = database.create_engine(url, settings, replica=replica, **pool)  # pinged, watched
     try:
         yield engine
     finally:
@@ -105,7 +107,7 @@ async def _reports(stack: contextlib.AsyncExitStack, settings: Settings) -> Repo
     """Reports read from the streaming replica while it is healthy (app.replica)."""
     if not settings.replica_url:
         return None
-    replica = await stack.enter_async_context(_engine(settings.replica_url, settings))
+    replica = await stack.enter_async_context(_engine(settings.replica_url, settings, replica=True))
     sessionmaker = db.create_sessionmaker(replica)
     return ReportDatabase(replica, sessionmaker, max_lag=settings.replica_max_lag)
 
