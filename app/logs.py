@@ -119,4 +119,3 @@ def configure(settings: Settings) -> None:
     if logging.getLogger().handlers:
         return
     logging.config.dictConfig(log_config(settings))
-    logging.captureWarnings(True)

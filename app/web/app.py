@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -96,6 +97,7 @@ def app_from_env() -> Starlette:
     """uvicorn's factory for worker processes: the database URL comes from the environment."""
     settings = Settings.from_env()
     logs.configure(settings)  # done already when `serve` started uvicorn with logs.log_config
+    logging.captureWarnings(True)  # a Python warning is a log line too, in the same format
     tracing.setup()
     app = create_app(settings)
     tune_gc()

@@ -75,6 +75,8 @@ class Observe:
 
 
 def _access_line(observed: observe.Observed, status: int, seconds: float) -> None:
+    if not access.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: not even the fields
+        return
     milliseconds = round(seconds * 1000, 2)
     message = f"{observed.method} {observed.path} {status} {milliseconds} ms"
     fields = {

@@ -71,6 +71,8 @@ async def test_a_request_continues_the_callers_trace_down_to_sql_and_webhooks(
         otlp.wait_for(lambda s: len(_in(s, trace_id)) >= 3 and bool(receiver.received))
         _, hook_trace, hook_span, _ = receiver.received[0].headers["traceparent"].split("-")
         spans = otlp.wait_for(lambda s: any(x.span_id == hook_span for x in s))
+    access = [line for line in served.stderr_lines() if "accountflow.access: POST" in line]
+    assert f"trace_id={trace_id}" in access[0]  # the request's lines name its trace
 
     ours = _in(spans, trace_id)
     server = next(s for s in ours if s.kind == SERVER)
