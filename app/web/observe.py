@@ -56,9 +56,9 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message.setdefault("headers", [])
+                headers = list(message.get("headers", []))
                 if not any(name.lower() == REQUEST_ID for name, _ in headers):
-                    headers.append((REQUEST_ID, observed.request_id.encode()))
+                    message["headers"] = [*headers, (REQUEST_ID, observed.request_id.encode())]
             await send(message)
 
         try:
