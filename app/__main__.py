@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from app import db
+from app import db, logs, tracing
 from app.models.auth import Role
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("accountflow.cli")
 
 
 def migrate(url: str) -> None:
@@ -98,6 +102,26 @@ def admin_token_notice(settings: Settings, url: str) -> str:
     return f"accountflow: admin token in {where} (`accountflow token show` prints it)"
 
 
+def metrics_folder(workers: int) -> None:
+    """With several workers, each writes its metrics to one folder that /metrics adds up
+    (prometheus_client's multiprocess mode): set for the workers before they start, and
+    emptied, since what a previous run left there would be counted again."""
+    from app.metrics import MULTIPROCESS_DIR
+
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if workers < 2 and not given:
+        return
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="accountflow-metrics-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ[MULTIPROCESS_DIR] = str(folder)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -106,10 +130,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         migrate(url)
         notice = admin_token_notice(settings, url)
         os.environ["DATABASE_URL"] = url  # workers reuse this server instead of starting one
-        print(f"accountflow: GraphiQL on http://{args.host}:{args.port}/graphql", flush=True)
-        print(notice, flush=True)
+        log.info("accountflow: GraphiQL on http://%s:%s/graphql", args.host, args.port)
+        log.info("%s", notice)
     # Read by each worker process's app factory: deliver webhooks there too.
     os.environ["ACCOUNTFLOW_WORKER"] = "0" if args.no_worker else "1"
+    metrics_folder(args.workers)
     # uvicorn raises the SIGTERM it shut down on once more under the handler it found: as an
     # exit, so the embedded PostgreSQL is stopped by pgserver's atexit hook, not orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -123,6 +148,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         ws_max_size=settings.limits.max_body_bytes,
         ws_ping_interval=settings.ws.ping_interval or None,
         ws_ping_timeout=settings.ws.ping_timeout or None,
+        log_config=logs.log_config(settings),  # uvicorn's lines and every worker's: ours
+        access_log=False,  # one access line per request is written by the app (app.web.observe)
     )
 
 
@@ -149,6 +176,7 @@ async def _deliver(url: str, settings: Settings) -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     url = db.resolve_direct_url(settings)
+    tracing.setup()  # each delivery a client span passing `traceparent` on
     try:
         import uvloop  # installed with uvicorn[standard]: less CPU per delivery
     except ImportError:  # pragma: no cover
@@ -334,9 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     args = parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr)
-    for noisy in ("pgserver", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(settings)  # every line on stderr: stdout keeps a command's result alone
     try:
         args.run(args, settings)
     except AppError as error:

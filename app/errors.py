@@ -77,3 +77,12 @@ class ErrorGroup(AppError):
 
     def __iter__(self) -> Iterator[AppError]:
         yield from self.errors
+
+
+class ServiceUnavailableError(AppError):
+    """PostgreSQL cannot be reached: the edge answers 503 with Retry-After; retry later."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str = "The database is unavailable; retry later.") -> None:
+        super().__init__(message)

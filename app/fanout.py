@@ -75,6 +75,11 @@ class Hub:
         self._connection: Any = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def subscriptions(self) -> int:
+        """Subscriptions open in this process (a /metrics gauge)."""
+        return len(self._subscribers)
+
     async def start(self) -> None:
         """Listen (once; later calls return at once)."""
         async with self._start_lock:

@@ -179,6 +179,31 @@ class Push:
         )
 
 
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class Operate:
+    """Logs, CORS and the /metrics scrape token (issue 20; traces read the OTEL_* variables)."""
+
+    log_format: str = "text"  # json is the default when ACCOUNTFLOW_ENV=production
+    cors_origins: tuple[str, ...] = ()  # none: no cross-origin access
+    metrics_token: str | None = None  # a bearer token that may read /metrics, and only it
+
+    @classmethod
+    def from_env(cls, env: dict[str, str], *, production: bool) -> Operate:
+        raw = (env.get("ACCOUNTFLOW_LOG_FORMAT") or "").strip().lower()
+        log_format = raw or ("json" if production else "text")
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"ACCOUNTFLOW_LOG_FORMAT must be text or json, got {raw!r}")
+        origins = env.get("ACCOUNTFLOW_CORS_ORIGINS") or ""
+        return cls(
+            log_format=log_format,
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            metrics_token=(env.get("ACCOUNTFLOW_METRICS_TOKEN") or "").strip() or None,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ImportJobs:
     """Background CSV imports, claimed from import_jobs with a lease (issue 20)."""
@@ -281,6 +306,7 @@ class Settings:
     imports: ImportJobs = ImportJobs()
     daily: DailyUpkeep = DailyUpkeep()
     ws: WebSockets = WebSockets()
+    operate: Operate = Operate()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -308,6 +334,7 @@ class Settings:
             max_ingest_lines=_int(env, "ACCOUNTFLOW_MAX_INGEST_LINES", 100_000),
             max_ingest_bytes=_int(env, "ACCOUNTFLOW_MAX_INGEST_BYTES", 64 * 1024 * 1024),
         )
+        production = _choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production"
         return cls(
             database_url=url,
             replica_url=replica,
@@ -315,7 +342,7 @@ class Settings:
             limits=limits,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             replica_max_lag=_seconds(env, "ACCOUNTFLOW_REPLICA_MAX_LAG_SECONDS", 5.0),
-            production=_choice(env, "ACCOUNTFLOW_ENV", ENVIRONMENTS) == "production",
+            production=production,
             compiled_reads=_flag(env, "ACCOUNTFLOW_COMPILED_READS", True),
             timeouts=DbTimeouts.from_env(env),
             rebuild=RebuildJob.from_env(env),
@@ -327,4 +354,5 @@ class Settings:
             imports=ImportJobs.from_env(env),
             daily=DailyUpkeep.from_env(env),
             ws=WebSockets.from_env(env),
+            operate=Operate.from_env(env, production=production),
         )

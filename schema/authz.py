@@ -98,8 +98,8 @@ POLICY: dict[str, Rule] = {
     "import.read": Rule(MANAGERS),
     "import.run": Rule(MANAGERS),
     "export.run": Rule(MANAGERS),
-    # /metrics: any valid token, as before the edge was one (tighten it here, not in a handler)
-    "metrics.read": Rule(ALL),
+    # /metrics: admins, and the scrape token (ACCOUNTFLOW_METRICS_TOKEN, app.web.backend)
+    "metrics.read": Rule(ADMINS),
     # push (issue 11)
     "webhook.read": Rule(ADMINS),
     "webhook.write": Rule(ADMINS),

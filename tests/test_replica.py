@@ -112,6 +112,7 @@ async def _entered(client: httpx.AsyncClient, caller: Caller) -> dict[str, int]:
 
 async def _metric(client: httpx.AsyncClient, caller: Caller, target: str, reason: str) -> float:
     response = await client.get("/metrics", headers={"Authorization": f"Bearer {caller.token}"})
+    assert response.status_code == 200, response.text  # an admin's token
     line = f'accountflow_report_database_total{{reason="{reason}",target="{target}"}}'
     for row in response.text.splitlines():
         if row.startswith(line):
@@ -154,10 +155,11 @@ async def test_reports_read_the_replica_while_it_keeps_up(
     api: Api, standby: Path, database_url: str, settings: Settings
 ) -> None:
     manager = await _given(api, standby, database_url)
+    reader = await api.caller(Role.ADMIN)
     async with _app(settings, database_url, _replica_url(standby, database_url), 60) as client:
-        before = await _metric(client, manager, "replica", "replica")
+        before = await _metric(client, reader, "replica", "replica")
         assert (await _entered(client, manager)).get("PROSPECT") == 2
-        assert await _metric(client, manager, "replica", "replica") == before + 1
+        assert await _metric(client, reader, "replica", "replica") == before + 1
         # Replay paused: what the primary writes now is not on the replica, and the report
         # still says 2, which only the replica can answer.
         admin = await _standby_connection(standby, _name(database_url))
@@ -178,6 +180,7 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
     api: Api, standby: Path, database_url: str, settings: Settings
 ) -> None:
     manager = await _given(api, standby, database_url)
+    reader = await api.caller(Role.ADMIN)
     admin = await _standby_connection(standby, _name(database_url))
     try:
         await admin.execute("SELECT pg_wal_replay_pause()")
@@ -185,11 +188,11 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
         await asyncio.sleep(0.3)  # the standby receives what it does not replay: it lags
         url = _replica_url(standby, database_url)
         async with _app(settings, database_url, url, 0.1) as client:
-            lagging = await _metric(client, manager, "primary", "lagging")
-            replica = await _metric(client, manager, "replica", "replica")
+            lagging = await _metric(client, reader, "primary", "lagging")
+            replica = await _metric(client, reader, "replica", "replica")
             assert (await _entered(client, manager)).get("PROSPECT") == 3  # the primary's
-            assert await _metric(client, manager, "primary", "lagging") == lagging + 1
-            assert await _metric(client, manager, "replica", "replica") == replica
+            assert await _metric(client, reader, "primary", "lagging") == lagging + 1
+            assert await _metric(client, reader, "replica", "replica") == replica
     finally:
         await admin.execute("SELECT pg_wal_replay_resume()")
         await admin.close()
@@ -199,10 +202,10 @@ async def test_a_lagging_replica_falls_back_to_the_primary(
 async def test_a_replica_that_is_down_falls_back_to_the_primary(
     api: Api, database_url: str, settings: Settings, tmp_path: Path
 ) -> None:
-    manager = await api.caller(Role.MANAGER)
+    manager, reader = await api.caller(Role.MANAGER), await api.caller(Role.ADMIN)
     await _enter(api, await _accounts(api, 1))
     gone = f"postgresql+asyncpg://postgres:@/{_name(database_url)}?host={tmp_path}&port={PORT}"
     async with _app(settings, database_url, gone, 5) as client:
-        down = await _metric(client, manager, "primary", "down")
+        down = await _metric(client, reader, "primary", "down")
         assert (await _entered(client, manager)).get("PROSPECT") == 1
-        assert await _metric(client, manager, "primary", "down") == down + 1
+        assert await _metric(client, reader, "primary", "down") == down + 1

@@ -10,11 +10,14 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
 
-from app import db
+from app import db, logs, tracing
 from app.settings import Settings
-from app.web.auth import EXCEPTION_HANDLERS, TokenBackend, on_error
+from app.web.auth import EXCEPTION_HANDLERS, on_error
+from app.web.backend import EdgeBackend
 from app.web.lifespan import Setup, lifespan
+from app.web.observe import DatabaseAway, Observe
 from app.web.routes import ROUTES
 from schema import build_schema
 from schema.engine import graphql_schema
@@ -45,12 +48,34 @@ def create_app(
     )
     return Starlette(
         routes=ROUTES,
-        middleware=[
-            Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=on_error)
-        ],
+        middleware=middleware(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan(setup),
     )
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: the request's span (when tracing), its id and access line, CORS
+    (when origins are set), the 503 while PostgreSQL is away, authentication."""
+    layers = []
+    if tracing.enabled():
+        layers.append(Middleware(tracing.asgi_middleware))
+    layers.append(Middleware(Observe))
+    if settings.operate.cors_origins:
+        layers.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.operate.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id", "retry-after"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        )
+    layers.append(Middleware(DatabaseAway))
+    layers.append(Middleware(AuthenticationMiddleware, backend=EdgeBackend(), on_error=on_error))
+    return layers
 
 
 def tune_gc() -> None:
@@ -71,7 +96,9 @@ def tune_gc() -> None:
 def app_from_env() -> Starlette:
     """uvicorn's factory for worker processes: the database URL comes from the environment."""
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    logs.configure(settings)  # done already when `serve` started uvicorn with logs.log_config
+    logging.captureWarnings(True)  # a Python warning is a log line too, in the same format
+    tracing.setup()
     app = create_app(settings)
     tune_gc()
     return app

@@ -22,6 +22,7 @@ from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
 from app.upkeep import daily_upkeep
+from app.web import database, gauges
 from app.web.ingest import ActivityIngest
 from app.web.report_export import ReportExport
 from app.web.state import State
@@ -54,6 +55,7 @@ def lifespan(setup: Setup) -> Lifespan:
         async with contextlib.AsyncExitStack() as stack:
             state = await _open(stack, setup)
             app.state.accountflow = state
+            await stack.enter_async_context(gauges.sampling(state))
             await _start_jobs(stack, setup, state.sessionmaker)
             yield
 
@@ -62,11 +64,10 @@ def lifespan(setup: Setup) -> Lifespan:
 
 @contextlib.asynccontextmanager
 async def _engine(
-    url: str, settings: Settings, *, pool_size: int = 10, max_overflow: int = 20
+    url: str, settings: Settings, *, replica: bool = False, **pool: int
 ) -> AsyncIterator[AsyncEngine]:
-    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     pooler = settings.pooler if url != settings.direct_url else None
-    engine = db.create_engine(url, timeouts=settings.timeouts, pooler=pooler, **pool)
+    engine = database.create_engine(url, settings, replica=replica, pooler=pooler, **pool)
     try:
         yield engine
     finally:
@@ -110,7 +111,7 @@ async def _reports(stack: contextlib.AsyncExitStack, settings: Settings) -> Repo
     """Reports read from the streaming replica while it is healthy (app.replica)."""
     if not settings.replica_url:
         return None
-    replica = await stack.enter_async_context(_engine(settings.replica_url, settings))
+    replica = await stack.enter_async_context(_engine(settings.replica_url, settings, replica=True))
     sessionmaker = db.create_sessionmaker(replica)
     return ReportDatabase(replica, sessionmaker, max_lag=settings.replica_max_lag)
 

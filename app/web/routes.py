@@ -7,15 +7,16 @@ from __future__ import annotations
 import functools
 import logging
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from app import metrics
+from app import metrics, observe, tracing
+from app.web import gauges
 from app.web.auth import principal_of, protected, viewer_of
 from app.web.dashboard import STATIC_DIR, DashboardAssets, dashboard_page
 from app.web.exports import export_csv
@@ -32,7 +33,8 @@ async def graphql(request: Request) -> Response:
 
 @protected()  # each field checks its own rule (schema.permissions)
 async def _graphql(request: Request) -> Response:
-    return await state_of(request).graphql(request, viewer_of(request).principal)
+    with tracing.operation_span():
+        return await state_of(request).graphql(request, viewer_of(request).principal)
 
 
 async def graphql_ws(websocket: WebSocket) -> None:
@@ -64,9 +66,14 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-@protected("metrics.read")
+@protected("metrics.read")  # admins, or the scrape token (app.web.backend)
 async def metrics_endpoint(request: Request) -> Response:
-    return PlainTextResponse(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    state = state_of(request)
+    gauges.sample(state)
+    figures = await metrics.read_figures(state.engine)
+    if figures is None:  # still answered: accountflow_database_up says PostgreSQL is away
+        observe.forgive_database_down()
+    return Response(metrics.exposition(figures), media_type=CONTENT_TYPE_LATEST)
 
 
 @protected("export.run")  # CSV exports (leads issue): the import's columns, streamed

@@ -25,7 +25,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from app import metrics
+from app import metrics, observe
 from app.auth.tokens import Principal
 from app.kit import cursor
 from app.replica import ReportDatabase
@@ -155,6 +155,7 @@ class GraphQLEndpoint:
                 raise BadRequestError(f"Accept {GRAPHQL_RESPONSE} or {JSON}.", status=406)
             params, uploads = await self._read(request)
             operation = metrics.operation_label(operation_name(params[0], params[2]))
+            observe.note_operation(operation)
             get = request.method == "GET"
             response, outcome = await self._execute(principal, params, request_id, media_type, get)
             return response
@@ -203,6 +204,7 @@ class GraphQLEndpoint:
             if answer is not None:
                 text, statement = answer
                 self.budget.spend(user_id, statement.cost)
+                observe.note_execution(cost=statement.cost, compiled=True)
                 if statement.forbidden:
                     return self._forbidden_in_place(text, statement, request_id, media_type)
                 return _compiled_response(text, statement.cost, request_id, media_type), "ok"
@@ -210,6 +212,7 @@ class GraphQLEndpoint:
         extensions = dict(result.extensions or {})
         extensions.setdefault("cost", 0)
         self.budget.spend(user_id, extensions["cost"])
+        observe.note_execution(cost=extensions["cost"], compiled=False)
         return self._answer(result, extensions, request_id, media_type)
 
     async def _run(

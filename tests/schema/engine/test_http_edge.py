@@ -97,12 +97,14 @@ async def test_unexpected_errors_are_masked_and_logged(
 
 
 async def test_health_ready_and_metrics(api: Api) -> None:
-    rep = await api.caller(Role.REP)
+    rep, admin = await api.caller(Role.REP), await api.caller(Role.ADMIN)
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     assert (await api.client.get("/readyz")).json() == {"status": "ready"}
     assert (await api.client.get("/metrics")).status_code == 401
     await api.gql("query Viewer { viewer { id } }", caller=rep)
-    metrics = await api.client.get("/metrics", headers={"Authorization": f"Bearer {rep.token}"})
+    refused = await api.client.get("/metrics", headers={"Authorization": f"Bearer {rep.token}"})
+    assert refused.status_code == 403
+    metrics = await api.client.get("/metrics", headers={"Authorization": f"Bearer {admin.token}"})
     assert metrics.status_code == 200
     assert 'accountflow_graphql_requests_total{operation="Viewer",outcome="ok"}' in metrics.text
     assert "accountflow_graphql_request_seconds_bucket" in metrics.text
