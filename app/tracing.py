@@ -62,6 +62,15 @@ def setup(env: Mapping[str, str] | None = None) -> bool:
     return True
 
 
+def instrument_client(client: Any) -> None:
+    """An httpx client on a transport of its own (the webhook worker's, which connects only
+    to checked addresses): `instrument()` patches httpx's own transports, not this one."""
+    if _state["enabled"]:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor.instrument_client(client)
+
+
 def _sql_in_traces_only(sampler: Any) -> Any:
     """A statement outside any trace (a background job polling) is not a trace of its own:
     without this, the webhook worker alone would start several traces a second."""

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import DateTime, Integer, Interval, Text
 
+from app import tracing
 from app.db import session_scope
 from app.kit.sql import sql_file
 from app.webhooks import egress, signing
@@ -260,9 +261,11 @@ def http_client(
     followed (a 3xx is a failed attempt); no proxies from the env."""
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     transport = egress.GuardedTransport(allow_private=allow_private, limits=limits, verify=verify)
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=timeout_seconds, follow_redirects=False, trust_env=False, transport=transport
     )
+    tracing.instrument_client(client)  # each delivery a client span passing `traceparent` on
+    return client
 
 
 async def run(

@@ -75,8 +75,8 @@ async def test_metrics_show_backlog_lag_imports_pool_and_process(
     )
     await api.session.execute(
         text(
-            "INSERT INTO import_jobs (kind, mode, status, file_path)"
-            " VALUES ('ACCOUNTS', 'ALL_OR_NOTHING', 'QUEUED', '/nowhere.csv')"
+            "INSERT INTO import_jobs (kind, mode, status)"
+            " VALUES ('ACCOUNTS', 'ALL_OR_NOTHING', 'QUEUED')"
         )
     )
     await api.session.commit()
