@@ -7,3 +7,4 @@ SELECT s.item, a.id,
 FROM activity_staging s
 JOIN unnest(CAST(:items AS int[])) AS m(item) ON m.item = s.item
 JOIN activities a ON a.source = s.source AND a.external_id = s.external_id
+                 AND a.logged_by_id IS NOT DISTINCT FROM s.logged_by_id

@@ -17,9 +17,9 @@ Answer 200, `application/x-ndjson`, one line per input line in input order:
     {"line": 1, "status": "accepted", "id": "<Activity global id>"}
     {"line": 2, "status": "duplicate"}
     {"line": 3, "status": "rejected", "errors": [{"code": …, "message": …, "field": …}]}
-`line` counts from 1. A duplicate repeats a stored (source, externalId), also one earlier
-in the same body: nothing is written and, as the key alone must not reveal another
-caller's row, no id is given. Headers `x-ingest-accepted`, `x-ingest-duplicates` and
+`line` counts from 1. A duplicate repeats a (source, externalId) this caller stored (keys
+are the caller's own: another's never collides), also one earlier in the same body:
+nothing is written and no id is given. Headers `x-ingest-accepted`, `x-ingest-duplicates` and
 `x-ingest-rejected` carry the counts. Whole-request failures answer JSON
 `{"errors": [{"message", "extensions": {"code"}}]}` and write nothing: 401 (no or a bad
 token), 403 (role), 413 (too many lines or bytes), 400 (no line), 409 (CONFLICT: a row
