@@ -166,6 +166,23 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class Security:
+    """Issue 18: CSV cells a spreadsheet would run, live tokens per user."""
+
+    # Export CSV cells as stored, `=HYPERLINK(…)` and all (for consumers that are no
+    # spreadsheet); by default such a cell is quoted with an apostrophe (app.kit.csv_cells).
+    csv_raw: bool = False
+    max_tokens_per_user: int = 100  # live (unrevoked, unexpired) tokens per user
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Security:
+        return cls(
+            csv_raw=_flag(env, "ACCOUNTFLOW_CSV_RAW", False),
+            max_tokens_per_user=_int(env, "ACCOUNTFLOW_MAX_TOKENS_PER_USER", 100),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
@@ -180,6 +197,7 @@ class Settings:
     rebuild: RebuildJob = RebuildJob()
     pool: DbPool = DbPool()
     push: Push = Push()
+    security: Security = Security()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -216,4 +234,5 @@ class Settings:
             rebuild=RebuildJob.from_env(env),
             pool=DbPool.from_env(env),
             push=Push.from_env(env),
+            security=Security.from_env(env),
         )
