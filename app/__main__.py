@@ -33,16 +33,42 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def _create_token(url: str, email: str, role: Role, name: str | None) -> str:
-    from app.auth import service
+class RoleMismatchError(Exception):
+    """`token create --role R` for a user who exists with another role."""
+
+
+async def _create_token(
+    url: str,
+    email: str,
+    role: Role,
+    name: str | None,
+    *,
+    max_live: int | None = None,
+    same_role: bool = False,
+) -> str:
+    """A new token of the user with `email`, made (with `role`) when missing. `same_role`:
+    an existing user of another role gets no token (RoleMismatchError), as a role is
+    changed by updateUser, never by minting a token."""
+    from app.auth import service, tokens
     from app.kit.actor import SYSTEM
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            return await service.ensure_user_token(
-                session, actor=SYSTEM, email=email, role=role, name=name, token_name="cli"
+            user = await service.find_user_by_email(session, email)
+            if user is None:
+                user = await service.create_user(
+                    session, actor=SYSTEM, email=email, name=name or email.split("@")[0], role=role
+                )
+            elif same_role and user.role is not role:
+                raise RoleMismatchError(
+                    f"{email} exists with role {user.role.value}; --role {role.value} was not "
+                    "applied and no token was made (change a role with updateUser)"
+                )
+            raw, _ = await tokens.issue_token(
+                session, actor=SYSTEM, user_id=user.id, name="cli", max_live=max_live
             )
+            return raw
     finally:
         await engine.dispose()
 
@@ -83,7 +109,10 @@ def admin_token(settings: Settings, url: str) -> tuple[str, bool]:
         token = path.read_text().strip()
         if asyncio.run(_valid_token(url, token)):
             return token, False
-    token = asyncio.run(_create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin"))
+    cap = settings.security.max_tokens_per_user
+    token = asyncio.run(
+        _create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin", max_live=cap)
+    )
     write_secret(path, token)
     return token, True
 
@@ -159,10 +188,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.errors import AppError
+
     url = db.resolve_database_url(settings)
     if settings.database_url is None:
         migrate(url)
-    print(asyncio.run(_create_token(url, args.email, Role(args.role), args.name)))
+    cap = settings.security.max_tokens_per_user
+    made = _create_token(url, args.email, Role(args.role), args.name, max_live=cap, same_role=True)
+    try:
+        print(asyncio.run(made))
+    except (RoleMismatchError, AppError) as error:
+        sys.exit(f"accountflow: {error}")
 
 
 async def _revoke_token(url: str, token: str) -> None:
@@ -300,7 +336,11 @@ def parser() -> argparse.ArgumentParser:
         "worker", help="deliver webhooks until SIGINT/SIGTERM (any number, on any host)"
     ).set_defaults(run=cmd_worker)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
-    create = token.add_parser("create", help="create a token (and the user when missing)")
+    create = token.add_parser(
+        "create",
+        help="create a token (and the user, with --role, when missing); "
+        "refused for an existing user of another role",
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name")
