@@ -57,6 +57,30 @@ ANSWER_CHUNK = 2_000  # result lines per streamed chunk
 Item = ActivityInput | AppError
 
 
+class LineSplitter:
+    """The complete lines of a body fed chunk by chunk, in linear time: a line spanning many
+    chunks keeps its pieces and is joined once, when its newline arrives (joining the tail
+    to every chunk would copy a long line once per chunk: quadratic)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []  # of the line not ended yet
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if b"\n" not in chunk:
+            if chunk:
+                self.pieces.append(chunk)
+            return []
+        lines = chunk.split(b"\n")
+        if self.pieces:
+            lines[0] = b"".join([*self.pieces, lines[0]])
+        tail = lines.pop()
+        self.pieces = [tail] if tail else []
+        return lines
+
+    def rest(self) -> bytes:
+        return b"".join(self.pieces)
+
+
 class _RefusedError(Exception):
     def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
@@ -106,16 +130,16 @@ class ActivityIngest:
         if declared.isdigit() and int(declared) > max_bytes:
             raise too_large
         items: list[Item] = []
-        size, tail = 0, b""
+        size, splitter = 0, LineSplitter()
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
                 raise too_large
-            lines = (tail + chunk).split(b"\n") if tail else chunk.split(b"\n")
-            tail = lines.pop()
+            lines = splitter.feed(chunk)
             if len(items) + len(lines) > max_lines:
                 raise too_many
             items.extend(map(self._parse, lines))
+        tail = splitter.rest()
         if tail.strip():
             if len(items) >= max_lines:
                 raise too_many
