@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, String, and_, bindparam, func, select
+from sqlalchemy import BigInteger, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -119,7 +119,8 @@ async def _store(session: AsyncSession, rows: list[ActivityRow], result: LogResu
 
 _COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
 # The caller's stored rows of the given keys, one array per key column (one statement for
-# any size); the key index leads with (source, external_id).
+# any size): one index lookup per key, LATERAL so that no estimate (the caller condition
+# is estimated to match almost nothing) turns it into a scan of every activity per key.
 _KEYS = (
     func.unnest(
         bindparam("sources", type_=ARRAY(String)), bindparam("external_ids", type_=ARRAY(String))
@@ -127,20 +128,22 @@ _KEYS = (
     .table_valued("s", "e")
     .render_derived(name="k")
 )
-_STORED = select(
-    Activity.id,
-    Activity.source,
-    Activity.external_id,
-    *(Activity.__table__.c[name] for name in _COMPARED),
-).join_from(
-    Activity,
-    _KEYS,
-    and_(
+_MATCH = (
+    select(
+        Activity.id,
+        Activity.source,
+        Activity.external_id,
+        *(Activity.__table__.c[name] for name in _COMPARED),
+    )
+    .where(
         Activity.source == _KEYS.c.s,
         Activity.external_id == _KEYS.c.e,
         Activity.logged_by_id.is_not_distinct_from(bindparam("caller", type_=BigInteger)),
-    ),
+    )
+    .limit(1)
+    .lateral("a")
 )
+_STORED = select(_MATCH).select_from(_KEYS).join(_MATCH, true())
 
 
 async def _match_repeats(

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.ingest import ActivityInput, log_activities
+from app.activities.ingest import _STORED, ActivityInput, log_activities
 from app.kit.actor import SYSTEM
 from app.kit.sql import read_sql
 from app.models.activities import Activity, ActivityKind
@@ -107,21 +107,58 @@ async def test_the_systems_own_calls_share_one_scope(api: Api) -> None:
     assert (again.accepted_count, again.duplicate_count) == (1, 1)  # the keyless NOTE again
 
 
-async def _plan(session: AsyncSession, statement: str) -> str:
+async def _plan(session: AsyncSession, statement: str, *params: Any) -> str:
     connection = await session.connection()
-    rows = await connection.exec_driver_sql(f"EXPLAIN (COSTS OFF) {statement}")
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(f"EXPLAIN (COSTS OFF) {statement}", *params)
     return "\n".join(r[0] for r in rows)
 
 
-async def test_the_merge_and_the_repeat_lookup_use_the_key_index(api: Api) -> None:
+async def _stored_keys(api: Api, n: int) -> list[str]:
+    """`n` keyed activities of the system (logged_by_id NULL), analysed."""
+    account = await create_account(api.session, "Acme")
+    keys = [f"K-{k}" for k in range(n)]
+    for start in range(0, n, 1000):
+        items = [
+            ActivityInput(
+                kind=ActivityKind.NOTE,
+                occurred_at=noon(0),
+                account_id=account.id,
+                source="erp",
+                external_id=key,
+            )
+            for key in keys[start : start + 1000]
+        ]
+        await log_activities(api.session, actor=SYSTEM, items=items, max_batch=1000)
+    await api.session.commit()
+    await api.session.execute(text("ANALYZE activities"))
+    return keys
+
+
+def _index_lookups(plan: str) -> bool:
+    return "Index Scan using uq_activities_caller_key" in plan and "Seq Scan" not in plan.replace(
+        "Seq Scan on activity_staging", ""
+    )
+
+
+async def test_the_merge_and_the_repeat_lookups_use_the_key_index(api: Api) -> None:
+    keys = await _stored_keys(api, 3000)
     session = api.session
-    await session.execute(text("SET LOCAL enable_seqscan = off"))  # as on a big table
+    stored = _STORED.compile(dialect=(await session.connection()).dialect)
+    values = {"sources": ["erp"] * 300, "external_ids": keys[:300], "caller": None, "param_1": 1}
+    plan = await _plan(session, str(stored), *(values[k] for k in stored.positiontup or ()))
+    assert _index_lookups(plan), plan
     await (await session.connection()).exec_driver_sql(
         read_sql("app.activities", "create_staging.sql")
     )
     merge = await _plan(session, read_sql("app.activities", "merge_staged.sql"))
     assert "Conflict Arbiter Indexes: uq_activities_caller_key" in merge
-    repeats = read_sql("app.activities", "staged_repeats.sql").replace(":items", "'{1}'")
-    assert ":" not in repeats.replace("::", "")
-    assert "uq_activities_caller_key" in await _plan(session, repeats)
+    await (await session.connection()).exec_driver_sql(
+        "INSERT INTO activity_staging (item, account_id, kind, occurred_at, source, external_id)"
+        " SELECT n, 1, 'NOTE', now(), 'erp', 'K-' || n FROM generate_series(0, 499) n"
+    )
+    repeats = read_sql("app.activities", "staged_repeats.sql").replace(":items", "$1")
+    plan = await _plan(session, repeats, list(range(0, 500, 2)))
+    assert _index_lookups(plan), plan
     await session.rollback()
