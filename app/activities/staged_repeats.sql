@@ -1,6 +1,6 @@
 -- The stored row each staged row that was not inserted repeats (the caller's own key: one
 -- row at most), and whether the payload is the same. One index lookup per such row: the
--- staging table has no statistics, and a plain join on the key with the caller is
+-- staged rows have no statistics, and a plain join on the key with the caller is
 -- estimated to match almost nothing, which gave plans scanning the item list (or sorting
 -- every activity) once per call.
 SELECT s.item, a.id,
