@@ -3,7 +3,7 @@
 -- them; PostgreSQL parses them in C): much cheaper than encoding nine arrays of 1,000
 -- values in Python. In key order, so that two batches sharing keys wait for each other
 -- instead of deadlocking; of in-batch repeats of a key the first item is stored. A key is
--- the caller's own: (source, external_id) per logged_by_id (migration 0015).
+-- the caller's own: (source, external_id) per logged_by_id (migration idempotency_by_caller).
 -- The CTEs after new_activities are merge_staged.sql's, word for word (a test checks).
 WITH new_activities AS (
     INSERT INTO activities (account_id, kind, occurred_at, user_id, contact_id, amount,

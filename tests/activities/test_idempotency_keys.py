@@ -1,4 +1,4 @@
-"""Idempotency keys belong to the caller that sent them (migration 0015): on logActivity,
+"""Idempotency keys belong to the caller that sent them (migration idempotency_by_caller): on logActivity,
 logActivities and the NDJSON bulk ingest; and the key index still serves both paths."""
 
 from __future__ import annotations
