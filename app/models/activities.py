@@ -41,7 +41,7 @@ class ActivityKind(StrEnum):
 class Activity(IdMixin, TimestampMixin, Base):
     __tablename__ = "activities"
     __table_args__ = (
-        # The idempotency key belongs to the caller that sent it (migration idempotency_by_caller).
+        # The idempotency key is the caller's own (migration idempotency_by_caller).
         Index(
             "uq_activities_caller_key",
             "source",

@@ -1,5 +1,5 @@
-"""Idempotency keys belong to the caller that sent them (migration idempotency_by_caller): on logActivity,
-logActivities and the NDJSON bulk ingest; and the key index still serves both paths."""
+"""Idempotency keys belong to the caller that sent them (migration idempotency_by_caller):
+on logActivity, logActivities and the NDJSON bulk ingest; and the key index serves both."""
 
 from __future__ import annotations
 
