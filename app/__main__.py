@@ -33,42 +33,14 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-class RoleMismatchError(Exception):
-    """`token create --role R` for a user who exists with another role."""
-
-
-async def _create_token(
-    url: str,
-    email: str,
-    role: Role,
-    name: str | None,
-    *,
-    max_live: int | None = None,
-    same_role: bool = False,
-) -> str:
-    """A new token of the user with `email`, made (with `role`) when missing. `same_role`:
-    an existing user of another role gets no token (RoleMismatchError), as a role is
-    changed by updateUser, never by minting a token."""
-    from app.auth import service, tokens
-    from app.kit.actor import SYSTEM
+async def _create_token(url: str, email: str, role: Role, name: str | None, **options: Any) -> str:
+    """A token of the user with `email` (app.auth.cli_tokens.user_token: `options`)."""
+    from app.auth.cli_tokens import user_token
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            user = await service.find_user_by_email(session, email)
-            if user is None:
-                user = await service.create_user(
-                    session, actor=SYSTEM, email=email, name=name or email.split("@")[0], role=role
-                )
-            elif same_role and user.role is not role:
-                raise RoleMismatchError(
-                    f"{email} exists with role {user.role.value}; --role {role.value} was not "
-                    "applied and no token was made (change a role with updateUser)"
-                )
-            raw, _ = await tokens.issue_token(
-                session, actor=SYSTEM, user_id=user.id, name="cli", max_live=max_live
-            )
-            return raw
+            return await user_token(session, email=email, role=role, name=name, **options)
     finally:
         await engine.dispose()
 
@@ -197,7 +169,7 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
     made = _create_token(url, args.email, Role(args.role), args.name, max_live=cap, same_role=True)
     try:
         print(asyncio.run(made))
-    except (RoleMismatchError, AppError) as error:
+    except AppError as error:  # a role mismatch, the token cap, an inactive user
         sys.exit(f"accountflow: {error}")
 
 
@@ -337,9 +309,7 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(run=cmd_worker)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser(
-        "create",
-        help="create a token (and the user, with --role, when missing); "
-        "refused for an existing user of another role",
+        "create", help="create a token (and the user, with --role, when missing)"
     )
     create.add_argument("--email", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
