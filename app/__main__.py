@@ -37,16 +37,14 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def _create_token(url: str, email: str, role: Role, name: str | None) -> str:
-    from app.auth import service
-    from app.kit.actor import SYSTEM
+async def _create_token(url: str, email: str, role: Role, name: str | None, **options: Any) -> str:
+    """A token of the user with `email` (app.auth.cli_tokens.user_token: `options`)."""
+    from app.auth.cli_tokens import user_token
 
     engine = db.create_engine(url)
     try:
         async with db.session_scope(db.create_sessionmaker(engine)) as session:
-            return await service.ensure_user_token(
-                session, actor=SYSTEM, email=email, role=role, name=name, token_name="cli"
-            )
+            return await user_token(session, email=email, role=role, name=name, **options)
     finally:
         await engine.dispose()
 
@@ -87,7 +85,10 @@ def admin_token(settings: Settings, url: str) -> tuple[str, bool]:
         token = path.read_text().strip()
         if asyncio.run(_valid_token(url, token)):
             return token, False
-    token = asyncio.run(_create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin"))
+    cap = settings.security.max_tokens_per_user
+    token = asyncio.run(
+        _create_token(url, "admin@accountflow.io", Role.ADMIN, "Admin", max_live=cap)
+    )
     write_secret(path, token)
     return token, True
 
@@ -190,10 +191,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.errors import AppError
+
     url = db.resolve_direct_url(settings)
     if settings.database_url is None:
         migrate(url)
-    print(asyncio.run(_create_token(url, args.email, Role(args.role), args.name)))
+    cap = settings.security.max_tokens_per_user
+    made = _create_token(url, args.email, Role(args.role), args.name, max_live=cap, same_role=True)
+    try:
+        print(asyncio.run(made))
+    except AppError as error:  # a role mismatch, the token cap, an inactive user
+        sys.exit(f"accountflow: {error}")
 
 
 async def _revoke_token(url: str, token: str) -> None:
@@ -331,7 +339,9 @@ def parser() -> argparse.ArgumentParser:
         "worker", help="deliver webhooks until SIGINT/SIGTERM (any number, on any host)"
     ).set_defaults(run=cmd_worker)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
-    create = token.add_parser("create", help="create a token (and the user when missing)")
+    create = token.add_parser(
+        "create", help="create a token (and the user, with --role, when missing)"
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name")

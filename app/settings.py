@@ -283,6 +283,23 @@ class DailyUpkeep:
 
 
 @dataclass(frozen=True, slots=True)
+class Security:
+    """Issue 18: CSV cells a spreadsheet would run, live tokens per user."""
+
+    # Export CSV cells as stored, `=HYPERLINK(…)` and all (for consumers that are no
+    # spreadsheet); by default such a cell is quoted with an apostrophe (app.kit.csv_cells).
+    csv_raw: bool = False
+    max_tokens_per_user: int = 100  # live (unrevoked, unexpired) tokens per user
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Security:
+        return cls(
+            csv_raw=_flag(env, "ACCOUNTFLOW_CSV_RAW", False),
+            max_tokens_per_user=_int(env, "ACCOUNTFLOW_MAX_TOKENS_PER_USER", 100),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     replica_url: str | None
@@ -307,6 +324,7 @@ class Settings:
     daily: DailyUpkeep = DailyUpkeep()
     ws: WebSockets = WebSockets()
     operate: Operate = Operate()
+    security: Security = Security()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -355,4 +373,5 @@ class Settings:
             daily=DailyUpkeep.from_env(env),
             ws=WebSockets.from_env(env),
             operate=Operate.from_env(env, production=production),
+            security=Security.from_env(env),
         )

@@ -192,6 +192,8 @@ TYPE_RULES: dict[str, str] = {
     # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
     # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
     "ApiToken": "token.read",
+    "ApiTokenConnection": "token.read",
+    "ApiTokenEdge": "token.read",
     "CreateApiTokenPayload": "payload",
     "ApiTokenPayload": "payload",
     # records (issue 9): lists, board, frequencies, merge, upsert

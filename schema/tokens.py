@@ -12,7 +12,15 @@ from app.models import auth as models
 from schema import permissions
 from schema.context import Context, Info
 from schema.errors import UserError
-from schema.relay import Node, decode_id, register_node, to_global_id
+from schema.relay import (
+    Connection,
+    Node,
+    decode_id,
+    list_connection,
+    page_args,
+    register_node,
+    to_global_id,
+)
 from schema.users import User, load_user
 
 
@@ -87,21 +95,49 @@ class ApiTokenPayload:
 class Query:
     @strawberry.field(
         description="A user's tokens, newest first (at most 100), live, expired or revoked; "
-        "without userId the viewer's own. ADMIN lists anyone's; others only their own."
+        "without userId the viewer's own. ADMIN lists anyone's; others only their own. "
+        "liveApiTokens pages through every live one."
     )
     @permissions.query("token.read")
     async def api_tokens(self, info: Info, user_id: strawberry.ID | None = None) -> list[ApiToken]:
         context = info.context
-        pk = context.viewer.id if user_id is None else decode_id(user_id, "User", field="userId")
         async with context.db() as session:
-            rows = await tokens.list_tokens(session, actor=context.actor, user_id=pk)
+            rows = await tokens.list_tokens(
+                session, actor=context.actor, user_id=_user_pk(context, user_id)
+            )
         return [ApiToken.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Every live token of a user (neither revoked nor expired), newest first, "
+        "a page at a time; without userId the viewer's own. ADMIN lists anyone's; others "
+        "only their own."
+    )
+    @permissions.query("token.read")
+    async def live_api_tokens(
+        self,
+        info: Info,
+        user_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ApiToken]:
+        context = info.context
+        args = page_args(info, first, after)
+        async with context.db() as session:
+            page = await tokens.live_token_page(
+                session, actor=context.actor, user_id=_user_pk(context, user_id), args=args
+            )
+        return list_connection(page, ApiToken.from_model, page.total or 0)
+
+
+def _user_pk(context: Context, user_id: strawberry.ID | None) -> int:
+    return context.viewer.id if user_id is None else decode_id(user_id, "User", field="userId")
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="ADMIN mints tokens for any user; MANAGER and REP only for themselves."
+        description="ADMIN mints tokens for any user; MANAGER and REP only for themselves. "
+        "A user holding the most live tokens allowed gets none (TOKEN_LIMIT)."
     )
     @permissions.mutation("token.create")
     async def create_api_token(
@@ -113,6 +149,7 @@ class Mutation:
             user_id=decode_id(input.user_id, "User", field="userId"),
             name=input.name,
             expires_at=input.expires_at,
+            max_live=info.context.settings.security.max_tokens_per_user,
         )
         return CreateApiTokenPayload(token=raw, api_token=ApiToken.from_model(row))
 

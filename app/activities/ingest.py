@@ -1,12 +1,14 @@
 """Logging activities: store the valid items of a batch with one statement.
 
-(source, externalId) is the idempotency key: a repeat (in the table already, in flight in
-another transaction, or earlier in the same batch) is skipped by ON CONFLICT DO NOTHING and
-reported as a duplicate, unless its payload differs from the stored one: that item is
-rejected with IDEMPOTENCY_CONFLICT (Stripe's rule). Items are inserted in key order so
-that two batches sharing keys wait for each other instead of deadlocking; of in-batch
-repeats the first item is stored (the others are compared with it). Items are checked by
-app.activities.items.
+(source, externalId) is the idempotency key, and it belongs to the caller that sent it (the
+token's user, `logged_by_id`; the system's own calls share one scope), as a payment API
+scopes its keys by account: another caller's key never refuses or reveals this one's. A
+repeat (in the table already, in flight in another transaction, or earlier in the same
+batch) is skipped by ON CONFLICT DO NOTHING and reported as a duplicate, unless its payload
+differs from the stored one: that item is rejected with IDEMPOTENCY_CONFLICT (Stripe's
+rule). Items are inserted in key order so that two batches sharing keys wait for each other
+instead of deadlocking; of in-batch repeats the first item is stored (the others are
+compared with it). Items are checked by app.activities.items.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import String, and_, bindparam, func, select
+from sqlalchemy import BigInteger, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -116,7 +118,9 @@ async def _store(session: AsyncSession, rows: list[ActivityRow], result: LogResu
 
 
 _COMPARED = ("account_id", "kind", "occurred_at", "user_id", "contact_id", "amount", "summary")
-# The stored rows of the given keys, one array per key column (one statement for any size).
+# The caller's stored rows of the given keys, one array per key column (one statement for
+# any size): one index lookup per key, LATERAL so that no estimate (the caller condition
+# is estimated to match almost nothing) turns it into a scan of every activity per key.
 _KEYS = (
     func.unnest(
         bindparam("sources", type_=ARRAY(String)), bindparam("external_ids", type_=ARRAY(String))
@@ -124,12 +128,22 @@ _KEYS = (
     .table_valued("s", "e")
     .render_derived(name="k")
 )
-_STORED = select(
-    Activity.id,
-    Activity.source,
-    Activity.external_id,
-    *(Activity.__table__.c[name] for name in _COMPARED),
-).join_from(Activity, _KEYS, and_(Activity.source == _KEYS.c.s, Activity.external_id == _KEYS.c.e))
+_MATCH = (
+    select(
+        Activity.id,
+        Activity.source,
+        Activity.external_id,
+        *(Activity.__table__.c[name] for name in _COMPARED),
+    )
+    .where(
+        Activity.source == _KEYS.c.s,
+        Activity.external_id == _KEYS.c.e,
+        Activity.logged_by_id.is_not_distinct_from(bindparam("caller", type_=BigInteger)),
+    )
+    .limit(1)
+    .lateral("a")
+)
+_STORED = select(_MATCH).select_from(_KEYS).join(_MATCH, true())
 
 
 async def _match_repeats(
@@ -141,7 +155,11 @@ async def _match_repeats(
     meanwhile (ON CONFLICT waited for it) is visible to this new statement.
     """
     keys = {(r.source, r.external_id) for r in repeats}
-    params = {"sources": [k[0] for k in keys], "external_ids": [k[1] for k in keys]}
+    params = {
+        "sources": [k[0] for k in keys],
+        "external_ids": [k[1] for k in keys],
+        "caller": repeats[0].logged_by_id,  # one caller per call
+    }
     stored = {(s.source, s.external_id): s for s in await session.execute(_STORED, params)}
     for row in repeats:
         found = stored[(row.source, row.external_id)]
@@ -162,7 +180,8 @@ def conflict_error() -> IdempotencyConflictError:
 async def log_activity(
     session: AsyncSession, *, actor: Actor, item: ActivityInput, now: datetime | None = None
 ) -> tuple[Activity, bool]:
-    """One activity; a repeat of (source, externalId) returns the stored one and True."""
+    """One activity; a repeat of the caller's (source, externalId) returns the stored one and
+    True."""
     result = await log_activities(session, actor=actor, items=[item], max_batch=1, now=now)
     if result.rejected:
         raise _single_error(result.rejected[0][1])

@@ -2,7 +2,8 @@
 -- into the assignments, in one statement. The rows travel as one JSON text (orjson writes
 -- them; PostgreSQL parses them in C): much cheaper than encoding nine arrays of 1,000
 -- values in Python. In key order, so that two batches sharing keys wait for each other
--- instead of deadlocking; of in-batch repeats of a key the first item is stored.
+-- instead of deadlocking; of in-batch repeats of a key the first item is stored. A key is
+-- the caller's own: (source, external_id) per logged_by_id (migration idempotency_by_caller).
 -- The CTEs after new_activities are merge_staged.sql's, word for word (a test checks).
 WITH new_activities AS (
     INSERT INTO activities (account_id, kind, occurred_at, user_id, contact_id, amount,
@@ -14,7 +15,8 @@ WITH new_activities AS (
               contact_id bigint, amount numeric(14, 2), summary text, source varchar,
               external_id varchar, logged_by_id bigint, "index" int)
     ORDER BY source, external_id, "index"
-    ON CONFLICT (source, external_id) DO NOTHING
+    ON CONFLICT (source, external_id, logged_by_id) WHERE external_id IS NOT NULL
+    DO NOTHING
     RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
 ),
 -- An activity.logged event per new activity, its ids as app.events.global_id writes them.

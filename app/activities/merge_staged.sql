@@ -1,7 +1,7 @@
 -- Bulk ingest (bulk.py): merge the rows COPYed into activity_staging, announce each new
 -- one, and fold its contacts into the assignments, in one statement. In key order, so that
 -- two calls sharing keys wait for each other instead of deadlocking; of in-body repeats of
--- a key the first line wins. Each staged row drew its new id as it was copied, so the
+-- a key the first line wins; a key is the caller's own (logged_by_id). Each staged row drew its new id as it was copied, so the
 -- RETURNING maps back to input lines without relying on row order.
 -- The CTEs after new_activities are log_activities.sql's, word for word (a test checks).
 WITH new_activities AS (
@@ -11,7 +11,8 @@ WITH new_activities AS (
            summary, source, external_id, logged_by_id
     FROM activity_staging
     ORDER BY source, external_id, item
-    ON CONFLICT (source, external_id) DO NOTHING
+    ON CONFLICT (source, external_id, logged_by_id) WHERE external_id IS NOT NULL
+    DO NOTHING
     RETURNING id, account_id, kind, user_id, occurred_at, source, external_id, summary, amount
 ),
 -- An activity.logged event per new activity, its ids as app.events.global_id writes them.

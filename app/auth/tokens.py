@@ -1,4 +1,9 @@
-"""API tokens: random, shown once, stored only as a hash; they expire and can be revoked."""
+"""API tokens: random, shown once, stored only as a hash; they expire and can be revoked.
+
+A user holds at most `max_live` live (unrevoked, unexpired) tokens when the caller names a
+cap (createApiToken and the CLI: ACCOUNTFLOW_MAX_TOKENS_PER_USER); every live one is listed,
+a page at a time (`live_token_page`).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import String, bindparam, event, func, or_, select, text, update
+from sqlalchemy import Select, String, and_, bindparam, event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.auth.cache import PrincipalCache
 from app.db import rows_by_id
-from app.errors import ForbiddenError, InvalidInputError, NotFoundError
+from app.errors import AppError, ForbiddenError, InvalidInputError, NotFoundError
 from app.kit import changes
 from app.kit.actor import Actor
+from app.kit.pagination import Page, PageArgs, count, keyset_page
 from app.kit.validation import Checks
 from app.models.auth import ApiToken, User
 
 TOKEN_PREFIX = "af_"
-# apiTokens is a plain list in the contract: it shows a user's newest tokens, this many.
+# apiTokens is a plain list in the contract: it shows a user's newest tokens, this many;
+# liveApiTokens pages through every live one.
 LIST_LIMIT = 100
 LATEST_EXPIRY = datetime(2200, 1, 1, tzinfo=UTC)
 # Each process keeps a token's principal for at most a second: a revocation made elsewhere
@@ -49,8 +56,36 @@ class Principal:
     use_is_stale: bool = False
 
 
+class TokenLimitError(AppError):
+    """The user holds as many live tokens as a user may."""
+
+    code = "TOKEN_LIMIT"
+
+
 def _may_manage(actor: Actor, user_id: int) -> bool:
     return actor.may("token.manage_any") or actor.user_id == user_id
+
+
+_LIVE = and_(
+    ApiToken.revoked_at.is_(None),
+    or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > func.now()),
+)
+
+
+def live_tokens(user_id: int) -> Select[ApiToken]:
+    return select(ApiToken).where(ApiToken.user_id == user_id, _LIVE)
+
+
+async def _check_cap(session: AsyncSession, user_id: int, max_live: int | None) -> None:
+    if max_live is None:
+        return
+    live = await count(session, live_tokens(user_id))
+    if live >= max_live:
+        raise TokenLimitError(
+            f"The user holds {live} live tokens, the most a user may "
+            "(ACCOUNTFLOW_MAX_TOKENS_PER_USER); revoke one first.",
+            field="userId",
+        )
 
 
 async def issue_token(
@@ -60,21 +95,27 @@ async def issue_token(
     user_id: int,
     name: str | None = None,
     expires_at: datetime | None = None,
+    max_live: int | None = None,
 ) -> tuple[str, ApiToken]:
-    """Create a token and return it in clear: the only time it is ever visible."""
+    """Create a token and return it in clear: the only time it is ever visible.
+
+    With `max_live`, a user holding that many live tokens gets none (TOKEN_LIMIT).
+    """
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise InvalidInputError("The expiry must be in the future.", field="expiresAt")
     if expires_at is not None and expires_at >= LATEST_EXPIRY:
         raise InvalidInputError("The expiry must be before the year 2200.", field="expiresAt")
     if not _may_manage(actor, user_id):
         raise ForbiddenError("You may only create tokens for yourself.")
-    # FOR SHARE: a concurrent deactivation either revokes this token too or refuses it here.
-    query = select(User).where(User.id == user_id).with_for_update(read=True)
+    # FOR NO KEY UPDATE: a concurrent deactivation either revokes this token too or refuses
+    # it here, and two creations for one user count the live tokens one after the other.
+    query = select(User).where(User.id == user_id).with_for_update(key_share=True)
     user = (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
     if user is None:
         raise NotFoundError("Unknown user.", field="userId")
     if not user.is_active:
         raise InvalidInputError("The user is inactive.", field="userId")
+    await _check_cap(session, user_id, max_live)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user_id, token_hash=hash_token(raw), name=name, expires_at=expires_at)
     session.add(token)
@@ -101,13 +142,19 @@ async def create_token(
     user_id: int,
     name: str,
     expires_at: datetime | None = None,
+    max_live: int | None = None,
 ) -> tuple[str, ApiToken]:
     """createApiToken: a named token for a user (ADMIN: anyone; others: themselves)."""
     checks = Checks()
     clean_name = checks.text("name", name, max_length=200, required=True)
     checks.raise_if_any()
     return await issue_token(
-        session, actor=actor, user_id=user_id, name=clean_name, expires_at=expires_at
+        session,
+        actor=actor,
+        user_id=user_id,
+        name=clean_name,
+        expires_at=expires_at,
+        max_live=max_live,
     )
 
 
@@ -172,12 +219,16 @@ async def revoke_user_tokens(session: AsyncSession, *, actor: Actor, user_id: in
     return len(ids)
 
 
-async def list_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> Sequence[ApiToken]:
-    """apiTokens: a user's newest tokens, live or not (ADMIN: anyone's; others: their own)."""
+async def _check_listing(session: AsyncSession, actor: Actor, user_id: int) -> None:
     if not _may_manage(actor, user_id):
         raise ForbiddenError("You may only list your own tokens.")
     if await session.get(User, user_id) is None:
         raise NotFoundError("Unknown user.", field="userId")
+
+
+async def list_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> Sequence[ApiToken]:
+    """apiTokens: a user's newest tokens, live or not (ADMIN: anyone's; others: their own)."""
+    await _check_listing(session, actor, user_id)
     query = (
         select(ApiToken)
         .where(ApiToken.user_id == user_id)
@@ -185,6 +236,22 @@ async def list_tokens(session: AsyncSession, *, actor: Actor, user_id: int) -> S
         .limit(LIST_LIMIT)
     )
     return list(await session.scalars(query))
+
+
+LIVE_ORDER = (ApiToken.created_at, ApiToken.id)  # newest first
+
+
+async def live_token_page(
+    session: AsyncSession, *, actor: Actor, user_id: int, args: PageArgs
+) -> Page[ApiToken]:
+    """liveApiTokens: a page of a user's live tokens, newest first, with their total."""
+    await _check_listing(session, actor, user_id)
+    query = live_tokens(user_id)
+    page: Page[ApiToken] = await keyset_page(
+        session, query, order=LIVE_ORDER, args=args, descending=True
+    )
+    page.total = await count(session, query)
+    return page
 
 
 tokens_by_id = rows_by_id(ApiToken)

@@ -2,7 +2,8 @@
 
 A record is cut at a line end where its quotes balance, then parsed alone, so one broken
 row (a stray quote, a bad byte, a wrong field count) is reported without losing the rest.
-Rows are numbered as a spreadsheet shows them: the header is row 1.
+Rows are numbered as a spreadsheet shows them: the header is row 1. A cell our exports
+quoted against formula injection (`'=…`) is read as it was stored (app.kit.csv_cells).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from app.kit.csv_cells import restore
 
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", ";")
@@ -125,7 +128,7 @@ class RowReader:
                 continue
             if dirty and _has_surrogate(value):
                 return RowError(number, column, "NOT_UTF8", "The value is not valid UTF-8.")
-            values[column] = value if value != "" else None
+            values[column] = restore(value) if value != "" else None  # an export's quoting
         return Row(number, values)
 
     def _count_error(self, number: int, fields: list[str], text: str) -> RowError:

@@ -1,4 +1,4 @@
-"""CSV exports in the columns the import reads, streamed through a server-side cursor."""
+"""CSV exports in the columns the import reads, streamed a page at a time."""
 
 from __future__ import annotations
 
@@ -7,10 +7,22 @@ import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, literal, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    Text,
+    cast,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts import read as account_read
@@ -19,8 +31,9 @@ from app.errors import InvalidInputError
 from app.imports.activities import ActivityImporter
 from app.imports.assignments import AssignmentImporter
 from app.imports.contacts import ContactImporter
+from app.imports.export_filters import FilterValues
 from app.imports.leads import LeadImporter
-from app.imports.values import CellError, parse_datetime, parse_id
+from app.kit.csv_cells import neutralised
 from app.leads.service import LeadFilter, leads_query
 from app.models.accounts import Account, AccountSource, Contact
 from app.models.activities import Activity, ActivityKind
@@ -28,7 +41,7 @@ from app.models.assignments import Assignment, ManagerType
 from app.models.imports import ImportKind
 from app.models.leads import Lead, LeadStatus
 
-CHUNK_ROWS = 2000
+PAGE_ROWS = 2000
 Rows = Select[*tuple[Any, ...]]
 
 
@@ -39,53 +52,19 @@ class Export:
     ids: dict[str, str]  # column -> type name of the id it holds
 
 
-def _filter_keys(raw: dict[str, Any], allowed: set[str]) -> None:
-    for key in raw:
-        if key not in allowed:
-            raise InvalidInputError(f"Unknown filter {key!r}.", field=f"filter.{key}")
-
-
-def _id(raw: dict[str, Any], key: str, type_name: str) -> int | None:
-    try:
-        return parse_id(raw.get(key), type_name, f"filter.{key}")
-    except CellError as error:
-        raise InvalidInputError(error.message, field=error.column) from None
-
-
-def _enums(raw: dict[str, Any], key: str, enum: Any) -> list[Any] | None:
-    values = raw.get(key)
-    if values is None:
-        return None
-    if isinstance(values, str):
-        values = [values]
-    try:
-        return [enum(v) for v in values]
-    except (ValueError, TypeError):
-        raise InvalidInputError(f"Unknown value in {key}.", field=f"filter.{key}") from None
-
-
-def _filter_value(raw: dict[str, Any], column_filter: account_read.Filter) -> Any:
-    if column_filter.id_of is not None:
-        return _id(raw, column_filter.name, column_filter.id_of)
-    python_type = column_filter.attribute.type.python_type
-    if column_filter.op is account_read.Op.ANY and issubclass(python_type, Enum):
-        return _enums(raw, column_filter.name, python_type)
-    return raw.get(column_filter.name)
-
-
 def _accounts(raw: dict[str, Any]) -> Rows:
     filters = [f for f in account_read.FILTERS if f.exported]
-    _filter_keys(raw, {"search", "includeArchived"} | {f.name for f in filters})
+    values = FilterValues(raw, {"search", "includeArchived"} | {f.name for f in filters})
     args = account_read.AccountFilter(
-        search=raw.get("search"),
-        include_archived=bool(raw.get("includeArchived")),
-        **{f.key: _filter_value(raw, f) for f in filters},
+        search=values.string("search"),
+        include_archived=values.flag("includeArchived"),
+        **{f.key: values.column(f) for f in filters},
     )
     return account_read.export_query(args, now=datetime.now(UTC))
 
 
 def _contacts(raw: dict[str, Any]) -> Rows:
-    _filter_keys(raw, {"accountId"})
+    values = FilterValues(raw, {"accountId"})
     query = (
         select(
             Contact.id,
@@ -94,19 +73,20 @@ def _contacts(raw: dict[str, Any]) -> Rows:
             *(c.attribute for c in account_read.CONTACT_COLUMNS if c.exported),
         )
         .join(Account, Account.id == Contact.account_id)
+        .where(Contact.removed_at.is_(None))
         .order_by(Contact.id)
     )
-    account_id = _id(raw, "accountId", "Account")
+    account_id = values.id("accountId", "Account")
     return query if account_id is None else query.where(Contact.account_id == account_id)
 
 
 def _leads(raw: dict[str, Any]) -> Rows:
-    _filter_keys(raw, {"status", "source", "ownerId", "search"})
+    values = FilterValues(raw, {"status", "source", "ownerId", "search"})
     args = LeadFilter(
-        status=_enums(raw, "status", LeadStatus),
-        source=_enums(raw, "source", AccountSource),
-        owner_id=_id(raw, "ownerId", "User"),
-        search=raw.get("search"),
+        status=values.enums("status", LeadStatus),
+        source=values.enums("source", AccountSource),
+        owner_id=values.id("ownerId", "User"),
+        search=values.string("search"),
     )
     columns: list[Any] = [
         Lead.id,
@@ -130,15 +110,8 @@ def _leads(raw: dict[str, Any]) -> Rows:
     return leads_query(args).with_only_columns(*columns).order_by(Lead.id)
 
 
-def _time(raw: dict[str, Any], key: str) -> datetime | None:
-    try:
-        return parse_datetime(raw.get(key), f"filter.{key}")
-    except CellError as error:
-        raise InvalidInputError(error.message, field=error.column) from None
-
-
 def _activities(raw: dict[str, Any]) -> Rows:
-    _filter_keys(raw, {"accountId", "userId", "kinds", "from", "to"})
+    values = FilterValues(raw, {"accountId", "userId", "kinds", "from", "to"})
     query: Rows = (
         select(
             Activity.id,
@@ -156,8 +129,12 @@ def _activities(raw: dict[str, Any]) -> Rows:
         .join(Account, Account.id == Activity.account_id)
         .order_by(Activity.id)
     )
-    account_id, user_id = _id(raw, "accountId", "Account"), _id(raw, "userId", "User")
-    kinds, since, until = _enums(raw, "kinds", ActivityKind), _time(raw, "from"), _time(raw, "to")
+    account_id, user_id = values.id("accountId", "Account"), values.id("userId", "User")
+    kinds, since, until = (
+        values.enums("kinds", ActivityKind),
+        values.time("from"),
+        values.time("to"),
+    )
     if account_id is not None:
         query = query.where(Activity.account_id == account_id)
     if user_id is not None:
@@ -172,12 +149,12 @@ def _activities(raw: dict[str, Any]) -> Rows:
 
 
 def _assignments(raw: dict[str, Any]) -> Rows:
-    _filter_keys(raw, {"userId", "managerType", "accountId"})
-    manager_types = _enums(raw, "managerType", ManagerType)
+    values = FilterValues(raw, {"userId", "managerType", "accountId"})
+    manager_types = values.enums("managerType", ManagerType)
     args = AssignmentFilter(
-        user_id=_id(raw, "userId", "User"),
+        user_id=values.id("userId", "User"),
         manager_type=manager_types[0] if manager_types else None,
-        account_id=_id(raw, "accountId", "Account"),
+        account_id=values.id("accountId", "Account"),
     )
     query: Rows = (
         assignments_query(args, datetime.now(UTC))
@@ -216,41 +193,72 @@ EXPORTS: dict[ImportKind, Export] = {
 }
 
 
-def export_query(kind: ImportKind, filter: dict[str, Any] | None) -> Rows:
+@dataclass(frozen=True, slots=True)
+class ExportRows:
+    """An export's statement: its text cells, then the key it is ordered and paged by."""
+
+    statement: Rows
+    key: Any
+
+
+def export_query(
+    kind: ImportKind, filter: dict[str, Any] | None, *, raw_cells: bool = False
+) -> ExportRows:
     """Checked before streaming starts, so a bad filter is a 400, not a broken download.
 
-    Every cell is made text by PostgreSQL (ids as the API's global ids, null as empty), so
-    Python only hands rows to the csv writer: converting 1.6 million cells one by one in
+    Every cell is made text by PostgreSQL (ids as the API's global ids, null as empty, a
+    text a spreadsheet would run as a formula quoted unless `raw_cells`: app.kit.csv_cells),
+    so Python only hands rows to the csv writer: converting 1.6 million cells one by one in
     Python was most of an export's time.
     """
     if filter is not None and not isinstance(filter, dict):
         raise InvalidInputError("The filter is a JSON object.", field="filter")
     spec = EXPORTS[kind]
     query = spec.query(filter or {})
+    key = query.selected_columns[0]  # every export's id, which it is ordered by
     cells = [
-        _text(column, spec.ids.get(name))
+        _cell(column, spec.ids.get(name), guard=not raw_cells)
         for column, name in zip(query.selected_columns, spec.columns, strict=True)
     ]
-    return query.with_only_columns(*cells, maintain_column_froms=True)
+    return ExportRows(query.with_only_columns(*cells, key, maintain_column_froms=True), key)
 
 
-def _text(column: Any, id_type: str | None) -> Any:
+# Types whose text never starts like a formula (a negative number stays a number).
+_PLAIN = (Integer, Numeric, DateTime, Date, Boolean, SAEnum)
+
+
+def _cell(column: Any, id_type: str | None, *, guard: bool) -> Any:
     value: Any = cast(column, Text)
     if id_type is not None:  # schema.relay's global id: base64 of "Type:pk"
         value = func.encode(func.convert_to(literal(f"{id_type}:") + value, "UTF8"), "base64")
-    return func.coalesce(value, literal(""))
+    value = func.coalesce(value, literal(""))
+    if guard and id_type is None and not isinstance(column.type, _PLAIN):
+        value = neutralised(value)
+    return value
 
 
-async def stream_csv(engine: AsyncEngine, kind: ImportKind, query: Rows) -> AsyncIterator[bytes]:
+async def stream_csv(
+    engine: AsyncEngine, kind: ImportKind, rows: ExportRows, *, page_rows: int = PAGE_ROWS
+) -> AsyncIterator[bytes]:
+    """The CSV, a page of rows at a time, each read on a pooled connection that goes back
+    before the page is sent: a client that reads slowly holds no connection. Pages follow
+    the key, so each is its own snapshot: a row added meanwhile may appear, none twice."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORTS[kind].columns)
-    async with engine.connect() as connection, connection.begin():
-        result = await connection.stream(query.execution_options(yield_per=CHUNK_ROWS))
-        async for rows in result.partitions(CHUNK_ROWS):
-            writer.writerows(rows)
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
+    after = None
+    while True:
+        page = await _page(engine, rows, after, page_rows)
+        writer.writerows(row[:-1] for row in page)
         yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(page) < page_rows:
+            return
+        after = page[-1][-1]
+
+
+async def _page(engine: AsyncEngine, rows: ExportRows, after: Any, size: int) -> list[Any]:
+    statement = rows.statement if after is None else rows.statement.where(rows.key > after)
+    async with engine.connect() as connection:
+        return list(await connection.execute(statement.limit(size)))

@@ -284,6 +284,11 @@ LEAD_ORDER = (Lead.id,)
 
 
 def leads_query(filter: LeadFilter) -> Select[Any]:
+    """The leads a filter selects; a search holding NUL (PostgreSQL refuses it) is
+    INVALID_INPUT before any statement runs."""
+    checks = Checks()
+    checks.no_nul("filter.search", filter.search)
+    checks.raise_if_any()
     query = select(*Lead.__table__.columns)
     if filter.status:
         query = query.where(Lead.status.in_(filter.status))

@@ -11,8 +11,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,7 +41,16 @@ class ActivityKind(StrEnum):
 class Activity(IdMixin, TimestampMixin, Base):
     __tablename__ = "activities"
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        # The idempotency key is the caller's own (migration idempotency_by_caller).
+        Index(
+            "uq_activities_caller_key",
+            "source",
+            "external_id",
+            "logged_by_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+            postgresql_nulls_not_distinct=True,
+        ),
         Index(None, "account_id", "occurred_at", "id"),
         Index(None, "occurred_at", "id"),
     )

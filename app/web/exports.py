@@ -1,4 +1,9 @@
-"""GET /export/{kind}.csv: the export of one kind (the edge checked the token and the role)."""
+"""GET /export/{kind}.csv: the export of one kind (the edge checked the token and the role).
+
+`filter` is a JSON object of the kind's filters; a value of the wrong type is a 400 naming
+it. Cells a spreadsheet would run as formulas are quoted unless `ACCOUNTFLOW_CSV_RAW` is set
+(app.kit.csv_cells); the importer reads them back unquoted.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from app.errors import AppError
 from app.imports.export import export_query, stream_csv
 from app.models.imports import ImportKind
+from app.web.state import state_of
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -25,13 +31,14 @@ async def export_csv(request: Request, *, engine: AsyncEngine) -> Response:
         return _error(404, "NOT_FOUND", f"Nothing to export as {name!r}.")
     try:
         raw = request.query_params.get("filter")
-        query = export_query(kind, None if raw is None else orjson.loads(raw))
+        raw_cells = state_of(request).settings.security.csv_raw
+        rows = export_query(kind, None if raw is None else orjson.loads(raw), raw_cells=raw_cells)
     except orjson.JSONDecodeError:
         return _error(400, "INVALID_INPUT", "The filter is not valid JSON.", "filter")
     except AppError as error:
         return _error(400, error.code, error.message, error.field)
     return StreamingResponse(
-        stream_csv(engine, kind, query),
+        stream_csv(engine, kind, rows),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -17,9 +17,9 @@ Answer 200, `application/x-ndjson`, one line per input line in input order:
     {"line": 1, "status": "accepted", "id": "<Activity global id>"}
     {"line": 2, "status": "duplicate"}
     {"line": 3, "status": "rejected", "errors": [{"code": …, "message": …, "field": …}]}
-`line` counts from 1. A duplicate repeats a stored (source, externalId), also one earlier
-in the same body: nothing is written and, as the key alone must not reveal another
-caller's row, no id is given. Headers `x-ingest-accepted`, `x-ingest-duplicates` and
+`line` counts from 1. A duplicate repeats a (source, externalId) this caller stored (keys
+are the caller's own: another's never collides), also one earlier in the same body:
+nothing is written and no id is given. Headers `x-ingest-accepted`, `x-ingest-duplicates` and
 `x-ingest-rejected` carry the counts. Whole-request failures answer JSON
 `{"errors": [{"message", "extensions": {"code"}}]}` and write nothing: 401 (no or a bad
 token), 403 (role), 413 (too many lines or bytes), 400 (no line), 409 (CONFLICT: a row
@@ -55,6 +55,30 @@ if TYPE_CHECKING:  # app.web.auth reaches this module through app.web.state
 NDJSON = "application/x-ndjson"
 ANSWER_CHUNK = 2_000  # result lines per streamed chunk
 Item = ActivityInput | AppError
+
+
+class LineSplitter:
+    """The complete lines of a body fed chunk by chunk, in linear time: a line spanning many
+    chunks keeps its pieces and is joined once, when its newline arrives (joining the tail
+    to every chunk would copy a long line once per chunk: quadratic)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []  # of the line not ended yet
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if b"\n" not in chunk:
+            if chunk:
+                self.pieces.append(chunk)
+            return []
+        lines = chunk.split(b"\n")
+        if self.pieces:
+            lines[0] = b"".join([*self.pieces, lines[0]])
+        tail = lines.pop()
+        self.pieces = [tail] if tail else []
+        return lines
+
+    def rest(self) -> bytes:
+        return b"".join(self.pieces)
 
 
 class _RefusedError(Exception):
@@ -106,16 +130,16 @@ class ActivityIngest:
         if declared.isdigit() and int(declared) > max_bytes:
             raise too_large
         items: list[Item] = []
-        size, tail = 0, b""
+        size, splitter = 0, LineSplitter()
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
                 raise too_large
-            lines = (tail + chunk).split(b"\n") if tail else chunk.split(b"\n")
-            tail = lines.pop()
+            lines = splitter.feed(chunk)
             if len(items) + len(lines) > max_lines:
                 raise too_many
             items.extend(map(self._parse, lines))
+        tail = splitter.rest()
         if tail.strip():
             if len(items) >= max_lines:
                 raise too_many

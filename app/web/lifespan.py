@@ -103,7 +103,7 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
         reports=reports,
         graphql=graphql,
         ingest=ActivityIngest(graphql_schema(setup.schema), sessionmaker, settings),
-        report_export=ReportExport(sessionmaker, reports),
+        report_export=ReportExport(sessionmaker, reports, raw_cells=settings.security.csv_raw),
     )
 
 

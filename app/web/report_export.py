@@ -23,6 +23,7 @@ from starlette.responses import Response
 from app.errors import AppError
 from app.handoff import reports as handoff_reports
 from app.handoff import service as handoff
+from app.kit.csv_cells import neutralise
 from app.kit.pagination import check_page_args
 from app.models.accounts import Classification
 from app.models.assignments import ManagerType
@@ -166,14 +167,22 @@ def _cell(value: Any) -> Any:
         return value.astimezone(UTC).isoformat()
     if hasattr(value, "value"):  # StrEnum
         return value.value
+    if isinstance(value, str):  # a name; numbers are no str and stay numbers
+        return neutralise(value)
     return value
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def _raw_cell(value: Any) -> Any:
+    return value if isinstance(value, str) else _cell(value)
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = False) -> str:
+    """The report as CSV; a text cell a spreadsheet would run is quoted unless `raw`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    cell = _raw_cell if raw else _cell
+    writer.writerows([cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
@@ -190,10 +199,15 @@ class ReportExport:
     (app.replica), else on the primary."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], replica: ReportDatabase | None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        replica: ReportDatabase | None,
+        *,
+        raw_cells: bool = False,  # ACCOUNTFLOW_CSV_RAW
     ) -> None:
         self.sessionmaker = sessionmaker
         self.replica = replica
+        self.raw_cells = raw_cells
 
     async def __call__(self, request: Request) -> Response:
         field = request.path_params["field"]
@@ -205,7 +219,7 @@ class ReportExport:
         except AppError as error:
             return _error(400, error.message, error.code, error.field)
         return Response(
-            to_csv(header, rows),
+            to_csv(header, rows, raw=self.raw_cells),
             media_type="text/csv; charset=utf-8",
             headers={"content-disposition": f'attachment; filename="{field}.csv"'},
         )

@@ -172,12 +172,18 @@ class GraphQLEndpoint:
         if request.method == "GET":
             return query_params(request), []
         if multipart.is_multipart(request):  # a file upload (startImport)
+            limits = self.settings.limits
             payload, uploads = await multipart.read_operation(
                 request,
                 upload_dir=self.settings.data_dir / "uploads",
-                max_bytes=self.settings.limits.max_upload_bytes,
+                max_bytes=limits.max_upload_bytes,
+                max_field_bytes=limits.max_body_bytes,  # what a JSON body may hold
             )
-            return params_of(payload), uploads
+            try:
+                return params_of(payload), uploads
+            except BadRequestError:
+                multipart.cleanup(uploads)
+                raise
         check_content_type(request)
         return parse_body(await read_body(request, self.settings.limits.max_body_bytes)), []
 

@@ -1,7 +1,10 @@
 """The GraphQL multipart request spec: `operations`, `map`, then the files, streamed to disk.
 
 https://github.com/jaydenseric/graphql-multipart-request-spec. Files go straight to a file
-in the upload directory as their bytes arrive; the whole body has its own size limit.
+in the upload directory as their bytes arrive; the whole body has its own size limit, the
+form fields (and part headers), which are held in memory, one of their own in total. The
+edge has checked the token before the body is read. Every file made is removed on every
+way out but one: a request read whole hands its files to the endpoint (`cleanup`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-MAX_FIELD_BYTES = 1024 * 1024  # operations and map
+MAX_HEADER_BYTES = 16 * 1024  # one part's headers
+MAX_PARTS = 100
 
 
 class UploadError(Exception):
@@ -56,10 +60,15 @@ def is_multipart(request: Request) -> bool:
 
 
 class _Reader:
-    def __init__(self, upload_dir: Path) -> None:
+    def __init__(self, upload_dir: Path, max_field_bytes: int) -> None:
         self.upload_dir = upload_dir
+        self.max_field_bytes = max_field_bytes
+        self.field_bytes = 0  # of every form field so far
+        self.header_bytes = 0  # of the current part
+        self.parts = 0
         self.fields: dict[str, bytes] = {}
         self.files: dict[str, UploadedFile] = {}
+        self.made: list[Path] = []  # every file created, mapped or not
         self.part = _Part()
         self.header_field = b""
         self.header_value = b""
@@ -77,13 +86,24 @@ class _Reader:
         }
 
     def part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise UploadError(f"More than {MAX_PARTS} parts.", 413)
         self.part = _Part()
         self.headers = {}
+        self.header_bytes = 0
+
+    def _header_data(self, size: int) -> None:
+        self.header_bytes += size
+        if self.header_bytes > MAX_HEADER_BYTES:
+            raise UploadError(f"A part's headers are over {MAX_HEADER_BYTES} bytes.", 413)
 
     def header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_data(end - start)
         self.header_field += data[start:end]
 
     def header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_data(end - start)
         self.header_value += data[start:end]
 
     def header_end(self) -> None:
@@ -92,18 +112,24 @@ class _Reader:
 
     def headers_finished(self) -> None:
         _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.part.name = options.get(b"name", b"").decode("latin-1")
+        name = options.get(b"name", b"").decode("latin-1")
+        if name in self.fields or name in self.files:
+            raise UploadError(f"The part {name!r} is sent twice.")
+        self.part.name = name
         filename = options.get(b"filename")
         if filename is not None:
-            self.part.filename = filename.decode("utf-8", errors="replace")
-            self.part.content_type = self.headers.get(b"content-type", b"").decode("latin-1")
-            self.upload_dir.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=self.upload_dir, suffix=".upload")
-            self.part.file = os.fdopen(handle, "wb")
-            self.part.upload = UploadedFile(
-                Path(name), self.part.filename, self.part.content_type or None
-            )
-            self.files[self.part.name] = self.part.upload
+            self._open_file(filename)
+
+    def _open_file(self, filename: bytes) -> None:
+        part = self.part
+        part.filename = filename.decode("utf-8", errors="replace")
+        part.content_type = self.headers.get(b"content-type", b"").decode("latin-1")
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        handle, path = tempfile.mkstemp(dir=self.upload_dir, suffix=".upload")
+        self.made.append(Path(path))
+        part.file = os.fdopen(handle, "wb")
+        part.upload = UploadedFile(Path(path), part.filename, part.content_type or None)
+        self.files[part.name] = part.upload
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         part = self.part
@@ -112,9 +138,11 @@ class _Reader:
             assert part.upload is not None
             part.upload.size += end - start
         else:
+            self.field_bytes += end - start
+            if self.field_bytes > self.max_field_bytes:
+                message = f"The form fields are over {self.max_field_bytes} bytes in total."
+                raise UploadError(message, 413)
             part.data += data[start:end]
-            if len(part.data) > MAX_FIELD_BYTES:
-                raise UploadError(f"Field {part.name!r} is over {MAX_FIELD_BYTES} bytes.", 413)
 
     def part_end(self) -> None:
         if self.part.file is not None:
@@ -125,14 +153,18 @@ class _Reader:
     def discard(self) -> None:
         if self.part.file is not None:
             self.part.file.close()
-        for upload in self.files.values():
-            upload.path.unlink(missing_ok=True)
+        for path in self.made:
+            path.unlink(missing_ok=True)
 
 
 async def read_operation(
-    request: Request, *, upload_dir: Path, max_bytes: int
+    request: Request, *, upload_dir: Path, max_bytes: int, max_field_bytes: int
 ) -> tuple[dict[str, Any], list[UploadedFile]]:
-    """The operation's JSON body with each mapped variable replaced by its UploadedFile."""
+    """The operation's JSON body with each mapped variable replaced by its UploadedFile.
+
+    `max_bytes` bounds the whole body, `max_field_bytes` the form fields together (they are
+    kept in memory). On any way out but a return, every file made is removed.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise UploadError(f"Upload over {max_bytes} bytes.", 413)
@@ -140,7 +172,7 @@ async def read_operation(
     boundary = options.get(b"boundary")
     if not boundary:
         raise UploadError("multipart/form-data needs a boundary.")
-    reader = _Reader(upload_dir)
+    reader = _Reader(upload_dir, max_field_bytes)
     parser = MultipartParser(boundary, cast("MultipartCallbacks", reader.callbacks()))
     size = 0
     try:
@@ -151,7 +183,10 @@ async def read_operation(
             parser.write(chunk)
         parser.finalize()
         return _operations(reader), list(reader.files.values())
-    except Exception:
+    except ClientDisconnect:
+        reader.discard()
+        raise UploadError("The client went away mid-upload.") from None
+    except BaseException:  # a disconnect or a cancelled task too
         reader.discard()
         raise
 
