@@ -16,7 +16,7 @@ from app.models.activities import Activity, ActivityKind
 from app.models.auth import Role
 from schema.relay import to_global_id
 from tests.accounts.factories import create_account
-from tests.activities.factories import create_assignment, noon
+from tests.activities.factories import create_assignment, log_op, noon
 from tests.support import Api, Caller
 
 WHEN = "2026-03-01T09:00:00+00:00"
@@ -56,15 +56,17 @@ async def test_a_reps_key_does_not_take_the_integrations_invoice(api: Api) -> No
     await create_assignment(api.session, account_id=account.id, user_id=rep.user_id)
     gid = to_global_id("Account", account.id)
     note = _invoice(gid, kind="NOTE", amount=None, summary="my own note")
-    first = (await api.op("LogActivity", {"input": note}, caller=rep))["logActivity"]
+    first = (await log_op(api, "LogActivity", {"input": note}, caller=rep))["logActivity"]
     assert first["errors"] == []
-    invoice = (await api.op("LogActivity", {"input": _invoice(gid)}, caller=erp))["logActivity"]
+    invoice = (await log_op(api, "LogActivity", {"input": _invoice(gid)}, caller=erp))[
+        "logActivity"
+    ]
     assert (invoice["errors"], invoice["duplicate"]) == ([], False)
     assert invoice["activity"]["id"] != first["activity"]["id"]
-    again = (await api.op("LogActivity", {"input": _invoice(gid)}, caller=erp))["logActivity"]
+    again = (await log_op(api, "LogActivity", {"input": _invoice(gid)}, caller=erp))["logActivity"]
     assert (again["duplicate"], again["activity"]["id"]) == (True, invoice["activity"]["id"])
     clash = _invoice(gid, amount="1.00")
-    refused = (await api.op("LogActivity", {"input": clash}, caller=erp))["logActivity"]
+    refused = (await log_op(api, "LogActivity", {"input": clash}, caller=erp))["logActivity"]
     assert [e["code"] for e in refused["errors"]] == ["IDEMPOTENCY_CONFLICT"]
     assert await _keys(api) == [
         (rep.user_id, "erp", "INV-42"),
