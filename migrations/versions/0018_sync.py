@@ -3,9 +3,9 @@
 - outbox.feed_position: where an event sits in the feed (`events`). It is the writer's
   transaction id + 1, or the first id its statement could not see as finished if that is
   higher. Every event that is not visible yet (its transaction is still running, or has
-  not started) gets a position at or above the oldest running transaction id
-  (pg_snapshot_xmin), so a reader that lists only positions below that id, in (position,
-  id) order, never pages past an event that commits later. Sequence ids alone commit out
+  not started) gets a position above the oldest running transaction id (pg_snapshot_xmin:
+  the writer's id is at least that), so a reader that lists only positions up to that id,
+  in (position, id) order, never pages past an event that commits later. Sequence ids alone commit out
   of order. Two writers of one object (serialised by its row lock) get positions in the
   order they wrote it.
 - contacts.external_ref: the other system's key of a contact, unique per account.
