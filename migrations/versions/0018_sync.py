@@ -16,7 +16,7 @@
   transaction are left out: their writer announces them as created.
 
 Revision ID: 0018
-Revises: 0016 (the lead re-chains it)
+Revises: 0017 (written on 0016; re-chained after rebasing on main)
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | Sequence[str] | None = "0016"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
