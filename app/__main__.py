@@ -170,6 +170,7 @@ async def _deliver(url: str, settings: Settings) -> None:
             stop=stop,
             allow_private=settings.push.webhook_allow_private,
             timeout_seconds=settings.push.webhook_timeout_seconds,
+            retention=settings.push.event_retention,
         )
     finally:
         await engine.dispose()

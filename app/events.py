@@ -64,6 +64,8 @@ class EventType(StrEnum):
     ACTION_ITEM_CHANGED = "action_item.changed"
     WHITE_SPACE_CHANGED = "white_space.changed"
     IMPORT_STARTED = "import.started"
+    # Reminders of the tasks feature (the tasks issue) as they fall due.
+    TASK_DUE = "task.due"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -168,6 +169,8 @@ class Push:
     webhook_timeout_seconds: float = 10.0
     run_worker: bool = False
     token_recheck_seconds: float = 5.0
+    # The outbox keeps events this long for the feed (`events`) and webhook history.
+    event_retention_days: int = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Push:
@@ -176,7 +179,12 @@ class Push:
             webhook_timeout_seconds=_int(env, "ACCOUNTFLOW_WEBHOOK_TIMEOUT", 10),
             run_worker=env.get("ACCOUNTFLOW_WORKER", "") == "1",
             token_recheck_seconds=_int(env, "ACCOUNTFLOW_TOKEN_RECHECK_SECONDS", 5),
+            event_retention_days=_int(env, "ACCOUNTFLOW_EVENT_RETENTION_DAYS", 30),
         )
+
+    @property
+    def event_retention(self) -> timedelta:
+        return timedelta(days=self.event_retention_days)
 
 
 LOG_FORMATS = ("text", "json")

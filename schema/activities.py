@@ -20,7 +20,6 @@ from schema.relay import (
     Connection,
     Node,
     connection,
-    decode_id,
     decode_optional,
     list_connection,
     page_args,
@@ -251,9 +250,13 @@ class ActivityFilter:
         )
 
 
-@strawberry.input
+@strawberry.input(
+    description="The activity by `id`, or by the `source` and `externalId` it was sent with."
+)
 class VoidActivityInput:
-    id: strawberry.ID
+    id: strawberry.ID | None = None
+    source: str | None = None
+    external_id: str | None = None
     reason: str
 
 
@@ -360,7 +363,9 @@ class Mutation:
         row = await voiding.void_activity(
             info.context.session,
             actor=info.context.actor,
-            activity_id=decode_id(input.id, "Activity"),
+            activity_id=decode_optional(input.id, "Activity", field="id"),
+            source=input.source,
+            external_id=input.external_id,
             reason=input.reason,
         )
         return LogActivityPayload(activity=Activity.from_model(row))

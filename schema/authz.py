@@ -85,7 +85,7 @@ POLICY: dict[str, Rule] = {
     "account.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "contact.update": Rule(WRITERS, rep_scoped=True),
     "contact.remove": Rule(STAFF, rep_scoped=True),
-    "activity.void": Rule(MANAGERS),
+    "activity.void": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "account.merge": Rule(MANAGERS),
     # leads, territories, imports and exports
     "lead.read": Rule(STAFF),
@@ -103,6 +103,11 @@ POLICY: dict[str, Rule] = {
     # push (issue 11)
     "webhook.read": Rule(ADMINS),
     "webhook.write": Rule(ADMINS),
+    # sync (issue 19): the event feed, every type; contacts by the other system's key;
+    # voiding one's own events (an integration) or anyone's (managers)
+    "event.read": Rule(frozenset({Role.ADMIN, Role.INTEGRATION})),
+    "contact.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "activity.void_any": Rule(MANAGERS),
 }
 
 # The action reading an object of each type needs. Connections and edges take their node's
@@ -240,6 +245,11 @@ TYPE_RULES: dict[str, str] = {
     "WebhookPayload": "payload",
     "DeleteWebhookPayload": "payload",
     "DeliveryPayload": "payload",
+    # sync (issue 19)
+    "Event": "event.read",
+    "EventEdge": "event.read",
+    "EventConnection": "event.read",
+    "UpsertContactsPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

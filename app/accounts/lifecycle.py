@@ -97,7 +97,7 @@ async def contact_account_id(session: AsyncSession, contact_id: int) -> int:
     return found
 
 
-def _clean_contact(given: dict[str, Any]) -> dict[str, Any]:
+def clean_contact(given: dict[str, Any]) -> dict[str, Any]:
     checks = Checks()
     clean: dict[str, Any] = {}
     for key, value in given.items():
@@ -134,7 +134,7 @@ CONTACT_UPDATE: versioned.Recipe[Contact] = versioned.Recipe(
     entity_type="Contact",
     action="contact.update",
     fields=("name", "title", "email", "phone", "buying_role", "account_id"),
-    clean=_clean_contact,
+    clean=clean_contact,
     lock=_contact_for_update,
     announce=_contact_updated,
     check=_check_contact,
@@ -152,20 +152,23 @@ async def update_contact(
 
 
 async def remove_contact(session: AsyncSession, *, actor: Actor, contact_id: int) -> int:
-    """Soft delete: activities keep naming the contact; every list leaves it out."""
+    """Soft delete: activities keep naming the contact; every list leaves it out. Its
+    externalRef is freed (an upsert of that key makes a new contact); the event names it."""
     contact = await _contact_for_update(session, contact_id)
-    removed_at = datetime.now(UTC)
+    removed_at, ref = datetime.now(UTC), contact.external_ref
     contact.removed_at = removed_at
+    contact.external_ref = None
     await session.flush()
+    delta = changes.diff(
+        {"removedAt": None, "externalRef": ref}, {"removedAt": removed_at, "externalRef": None}
+    )
+    removed = contact_event(
+        EventType.CONTACT_REMOVED, contact, removedAt=events.iso(removed_at), externalRef=ref
+    )
     await changes.record(
         session,
         actor=actor,
-        audit=Audit(
-            "contact.remove",
-            "Contact",
-            contact.id,
-            changes.diff({"removedAt": None}, {"removedAt": removed_at}),
-        ),
-        events=contact_event(EventType.CONTACT_REMOVED, contact, removedAt=events.iso(removed_at)),
+        audit=Audit("contact.remove", "Contact", contact.id, delta),
+        events=removed,
     )
     return contact.id

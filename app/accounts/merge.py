@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
+from app.accounts import merge_moves
 from app.accounts import tags as account_tags
 from app.accounts.service import ACCOUNT_FIELDS, HIERARCHY_LOCK
 from app.activities import cadence
@@ -28,7 +29,7 @@ from app.events import Event
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
-from app.models.accounts import Account, Contact
+from app.models.accounts import Account
 from app.models.activities import Activity
 from app.models.assignments import Assignment
 from app.models.handoff import BlockedAttempt, PipelineEntry, StageEvent
@@ -143,10 +144,12 @@ async def merge_accounts(
 ) -> tuple[Account, MergeCounts]:
     survivor, duplicate = await _check(session, survivor_id, duplicate_id, expected_version)
     s, d = survivor_id, duplicate_id
+    contacts, moved_contacts = await merge_moves.move_contacts(session, s, d)
+    assignments, dropped = await merge_moves.move_assignments(session, s, d)
     counts = MergeCounts(
-        contacts=await _move(session, Contact, s, d),
+        contacts=contacts,
         activities=await _move(session, Activity, s, d),
-        assignments=await _move_keyed(session, Assignment, Assignment.manager_type, s, d),
+        assignments=len(assignments),
         plans=await _move(session, AccountPlan, s, d),
         branches=int(
             (
@@ -163,6 +166,11 @@ async def merge_accounts(
         await session.scalars(select(Assignment.id).where(Assignment.account_id == s))
     )
     await cadence.recompute_assignments(session, assignment_ids)
+    moved = [
+        *moved_contacts,
+        *dropped,
+        *await merge_moves.moved_assignment_events(session, assignments),
+    ]
     filled = _fill(survivor, duplicate)
     moved_ref = survivor.external_ref is None and duplicate.external_ref is not None
     before = {key: getattr(survivor, key) for key in filled}
@@ -207,6 +215,6 @@ async def merge_accounts(
                 changes.diff({"mergedIntoId": None}, {"mergedIntoId": s}),
             ),
         ],
-        events=Event(events.EventType.ACCOUNT_MERGED, data, account_id=s),
+        events=[Event(events.EventType.ACCOUNT_MERGED, data, account_id=s), *moved],
     )
     return survivor, counts

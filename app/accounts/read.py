@@ -106,6 +106,8 @@ CONTACT_COLUMNS = (
     Column("email", Contact.email),
     Column("phone", Contact.phone),
     Column("buyingRole", Contact.buying_role),
+    # Set by upsertContacts; the CSV contact import does not read it back (yet).
+    Column("externalRef", Contact.external_ref, exported=False),
 )
 
 

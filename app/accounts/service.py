@@ -284,6 +284,7 @@ def contact_event(kind: EventType, contact: Contact, **extra: Any) -> Event:
         "email": contact.email,
         "phone": contact.phone,
         "buyingRole": None if contact.buying_role is None else contact.buying_role.value,
+        "externalRef": contact.external_ref,
         **extra,
     }
     return Event(kind, data, account_id=contact.account_id, object_key=f"Contact:{contact.id}")

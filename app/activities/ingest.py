@@ -79,7 +79,7 @@ async def log_activities(
 
 async def record_log(session: AsyncSession, actor: Actor, result: LogResult) -> None:
     """One audit entry per call, with its counts. Its `activity.logged` events are written by
-    the statement that stores the rows (log_activities.sql), so this names none."""
+    the statement that stores the rows (log_activities.sql): IN_STATEMENT."""
     await changes.record(
         session,
         actor=actor,
@@ -93,7 +93,7 @@ async def record_log(session: AsyncSession, actor: Actor, result: LogResult) -> 
                 "rejected": len(result.rejected),
             },
         ),
-        events=None,
+        events=changes.IN_STATEMENT,
     )
 
 

@@ -2,10 +2,12 @@
 
 A writer names both in one call, so it cannot write the audit row and forget the event
 (issue 17: rule-made assignments, voids, contact and lead changes once announced nothing).
-`events=None` is the explicit "audited, not announced": only the administration of the
-service itself (users, API tokens, webhooks) takes it. An integration reads no people
-(DESIGN: INTEGRATION), a token is a credential, and a webhook is the push configuration,
-not data an integration keeps a copy of. tests/test_writers.py holds that list.
+`events=None` is the explicit "audited, not announced", and only the administration of the
+service itself (UNANNOUNCED: users, API tokens, webhooks) may take it: record() refuses it
+for any other entity. An integration reads no people (DESIGN: INTEGRATION), a token is a
+credential, and a webhook is the push configuration, not data an integration keeps a copy
+of. tests/kit/test_writers.py holds that list. A writer whose events are written by the
+statement that stores its rows (logActivities' one statement) says so with IN_STATEMENT.
 
 Nothing here commits: the edge (schema/unit_of_work.py) or the job's unit of work does.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events import Event, emit_events
 from app.kit.actor import Actor
 from app.models.audit import AuditEntry
+
+# Audited, never announced: the service's own administration (see the docstring).
+UNANNOUNCED = frozenset({"User", "ApiToken", "Webhook", "WebhookDelivery"})
+
+
+class _InStatement:
+    """The change's events were written by the statement that stored its rows."""
+
+
+IN_STATEMENT: Final = _InStatement()
 
 
 def plain(value: Any) -> Any:
@@ -83,15 +95,17 @@ async def record(
     *,
     actor: Actor,
     audit: Audit | Sequence[Audit],
-    events: Event | Sequence[Event] | None,
+    events: Event | Sequence[Event] | _InStatement | None,
 ) -> None:
     """Write the change's audit rows and its events (a statement each, bulk or single)."""
     audits = _many(audit)
-    announced = _many(events)
+    announced = [] if isinstance(events, _InStatement) else _many(events)
     if announced and not audits:
         raise ValueError("An announced change has its audit row.")
-    if audits and events is not None and not announced:
+    if audits and events is not None and not announced and events is not IN_STATEMENT:
         raise ValueError("An audited change has its events (or events=None: unannounced).")
+    if events is None and any(a.entity_type not in UNANNOUNCED for a in audits):
+        raise ValueError("Only the service's administration is unannounced (UNANNOUNCED).")
     if audits:
         await session.execute(insert(AuditEntry), [a.row(actor) for a in audits])
     await emit_events(session, announced)

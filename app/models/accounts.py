@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,6 +104,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_contacts_search", "search_vector", postgresql_using="gin"),
         Index(None, "name", "id"),
+        UniqueConstraint("account_id", "external_ref"),
     )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"), index=True)
@@ -112,6 +113,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(50))
     buying_role: Mapped[BuyingRole | None] = mapped_column(enum_column(BuyingRole, "buying_role"))
+    # The other system's key (upsertContacts), unique per account; freed when removed.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
     # A removed contact is kept for history (activities name it) but leaves every list.
     removed_at: Mapped[datetime | None]
     search_vector: Mapped[str | None] = mapped_column(

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,11 +18,15 @@ class OutboxEvent(IdMixin, TimestampMixin, Base):
     """One change; `object_key` orders the deliveries of one object (usually its account)."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index(None, "feed_position", "id"),)
 
     type: Mapped[str] = mapped_column(String(40))
     object_key: Mapped[str] = mapped_column(String(100))
     account_id: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The feed's order (app/feed.py), set by the database from the writer's transaction
+    # (migration 0018).
+    feed_position: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
 
 
 class Webhook(IdMixin, TimestampMixin, Base):

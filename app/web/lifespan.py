@@ -167,6 +167,7 @@ async def _delivery_worker(
             stop=stop,
             allow_private=settings.push.webhook_allow_private,
             timeout_seconds=settings.push.webhook_timeout_seconds,
+            retention=settings.push.event_retention,
         )
     )
     try:

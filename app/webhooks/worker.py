@@ -52,8 +52,9 @@ PER_HOST = 8
 # What is read of a receiver's answer (and dropped): its status is all a delivery needs.
 MAX_RESPONSE_BYTES = 64 * 1024
 LEASE_MARGIN_SECONDS = 5.0
-# Events (and their deliveries) are kept this long, unless a delivery is still pending.
-RETENTION = timedelta(days=7)
+# Events (and their deliveries) are kept this long, unless a delivery is still pending:
+# the feed (app/feed.py) promises them (ACCOUNTFLOW_EVENT_RETENTION_DAYS).
+RETENTION = timedelta(days=30)
 PRUNE_EVERY_SECONDS = 600.0
 
 _CLAIM = sql_file(
@@ -80,9 +81,9 @@ _PRUNE = sql_file(
 )
 
 
-async def prune(session: AsyncSession, *, now: datetime) -> int:
-    """Delete up to 5,000 events older than RETENTION that wait for no delivery."""
-    result = await session.execute(_PRUNE, {"before": now - RETENTION})
+async def prune(session: AsyncSession, *, now: datetime, retention: timedelta = RETENTION) -> int:
+    """Delete up to 5,000 events older than `retention` that wait for no delivery."""
+    result = await session.execute(_PRUNE, {"before": now - retention})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -276,6 +277,7 @@ async def run(
     timeout_seconds: float,
     lanes: int = 4,
     idle_seconds: float = 1.0,
+    retention: timedelta = RETENTION,
 ) -> None:
     """Deliver until `stop` is set: `lanes` loops, so one slow receiver stalls one batch."""
     async with http_client(timeout_seconds, allow_private=allow_private) as client:
@@ -285,7 +287,7 @@ async def run(
             while not stop.is_set():
                 try:
                     async with session_scope(sessionmaker) as session:
-                        await prune(session, now=utc_now())
+                        await prune(session, now=utc_now(), retention=retention)
                 except Exception:
                     log.exception("pruning the outbox failed")
                 with contextlib.suppress(TimeoutError):

@@ -65,6 +65,9 @@ class Contact(Node):
     email: str | None
     phone: str | None
     buying_role: BuyingRole | None
+    external_ref: str | None = strawberry.field(
+        description="The other system's key (upsertContacts), unique per account."
+    )
     account_pk: strawberry.Private[int]
 
     @classmethod

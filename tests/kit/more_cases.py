@@ -149,7 +149,13 @@ async def _set_lead_status(w: World) -> None:
     await w.op("SetLeadStatus", id=gid("Lead", lead.id), status="WORKING")
 
 
-@case("convertLead", "lead.convert", "Lead", "lead.converted")
+@case(
+    "convertLead",
+    "lead.convert",
+    "Lead",
+    "lead.converted",
+    also={"account.created", "contact.created"},
+)
 async def _convert_lead(w: World) -> None:
     lead = await w.lead(LeadStatus.QUALIFIED)
     await w.mark()

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from app.activities.ingest import ActivityInput, log_activity
 from app.kit.actor import SYSTEM
 from app.models.activities import ActivityKind
+from app.models.assignments import ManagerType
 from app.models.auth import Role
 from tests.accounts.factories import create_contact
 from tests.kit.writers import Expect, World, gid, yesterday, yesterday_at
@@ -19,9 +20,15 @@ Case = Callable[[World], Awaitable[None]]
 CASES: dict[str, tuple[Expect, Case]] = {}
 
 
-def case(name: str, action: str, entity_type: str, event: str | None) -> Callable[[Case], Case]:
+def case(
+    name: str,
+    action: str,
+    entity_type: str,
+    event: str | None,
+    also: set[str] | None = None,
+) -> Callable[[Case], Case]:
     def register(run: Case) -> Case:
-        CASES[name] = (Expect(action, entity_type, event), run)
+        CASES[name] = (Expect(action, entity_type, event, frozenset(also or ())), run)
         return run
 
     return register
@@ -58,9 +65,20 @@ async def _restore_account(w: World) -> None:
     await w.op("RestoreAccount", id=gid("Account", account.id))
 
 
-@case("mergeAccounts", "account.merge", "Account", "account.merged")
+@case(
+    "mergeAccounts",
+    "account.merge",
+    "Account",
+    "account.merged",
+    also={"contact.updated", "assignment.changed"},
+)
 async def _merge_accounts(w: World) -> None:
+    """The duplicate's contact moves, its SALES assignment goes, its PARTS one moves."""
     survivor, duplicate = await w.account("Survivor"), await w.account("Duplicate")
+    await create_contact(w.session, duplicate)
+    await w.assignment(survivor)
+    await w.assignment(duplicate)
+    await w.assignment(duplicate, ManagerType.PARTS)
     await w.mark()
     await w.op(
         "MergeAccounts",
@@ -80,6 +98,14 @@ async def _set_account_tags(w: World) -> None:
 async def _upsert_accounts(w: World) -> None:
     await w.mark()
     await w.op("UpsertAccounts", accounts=[{"externalRef": "U-1", "name": "Upserted"}])
+
+
+@case("upsertContacts", "contact.create", "Contact", "contact.created")
+async def _upsert_contacts(w: World) -> None:
+    await w.account(external_ref="ERP-1")
+    await w.mark()
+    item = {"externalRef": "C-1", "accountExternalRef": "ERP-1", "name": "Ann"}
+    await w.op("UpsertContacts", contacts=[item])
 
 
 @case("addContact", "contact.create", "Contact", "contact.created")
@@ -168,9 +194,11 @@ async def _set_contact_rule(w: World) -> None:
 # Activities
 
 
-@case("logActivity", "activity.log", "Activity", "activity.logged")
+@case("logActivity", "activity.log", "Activity", "activity.logged", also={"assignment.changed"})
 async def _log_activity(w: World) -> None:
+    """The contact moves the account's assignment's next due: announced too."""
     account = await w.account()
+    await w.assignment(account)
     await w.mark()
     await w.op(
         "LogActivity",
@@ -188,9 +216,11 @@ async def _log_activities(w: World) -> None:
     await w.op("LogActivities", activities=[item])
 
 
-@case("voidActivity", "activity.void", "Activity", "activity.voided")
+@case("voidActivity", "activity.void", "Activity", "activity.voided", also={"assignment.changed"})
 async def _void_activity(w: World) -> None:
+    """Its only contact voided, the account's assignment is due again: announced too."""
     account = await w.account()
+    await w.assignment(account)
     item = ActivityInput(kind=ActivityKind.VISIT, occurred_at=yesterday_at(), account_id=account.id)
     activity, _ = await log_activity(w.session, actor=SYSTEM, item=item)
     await w.mark()

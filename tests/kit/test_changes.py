@@ -39,7 +39,23 @@ async def test_forgetting_either_half_is_refused(session: AsyncSession) -> None:
 
 
 async def test_unannounced_is_said_out_loud(session: AsyncSession) -> None:
-    await changes.record(session, actor=SYSTEM, audit=AUDIT, events=None)
+    token = Audit("token.create", "ApiToken", 7)
+    await changes.record(session, actor=SYSTEM, audit=token, events=None)
+    assert len(list(await session.scalars(select(AuditEntry)))) == 1
+    assert list(await session.scalars(select(OutboxEvent))) == []
+
+
+@pytest.mark.parametrize("entity", ["Thing", "Contact", "Assignment", "Activity"])
+async def test_only_administration_may_be_unannounced(session: AsyncSession, entity: str) -> None:
+    audits = [Audit("user.update", "User", 1), Audit("thing.do", entity, 7)]
+    with pytest.raises(ValueError, match="UNANNOUNCED"):
+        await changes.record(session, actor=SYSTEM, audit=audits, events=None)
+    assert list(await session.scalars(select(AuditEntry))) == []
+
+
+async def test_events_written_by_the_statement_are_said_out_loud(session: AsyncSession) -> None:
+    logged = Audit("activity.log", "Activity", 7, {"accepted": 1})
+    await changes.record(session, actor=SYSTEM, audit=logged, events=changes.IN_STATEMENT)
     assert len(list(await session.scalars(select(AuditEntry)))) == 1
     assert list(await session.scalars(select(OutboxEvent))) == []
 

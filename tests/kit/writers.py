@@ -32,6 +32,12 @@ class Expect:
     action: str
     entity_type: str
     event: str | None  # None: audited, not announced (the exemptions)
+    # Every other type the write announces (the test checks the exact set).
+    also: frozenset[str] = frozenset()
+
+    @property
+    def types(self) -> set[str]:
+        return set() if self.event is None else {self.event, *self.also}
 
 
 @dataclass(slots=True)
@@ -95,15 +101,21 @@ class World:
         plan = await create_plan(self.session, await self.account("Planned"))
         return plan
 
-    async def assignment(self, account: Account | None = None) -> Assignment:
+    async def assignment(
+        self,
+        account: Account | None = None,
+        manager_type: ManagerType = ManagerType.SALES,
+        started_at: datetime | None = None,
+    ) -> Assignment:
         account = account or await self.account("Held")
         row, _ = await assign_account(
             self.session,
             actor=SYSTEM,
             account_id=account.id,
             user_id=self.admin.user_id,
-            manager_type=ManagerType.SALES,
+            manager_type=manager_type,
             contact_frequency_days=14,
+            started_at=started_at,
         )
         await self.session.commit()
         return row

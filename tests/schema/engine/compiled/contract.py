@@ -108,6 +108,7 @@ VARIABLES: dict[str, Callable[[World], list[Variables]]] = {
     "StuckEntries": lambda w: [{"olderThanDays": 0}, {"olderThanDays": 0, "first": 2}],
     "ActivityMix": lambda w: [PERIOD],
     "ExposureByIndustry": lambda w: [{"periodStart": f"{CLOCK.year}-01-01"}],
+    "EventFeed": lambda w: [{}, {"first": 3}, {"types": ["ACCOUNT_CREATED", "STAGE_CHANGED"]}],
 }
 
 

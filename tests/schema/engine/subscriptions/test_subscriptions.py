@@ -130,11 +130,13 @@ async def test_cadence_changed_hears_new_assignments_and_overdue_ones_once(
         )
         data = (await ws.next_data("c"))["cadenceChanged"]
         assert data["id"] == to_global_id("Assignment", row.id)
-        # The account's last contact (a day ago) keeps it on track; make it overdue.
+        # The account's last contact (a day ago) keeps it on track; make it overdue: heard as
+        # a cadence change (migration 0018), then once as the overdue reminder.
         await api.session.execute(
             update(Assignment).values(last_contact_at=datetime.now(UTC) - timedelta(days=9))
         )
         await api.session.commit()
+        assert (await ws.next_data("c"))["cadenceChanged"]["status"] == "OVERDUE"
         assert await remind_overdue(api.session, now=datetime.now(UTC)) == 1
         await api.session.commit()
         data = (await ws.next_data("c"))["cadenceChanged"]
