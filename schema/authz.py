@@ -7,7 +7,8 @@ reading an object of that type needs) and FIELD_RULES (overrides for one field).
 MUTATION_RULES decide about a mutation's input before its service runs: the rows a REP may
 name (ROW_SCOPE finds each row type's account), the fields only some roles may set, and who
 may move or accept a pipeline entry. Services never check roles. ARGUMENT_RULES (in
-schema/authz_arguments.py, for this file's size) name what each list's orders and filters read.
+schema/authz_arguments.py, for this file's size) name what each list's orders and filters read;
+TYPE_RULES live in schema/authz_types.py for the same reason.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from app.planning.items import action_account_id
 from app.planning.service import plan_account_id
 from app.planning.statuses import item_account_id
 from schema.authz_arguments import ARGUMENT_RULES as ARGUMENT_RULES
+from schema.authz_types import TYPE_RULES as TYPE_RULES
 
 ALL = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
@@ -108,148 +110,6 @@ POLICY: dict[str, Rule] = {
     "event.read": Rule(frozenset({Role.ADMIN, Role.INTEGRATION})),
     "contact.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "activity.void_any": Rule(MANAGERS),
-}
-
-# The action reading an object of each type needs. Connections and edges take their node's
-# rule; errors are "public"; a mutation's payload is "payload": the objects it holds are
-# readable by whoever the mutation let through, their own fields checked as usual.
-TYPE_RULES: dict[str, str] = {
-    "Query": "public",
-    "Mutation": "public",
-    "PageInfo": "public",
-    "BasicError": "public",
-    "GateBlockedError": "public",
-    "RejectedItem": "public",
-    # accounts
-    "Account": "account.read",
-    "AccountConnection": "account.read",
-    "AccountEdge": "account.read",
-    "Address": "account.read",
-    "Contact": "contact.read",
-    "AccountPayload": "payload",
-    "ContactPayload": "payload",
-    # users and audit
-    "User": "user.read",
-    "UserConnection": "user.read",
-    "UserEdge": "user.read",
-    "UserPayload": "payload",
-    # An entry about a row also needs the rule of the row's type: webhooks' reach ADMIN only.
-    "AuditEntry": "audit.read",
-    "AuditEntryConnection": "audit.read",
-    "AuditEntryEdge": "audit.read",
-    # cadence
-    "Assignment": "assignment.read",
-    "AssignmentConnection": "assignment.read",
-    "AssignmentEdge": "assignment.read",
-    "ContactBalance": "assignment.read",
-    "AssignPayload": "payload",
-    "UnassignPayload": "payload",
-    "BulkReassignPayload": "payload",
-    "Activity": "activity.read",
-    "ActivityConnection": "activity.read",
-    "ActivityEdge": "activity.read",
-    "LogActivityPayload": "payload",
-    "LogActivitiesPayload": "payload",
-    "ContactRule": "contact_rule.read",
-    "ContactRulePayload": "payload",
-    # handoff
-    "Pipeline": "pipeline.read",
-    "Stage": "pipeline.read",
-    "Transition": "pipeline.read",
-    "PipelinePayload": "payload",
-    "PipelineEntry": "handoff.read",
-    "StageEvent": "handoff.read",
-    "StageEventConnection": "handoff.read",
-    "StageEventEdge": "handoff.read",
-    "EntryPayload": "payload",
-    "TransitionPayload": "payload",
-    "AcceptPayload": "payload",
-    "StageThroughputReport": "report.read",
-    "StageStats": "report.read",
-    "HandoffReport": "report.read",
-    "RequirementCount": "report.read",
-    "RequirementBlockCount": "report.read",
-    # planning
-    "AccountPlan": "plan.read",
-    "AccountPlanConnection": "plan.read",
-    "AccountPlanEdge": "plan.read",
-    "PlanGoal": "plan.read",
-    "ActionItem": "plan.read",
-    "WhiteSpace": "plan.read",
-    "ContactMap": "plan.read",
-    "AccountRollup": "plan.read",
-    "PlanPayload": "payload",
-    "GoalPayload": "payload",
-    "ActionPayload": "payload",
-    "WhiteSpacePayload": "payload",
-    "ApplyClassificationPayload": "payload",
-    "ChurnEstimate": "report.read",
-    "ChurnYear": "report.read",
-    "ForecastRow": "report.read",
-    "ClassificationSuggestion": "report.read",
-    "ClassificationSuggestionConnection": "report.read",
-    "ClassificationSuggestionEdge": "report.read",
-    # reports (issue 12): report rows are for managers
-    "CoverageRow": "report.read",
-    "OwnerStageStats": "report.read",
-    "StageTrendRow": "report.read",
-    "ActivityMixRow": "report.read",
-    # tokens and users (issues 8, 9): a token reads as missing to all but its owner and
-    # ADMIN (app.auth.tokens); its user is a User, read by STAFF only.
-    "ApiToken": "token.read",
-    "ApiTokenConnection": "token.read",
-    "ApiTokenEdge": "token.read",
-    "CreateApiTokenPayload": "payload",
-    "ApiTokenPayload": "payload",
-    # records (issue 9): lists, board, frequencies, merge, upsert
-    "ContactConnection": "contact.read",
-    "ContactEdge": "contact.read",
-    "RevenueYear": "plan.read",
-    "BoardColumn": "pipeline.read",
-    "PipelineEntryConnection": "handoff.read",
-    "PipelineEntryEdge": "handoff.read",
-    "ContactFrequencyDefault": "assignment.read",
-    "ActionItemConnection": "plan.read",
-    "ActionItemEdge": "plan.read",
-    "UpsertAccountsPayload": "payload",
-    "MergeAccountsPayload": "payload",
-    "MergeCounts": "payload",
-    "RemovePayload": "payload",
-    "ContactFrequencyDefaultPayload": "payload",
-    # leads, territories, imports (issue 10)
-    "Lead": "lead.read",
-    "LeadConnection": "lead.read",
-    "LeadEdge": "lead.read",
-    "LeadPayload": "payload",
-    "CreateLeadPayload": "payload",
-    "ConvertLeadPayload": "payload",
-    "LeadSourceRow": "report.read",
-    "AssignmentRule": "rule.read",
-    "RuleCriteria": "rule.read",
-    "RuleMember": "rule.read",
-    "AssignmentRulePayload": "payload",
-    "ApplyAssignmentRulesPayload": "payload",
-    "UserCount": "payload",
-    "ImportJob": "import.read",
-    "ImportRowError": "import.read",
-    "ImportRowErrorConnection": "import.read",
-    "ImportRowErrorEdge": "import.read",
-    "ImportJobPayload": "payload",
-    # push (issue 11)
-    "Subscription": "public",
-    "Webhook": "webhook.read",
-    "WebhookDelivery": "webhook.read",
-    "WebhookDeliveryConnection": "webhook.read",
-    "WebhookDeliveryEdge": "webhook.read",
-    "CreateWebhookPayload": "payload",
-    "WebhookPayload": "payload",
-    "DeleteWebhookPayload": "payload",
-    "DeliveryPayload": "payload",
-    # sync (issue 19)
-    "Event": "event.read",
-    "EventEdge": "event.read",
-    "EventConnection": "event.read",
-    "UpsertContactsPayload": "payload",
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
