@@ -48,6 +48,8 @@ class AccountFilter:
                 texts = value if isinstance(value, list) else [value]
                 checks.no_nul(f"filter.{column_filter.name}", *texts)
         checks.no_nul("filter.stage", self.stage, self.pipeline)
+        checks.moment("filter.createdAfter", self.created_after)
+        checks.moment("filter.updatedAfter", self.updated_after)
         checks.raise_if_any()
         return AccountFilterArgs(
             search=self.search,
