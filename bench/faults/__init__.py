@@ -7,4 +7,5 @@
 
 The server is `accountflow serve` (DATABASE_URL set) in its own process group on 127.0.0.1;
 the embedded PostgreSQL lives in the data dir. Each scenario prints one JSON object.
+SOAK_PROFILE=2,5 runs the server under bench/faults/profiled.py (a memory profile).
 """

@@ -25,7 +25,7 @@ def main() -> None:
     pgstop.add_argument("--before", type=float, default=5.0)
     pgstop.add_argument("--down", type=float, default=10.0)
     pgstop.add_argument("--after", type=float, default=15.0)
-    soak = commands.add_parser("soak", help="mixed reads, moves and ingest for --minutes")
+    soak = commands.add_parser("soak", help="mixed reads, searches, moves and ingest for --minutes")
     soak.add_argument("--minutes", type=float, default=30.0)
     soak.add_argument("--connections", type=int, default=32)
     for sub in (kill, pgstop, soak):

@@ -46,7 +46,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
+        # SOAK_PROFILE set: the same server under bench/faults/profiled.py's memory profile.
+        module = "bench.faults.profiled" if os.environ.get("SOAK_PROFILE") else "app"
+        command = [sys.executable, "-m", module, "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         env = os.environ | {"DATABASE_URL": self.url, "LOG_LEVEL": "ERROR"}
         with self.log.open("ab") as log:  # the server's tracebacks, kept out of the figures

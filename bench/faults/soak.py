@@ -1,4 +1,4 @@
-"""(c) mixed reads, moves and ingest for --minutes: 0 errors, flat memory."""
+"""(c) mixed reads, searches, moves and ingest for --minutes: 0 errors, flat memory."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from typing import Any
 import httpx
 import orjson
 
+from app import db
+from app.auth import service as auth
+from app.kit.actor import SYSTEM
+from app.models.auth import Role
 from bench.faults.common import (
+    ACCOUNTS,
     Server,
     batch_body,
     prepare,
@@ -22,7 +27,7 @@ from bench.faults.common import (
     unique_events,
 )
 from bench.ingest import raw_connection
-from bench.stage_reports import MOVE, wait_ready
+from bench.stage_reports import MOVE
 from schema.relay import to_global_id
 from tests.support import contract_operations
 
@@ -31,7 +36,8 @@ from tests.support import contract_operations
 class SoakStats:
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    samples: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)  # the first errors, with their time
+    started: float = field(default_factory=time.monotonic)
     latencies: dict[str, list[float]] = field(default_factory=dict)
 
     def record(self, kind: str, outcome: str, seconds: float) -> None:
@@ -39,26 +45,31 @@ class SoakStats:
         self.latencies.setdefault(kind, []).append(seconds)
         if outcome != "ok":
             self.errors[f"{kind}: {outcome}"] += 1
+            if len(self.samples) < 20:
+                minute = (time.monotonic() - self.started) / 60
+                self.samples.append(f"{minute:.2f} min {kind}: {outcome}")
 
 
 async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
     setup = await prepare()
     await sql(setup.url, "DELETE FROM activities WHERE source = 'faults'")
     stages = await move_stages(setup.url)
+    managers = await manager_tokens(setup.url, args.connections)
     server = Server(setup, workers=args.workers)
     server.start()
     stats = SoakStats()
     rss: list[tuple[float, int]] = []
     deadline = time.monotonic() + args.minutes * 60
-    account_list = contract_operations()["AccountList"]
+    operations = contract_operations()
+    account_list, account_search = operations["AccountList"], operations["AccountSearch"]
     ingested = 0
     try:
         limits = httpx.Limits(max_connections=args.connections)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{server.port}", timeout=60, limits=limits
         ) as http:
-            await wait_ready(http)
-            started = time.monotonic()
+            await wait_up(http)
+            started = stats.started = time.monotonic()
 
             async def timed(kind: str, body: bytes, token: str, root: str) -> bool:
                 t0 = time.perf_counter()
@@ -66,12 +77,20 @@ async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
                 stats.record(kind, outcome, time.perf_counter() - t0)
                 return outcome == "ok"
 
-            async def reader() -> None:
+            async def reader(token: str) -> None:
                 body = orjson.dumps({"query": account_list, "variables": {"first": 20}})
                 while time.monotonic() < deadline:
-                    await timed("read", body, setup.manager, "accounts")
+                    await timed("read", body, token, "accounts")
 
-            async def mover(ids: list[int]) -> None:
+            async def searcher(number: int, token: str) -> None:
+                n = 0
+                while time.monotonic() < deadline:
+                    variables = search_variables(number, n)
+                    body = orjson.dumps({"query": account_search, "variables": variables})
+                    await timed("search", body, token, "accounts")
+                    n += 1
+
+            async def mover(ids: list[int], token: str) -> None:
                 n = 0
                 while time.monotonic() < deadline:
                     pk = ids[n % len(ids)]
@@ -79,7 +98,7 @@ async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
                     account = to_global_id("Account", pk)
                     variables = {"input": {"accountId": account, "trigger": trigger}}
                     body = orjson.dumps({"query": MOVE, "variables": variables})
-                    if await timed("move", body, setup.manager, "transitionAccount"):
+                    if await timed("move", body, token, "transitionAccount"):
                         stages[pk] = "PROSPECT" if trigger == "reopen" else "LOST"
                     n += 1
 
@@ -100,7 +119,11 @@ async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
                         return
                     await asyncio.sleep(min(60.0, max(0.0, deadline - time.monotonic())))
 
-            workers = plan_soak(args.connections, sorted(stages), reader, mover, ingester)
+            workers = plan_soak(
+                args.connections,
+                sorted(stages),
+                Roles(reader, searcher, mover, ingester, managers),
+            )
             await asyncio.gather(sampler(), *workers)
     finally:
         server.stop()
@@ -108,21 +131,60 @@ async def soak_scenario(args: argparse.Namespace) -> dict[str, Any]:
     return summarise_soak(args, stats, rss, ingested, stored)
 
 
-def plan_soak(
-    connections: int,
-    ids: list[int],
-    reader: Callable[[], Awaitable[None]],
-    mover: Callable[[list[int]], Awaitable[None]],
-    ingester: Callable[[int], Awaitable[None]],
-) -> list[Awaitable[None]]:
-    """Half the connections read, a quarter move (each its own accounts), a quarter ingest."""
+@dataclass(frozen=True)
+class Roles:
+    reader: Callable[[str], Awaitable[None]]
+    searcher: Callable[[int, str], Awaitable[None]]
+    mover: Callable[[list[int], str], Awaitable[None]]
+    ingester: Callable[[int], Awaitable[None]]
+    managers: list[str]  # one MANAGER per connection: the cost budget is per user
+
+
+def plan_soak(connections: int, ids: list[int], roles: Roles) -> list[Awaitable[None]]:
+    """Half the connections query accounts (a quarter of those search, the rest list them),
+    a quarter move (each its own accounts), a quarter ingest."""
     movers = max(1, connections // 4)
     ingesters = max(1, connections // 4)
-    readers = max(1, connections - movers - ingesters)
-    workers: list[Awaitable[None]] = [reader() for _ in range(readers)]
-    workers += [mover(ids[i::movers]) for i in range(movers)]
-    workers += [ingester(i) for i in range(ingesters)]
+    queries = max(2, connections - movers - ingesters)
+    searchers = max(1, queries // 4)
+    tokens = iter(roles.managers)
+    workers = [roles.reader(next(tokens)) for _ in range(queries - searchers)]
+    workers += [roles.searcher(i, next(tokens)) for i in range(searchers)]
+    workers += [roles.mover(ids[i::movers], next(tokens)) for i in range(movers)]
+    workers += [roles.ingester(i) for i in range(ingesters)]
     return workers
+
+
+SEARCH_ORDERS = (None, "NAME", "CREATED_AT", "UPDATED_AT", "NEXT_CONTACT_DUE")
+
+
+def search_variables(number: int, n: int) -> dict[str, Any]:
+    """AccountSearch with a different term each time ("account 1234", "account 12", "73"),
+    in one of several orders: thousands of distinct variable values, few query texts."""
+    k = number * 7919 + n * 104729
+    account = 1 + k % ACCOUNTS
+    term = (f"account {account}", f"account {account // 100}", str(account % 100))[n % 3]
+    variables: dict[str, Any] = {"first": 20, "filter": {"search": term}}
+    order = SEARCH_ORDERS[(n // 3) % len(SEARCH_ORDERS)]
+    if order is not None:
+        variables["orderBy"] = {"field": order, "direction": ("ASC", "DESC")[n % 2]}
+    return variables
+
+
+async def manager_tokens(url: str, n: int) -> list[str]:
+    """n MANAGER users, a token each: a team of managers, not one user on 24 connections
+    (whose per-user cost budget, 5M a minute by default, would refuse most with HTTP 429)."""
+    engine = db.create_engine(url)
+    try:
+        async with db.session_scope(db.create_sessionmaker(engine)) as session:
+            return [
+                await auth.ensure_user_token(
+                    session, actor=SYSTEM, email=f"soak.manager{i}@example.org", role=Role.MANAGER
+                )
+                for i in range(n)
+            ]
+    finally:
+        await engine.dispose()
 
 
 async def move_stages(url: str) -> dict[int, str]:
@@ -138,6 +200,19 @@ async def move_stages(url: str) -> dict[int, str]:
         return {int(r["account_id"]): str(r["stage"]) for r in rows}
     finally:
         await connection.close()
+
+
+async def wait_up(http: httpx.AsyncClient, seconds: float = 180.0) -> None:
+    """/readyz answers 200 (a server under tracemalloc takes a while to import)."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            if (await http.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("server did not become ready")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -160,6 +235,7 @@ def summarise_soak(
         "requests": dict(stats.counts),
         "errors": sum(stats.errors.values()),
         "error_kinds": dict(stats.errors),
+        "first_errors": stats.samples,
         "p50_ms": {k: percentile(v, 0.5) for k, v in stats.latencies.items()},
         "p99_ms": {k: percentile(v, 0.99) for k, v in stats.latencies.items()},
         "events_sent": ingested,
