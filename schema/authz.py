@@ -46,6 +46,8 @@ POLICY: dict[str, Rule] = {
     "public": Rule(ALL),  # structure every caller sees: roots, errors, page info
     "viewer": Rule(ALL),
     "account.read": Rule(ALL),
+    # every account whatever the record visibility (app.teams.visibility); REPs read theirs
+    "account.read_all": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "contact.read": Rule(ALL),
     "user.read": Rule(STAFF),
     "audit.read": Rule(MANAGERS),

@@ -28,6 +28,8 @@ from app.models.summaries import (
     StageDayPair,
     StageDayStay,
 )
+from app.models.tasks import Task
+from app.models.teams import OrgSetting, Team, TeamMember
 from app.models.upkeep import UpkeepRun
 from app.models.webhooks import OutboxEvent, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -55,6 +57,7 @@ __all__ = [
     "ImportRowError",
     "ImportUploadChunk",
     "Lead",
+    "OrgSetting",
     "OutboxEvent",
     "Pipeline",
     "PipelineEntry",
@@ -65,6 +68,9 @@ __all__ = [
     "StageDayPair",
     "StageDayStay",
     "StageEvent",
+    "Task",
+    "Team",
+    "TeamMember",
     "UpkeepRun",
     "User",
     "Webhook",

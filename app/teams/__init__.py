@@ -1,0 +1,1 @@
+"""Teams and the company's record visibility: which accounts a REP reads."""
