@@ -63,20 +63,21 @@ async def _leads(session: AsyncSession, rep: Caller) -> Keys:
 
 
 async def _assignments(session: AsyncSession, rep: Caller) -> Keys:
-    keys: Keys = {"NEXT_CONTACT_DUE": [], "STARTED_AT": []}
     for i, name in enumerate(NAMES):
         account = await create_account(session, f"{name} {i}")
         row = await create_assignment(session, account_id=account.id, user_id=rep.user_id)
-        due, started = _day(i), _day(i + 1) - timedelta(days=60)
+        started = _day(i) - timedelta(days=60)  # due follows from it: ties on both
         await session.execute(
-            update(Assignment)
-            .where(Assignment.id == row.id)
-            .values(next_contact_due=due, started_at=started)
+            update(Assignment).where(Assignment.id == row.id).values(started_at=started)
         )
-        keys["NEXT_CONTACT_DUE"].append((row.id, due))
-        keys["STARTED_AT"].append((row.id, started))
     await session.commit()
-    return keys
+    query = select(Assignment.id, Assignment.next_contact_due, Assignment.started_at)
+    rows = (await session.execute(query)).all()
+    assert len({due for _, due, _ in rows}) == 3
+    return {
+        "NEXT_CONTACT_DUE": [(pk, due) for pk, due, _ in rows],
+        "STARTED_AT": [(pk, started) for pk, _, started in rows],
+    }
 
 
 async def _activities(session: AsyncSession, rep: Caller) -> Keys:
