@@ -106,7 +106,7 @@ def _codes(progress: Progress) -> list[tuple[int, str | None, str]]:
     return [(e.row, e.column, e.code) for e in progress.errors]
 
 
-async def _imported(session: AsyncSession) -> dict[str, tuple[str | None, str | None]]:
+async def _imported(session: AsyncSession) -> dict[str | None, tuple[str | None, str | None]]:
     parent = aliased(Account)
     query = select(Account.external_ref, Account.country_code, parent.external_ref).outerjoin(
         parent, parent.id == Account.parent_id
@@ -114,7 +114,7 @@ async def _imported(session: AsyncSession) -> dict[str, tuple[str | None, str | 
     return {ref: (country, parent_ref) for ref, country, parent_ref in await session.execute(query)}
 
 
-async def _addresses(session: AsyncSession) -> dict[str, tuple[Any, ...]]:
+async def _addresses(session: AsyncSession) -> dict[str | None, tuple[Any, ...]]:
     columns = (Account.name, Account.street, Account.city, Account.region, Account.postal_code)
     query = select(Account.external_ref, *columns).where(Account.external_ref.in_(ADDRESSES))
     return {row[0]: tuple(row[1:]) for row in await session.execute(query)}
