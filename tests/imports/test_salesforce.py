@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 
 from app.imports.jobs import wait_for_jobs
 from app.imports.runner import Progress, run_import
-from app.imports.values import parse_country
 from app.kit.actor import SYSTEM
 from app.models.accounts import Account
 from app.models.auth import Role
@@ -123,22 +122,6 @@ async def _addresses(session: AsyncSession) -> dict[str | None, tuple[Any, ...]]
 async def _assert_known_answers(session: AsyncSession) -> None:
     assert await _imported(session) == COUNTRIES_AND_PARENTS
     assert await _addresses(session) == ADDRESSES
-
-
-@pytest.mark.parametrize(
-    ("value", "code"),
-    [
-        *[("Germany", "DE"), ("GERMANY", "DE"), ("DEU", "DE"), ("deu", "DE"), ("de", "DE")],
-        *[(" France ", "FR"), ("Czechia", "CZ"), ("United States", "US"), ("USA", "US")],
-    ],
-)
-def test_country_names_and_alpha_3_codes_resolve(value: str, code: str) -> None:
-    assert parse_country(value) == code
-
-
-@pytest.mark.parametrize("value", ["Narnia", "UK", "276", "Deutschland"])
-def test_other_country_values_are_left_for_the_check(value: str) -> None:
-    assert parse_country(value) == value
 
 
 async def test_the_export_with_its_mapping_is_refused_only_for_the_unnamed_columns(
