@@ -284,6 +284,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
             mapping=mapping,
             mode=ImportMode(args.mode.upper().replace("-", "_")),
             dry_run=args.dry_run,
+            ignore_unknown_columns=args.ignore_unknown_columns,
         )
     )
     if result.failed or result.rejected:
@@ -312,11 +313,16 @@ def add_import_export(sub: Any) -> None:
     imports = sub.add_parser("import", help="import a CSV file (progress on stderr)")
     imports.add_argument("kind", choices=KINDS)
     imports.add_argument("file")
-    imports.add_argument("--mapping", help="JSON file: CSV column -> field name")
+    imports.add_argument("--mapping", help="JSON file: CSV column -> field name, or null: skip")
     imports.add_argument(
         "--mode", choices=["all-or-nothing", "skip-invalid"], default="all-or-nothing"
     )
     imports.add_argument("--dry-run", action="store_true")
+    imports.add_argument(
+        "--ignore-unknown-columns",
+        action="store_true",
+        help="skip the columns no field matches (one warning) instead of refusing the file",
+    )
     imports.set_defaults(run=cmd_import)
     exports = sub.add_parser("export", help="write a CSV of one kind to stdout")
     exports.add_argument("kind", choices=KINDS)

@@ -7,16 +7,16 @@ from typing import Any
 import strawberry
 from sqlalchemy import Select, select
 
-from app.accounts import lifecycle, merge, service
+from app.accounts import lifecycle, merge, read, service
 from app.accounts.search import search_query
-from app.kit.pagination import count, keyset_page
 from app.models.accounts import Contact as ContactRow
 from schema import permissions
 from schema.accounts import Account, AccountPayload, Contact, ContactPayload
 from schema.context import Info
 from schema.enums import BuyingRole
 from schema.errors import UserError
-from schema.relay import Connection, connection, decode_id, decode_optional, page_args, to_global_id
+from schema.lists import ContactOrder, ordered_connection
+from schema.relay import Connection, decode_id, decode_optional, to_global_id
 
 
 @strawberry.input
@@ -111,23 +111,19 @@ class Query:
         filter: ContactFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: ContactOrder | None = None,
     ) -> Connection[Contact]:
-        args = page_args(info, first, after)
-        query = filter.to_query() if filter else contacts_query()
-        async with info.context.db() as session:
-            page = await keyset_page(
-                session,
-                query,
-                order=(ContactRow.name, ContactRow.id),
-                args=args,
-                whole_row=True,
-            )
-
-        async def total() -> int:
-            async with info.context.db() as session:
-                return await count(session, query)
-
-        return connection(page, Contact.from_model, total)
+        return await ordered_connection(
+            info,
+            filter.to_query() if filter else contacts_query(),
+            orders=read.CONTACT_ORDERS,
+            order_by=order_by,
+            pages=(first, after, last, before),
+            convert=Contact.from_model,
+            whole_row=True,
+        )
 
 
 @strawberry.type

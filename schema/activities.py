@@ -9,17 +9,16 @@ import strawberry
 
 from app.activities import ingest, rules, service, voiding
 from app.errors import AppError
-from app.kit.pagination import count, keyset_page
 from app.models import activities as models
 from schema import permissions
 from schema.context import Context, Info
 from schema.engine.inputs import build_input_with, input_fields
 from schema.enums import ActivityKind, ManagerType
 from schema.errors import UserError, to_user_errors
+from schema.lists import ActivityOrder, ordered_connection
 from schema.relay import (
     Connection,
     Node,
-    connection,
     decode_optional,
     list_connection,
     page_args,
@@ -315,19 +314,18 @@ class Query:
         filter: ActivityFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: ActivityOrder | None = None,
     ) -> Connection[Activity]:
-        args = page_args(info, first, after)
-        query = voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter())
-        async with info.context.db() as session:
-            page = await keyset_page(
-                session, query, order=voiding.ACTIVITY_ORDER, args=args, descending=True
-            )
-
-        async def total() -> int:
-            async with info.context.db() as session:
-                return await count(session, query)
-
-        return connection(page, Activity.from_model, total)
+        return await ordered_connection(
+            info,
+            voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter()),
+            orders=voiding.ACTIVITY_ORDERS,
+            order_by=order_by,
+            pages=(first, after, last, before),
+            convert=Activity.from_model,
+        )
 
 
 @strawberry.type

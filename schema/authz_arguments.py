@@ -47,6 +47,8 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.search": ("Contact.name", "Contact.email"),
         "filter.accountId": ("Contact.account",),
         "filter.buyingRole": ("Contact.buyingRole",),
+        "orderBy.NAME": ("Contact.name",),
+        "orderBy.CREATED_AT": ("Contact.createdAt",),
     },
     "assignments": {
         "filter.userId": ("Assignment.user",),
@@ -55,6 +57,8 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.status": ("Assignment.status",),
         "filter.balance": ("Assignment.balance",),
         "filter.inactiveUsers": ("Assignment.user", "User.isActive"),
+        "orderBy.NEXT_CONTACT_DUE": ("Assignment.nextContactDue",),
+        "orderBy.STARTED_AT": ("Assignment.startedAt",),
     },
     "activities": {
         "filter.accountId": ("Activity.account",),
@@ -63,6 +67,7 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.from": ("Activity.occurredAt",),
         "filter.to": ("Activity.occurredAt",),
         "filter.includeVoided": ("Activity.voidedAt",),
+        "orderBy.OCCURRED_AT": ("Activity.occurredAt",),
     },
     "actionItems": {
         "filter.ownerId": ("ActionItem.owner",),
@@ -74,6 +79,9 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.source": ("Lead.source",),
         "filter.ownerId": ("Lead.owner",),
         "filter.search": ("Lead.company", "Lead.contactName", "Lead.email"),
+        "orderBy.CREATED_AT": ("Lead.createdAt",),
+        "orderBy.COMPANY": ("Lead.company",),
+        "orderBy.STATUS": ("Lead.status",),
     },
     "coverageReport": {
         "filter.managerType": ("CoverageRow.managerType",),

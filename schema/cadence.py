@@ -10,21 +10,19 @@ from graphql import GraphQLError
 
 from app.activities import cadence
 from app.assignments import bulk, service
-from app.kit.pagination import count, keyset_page
 from app.models import assignments as models
 from app.models.assignments import BalanceStatus, BulkMode
 from schema import permissions
 from schema.context import Context, Info
 from schema.enums import CadenceStatus, ManagerType
 from schema.errors import UserError
+from schema.lists import AssignmentOrder, ordered_connection
 from schema.relay import (
     Connection,
     Node,
     at_most,
-    connection,
     decode_id,
     decode_optional,
-    page_args,
     register_node,
     to_global_id,
 )
@@ -242,20 +240,22 @@ class Query:
         filter: AssignmentFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: AssignmentOrder | None = None,
     ) -> Connection[Assignment]:
-        args = page_args(info, first, after)
         now = info.context.now
         query = service.assignments_query(
             filter.to_args() if filter else service.AssignmentFilter(), now
         )
-        async with info.context.db() as session:
-            page = await keyset_page(session, query, order=service.ASSIGNMENT_ORDER, args=args)
-
-        async def total() -> int:
-            async with info.context.db() as session:
-                return await count(session, query)
-
-        return connection(page, lambda row: Assignment.from_model(row, now), total)
+        return await ordered_connection(
+            info,
+            query,
+            orders=service.ASSIGNMENT_ORDERS,
+            order_by=order_by,
+            pages=(first, after, last, before),
+            convert=lambda row: Assignment.from_model(row, now),
+        )
 
 
 @strawberry.type

@@ -94,6 +94,11 @@ class StartImportInput:
     mapping: JSON | None = None
     mode: ImportMode = ImportMode.ALL_OR_NOTHING
     dry_run: bool = False
+    ignore_unknown_columns: bool = strawberry.field(
+        default=False,
+        description="Skip the columns no field matches and the mapping does not name, instead"
+        " of refusing the file; rowErrors names them once (row 1, COLUMNS_SKIPPED).",
+    )
 
 
 @strawberry.type
@@ -119,6 +124,7 @@ class Mutation:
             dry_run=input.dry_run,
             mapping=input.mapping,
             upload=Path(upload.path),
+            ignore_unknown_columns=input.ignore_unknown_columns,
         )
         engine = context.session.bind
         context.after_commit.append(lambda: jobs.wake(engine))

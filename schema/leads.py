@@ -10,7 +10,6 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
-from app.kit.pagination import count, keyset_page
 from app.leads import conversion, reports, service
 from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
@@ -19,13 +18,12 @@ from schema.accounts import Account, Address, AddressInput, Contact, load_accoun
 from schema.context import Context, Info
 from schema.enums import AccountSource
 from schema.errors import UserError
+from schema.lists import LeadOrder, ordered_connection
 from schema.relay import (
     Connection,
     Node,
-    connection,
     decode_id,
     decode_optional,
-    page_args,
     register_node,
     to_global_id,
 )
@@ -217,19 +215,19 @@ class Query:
         filter: LeadFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: LeadOrder | None = None,
     ) -> Connection[Lead]:
-        args = page_args(info, first, after)
-        query = service.leads_query(filter.to_args() if filter else service.LeadFilter())
-        async with info.context.db() as session:
-            page = await keyset_page(
-                session, query, order=service.LEAD_ORDER, args=args, whole_row=True
-            )
-
-        async def total() -> int:
-            async with info.context.db() as session:
-                return await count(session, query)
-
-        return connection(page, Lead.from_model, total)
+        return await ordered_connection(
+            info,
+            service.leads_query(filter.to_args() if filter else service.LeadFilter()),
+            orders=service.LEAD_ORDERS,
+            order_by=order_by,
+            pages=(first, after, last, before),
+            convert=Lead.from_model,
+            whole_row=True,
+        )
 
     @strawberry.field
     @permissions.query("report.read")

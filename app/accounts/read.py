@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.accounts.search import matches, rank, search_query
 from app.activities import cadence
-from app.kit.pagination import Order, SortKey
+from app.kit.pagination import ListOrders, Order, SortKey
 from app.kit.validation import Checks
 from app.models.accounts import Account, AccountSource, Classification, Contact
 from app.models.assignments import Assignment, CadenceStatus, ManagerType
@@ -108,6 +108,14 @@ CONTACT_COLUMNS = (
     Column("buyingRole", Contact.buying_role),
     # Set by upsertContacts; the CSV contact import does not read it back (yet).
     Column("externalRef", Contact.external_ref, exported=False),
+    Column("createdAt", Contact.created_at, exported=False),
+)
+
+# The root contacts list's orders (its `orderBy`); without one, by name.
+CONTACT_ORDERS = ListOrders(
+    {"NAME": (Contact.name,), "CREATED_AT": (Contact.created_at,)},
+    tiebreak=Contact.id,
+    default=Order.of((Contact.name, Contact.id)),
 )
 
 

@@ -19,6 +19,7 @@ from app.events import Event, EventType
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.pagination import ListOrders, Order
 from app.kit.validation import Checks
 from app.models.activities import Activity, ActivityKind
 from app.models.assignments import Assignment
@@ -160,6 +161,12 @@ class ActivityFilter:
 
 
 ACTIVITY_ORDER = (Activity.occurred_at, Activity.id)
+# The root activities list's orders (its `orderBy`); without one, newest first.
+ACTIVITY_ORDERS = ListOrders(
+    {"OCCURRED_AT": (Activity.occurred_at,)},
+    tiebreak=Activity.id,
+    default=Order.of(ACTIVITY_ORDER, descending=True),
+)
 
 
 def activities_query(filter: ActivityFilter) -> Select[Activity]:

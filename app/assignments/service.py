@@ -15,6 +15,7 @@ from app.events import Event, EventType
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.pagination import ListOrders, Order
 from app.kit.validation import Checks
 from app.models.accounts import Account
 from app.models.assignments import (
@@ -198,6 +199,12 @@ class AssignmentFilter:
 
 
 ASSIGNMENT_ORDER = (Assignment.next_contact_due, Assignment.id)
+# The root assignments list's orders (its `orderBy`); without one, most overdue first.
+ASSIGNMENT_ORDERS = ListOrders(
+    {"NEXT_CONTACT_DUE": (Assignment.next_contact_due,), "STARTED_AT": (Assignment.started_at,)},
+    tiebreak=Assignment.id,
+    default=Order.of(ASSIGNMENT_ORDER),
+)
 
 
 def assignments_query(filter: AssignmentFilter, now: datetime) -> Select[Assignment]:

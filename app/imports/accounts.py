@@ -21,7 +21,14 @@ from app.imports import account_rows
 from app.imports.account_rows import AccountRow
 from app.imports.base import BatchResult, Item, row_errors
 from app.imports.csvfile import Row
-from app.imports.values import CellError, parse_enum, parse_id, parse_int, parse_json_object
+from app.imports.values import (
+    CellError,
+    parse_country,
+    parse_enum,
+    parse_id,
+    parse_int,
+    parse_json_object,
+)
 from app.kit.actor import Actor
 from app.kit.validation import Checks
 
@@ -34,6 +41,8 @@ def _cell(column: account_read.Column, value: str | None) -> Any:
     """A CSV cell as the value its column's writer takes, by the column's Python type."""
     if isinstance(column.attribute.type, JSONB):
         return parse_json_object(value, column.name)
+    if column.name == "countryCode":
+        return parse_country(value)
     kind = column.attribute.type.python_type
     if issubclass(kind, Enum):
         return parse_enum(value, kind, column.name)

@@ -14,4 +14,5 @@ SET status = 'RUNNING', attempts = j.attempts + 1, claimed_by = :worker,
 FROM due
 WHERE j.id = due.id
 RETURNING j.id, j.attempts, j.kind, j.mode, j.dry_run, j.mapping, j.actor,
-          j.processed_rows, j.created_count, j.updated_count, j.rejected_count
+          j.processed_rows, j.created_count, j.updated_count, j.rejected_count,
+          j.ignore_unknown_columns

@@ -11,6 +11,7 @@ import orjson
 
 from app import db
 from app.errors import AppError
+from app.imports.csvfile import COLUMNS_SKIPPED
 from app.imports.export import export_query, stream_csv
 from app.imports.runner import Progress, run_import
 from app.kit.actor import SYSTEM
@@ -39,6 +40,9 @@ class ProgressBar:
         )
         self.stream.flush()
         for error in progress.errors:
+            if error.code == COLUMNS_SKIPPED:
+                self.stream.write(f"\nwarning: {error.message}")
+                continue
             if self.printed < MAX_PRINTED_ERRORS:
                 column = f", column {error.column}" if error.column else ""
                 self.stream.write(f"\nrow {error.row}{column}: {error.code} {error.message}")
@@ -52,9 +56,10 @@ async def import_file(
     *,
     kind: ImportKind,
     path: Path,
-    mapping: dict[str, str],
+    mapping: dict[str, str | None],
     mode: ImportMode,
     dry_run: bool,
+    ignore_unknown_columns: bool = False,
     stderr: TextIO | None = None,
 ) -> Progress:
     stderr = stderr or sys.stderr  # read at call time: tests and callers may swap it
@@ -71,6 +76,7 @@ async def import_file(
                 mode=mode,
                 dry_run=dry_run,
                 report=bar,
+                ignore_unknown_columns=ignore_unknown_columns,
             )
             elapsed = time.perf_counter() - bar.started
     finally:

@@ -17,6 +17,7 @@ from app.kit.csv_cells import restore
 
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", ";")
+COLUMNS_SKIPPED = "COLUMNS_SKIPPED"  # a notice, not an error: it fails and rejects nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,18 @@ class Row:
 
 @dataclass(slots=True)
 class Header:
-    columns: list[str | None]  # the field each position fills; None for an unknown column
+    columns: list[str | None]  # the field each position fills; None when it fills none
     delimiter: str
     errors: list[RowError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unknown columns, left out as asked
+
+    def notices(self) -> list[RowError]:
+        """One notice naming every unknown column that was skipped (none when none was)."""
+        if not self.skipped:
+            return []
+        names = ", ".join(repr(name) for name in self.skipped)
+        message = f"Skipped {len(self.skipped)} column(s) the mapping does not name: {names}."
+        return [RowError(1, None, COLUMNS_SKIPPED, message)]
 
 
 class _Feed:
@@ -74,28 +84,52 @@ def sniff(header: str) -> str:
 
 
 def read_header(
-    raw: bytes, *, known: Mapping[str, str], mapping: Mapping[str, str], required: set[str]
+    raw: bytes,
+    *,
+    known: Mapping[str, str],
+    mapping: Mapping[str, str | None],
+    required: set[str],
+    ignore_unknown: bool = False,
 ) -> Header:
-    """Match the header's names to fields: renamed by `mapping`, then case-insensitively."""
+    """Match the header's names to fields: renamed by `mapping` (None: skip the column),
+    then case-insensitively. An unknown column is an error, or skipped when `ignore_unknown`
+    and the mapping does not name it."""
     text = raw.removeprefix(BOM).decode("utf-8", errors="replace")
     delimiter = sniff(text.splitlines()[0] if text else "")
     names = next(csv.reader([text], delimiter=delimiter), [])
     renames = {k.strip().lower(): v for k, v in mapping.items()}
     header = Header(columns=[], delimiter=delimiter)
     for name in names:
-        target = renames.get(name.strip().lower(), name.strip())
-        column = known.get(target.lower())
-        if column is None:
-            header.errors.append(RowError(1, name, "UNKNOWN_COLUMN", f"Unknown column {name!r}."))
-        elif column in header.columns:
-            header.errors.append(RowError(1, name, "DUPLICATE_COLUMN", f"{name!r} appears twice."))
-            column = None
-        header.columns.append(column)
+        header.columns.append(_place(header, name, known, renames, ignore_unknown))
     for missing in sorted(required - {c for c in header.columns if c}):
         header.errors.append(
             RowError(1, missing, "MISSING_COLUMN", f"Column {missing!r} is needed.")
         )
     return header
+
+
+def _place(
+    header: Header,
+    name: str,
+    known: Mapping[str, str],
+    renames: Mapping[str, str | None],
+    ignore_unknown: bool,
+) -> str | None:
+    """The field the column `name` fills; None when it fills none (skipped, or an error)."""
+    key = name.strip().lower()
+    if key in renames and renames[key] is None:
+        return None
+    column = known.get((renames.get(key) or name.strip()).lower())
+    if column is None:
+        if ignore_unknown and key not in renames:
+            header.skipped.append(name)
+        else:
+            header.errors.append(RowError(1, name, "UNKNOWN_COLUMN", f"Unknown column {name!r}."))
+        return None
+    if column in header.columns:
+        header.errors.append(RowError(1, name, "DUPLICATE_COLUMN", f"{name!r} appears twice."))
+        return None
+    return column
 
 
 class RowReader:
@@ -160,12 +194,19 @@ def _has_surrogate(value: str) -> bool:
 
 
 def records(
-    stream: BinaryIO, *, known: Mapping[str, str], mapping: Mapping[str, str], required: set[str]
+    stream: BinaryIO,
+    *,
+    known: Mapping[str, str],
+    mapping: Mapping[str, str | None],
+    required: set[str],
+    ignore_unknown: bool = False,
 ) -> tuple[Header, Iterator[Row | RowError]]:
     """The header, and the rows after it (each parsed, or the error that stops it)."""
     raws = raw_records(stream)
     first = next(raws, b"")
-    header = read_header(first, known=known, mapping=mapping, required=required)
+    header = read_header(
+        first, known=known, mapping=mapping, required=required, ignore_unknown=ignore_unknown
+    )
 
     def rows() -> Iterator[Row | RowError]:
         reader = RowReader(header)

@@ -157,6 +157,7 @@ class JobRun:
                 report=self.report,
                 checkpoint=self.checkpoint,
                 resume=claim.committed if claim.resumes else None,
+                ignore_unknown_columns=claim.ignore_unknown_columns,
             )
 
 

@@ -24,14 +24,16 @@ from app.models.imports import ImportJob, ImportKind, ImportMode, ImportRowError
 __all__ = ["create_job", "wait_for_jobs", "wake"]
 
 
-def check_mapping(mapping: Any) -> dict[str, str]:
+def check_mapping(mapping: Any) -> dict[str, str | None]:
+    """A mapping from CSV column to field name, or to null to skip the column."""
     if mapping is None:
         return {}
     if not isinstance(mapping, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in mapping.items()
     ):
         raise InvalidInputError(
-            "mapping is a JSON object from CSV column to field name.", field="mapping"
+            "mapping is a JSON object from CSV column to field name (or null: skip it).",
+            field="mapping",
         )
     return mapping
 
@@ -45,6 +47,7 @@ async def create_job(
     dry_run: bool,
     mapping: Any,
     upload: Path,
+    ignore_unknown_columns: bool = False,
 ) -> ImportJob:
     """A queued job, its file stored with it (any server process may run it)."""
     clean = check_mapping(mapping)
@@ -53,6 +56,7 @@ async def create_job(
         mode=mode,
         dry_run=dry_run,
         mapping=clean,
+        ignore_unknown_columns=ignore_unknown_columns,
         created_by_id=actor.user_id,
         actor=actor_data(actor),
     )

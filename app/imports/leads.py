@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.imports.csvfile import Row
 from app.imports.rows import CREATED, UNCHANGED, UPDATED, RowByRow
-from app.imports.values import parse_enum, parse_id, parse_json_object
+from app.imports.values import parse_country, parse_enum, parse_id, parse_json_object
 from app.kit import changes
 from app.kit.actor import Actor
 from app.leads import service as leads
@@ -69,6 +69,8 @@ class LeadImporter(RowByRow):
         v = row.values
         # Only the file's columns are set: a column the file lacks is left as it is.
         fields: dict[str, Any] = {key: v[col] for key, col in LEAD_TEXT.items() if col in v}
+        if "countryCode" in v:
+            fields["country_code"] = parse_country(v["countryCode"])
         if "source" in v:
             fields["source"] = parse_enum(v["source"], AccountSource, "source")
         if "ownerId" in v:

@@ -46,9 +46,10 @@ class Claim:
     kind: ImportKind
     mode: ImportMode
     dry_run: bool
-    mapping: dict[str, str]
+    mapping: dict[str, str | None]
     actor: Actor
     committed: Progress  # what earlier attempts committed (SKIP_INVALID only)
+    ignore_unknown_columns: bool = False
 
     @property
     def resumes(self) -> bool:
@@ -90,6 +91,7 @@ async def claim(session: AsyncSession, *, worker: str, lease: timedelta) -> Clai
         mapping=row[5] or {},
         actor=actor_from(row[6]),
         committed=done,
+        ignore_unknown_columns=row[11],
     )
 
 

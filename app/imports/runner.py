@@ -173,16 +173,19 @@ async def run_import(
     actor: Actor,
     kind: ImportKind,
     path: Path,
-    mapping: Mapping[str, str] | None = None,
+    mapping: Mapping[str, str | None] | None = None,
     mode: ImportMode = ImportMode.ALL_OR_NOTHING,
     dry_run: bool = False,
     report: ProgressFn = _nothing,
     checkpoint: CheckpointFn | None = None,
     resume: Progress | None = None,
+    ignore_unknown_columns: bool = False,
 ) -> Progress:
     """Import the file; commits (or not) as the mode says. Returns the final tally.
 
     `resume`: what an earlier run of a SKIP_INVALID import committed (its checkpoint).
+    `ignore_unknown_columns`: columns the mapping does not name and no field matches are
+    skipped, named by one COLUMNS_SKIPPED notice among the errors, instead of refused.
     """
     importer = importer_for(kind)
     progress = Progress(total_rows=count_rows(path))
@@ -197,9 +200,10 @@ async def run_import(
             known=known_columns(importer.columns),
             mapping=mapping or {},
             required=set(importer.required),
+            ignore_unknown=ignore_unknown_columns,
         )
         if not skipped:  # a resumed run recorded them the first time
-            progress.errors.extend(header.errors)
+            progress.errors.extend(header.errors + header.notices())
         # An unknown column fails an all-or-nothing import; skip-invalid ignores it.
         progress.failed = bool(header.errors) and mode is ImportMode.ALL_OR_NOTHING
         if any(e.code == "MISSING_COLUMN" for e in header.errors):

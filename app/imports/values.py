@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import orjson
+import pycountry
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -84,3 +86,22 @@ def parse_datetime(value: str | None, column: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise CellError(column, f"{column} needs a zone (Z or an offset).")
     return parsed
+
+
+@functools.lru_cache(maxsize=512)
+def _country_code(text: str) -> str | None:
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        return None
+
+
+def parse_country(value: str | None) -> str | None:
+    """A country as its ISO 3166 alpha-2 code, from that code, the alpha-3 code or an English
+    name ("de", "DEU", "Germany": "DE"), in any case. Any other value is returned as it is,
+    for the column's check to refuse as before."""
+    if value is None:
+        return None
+    text = value.strip()
+    found = None if text.isdigit() else _country_code(text)  # numeric codes are no names
+    return value if found is None else found

@@ -7,7 +7,7 @@ offset, so pages stay correct while rows are inserted; a cursor of another order
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +50,36 @@ class Order:
 
     def encode(self, key: Sequence[Any]) -> str:
         return encode_cursor((self.name, *key))
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrders:
+    """The orders a list offers by name (its GraphQL `orderBy` field), each then by a unique
+    `tiebreak` in the same direction so ties keep one order; without one, `default`.
+
+    An order that sorts as the default does is the default (its cursors serve both), so a
+    client adding `orderBy` with the list's own order keeps its cursors.
+    """
+
+    fields: Mapping[str, Sequence[Expression]]  # the leading sort expressions of each
+    tiebreak: Expression
+    default: Order
+
+    def pick(self, field: str | None, descending: bool = False) -> Order:
+        if field is None:
+            return self.default
+        columns = (*self.fields[field], self.tiebreak)
+        keys = tuple(SortKey(c, descending) for c in columns)
+        if _same_keys(keys, self.default.keys):
+            return self.default
+        return Order(f"{field}:{int(descending)}", keys)
+
+
+def _same_keys(one: Sequence[SortKey], other: Sequence[SortKey]) -> bool:
+    return len(one) == len(other) and all(
+        a.expression is b.expression and a.descending == b.descending
+        for a, b in zip(one, other, strict=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from app.events import Event, EventType
 from app.kit import changes, versioned
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.pagination import ListOrders, Order
 from app.kit.validation import Checks
 from app.leads.free_mail import FREE_MAIL_DOMAINS
 from app.models.accounts import Account, AccountSource
@@ -281,6 +282,12 @@ class LeadFilter:
 
 
 LEAD_ORDER = (Lead.id,)
+# The root leads list's orders (its `orderBy`); without one, oldest first by id.
+LEAD_ORDERS = ListOrders(
+    {"CREATED_AT": (Lead.created_at,), "COMPANY": (Lead.company,), "STATUS": (Lead.status,)},
+    tiebreak=Lead.id,
+    default=Order.of(LEAD_ORDER),
+)
 
 
 def leads_query(filter: LeadFilter) -> Select[Any]:

@@ -51,6 +51,7 @@ class ImportJob(IdMixin, TimestampMixin, Base):
     )
     dry_run: Mapped[bool] = mapped_column(default=False, server_default="false")
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    ignore_unknown_columns: Mapped[bool] = mapped_column(default=False, server_default="false")
     total_rows: Mapped[int | None]
     processed_rows: Mapped[int] = mapped_column(default=0, server_default="0")
     created_count: Mapped[int] = mapped_column(default=0, server_default="0")

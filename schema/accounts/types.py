@@ -68,6 +68,7 @@ class Contact(Node):
     external_ref: str | None = strawberry.field(
         description="The other system's key (upsertContacts), unique per account."
     )
+    created_at: datetime
     account_pk: strawberry.Private[int]
 
     @classmethod
