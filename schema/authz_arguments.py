@@ -82,5 +82,6 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.managerType": ("CoverageRow.managerType",),
         "filter.classification": ("CoverageRow.classification",),
         "filter.userId": ("CoverageRow.user",),
+        "filter.teamId": ("CoverageRow.user",),  # a team is its members
     },
 }
