@@ -106,7 +106,10 @@ async def _throughput(session: AsyncSession, params: Params) -> Table:
 async def _by_owner(session: AsyncSession, params: Params) -> Table:
     start, end = params.timestamp("from"), params.timestamp("to")
     found = await _pipeline(session, params)
-    rows = await flow.throughput_by_owner(session, pipeline=found, start=start, end=end)
+    team = team_pk(params.text("teamId"), "teamId")
+    rows = await flow.throughput_by_owner(
+        session, pipeline=found, start=start, end=end, team_id=team
+    )
     names = await _user_names(session, (r.owner_id for r in rows))
     header = ["owner.id", "owner.name", "stage", "entered", "exited", "medianSecondsInStage"]
     header += ["conversionRate"]
@@ -131,7 +134,10 @@ async def _stuck(session: AsyncSession, params: Params) -> Table:
         maximum=MAX_EXPORT_ROWS,
     )
     found = await _pipeline(session, params)
-    page = await stuck.stuck_entries(session, pipeline=found, older_than_days=older_than, args=args)
+    team = team_pk(params.text("teamId"), "teamId")
+    page = await stuck.stuck_entries(
+        session, pipeline=found, older_than_days=older_than, args=args, team_id=team
+    )
     now = datetime.now(UTC)
     header = ["account.id", "account.name", "owner.id", "owner.name", "stage", "enteredAt"]
     header += ["secondsInStage", "cursor"]
@@ -153,7 +159,8 @@ async def _stuck(session: AsyncSession, params: Params) -> Table:
 
 async def _activity_mix(session: AsyncSession, params: Params) -> Table:
     start, end = params.timestamp("from"), params.timestamp("to")
-    rows = await activity_mix.activity_mix(session, start=start, end=end)
+    team = team_pk(params.text("teamId"), "teamId")
+    rows = await activity_mix.activity_mix(session, start=start, end=end, team_id=team)
     return ["kind", "count", "accounts", "share"], [list(asdict(r).values()) for r in rows]
 
 
