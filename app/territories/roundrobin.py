@@ -17,6 +17,8 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activities import cadence
 from app.events import Event, EventType, assignment_data
@@ -295,7 +297,13 @@ async def _record_territories(
     accounts = sorted(chosen)
     params = {"accounts": accounts, "rules": [chosen[a] for a in accounts]}
     result = await session.execute(_SET_TERRITORY, params)
-    return {account_id: rule_id for account_id, rule_id in result}
+    recorded = {account_id: rule_id for account_id, rule_id in result}
+    for account_id, rule_id in recorded.items():
+        # An Account loaded before (createAccount's) must not answer with its old value.
+        loaded = session.identity_map.get(Session.identity_key(Account, account_id))
+        if loaded is not None:
+            set_committed_value(loaded, "territory_id", rule_id)
+    return recorded
 
 
 def _territory_audits(territories: dict[int, int]) -> list[Audit]:
