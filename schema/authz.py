@@ -128,6 +128,8 @@ FIELD_RULES: dict[str, str] = {
     "Lead.owner": "user.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
+    # teams (issue 21): the territory is a rule, which integrations do not read
+    "Account.territory": "rule.read",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -157,8 +157,8 @@ def _days(n: int) -> str:
 def reason(
     row: Assignment, classification: Classification | None, balance: Balance, now: datetime
 ) -> str:
-    """ "Overdue by 12 days; A accounts are contacted every 14 days; 1 contact in the last
-    90 days where 6 were due." """
+    """Why to contact now, e.g. 'Overdue by 12 days; A accounts are contacted every 14 days;
+    1 contact in the last 90 days where 6 were due.'"""
     late = int((now - row.next_contact_due).total_seconds() // DAY)
     if row.next_contact_due >= now:
         ahead = int((row.next_contact_due - now).total_seconds() // DAY)
@@ -170,4 +170,5 @@ def reason(
     window = round(balance.expected * row.contact_frequency_days)
     made = "1 contact" if balance.actual == 1 else f"{balance.actual} contacts"
     due = int(balance.expected)
-    return f"{when}; {every}; {made} in the last {_days(window)} where {due} were due."
+    were = "was" if due == 1 else "were"
+    return f"{when}; {every}; {made} in the last {_days(window)} where {due} {were} due."
