@@ -129,7 +129,7 @@ async def arrange_suggestions(api: Api, session: AsyncSession) -> tuple[Caller, 
         frequency=90,
         started_at=day_start(60),
     )
-    ids = [to_global_id("Account", made[n].id) for n in ("Cedar", "Alder", "Birch")]
+    ids = [str(to_global_id("Account", made[n].id)) for n in ("Cedar", "Alder", "Birch")]
     return rep, ids
 
 
