@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, select, text
+from sqlalchemy import BigInteger, Select, String, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from app.activities.cadence import Balance
 from app.errors import ForbiddenError, NotFoundError
 from app.kit.actor import Actor
 from app.kit.pagination import Order, Page, PageArgs, SortKey, Window, count, sorted_page
+from app.kit.sql import sql_file
 from app.models.accounts import Account, Classification
 from app.models.activities import ActivityKind
 from app.models.assignments import Assignment, BalanceStatus
@@ -40,18 +41,7 @@ ORDER = Order(
     (SortKey(Assignment.next_contact_due), SortKey(_CLASS_RANK), SortKey(Assignment.id)),
 )
 
-# Per assignment, the counting kind with the most activities on its account (the latest
-# activity breaks a tie), as recompute_assignments.sql decides what counts.
-_KINDS = text(
-    "SELECT DISTINCT ON (a.id) a.id, x.kind"
-    " FROM assignments a"
-    " JOIN contact_rules r ON r.manager_type = a.manager_type"
-    " JOIN activities x ON x.account_id = a.account_id AND x.voided_at IS NULL"
-    "  AND x.kind = ANY(r.kinds) AND (NOT r.assignee_only OR x.user_id = a.user_id)"
-    " WHERE a.id = ANY(:ids)"
-    " GROUP BY a.id, x.kind"
-    " ORDER BY a.id, count(*) DESC, max(x.occurred_at) DESC, x.kind"
-).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+_KINDS = sql_file(__package__, "suggested_kinds.sql", bindparam("ids", type_=ARRAY(BigInteger)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from app.events import Event, EventType, assignment_data
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.sql import sql_file
 from app.models.accounts import Account
 from app.models.assignments import Assignment, ManagerType
 from app.models.auth import Role, User
@@ -269,13 +270,11 @@ async def _write(
     await session.execute(statement, state)
 
 
-_SET_TERRITORY = text(
-    "UPDATE accounts SET territory_id = c.rule_id"
-    " FROM unnest(:accounts, :rules) AS c(account_id, rule_id)"
-    " WHERE accounts.id = c.account_id AND accounts.territory_id IS NULL"
-    " RETURNING accounts.id, accounts.territory_id"
-).bindparams(
-    bindparam("accounts", type_=ARRAY(BigInteger)), bindparam("rules", type_=ARRAY(BigInteger))
+_SET_TERRITORY = sql_file(
+    __package__,
+    "set_territory.sql",
+    bindparam("accounts", type_=ARRAY(BigInteger)),
+    bindparam("rules", type_=ARRAY(BigInteger)),
 )
 
 
