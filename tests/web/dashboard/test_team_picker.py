@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo import seed_demo
@@ -67,7 +67,7 @@ async def test_the_team_picker_narrows_coverage_and_stuck_entries(
     browser: Browser, database_url: str, session: AsyncSession, tmp_path: Path
 ) -> None:
     await seed_demo(database_url, accounts=40)
-    holders = list(await session.scalars(select(distinct(Assignment.user_id))))
+    holders = list(await session.scalars(select(Assignment.user_id).distinct()))
     manager = await token_for(session, Role.MANAGER)
     lead = holders[0]
     team = await create_team(session, "North", lead_id=lead, members=sorted(holders)[:1])
