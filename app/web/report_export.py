@@ -68,6 +68,7 @@ async def _coverage(session: AsyncSession, params: Params) -> Table:
     header = ["user.id", "user.name", "managerType", "classification", "assignments", "onTrack"]
     header += ["dueSoon", "overdue", "overdueShare", "surplus", "balanced", "deficit"]
     header += ["contactsPerAccountLast365Days"]
+    # The row's fields between its user (two cells) and its territory (last, asked for only).
     table = [[*_user_cells(r.user_id, names), *list(asdict(r).values())[1:-1]] for r in rows]
     if coverage.CoverageGrouping.TERRITORY in group_by:
         rules = await _rule_names(session, (r.territory_id for r in rows))
