@@ -28,6 +28,7 @@ from schema import (
     planning,
     reports,
     subscriptions,
+    suggestions,
     territories,
     tokens,
     upsert,
@@ -62,6 +63,7 @@ Query = merge_types(
         events.Query,
         leads.Query,
         territories.Query,
+        suggestions.Query,
     ),
 )
 Mutation = merge_types(

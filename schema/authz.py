@@ -112,6 +112,8 @@ POLICY: dict[str, Rule] = {
     "event.read": Rule(frozenset({Role.ADMIN, Role.INTEGRATION})),
     "contact.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "activity.void_any": Rule(MANAGERS),
+    # teams (issue 21): anyone's contact suggestions, not just one's own
+    "suggestion.read_any": Rule(MANAGERS),
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -126,6 +128,8 @@ FIELD_RULES: dict[str, str] = {
     "Lead.owner": "user.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
+    # teams (issue 21): the territory is a rule, which integrations do not read
+    "Account.territory": "rule.read",
 }
 
 FORBIDDEN_MESSAGE = "You are not allowed to do this."

@@ -30,6 +30,9 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.tags": ("Account.tags",),
         "filter.externalRef": ("Account.externalRef",),
         "filter.employeeCountAbove": ("Account.employeeCount",),
+        "filter.region": ("Account.address", "Address.region"),
+        "filter.city": ("Account.address", "Address.city"),
+        "filter.postalCodePrefix": ("Account.address", "Address.postalCode"),
         "filter.assignedUserId": (_ASSIGNED, "Assignment.user"),
         "filter.managerType": (_ASSIGNED, "Assignment.managerType"),
         "filter.cadenceStatus": (_ASSIGNED, "Assignment.status", "Assignment.nextContactDue"),
@@ -87,5 +90,6 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.managerType": ("CoverageRow.managerType",),
         "filter.classification": ("CoverageRow.classification",),
         "filter.userId": ("CoverageRow.user",),
+        "filter.teamId": ("CoverageRow.user",),  # a team is its members
     },
 }

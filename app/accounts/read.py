@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal_column, select
+from sqlalchemy import Boolean, ColumnElement, Select, exists, func, literal_column, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from app.accounts.search import matches, rank, search_query
@@ -124,10 +124,16 @@ class Op(StrEnum):
     ANY = "ANY"  # column = one of the values (a list)
     CONTAINS = "CONTAINS"  # an array column holding all of the values
     AFTER = "AFTER"  # column > value
+    FOLDED = "FOLDED"  # column = value, ignoring case
+    PREFIX = "PREFIX"  # column starts with value, ignoring case (the value comes upper case)
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _prefix(value: str) -> str:
+    return value.strip().upper()
 
 
 def _tags(values: Sequence[str]) -> list[str]:
@@ -164,6 +170,12 @@ class Filter:
         if self.op is Op.AFTER:
             after: ColumnElement[bool] = column > value
             return after
+        if self.op is Op.FOLDED:
+            folded: ColumnElement[bool] = func.lower(column) == func.lower(value)
+            return folded
+        if self.op is Op.PREFIX:
+            prefix: ColumnElement[bool] = func.starts_with(func.upper(column), value, type_=Boolean)
+            return prefix
         equal: ColumnElement[bool] = column == value
         return equal
 
@@ -177,6 +189,11 @@ FILTERS = (
     Filter("tags", Account.tags, Op.CONTAINS, normalise=_tags, blank_is_unset=True),
     Filter("externalRef", Account.external_ref, normalise=str.strip),
     Filter("employeeCountAbove", Account.employee_count, Op.AFTER),
+    Filter("region", Account.region, Op.FOLDED, normalise=str.strip, blank_is_unset=True),
+    Filter("city", Account.city, Op.FOLDED, normalise=str.strip, blank_is_unset=True),
+    Filter(
+        "postalCodePrefix", Account.postal_code, Op.PREFIX, normalise=_prefix, blank_is_unset=True
+    ),
     Filter("createdAfter", Account.created_at, Op.AFTER, exported=False),
     Filter("updatedAfter", Account.updated_at, Op.AFTER, exported=False),
 )
@@ -196,6 +213,9 @@ class AccountFilter:
     tags: Sequence[str] | None = None
     external_ref: str | None = None
     employee_count_above: int | None = None
+    region: str | None = None
+    city: str | None = None
+    postal_code_prefix: str | None = None
     assigned_user_id: int | None = None
     manager_type: ManagerType | None = None
     cadence_status: Sequence[CadenceStatus] | None = None

@@ -94,6 +94,10 @@ class Account(IdMixin, TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
     # Set when the account was merged into another one (and archived).
     merged_into_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    # The territory (assignment rule) that first assigned the account (app.territories).
+    territory_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("assignment_rules.id", ondelete="SET NULL"), index=True
+    )
     search_vector: Mapped[str | None] = mapped_column(
         TSVECTOR, Computed(ACCOUNT_SEARCH, persisted=True), deferred=True
     )

@@ -5,6 +5,8 @@ WITH per_account AS (
     FROM activities
     WHERE occurred_at >= :start AND occurred_at < :end
       AND voided_at IS NULL  -- voided events are not counted
+      AND (CAST(:team_id AS bigint) IS NULL  -- a team: the activities its members logged
+           OR user_id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = :team_id))
     GROUP BY kind, account_id
 )
 SELECT kind,

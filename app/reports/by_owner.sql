@@ -49,4 +49,7 @@ FROM entered en
 FULL JOIN exited ex ON ex.owner_key = en.owner_key AND ex.stage = en.stage
 JOIN stages s ON s.key = coalesce(en.stage, ex.stage)
 LEFT JOIN stays st ON st.owner_key = ex.owner_key AND st.stage = ex.stage
+WHERE CAST(:team_id AS bigint) IS NULL  -- a team: its members' rows
+   OR coalesce(en.owner_key, ex.owner_key)
+      IN (SELECT m.user_id FROM team_members m WHERE m.team_id = :team_id)
 ORDER BY coalesce(en.owner_key, ex.owner_key) = 0, coalesce(en.owner_key, ex.owner_key), s.ord

@@ -1,12 +1,14 @@
 -- Coverage of live accounts per group of assignments: cadence status now, the balance under
 -- the default window and thresholds, and contact days in the last 365 UTC days.
--- A grouping column not asked for is NULL, so its values fall into one group.
+-- A grouping column not asked for is NULL, so its values fall into one group; accounts no
+-- territory assigned fall into the NULL territory. A team is its members' assignments.
 -- The balance is the stored one when computed today (as app.activities.cadence reads it),
 -- else computed now with the same SQL function the trigger uses.
 WITH base AS (
     SELECT CASE WHEN :by_user THEN a.user_id END AS user_id,
            CASE WHEN :by_manager_type THEN a.manager_type END AS manager_type,
            CASE WHEN :by_classification THEN acc.classification END AS classification,
+           CASE WHEN :by_territory THEN acc.territory_id END AS territory_id,
            CASE WHEN a.next_contact_due < t.now THEN 'OVERDUE'
                 WHEN a.next_contact_due <= t.soon THEN 'DUE_SOON'
                 ELSE 'ON_TRACK'
@@ -28,6 +30,8 @@ WITH base AS (
       AND (CAST(:classifications AS varchar[]) IS NULL
            OR acc.classification = ANY(CAST(:classifications AS varchar[])))
       AND (CAST(:user_id AS bigint) IS NULL OR a.user_id = :user_id)
+      AND (CAST(:team_id AS bigint) IS NULL
+           OR a.user_id IN (SELECT m.user_id FROM team_members m WHERE m.team_id = :team_id))
 )
 SELECT user_id,
        manager_type,
@@ -40,7 +44,9 @@ SELECT user_id,
        count(*) FILTER (WHERE balance = 'SURPLUS')::int,
        count(*) FILTER (WHERE balance = 'BALANCED')::int,
        count(*) FILTER (WHERE balance = 'DEFICIT')::int,
-       sum(contacts)::float8 / count(*)
+       sum(contacts)::float8 / count(*),
+       territory_id
 FROM base
-GROUP BY user_id, manager_type, classification
-ORDER BY user_id NULLS LAST, manager_type NULLS LAST, classification NULLS LAST
+GROUP BY user_id, manager_type, classification, territory_id
+ORDER BY user_id NULLS LAST, manager_type NULLS LAST, classification NULLS LAST,
+         territory_id NULLS LAST

@@ -9,12 +9,13 @@ from enum import StrEnum
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import DateTime, String
+from sqlalchemy.types import BigInteger, DateTime, String
 
 from app.errors import InvalidInputError
 from app.handoff.reports import check_range
 from app.kit.sql import REPORT_SETTINGS, sql_file
 from app.models.handoff import Pipeline
+from app.reports.teams import check_team
 
 MAX_PERIODS = 1000
 
@@ -57,6 +58,7 @@ BY_OWNER = sql_file(
     "by_owner.sql",
     bindparam("keys", type_=ARRAY(String)),
     bindparam("kinds", type_=ARRAY(String)),
+    bindparam("team_id", type_=BigInteger),
 )
 TREND = sql_file(
     __package__,
@@ -68,10 +70,18 @@ TREND = sql_file(
 
 
 async def throughput_by_owner(
-    session: AsyncSession, *, pipeline: Pipeline, start: datetime, end: datetime
+    session: AsyncSession,
+    *,
+    pipeline: Pipeline,
+    start: datetime,
+    end: datetime,
+    team_id: int | None = None,
 ) -> list[OwnerStageStats]:
+    """Per owner and stage; with a team, only its members' rows."""
     check_range(start, end)
+    await check_team(session, team_id, field="teamId")
     params = {
+        "team_id": team_id,
         "pipeline_id": pipeline.id,
         "start": start,
         "end": end,

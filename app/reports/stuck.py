@@ -14,14 +14,18 @@ from app.kit.pagination import Page, PageArgs, count, keyset_page
 from app.models.accounts import Account
 from app.models.auth import User
 from app.models.handoff import Pipeline, PipelineEntry
+from app.reports.teams import check_team, in_team
 
 MAX_DAYS = 36_500
 # Longest first: the oldest entry into its stage; id breaks ties.
 ORDER = (PipelineEntry.entered_at, PipelineEntry.id)
 
 
-def stuck_query(pipeline: Pipeline, *, older_than_days: int) -> Select[Any]:
-    """Entries of live accounts in an open (not won, not lost) stage since before the cutoff."""
+def stuck_query(
+    pipeline: Pipeline, *, older_than_days: int, team_id: int | None = None
+) -> Select[Any]:
+    """Entries of live accounts in an open (not won, not lost) stage since before the cutoff;
+    with a team, those its members own."""
     if not 0 <= older_than_days <= MAX_DAYS:
         raise InvalidInputError(
             f"olderThanDays must be between 0 and {MAX_DAYS}.", field="olderThanDays"
@@ -48,19 +52,30 @@ def stuck_query(pipeline: Pipeline, *, older_than_days: int) -> Select[Any]:
             Account.archived_at.is_(None),
         )
     )
+    if team_id is not None:
+        query = query.where(in_team(PipelineEntry.owner_id, team_id))
     return cast("Select[Any]", query)
 
 
 async def stuck_entries(
-    session: AsyncSession, *, pipeline: Pipeline, older_than_days: int, args: PageArgs
+    session: AsyncSession,
+    *,
+    pipeline: Pipeline,
+    older_than_days: int,
+    args: PageArgs,
+    team_id: int | None = None,
 ) -> Page[Any]:
     """A page of rows (id, account_id, pipeline_id, owner_id, stage, entered_at, names)."""
-    query = stuck_query(pipeline, older_than_days=older_than_days)
+    await check_team(session, team_id, field="teamId")
+    query = stuck_query(pipeline, older_than_days=older_than_days, team_id=team_id)
     return await keyset_page(session, query, order=ORDER, args=args, whole_row=True)
 
 
-async def count_stuck(session: AsyncSession, *, pipeline: Pipeline, older_than_days: int) -> int:
-    return await count(session, stuck_query(pipeline, older_than_days=older_than_days))
+async def count_stuck(
+    session: AsyncSession, *, pipeline: Pipeline, older_than_days: int, team_id: int | None = None
+) -> int:
+    query = stuck_query(pipeline, older_than_days=older_than_days, team_id=team_id)
+    return await count(session, query)
 
 
 def seconds_since(entered_at: datetime, now: datetime) -> float:

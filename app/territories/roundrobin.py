@@ -17,12 +17,15 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.activities import cadence
 from app.events import Event, EventType, assignment_data
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.kit.sql import sql_file
 from app.models.accounts import Account
 from app.models.assignments import Assignment, ManagerType
 from app.models.auth import Role, User
@@ -224,6 +227,7 @@ async def apply_rules(
                     "contact_frequency_days": rule.row.contact_frequency_days
                     or DEFAULT_CONTACT_FREQUENCY_DAYS,
                     "started_at": now,
+                    "rule_id": rule.row.id,
                 }
             )
         result.matched += matched
@@ -241,10 +245,12 @@ async def _write(
     new_rows: list[dict[str, Any]],
 ) -> None:
     table = cast(Table, Assignment.__table__)
-    inserted = await session.execute(insert(table).returning(table.c.id), new_rows)
+    values = [{k: v for k, v in row.items() if k != "rule_id"} for row in new_rows]
+    inserted = await session.execute(insert(table).returning(table.c.id), values)
     ids = [row.id for row in inserted]
     await cadence.recompute_assignments(session, ids)
-    await _record(session, actor, ids, new_rows)
+    territories = await _record_territories(session, new_rows)
+    await _record(session, actor, ids, new_rows, territories)
     # Every member's current weight moved (also those skipped for the turn): store them all.
     member_table = cast(Table, AssignmentRuleMember.__table__)
     state = [
@@ -264,10 +270,62 @@ async def _write(
     await session.execute(statement, state)
 
 
+_SET_TERRITORY = sql_file(
+    __package__,
+    "set_territory.sql",
+    bindparam("accounts", type_=ARRAY(BigInteger)),
+    bindparam("rules", type_=ARRAY(BigInteger)),
+)
+
+
+def _first_territories(new_rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Per account, the rule of its first new assignment in manager-type order (SALES first)."""
+    order = list(ManagerType)
+    chosen: dict[int, int] = {}
+    for row in sorted(new_rows, key=lambda r: order.index(r["manager_type"])):
+        chosen.setdefault(row["account_id"], row["rule_id"])
+    return chosen
+
+
+async def _record_territories(
+    session: AsyncSession, new_rows: list[dict[str, Any]]
+) -> dict[int, int]:
+    """Record on each account without a territory the rule that assigned it: the accounts
+    set, with their rule."""
+    chosen = _first_territories(new_rows)
+    accounts = sorted(chosen)
+    params = {"accounts": accounts, "rules": [chosen[a] for a in accounts]}
+    result = await session.execute(_SET_TERRITORY, params)
+    recorded = {account_id: rule_id for account_id, rule_id in result}
+    for account_id, rule_id in recorded.items():
+        # An Account loaded before (createAccount's) must not answer with its old value.
+        loaded = session.identity_map.get(Session.identity_key(Account, account_id))
+        if loaded is not None:
+            set_committed_value(loaded, "territory_id", rule_id)
+    return recorded
+
+
+def _territory_audits(territories: dict[int, int]) -> list[Audit]:
+    return [
+        Audit(
+            "account.territory",
+            "Account",
+            account_id,
+            {"territoryId": {"before": None, "after": rule_id}},
+        )
+        for account_id, rule_id in territories.items()
+    ]
+
+
 async def _record(
-    session: AsyncSession, actor: Actor, ids: list[int], new_rows: list[dict[str, Any]]
+    session: AsyncSession,
+    actor: Actor,
+    ids: list[int],
+    new_rows: list[dict[str, Any]],
+    territories: dict[int, int],
 ) -> None:
-    """The new assignments' audit rows and assignment.changed events (the one write path)."""
+    """The new assignments' audit rows and assignment.changed events (the one write path),
+    and an audit row per account whose territory was recorded."""
     audits = [
         Audit(
             "assignment.create",
@@ -278,10 +336,12 @@ async def _record(
                 "userId": {"before": None, "after": row["user_id"]},
                 "managerType": {"before": None, "after": row["manager_type"].value},
                 "source": {"before": None, "after": "assignmentRule"},
+                "ruleId": {"before": None, "after": row["rule_id"]},
             },
         )
         for assignment_id, row in zip(ids, new_rows, strict=True)
     ]
+    audits += _territory_audits(territories)
     query = select(Assignment).where(Assignment.id.in_(ids)).order_by(Assignment.id)
     rows = await session.scalars(query.execution_options(populate_existing=True))
     announced = [

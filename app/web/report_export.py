@@ -28,6 +28,7 @@ from app.kit.pagination import check_page_args
 from app.models.accounts import Classification
 from app.models.assignments import ManagerType
 from app.models.auth import User
+from app.models.leads import AssignmentRule
 from app.planning import figures
 from app.replica import ReportDatabase
 from app.reports import activity_mix, coverage, flow, stuck
@@ -35,6 +36,7 @@ from schema.handoff.types import DEFAULT
 from schema.planning.reports import ForecastRow
 from schema.relay import to_global_id
 from schema.reports.params import Params
+from schema.reports.types import team_pk
 
 MAX_EXPORT_ROWS = 10_000
 Table = tuple[list[str], list[list[Any]]]
@@ -59,13 +61,34 @@ async def _coverage(session: AsyncSession, params: Params) -> Table:
         manager_type=params.enum("managerType", ManagerType),
         classifications=params.enums("classification", Classification),
         user_id=params.user_id("userId"),
+        team_id=team_pk(params.text("teamId"), "teamId"),
     )
     rows = await coverage.coverage_report(session, group_by=group_by, filter=found)
     names = await _user_names(session, (r.user_id for r in rows))
     header = ["user.id", "user.name", "managerType", "classification", "assignments", "onTrack"]
     header += ["dueSoon", "overdue", "overdueShare", "surplus", "balanced", "deficit"]
     header += ["contactsPerAccountLast365Days"]
-    return header, [[*_user_cells(r.user_id, names), *list(asdict(r).values())[1:]] for r in rows]
+    # The row's fields between its user (two cells) and its territory (last, asked for only).
+    table = [[*_user_cells(r.user_id, names), *list(asdict(r).values())[1:-1]] for r in rows]
+    if coverage.CoverageGrouping.TERRITORY in group_by:
+        rules = await _rule_names(session, (r.territory_id for r in rows))
+        header += ["territory.id", "territory.name"]
+        table = [
+            [*t, *_rule_cells(r.territory_id, rules)] for t, r in zip(table, rows, strict=True)
+        ]
+    return header, table
+
+
+async def _rule_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    query = select(AssignmentRule.id, AssignmentRule.name).where(AssignmentRule.id.in_(wanted))
+    return {pk: name for pk, name in await session.execute(query)}
+
+
+def _rule_cells(pk: int | None, names: dict[int, str]) -> list[Any]:
+    return [None, None] if pk is None else [to_global_id("AssignmentRule", pk), names.get(pk)]
 
 
 async def _pipeline(session: AsyncSession, params: Params) -> Any:
@@ -84,7 +107,10 @@ async def _throughput(session: AsyncSession, params: Params) -> Table:
 async def _by_owner(session: AsyncSession, params: Params) -> Table:
     start, end = params.timestamp("from"), params.timestamp("to")
     found = await _pipeline(session, params)
-    rows = await flow.throughput_by_owner(session, pipeline=found, start=start, end=end)
+    team = team_pk(params.text("teamId"), "teamId")
+    rows = await flow.throughput_by_owner(
+        session, pipeline=found, start=start, end=end, team_id=team
+    )
     names = await _user_names(session, (r.owner_id for r in rows))
     header = ["owner.id", "owner.name", "stage", "entered", "exited", "medianSecondsInStage"]
     header += ["conversionRate"]
@@ -109,7 +135,10 @@ async def _stuck(session: AsyncSession, params: Params) -> Table:
         maximum=MAX_EXPORT_ROWS,
     )
     found = await _pipeline(session, params)
-    page = await stuck.stuck_entries(session, pipeline=found, older_than_days=older_than, args=args)
+    team = team_pk(params.text("teamId"), "teamId")
+    page = await stuck.stuck_entries(
+        session, pipeline=found, older_than_days=older_than, args=args, team_id=team
+    )
     now = datetime.now(UTC)
     header = ["account.id", "account.name", "owner.id", "owner.name", "stage", "enteredAt"]
     header += ["secondsInStage", "cursor"]
@@ -131,7 +160,8 @@ async def _stuck(session: AsyncSession, params: Params) -> Table:
 
 async def _activity_mix(session: AsyncSession, params: Params) -> Table:
     start, end = params.timestamp("from"), params.timestamp("to")
-    rows = await activity_mix.activity_mix(session, start=start, end=end)
+    team = team_pk(params.text("teamId"), "teamId")
+    rows = await activity_mix.activity_mix(session, start=start, end=end, team_id=team)
     return ["kind", "count", "accounts", "share"], [list(asdict(r).values()) for r in rows]
 
 

@@ -31,6 +31,11 @@ class AccountFilter:
     )
     external_ref: str | None = None
     employee_count_above: int | None = None
+    region: str | None = strawberry.field(default=None, description="Ignoring case.")
+    city: str | None = strawberry.field(default=None, description="Ignoring case.")
+    postal_code_prefix: str | None = strawberry.field(
+        default=None, description="Postal codes starting with it, ignoring case."
+    )
     assigned_user_id: strawberry.ID | None = None
     manager_type: ManagerType | None = None
     cadence_status: list[CadenceStatus] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from graphql import GraphQLError
@@ -30,6 +30,9 @@ from schema.relay import (
     register_node,
     to_global_id,
 )
+
+if TYPE_CHECKING:
+    from schema.territories import AssignmentRule
 
 
 def _values(
@@ -142,6 +145,17 @@ class Account(
     @strawberry.field
     async def parent(self, info: Info) -> Account | None:
         return await load_account(info.context, self.parent_pk)
+
+    @strawberry.field(description="The territory (assignment rule) that first assigned it.")
+    async def territory(
+        self, info: Info
+    ) -> Annotated[AssignmentRule, strawberry.lazy("schema.territories")] | None:
+        from schema.territories import load_rule
+
+        row = await info.context.loader(service.accounts_by_id).load(self.pk)
+        if row is None or row.territory_id is None:
+            return None
+        return await load_rule(info.context, row.territory_id)
 
     @strawberry.field(
         description="The first contacts by id, at most ACCOUNTFLOW_MAX_LIST_ITEMS (100);"

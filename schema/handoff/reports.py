@@ -12,7 +12,8 @@ from app.models import handoff as models
 from app.reports import flow
 from schema.context import Info
 from schema.handoff.types import Pipeline
-from schema.reports.types import OwnerStageStats
+from schema.reports.queries import TeamId
+from schema.reports.types import OwnerStageStats, team_pk
 
 
 @strawberry.type
@@ -43,10 +44,11 @@ class StageThroughputReport:
         return [StageStats(**asdict(row)) for row in rows]
 
     @strawberry.field(description="Per owner and stage, in the pipeline's stage order.")
-    async def by_owner(self, info: Info) -> list[OwnerStageStats]:
+    async def by_owner(self, info: Info, team_id: TeamId = None) -> list[OwnerStageStats]:
+        team = team_pk(team_id, "teamId")
         async with info.context.reports() as session:
             rows = await flow.throughput_by_owner(
-                session, pipeline=self.row, start=self.from_, end=self.to
+                session, pipeline=self.row, start=self.from_, end=self.to, team_id=team
             )
         return [OwnerStageStats.from_row(row) for row in rows]
 

@@ -15,9 +15,18 @@ from schema import permissions
 from schema.context import Info
 from schema.handoff.types import DEFAULT, PipelineEntry
 from schema.relay import Connection, connection, page_args
-from schema.reports.types import ActivityMixRow, CoverageFilter, CoverageRow, StageTrendRow
+from schema.reports.types import (
+    ActivityMixRow,
+    CoverageFilter,
+    CoverageRow,
+    StageTrendRow,
+    team_pk,
+)
 
 From = Annotated[datetime, strawberry.argument(name="from")]
+TeamId = Annotated[
+    strawberry.ID | None, strawberry.argument(description="Only the work of the team's members.")
+]
 
 
 def entry_from_row(row: Any, now: datetime) -> PipelineEntry:
@@ -72,18 +81,20 @@ class Query:
         pipeline: str | None = DEFAULT,
         first: int | None = None,
         after: str | None = None,
+        team_id: TeamId = None,
     ) -> Connection[PipelineEntry]:
         args = page_args(info, first, after)
+        team = team_pk(team_id, "teamId")
         async with info.context.reports() as session:
             found = await handoff.get_pipeline(session, pipeline or DEFAULT)
             page = await stuck.stuck_entries(
-                session, pipeline=found, older_than_days=older_than_days, args=args
+                session, pipeline=found, older_than_days=older_than_days, args=args, team_id=team
             )
 
         async def total() -> int:
             async with info.context.reports() as session:
                 return await stuck.count_stuck(
-                    session, pipeline=found, older_than_days=older_than_days
+                    session, pipeline=found, older_than_days=older_than_days, team_id=team
                 )
 
         now = info.context.now
@@ -91,7 +102,10 @@ class Query:
 
     @strawberry.field(description="Activities per kind in the range, with distinct accounts.")
     @permissions.query("report.read")
-    async def activity_mix(self, info: Info, from_: From, to: datetime) -> list[ActivityMixRow]:
+    async def activity_mix(
+        self, info: Info, from_: From, to: datetime, team_id: TeamId = None
+    ) -> list[ActivityMixRow]:
+        team = team_pk(team_id, "teamId")
         async with info.context.reports() as session:
-            rows = await activity_mix.activity_mix(session, start=from_, end=to)
+            rows = await activity_mix.activity_mix(session, start=from_, end=to, team_id=team)
         return [ActivityMixRow.from_row(row) for row in rows]

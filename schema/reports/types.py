@@ -7,17 +7,20 @@ from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 
+from app.errors import InvalidInputError
 from app.reports import activity_mix, coverage, flow
 from app.reports.coverage import CoverageGrouping
 from app.reports.flow import ReportInterval
 from schema.context import Context, Info
 from schema.enums import ActivityKind, Classification, ManagerType
-from schema.relay import decode_optional
+from schema.relay import decode_optional, from_global_id
 
 if TYPE_CHECKING:
+    from schema.territories import AssignmentRule
     from schema.users import User
 
 UserRef = Annotated["User", strawberry.lazy("schema.users")]
+RuleRef = Annotated["AssignmentRule", strawberry.lazy("schema.territories")]
 
 strawberry.enum(CoverageGrouping)
 strawberry.enum(ReportInterval)
@@ -29,17 +32,32 @@ async def load_user(context: Context, pk: int | None) -> User | None:
     return await load_user(context, pk)
 
 
+def team_pk(global_id: str | None, field: str = "filter.teamId") -> int | None:
+    """A team's key; INVALID_INPUT naming `field` for an id of anything but a team (the
+    reports then check that the team exists)."""
+    if global_id is None:
+        return None
+    type_name, pk = from_global_id(global_id, field=field)
+    if type_name != "Team":
+        raise InvalidInputError("Unknown team.", field=field)
+    return pk
+
+
 @strawberry.input
 class CoverageFilter:
     manager_type: ManagerType | None = None
     classification: list[Classification] | None = None
     user_id: strawberry.ID | None = None
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the assignments of the team's members."
+    )
 
     def to_filter(self) -> coverage.CoverageFilter:
         return coverage.CoverageFilter(
             manager_type=self.manager_type,
             classifications=self.classification,
             user_id=decode_optional(self.user_id, "User", field="filter.userId"),
+            team_id=team_pk(self.team_id),
         )
 
 
@@ -60,11 +78,13 @@ class CoverageRow:
         "per assignment (each covers one account)."
     )
     user_pk: strawberry.Private[int | None]
+    territory_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: coverage.CoverageRow) -> Self:
         return cls(
             user_pk=row.user_id,
+            territory_pk=row.territory_id,
             manager_type=row.manager_type,
             classification=row.classification,
             assignments=row.assignments,
@@ -81,6 +101,14 @@ class CoverageRow:
     @strawberry.field
     async def user(self, info: Info) -> UserRef | None:
         return await load_user(info.context, self.user_pk)
+
+    @strawberry.field(description="With groupBy TERRITORY: the rule that assigned the accounts.")
+    async def territory(self, info: Info) -> RuleRef | None:
+        from schema.territories import load_rule
+
+        return (
+            None if self.territory_pk is None else await load_rule(info.context, self.territory_pk)
+        )
 
 
 @strawberry.type(

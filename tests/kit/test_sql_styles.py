@@ -158,7 +158,7 @@ def _is_loader_argument(module: ast.Module, constant: ast.Constant) -> bool:
 def test_the_loader_reads_from_the_package() -> None:
     assert read_sql("app.reports", "coverage.sql").startswith("-- Coverage of live accounts")
     statement = sql_file("app.reports", "activity_mix.sql")
-    assert sorted(statement.compile().params) == ["end", "start"]
+    assert sorted(statement.compile().params) == ["end", "start", "team_id"]
 
 
 def _after_new_activities(name: str) -> str:

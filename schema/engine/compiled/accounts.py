@@ -39,6 +39,10 @@ def _predicate(column_filter: read.Filter, column: str, p: str) -> str:
         return f"{column} @> {p}"
     if column_filter.op is read.Op.AFTER:
         return f"{column} > {p}"
+    if column_filter.op is read.Op.FOLDED:
+        return f"lower({column}) = lower({p})"
+    if column_filter.op is read.Op.PREFIX:
+        return f"starts_with(upper({column}), {p})"
     return f"{column} = {p}"
 
 

@@ -24,13 +24,15 @@
         periodStart stage entered exited
       }
     }`;
-  const COVERAGE = `query DashboardCoverage {
-      coverageReport(groupBy: [USER, CLASSIFICATION]) {
+  // Reports about people's work take the team picked (none: everyone).
+  const TEAMS = `query DashboardTeams { teams { id name } }`;
+  const COVERAGE = `query DashboardCoverage($filter: CoverageFilter) {
+      coverageReport(groupBy: [USER, CLASSIFICATION], filter: $filter) {
         user { id name } classification assignments overdue overdueShare
       }
     }`;
-  const STUCK = `query DashboardStuck($pipeline: String, $stuckDays: Int!) {
-      stuckEntries(pipeline: $pipeline, olderThanDays: $stuckDays, first: 20) {
+  const STUCK = `query DashboardStuck($pipeline: String, $stuckDays: Int!, $teamId: ID) {
+      stuckEntries(pipeline: $pipeline, olderThanDays: $stuckDays, first: 20, teamId: $teamId) {
         totalCount
         edges { node { stage secondsInStage account { id name } owner { name } } }
       }
@@ -352,11 +354,14 @@
         throw new ApiError("forbidden", "role");
       }
       fillPipelines(who.pipelines);
+      await loadTeams();
       const { from, to } = range();
       const variables = {
         from, to, pipeline: $("#pipeline").value, stuckDays: Number($("#stuck-days").value || 0),
       };
       const { pipeline, stuckDays } = variables;
+      const teamId = $("#team").value || null;
+      showTeam();
       $("#reports").hidden = false;
       for (const id of ["funnel", "time-in-stage", "trend", "coverage", "stuck"]) {
         document.getElementById(id).dataset.state = "loading";
@@ -368,11 +373,11 @@
           return data;
         }),
         gql(TREND, { from, to, pipeline }).then((data) => renderTrend(data.stageTrend)),
-        gql(COVERAGE, {}).then((data) => {
+        gql(COVERAGE, { filter: teamId ? { teamId } : null }).then((data) => {
           renderCoverage(data.coverageReport);
           return data;
         }),
-        gql(STUCK, { pipeline, stuckDays }).then((data) => renderStuck(data.stuckEntries)),
+        gql(STUCK, { pipeline, stuckDays, teamId }).then((data) => renderStuck(data.stuckEntries)),
         loadLeadSources({ from, to }),
       ]);
       const stages = throughput.stageThroughput.stages;
@@ -388,6 +393,43 @@
       explain(error);
     } finally {
       document.body.dataset.state = "done";
+    }
+  }
+
+  async function loadTeams() {
+    const picker = $("#team-picker");
+    if (picker.dataset.state === "ready") return;
+    try {
+      const data = await gql(TEAMS, {});
+      fillTeams(data.teams);
+      picker.hidden = false;
+      picker.dataset.state = "ready";
+    } catch (error) {
+      // Teams exist only where the teams feature is installed: no picker then.
+      picker.hidden = true;
+      picker.dataset.state = error.kind === "unsupported" ? "absent" : "failed";
+    }
+  }
+
+  function fillTeams(teams) {
+    const select = $("#team");
+    const everyone = document.createElement("option");
+    everyone.value = "";
+    everyone.textContent = "Everyone";
+    const sorted = [...teams].sort((a, b) => a.name.localeCompare(b.name));
+    select.replaceChildren(everyone, ...sorted.map((t) => {
+      const option = document.createElement("option");
+      option.value = t.id;
+      option.textContent = t.name;
+      return option;
+    }));
+  }
+
+  function showTeam() {
+    const select = $("#team");
+    const chosen = select.value ? select.options[select.selectedIndex].textContent : "";
+    for (const note of document.querySelectorAll(".team-note")) {
+      note.textContent = chosen ? `team ${chosen}` : "";
     }
   }
 

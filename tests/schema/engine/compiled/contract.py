@@ -47,6 +47,8 @@ def _account_pages(world: World) -> list[Variables]:
         {"first": 100, "filter": {"includeArchived": True}},
         {"filter": {"classification": ["A", "B"], "countryCode": "US"}},
         {"filter": {"industry": "Agriculture", "parentId": parent}},
+        {"filter": {"region": "région\\nord", "city": "MÜNCHEN"}},
+        {"filter": {"postalCodePrefix": "80", "region": ""}},
         {"first": 0},
         {"first": 101},
         {"after": "not a cursor"},
