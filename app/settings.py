@@ -291,6 +291,21 @@ class DailyUpkeep:
 
 
 @dataclass(frozen=True, slots=True)
+class Reminders:
+    """Tasks falling due and assignments going overdue, announced by every server's loop."""
+
+    enabled: bool = True
+    interval_seconds: float = 15.0  # a reminder goes out at most this long after its time
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Reminders:
+        interval = _seconds(env, "ACCOUNTFLOW_REMINDER_INTERVAL", 15.0)
+        if not 0 < interval <= 60:
+            raise SettingsError("ACCOUNTFLOW_REMINDER_INTERVAL must be above 0 and at most 60")
+        return cls(enabled=_flag(env, "ACCOUNTFLOW_REMINDERS", True), interval_seconds=interval)
+
+
+@dataclass(frozen=True, slots=True)
 class Security:
     """Issue 18: CSV cells a spreadsheet would run, live tokens per user."""
 
@@ -330,6 +345,7 @@ class Settings:
     pooler: Pooler = Pooler()
     imports: ImportJobs = ImportJobs()
     daily: DailyUpkeep = DailyUpkeep()
+    reminders: Reminders = Reminders()
     ws: WebSockets = WebSockets()
     operate: Operate = Operate()
     security: Security = Security()
@@ -379,6 +395,7 @@ class Settings:
             pooler=Pooler.from_env(env),
             imports=ImportJobs.from_env(env),
             daily=DailyUpkeep.from_env(env),
+            reminders=Reminders.from_env(env),
             ws=WebSockets.from_env(env),
             operate=Operate.from_env(env, production=production),
             security=Security.from_env(env),

@@ -75,6 +75,13 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.ownerId": ("Lead.owner",),
         "filter.search": ("Lead.company", "Lead.contactName", "Lead.email"),
     },
+    "tasks": {
+        "filter.ownerId": ("Task.owner",),
+        "filter.status": ("Task.status",),
+        "filter.dueBefore": ("Task.dueAt",),
+        "filter.accountId": ("Task.account",),
+        "filter.leadId": ("Task.lead",),
+    },
     "coverageReport": {
         "filter.managerType": ("CoverageRow.managerType",),
         "filter.classification": ("CoverageRow.classification",),

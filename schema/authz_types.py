@@ -142,4 +142,10 @@ TYPE_RULES: dict[str, str] = {
     "EventEdge": "event.read",
     "EventConnection": "event.read",
     "UpsertContactsPayload": "payload",
+    # tasks and figures (issue 21)
+    "Task": "task.read",
+    "TaskConnection": "task.read",
+    "TaskEdge": "task.read",
+    "TaskPayload": "payload",
+    "UserFigures": "user.read",
 }

@@ -30,6 +30,7 @@ from schema.context import Context, Info
 from schema.engine.ws_limits import check_cost, rate_limited
 from schema.handoff.types import StageEvent, load_event
 from schema.relay import decode_optional, to_global_id
+from schema.tasks import Task, load_task
 
 T = TypeVar("T")
 Close = Callable[[int, str], Awaitable[None]]
@@ -178,4 +179,16 @@ class Subscription:
         keep = _data_is("accountId", account_id)
         types = frozenset({EventType.ACTIVITY_LOGGED.value})
         async for found in _stream(context, live, action, types, keep, load_activity):
+            yield found
+
+    @strawberry.subscription(
+        description="The viewer's tasks as their reminder (or due) time comes; managers hear all."
+    )
+    async def task_due(self, info: Info) -> AsyncGenerator[Task, None]:
+        action = "task.read"
+        context, live = _live(info, action)
+        everyone = permissions.allowed(context, "task.read_any")
+        keep = _data_is("ownerId", None if everyone else to_global_id("User", context.viewer.id))
+        types = frozenset({EventType.TASK_DUE.value})
+        async for found in _stream(context, live, action, types, keep, load_task):
             yield found
