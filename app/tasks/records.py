@@ -52,13 +52,12 @@ async def resolve(session: AsyncSession, actor: Actor, given: Targets) -> Target
         )
         if found is None:
             raise NotFoundError("Unknown contact.", field="contactId")
+        await _check_account(session, actor, found, "contactId")
         if account_id is not None and account_id != found:
             raise InvalidInputError("The contact belongs to another account.", field="contactId")
         account_id = found
-    if account_id is not None:
-        await _check_account(
-            session, actor, account_id, "contactId" if given.contact_id else "accountId"
-        )
+    elif account_id is not None:
+        await _check_account(session, actor, account_id, "accountId")
     if given.lead_id is not None and await session.get(Lead, given.lead_id) is None:
         raise NotFoundError("Unknown lead.", field="leadId")
     return Targets(account_id, given.contact_id, given.lead_id)

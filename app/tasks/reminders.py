@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.activities.reminders import remind_overdue_recorded
 from app.db import session_scope
@@ -35,7 +36,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _claim(now: datetime) -> object:
+def _claim(now: datetime) -> ReturningUpdate[tuple[Task]]:
     when = func.coalesce(Task.remind_at, Task.due_at)
     due = (
         select(Task.id)
@@ -55,7 +56,7 @@ def _claim(now: datetime) -> object:
 
 async def remind_tasks(session: AsyncSession, *, now: datetime) -> int:
     """Announce the due tasks of one batch; how many."""
-    tasks = list(await session.scalars(_claim(now)))  # type: ignore[call-overload]
+    tasks = list(await session.scalars(_claim(now)))
     if tasks:
         await changes.record(
             session,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
@@ -173,6 +173,7 @@ async def cancel_task(session: AsyncSession, *, actor: Actor, task_id: int) -> T
 async def _save(
     session: AsyncSession, actor: Actor, task: Task, action: str, kind: EventType
 ) -> None:
+    task.updated_at = func.now()
     await session.flush()
     await session.refresh(task)
     await changes.record(

@@ -21,7 +21,7 @@ from tests.accounts.factories import create_account, create_contact
 from tests.activities.factories import create_assignment, log
 from tests.kit.writers import gid
 from tests.support import Api, Caller
-from tests.tasks.support import at, make_task, op, payload, set_visibility
+from tests.tasks.support import at, make_task, op, operations, payload, set_visibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,23 @@ async def test_an_integration_creates_a_task_for_the_owner_it_names(
     )  # fmt: skip
     assert unnamed["task"] is None
     assert codes(unnamed) == [("INVALID_INPUT", "ownerId")]
-    named = await payload(
-        api, "CreateTask", people.integration, kind="CALL", title="Call back",
-        dueAt=at(hours=1).isoformat(), accountId=gid("Account", account.id),
-        ownerId=people.rep.id,
-    )  # fmt: skip
-    assert named["errors"] == []
-    assert named["task"]["account"]["name"] == "Phoned"
-    assert named["task"]["owner"] is None  # an integration reads no people
+    variables = {
+        "input": {
+            "kind": "CALL",
+            "title": "Call back",
+            "dueAt": at(hours=1).isoformat(),
+            "accountId": gid("Account", account.id),
+            "ownerId": people.rep.id,
+        }
+    }
+    named = await api.gql(operations()["CreateTask"], variables, caller=people.integration)
+    task = named["data"]["createTask"]["task"]
+    assert named["data"]["createTask"]["errors"] == []
+    assert (task["account"]["name"], task["owner"]) == ("Phoned", None)
+    # An integration reads no people: the owner it named reads as null, FORBIDDEN.
+    assert [(e["path"], e["extensions"]["code"]) for e in named["errors"]] == [
+        (["createTask", "task", "owner"], "FORBIDDEN")
+    ]
     stored = await api.session.scalar(select(Task))
     assert stored is not None
     assert stored.owner_id == people.rep.user_id
@@ -128,7 +137,7 @@ async def test_bad_or_forbidden_task_inputs_are_refused_and_write_nothing(
         ({"accountId": gid("Contact", elsewhere.id)}, ("NOT_FOUND", "accountId")),
     ]
     for given, expected in refused:
-        found = await payload(api, "CreateTask", people.rep, **base, **given)
+        found = await payload(api, "CreateTask", people.rep, **{**base, **given})
         assert (found["task"], codes(found)) == (None, [expected]), given
     assert await _count(api, Task) == 0
     assert await _count(api, OutboxEvent, OutboxEvent.type.like("task.%")) == 0
