@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -24,7 +24,7 @@ from app.db import session_scope
 from app.events import EventType
 from app.kit import changes
 from app.kit.actor import SYSTEM
-from app.models.tasks import Task, TaskStatus
+from app.models.tasks import Task
 from app.settings import Reminders
 from app.tasks.service import task_event
 
@@ -40,7 +40,8 @@ def _claim(now: datetime) -> ReturningUpdate[tuple[Task]]:
     when = func.coalesce(Task.remind_at, Task.due_at)
     due = (
         select(Task.id)
-        .where(Task.status == TaskStatus.OPEN, Task.reminded_at.is_(None), when <= now)
+        # Literal, as in ix_tasks_remind_queue's predicate, so a generic plan may use it.
+        .where(Task.status == literal_column("'OPEN'"), Task.reminded_at.is_(None), when <= now)
         .order_by(when, Task.id)
         .limit(BATCH)
         .with_for_update(skip_locked=True)
