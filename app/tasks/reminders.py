@@ -36,7 +36,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _claim(now: datetime) -> ReturningUpdate[tuple[Task]]:
+def _claim(now: datetime) -> ReturningUpdate[Task]:
     when = func.coalesce(Task.remind_at, Task.due_at)
     due = (
         select(Task.id)

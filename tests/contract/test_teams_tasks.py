@@ -46,9 +46,9 @@ def codes(found: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(e["code"], e["field"]) for e in found["errors"]]
 
 
-async def _count(api: Api, model: type, *where: object) -> int:
-    api.session.expire_all()
-    return int(await api.session.scalar(select(func.count()).select_from(model).where(*where)))
+async def _count(api: Api, model: type[Any], *where: Any) -> int:
+    query = select(func.count()).select_from(model).where(*where)
+    return int(await api.session.scalar(query) or 0)
 
 
 async def test_a_rep_creates_a_call_on_a_contact_which_names_its_account(
@@ -56,6 +56,7 @@ async def test_a_rep_creates_a_call_on_a_contact_which_names_its_account(
 ) -> None:
     account = await create_account(api.session, "Acme")
     contact = await create_contact(api.session, account, "Ann")
+    account_id = account.id
     due, remind = at(days=2).isoformat(), at(days=1).isoformat()
     created = await payload(
         api, "CreateTask", people.rep, kind="CALL", title=" Call Ann ", dueAt=due,
@@ -75,7 +76,7 @@ async def test_a_rep_creates_a_call_on_a_contact_which_names_its_account(
     (event,) = events
     assert (event.type, event.account_id, event.data["id"]) == (
         "task.created",
-        account.id,
+        account_id,
         task["id"],
     )
 
@@ -167,8 +168,7 @@ async def test_completing_a_call_logs_the_activity_that_counts_for_cadence(
     assert done["task"]["completedAt"] is not None
     assert done["activity"]["kind"] == "CALL_OUTBOUND"
     assert done["activity"]["occurredAt"][:19] == occurred.isoformat()[:19]
-    api.session.expire_all()
-    held = await api.session.get(Assignment, assignment.id)
+    held = await api.session.get(Assignment, assignment.id, populate_existing=True)
     assert held is not None
     assert held.last_contact_at == occurred
     logged = await api.session.scalar(select(Activity))
@@ -242,9 +242,11 @@ async def test_my_tasks_lists_the_viewers_own_by_due_time_in_pages(
 async def test_others_tasks_follow_their_accounts_visibility(api: Api, people: People) -> None:
     held = await create_account(api.session, "Both hold")
     apart = await create_account(api.session, "Other's only")
-    for account, users in ((held, (people.rep, people.other)), (apart, (people.other,))):
-        for user in users:
-            await create_assignment(api.session, account_id=account.id, user_id=user.user_id)
+    holders = ((held, people.rep, ManagerType.SALES), (held, people.other, ManagerType.PARTS))
+    for account, user, kind in (*holders, (apart, people.other, ManagerType.SALES)):
+        await create_assignment(
+            api.session, account_id=account.id, user_id=user.user_id, manager_type=kind
+        )
     for title, account_id in (("shared", held.id), ("apart", apart.id), ("bare", None)):
         await make_task(
             api.session, people.other.user_id, title=title, due_at=at(days=len(title)),

@@ -37,7 +37,6 @@ async def _rep(session: AsyncSession) -> int:
 
 
 async def _events(session: AsyncSession, kind: str) -> list[OutboxEvent]:
-    session.expire_all()
     query = select(OutboxEvent).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
     return list(await session.scalars(query))
 
