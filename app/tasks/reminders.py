@@ -25,7 +25,7 @@ from app.events import EventType
 from app.kit import changes
 from app.kit.actor import SYSTEM
 from app.models.tasks import Task
-from app.settings import Reminders
+from app.settings import DailyUpkeep
 from app.tasks.service import task_event
 
 log = logging.getLogger(__name__)
@@ -97,13 +97,13 @@ async def run_reminders(
 
 @contextlib.asynccontextmanager
 async def reminding(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Reminders
+    sessionmaker: async_sessionmaker[AsyncSession], settings: DailyUpkeep
 ) -> AsyncIterator[None]:
     """The loop for as long as the server runs (unless ACCOUNTFLOW_REMINDERS=0)."""
-    if not settings.enabled:
+    if not settings.reminders:
         yield
         return
-    task = asyncio.create_task(run_reminders(sessionmaker, every=settings.interval_seconds))
+    task = asyncio.create_task(run_reminders(sessionmaker, every=settings.reminder_seconds))
     try:
         yield
     finally:

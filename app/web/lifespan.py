@@ -138,7 +138,7 @@ async def _start_jobs(
     sessions = db.create_sessionmaker(anchors)
     await stack.enter_async_context(_task(upkeep.run_forever(sessions, interval=UPKEEP_INTERVAL)))
     await stack.enter_async_context(daily_upkeep(sessions, settings.daily))  # no cron needed
-    await stack.enter_async_context(reminding(sessions, settings.reminders))
+    await stack.enter_async_context(reminding(sessions, settings.daily))
     await stack.enter_async_context(_delivery_worker(settings, sessionmaker))
 
 

@@ -109,10 +109,10 @@ async def test_an_assignment_is_reminded_once_per_due_date_by_the_loop_and_the_c
 
 
 def test_the_reminder_interval_setting() -> None:
-    assert Settings.from_env({}).reminders.interval_seconds == 15.0
+    assert Settings.from_env({}).daily.reminder_seconds == 15.0
     given = Settings.from_env({"ACCOUNTFLOW_REMINDER_INTERVAL": "2.5"})
-    assert given.reminders.interval_seconds == 2.5
+    assert given.daily.reminder_seconds == 2.5
     for bad in ("0", "61"):
         with pytest.raises(SettingsError):
             Settings.from_env({"ACCOUNTFLOW_REMINDER_INTERVAL": bad})
-    assert Settings.from_env({"ACCOUNTFLOW_REMINDERS": "0"}).reminders.enabled is False
+    assert Settings.from_env({"ACCOUNTFLOW_REMINDERS": "0"}).daily.reminders is False
