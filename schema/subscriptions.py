@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -105,6 +106,7 @@ async def _stream(
                 if change is None:
                     continue
                 context.session = session
+                context.now = datetime.now(UTC)  # each message is answered as of its own time
                 context._loaders.clear()
                 found = await load(context, pk_of(change.data["id"]))
                 if found is not None:

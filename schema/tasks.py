@@ -7,7 +7,7 @@ from typing import Self
 
 import strawberry
 
-from app.kit.pagination import count, keyset_page
+from app.kit.pagination import Order, Window, count, sorted_page, window
 from app.models.tasks import Task as TaskModel
 from app.models.tasks import TaskKind, TaskStatus
 from app.tasks import read, service
@@ -24,7 +24,6 @@ from schema.relay import (
     connection,
     decode_id,
     decode_optional,
-    page_args,
     register_node,
     to_global_id,
 )
@@ -32,6 +31,7 @@ from schema.users import User, load_user
 
 strawberry.enum(TaskKind)
 strawberry.enum(TaskStatus)
+TASK_ORDER = Order.of(read.TASK_ORDER)
 
 
 @strawberry.type
@@ -163,9 +163,20 @@ class TaskPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+def _window(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> Window:
+    limits = info.context.settings.limits
+    size = {"default": limits.default_page_size, "maximum": limits.max_page_size}
+    return window(first, after, last, before, **size)
+
+
 @strawberry.type
 class Query:
-    @strawberry.field(description="Tasks by due time; without filter.ownerId the viewer's own.")
+    @strawberry.field(
+        description="Tasks by due time, then id; without filter.ownerId the viewer's own. "
+        "Pages forward (first/after) or backward (last/before)."
+    )
     @permissions.query("task.read")
     async def tasks(
         self,
@@ -173,12 +184,16 @@ class Query:
         filter: TaskFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Task]:
-        args = page_args(info, first, after)
+        pages = _window(info, first, after, last, before)
         given = filter.to_args() if filter else read.TaskFilter()
         async with info.context.db() as session:
             query = await read.tasks_query(session, info.context.actor, given)
-            page = await keyset_page(session, query, order=read.TASK_ORDER, args=args)
+            page = await sorted_page(
+                session, query, order=TASK_ORDER, window=pages, whole_row=False
+            )
 
         async def total() -> int:
             async with info.context.db() as session:

@@ -206,6 +206,13 @@ async def test_cancel_task(api: Api, people: People) -> None:
     assert await _count(api, OutboxEvent, OutboxEvent.type == "task.cancelled") == 1
 
 
+BACKWARD = """
+query($last: Int, $before: String) {
+  tasks(last: $last, before: $before) { edges { node { title } } pageInfo { endCursor } }
+}
+"""
+
+
 async def _tasks(api: Api, caller: Caller, **variables: Any) -> dict[str, Any]:
     found: dict[str, Any] = (await op(api, "MyTasks", variables, caller=caller))["tasks"]
     return found
@@ -232,6 +239,13 @@ async def test_my_tasks_lists_the_viewers_own_by_due_time_in_pages(
     assert first["pageInfo"]["hasNextPage"] is True
     rest = await _tasks(api, people.rep, first=2, after=first["pageInfo"]["endCursor"])
     assert (_titles(rest), rest["pageInfo"]["hasNextPage"]) == (["third", "fourth"], False)
+    backward = (await api.data(BACKWARD, {"last": 2}, caller=people.rep))["tasks"]
+    assert _titles(backward) == ["third", "fourth"]
+    before = {"last": 2, "before": backward["pageInfo"]["endCursor"]}
+    assert _titles((await api.data(BACKWARD, before, caller=people.rep))["tasks"]) == [
+        "second",
+        "third",
+    ]
     due = await _tasks(api, people.rep, filter={"dueBefore": at(days=2).isoformat()})
     assert _titles(due) == ["first", "second"]
     await payload(api, "CancelTask", people.rep, id=first["edges"][0]["node"]["id"])

@@ -31,6 +31,7 @@ ENV = {
     "ACCOUNTFLOW_WORKER": "1",  # webhook deliveries from the servers too
     "ACCOUNTFLOW_WEBHOOK_ALLOW_PRIVATE": "1",
     "ACCOUNTFLOW_DAILY_UPKEEP": "0",  # the reminder loop alone
+    "ACCOUNTFLOW_WS_PING_INTERVAL": "0",  # only the reminders arrive
 }
 LEAD = timedelta(seconds=4)  # time to subscribe before the reminders fall due
 
@@ -95,8 +96,12 @@ async def test_two_servers_remind_of_a_due_task_and_an_overdue_assignment_once(
             expected = {"id": gid("Task", task.id), "title": "Call Ann", "owner": {"id": rep.id}}
             assert heard == expected
             assert when <= heard_at < when + timedelta(minutes=1)
+            created = (await cadence.next_data("c"))["cadenceChanged"]
+            assert created["status"] == "DUE_SOON"  # the new assignment, due in seconds
             overdue = (await cadence.next_data("c", wait=60))["cadenceChanged"]
+            assert overdue["status"] == "OVERDUE"
             assert overdue["account"] == {"id": gid("Account", account.id), "name": "Due"}
+            assert datetime.now(UTC) < when + timedelta(minutes=1)
             await wait_until(lambda: _both_delivered(receiver), 60)
             await asyncio.sleep(2)  # four more rounds of each server's loop
             assert await theirs.silent(0.5)
