@@ -66,6 +66,9 @@ class EventType(StrEnum):
     IMPORT_STARTED = "import.started"
     # Reminders of the tasks feature (the tasks issue) as they fall due.
     TASK_DUE = "task.due"
+    TASK_CREATED = "task.created"
+    TASK_COMPLETED = "task.completed"
+    TASK_CANCELLED = "task.cancelled"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:

@@ -277,17 +277,26 @@ class WebSockets:
 
 @dataclass(frozen=True, slots=True)
 class DailyUpkeep:
-    """The daily balance refresh and overdue reminders, run by the servers themselves."""
+    """The daily balance refresh, and the reminder loop (app.tasks.reminders), run by the
+    servers themselves."""
 
     enabled: bool = True
     check_seconds: float = 300.0  # the first check comes this long after the start
+    reminders: bool = True
+    reminder_seconds: float = 15.0  # a reminder goes out at most this long after its time
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> DailyUpkeep:
         check = _seconds(env, "ACCOUNTFLOW_DAILY_UPKEEP_CHECK_SECONDS", 300.0)
-        if check <= 0:
-            raise SettingsError("ACCOUNTFLOW_DAILY_UPKEEP_CHECK_SECONDS must be above 0")
-        return cls(enabled=_flag(env, "ACCOUNTFLOW_DAILY_UPKEEP", True), check_seconds=check)
+        remind = _seconds(env, "ACCOUNTFLOW_REMINDER_INTERVAL", 15.0)
+        if check <= 0 or not 0 < remind <= 60:
+            raise SettingsError(
+                "ACCOUNTFLOW_DAILY_UPKEEP_CHECK_SECONDS must be above 0, "
+                "ACCOUNTFLOW_REMINDER_INTERVAL above 0 and at most 60"
+            )
+        enabled = _flag(env, "ACCOUNTFLOW_DAILY_UPKEEP", True)
+        reminders = _flag(env, "ACCOUNTFLOW_REMINDERS", True)
+        return cls(enabled, check, reminders, remind)
 
 
 @dataclass(frozen=True, slots=True)

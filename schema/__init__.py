@@ -29,6 +29,7 @@ from schema import (
     reports,
     subscriptions,
     suggestions,
+    tasks,
     territories,
     tokens,
     upsert,
@@ -64,6 +65,7 @@ Query = merge_types(
         leads.Query,
         territories.Query,
         suggestions.Query,
+        tasks.Query,
     ),
 )
 Mutation = merge_types(
@@ -85,6 +87,7 @@ Mutation = merge_types(
         upsert.Mutation,
         contact_upsert.Mutation,
         webhooks.Mutation,
+        tasks.Mutation,
     ),
 )
 

@@ -114,6 +114,17 @@ POLICY: dict[str, Rule] = {
     "activity.void_any": Rule(MANAGERS),
     # teams (issue 21): anyone's contact suggestions, not just one's own
     "suggestion.read_any": Rule(MANAGERS),
+    # tasks (issue 21): integrations (a calendar, a phone system) create them for someone;
+    # REPs for themselves on what they read (app.tasks.records); the owner or a manager
+    # completes or cancels one; a taskDue subscriber hears their own unless a manager.
+    "task.read": Rule(STAFF),
+    "task.create": Rule(ALL),
+    "task.update": Rule(STAFF),
+    "task.assign_any": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
+    "task.manage_any": Rule(MANAGERS),
+    "task.read_any": Rule(MANAGERS),
+    # User.figures: one's own, or anyone's for managers
+    "figures.read_any": Rule(MANAGERS),
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.
@@ -126,6 +137,7 @@ FIELD_RULES: dict[str, str] = {
     # (permissions.require): a guard checks only rules narrower than the type's.
     "Activity.user": "user.read",
     "Lead.owner": "user.read",
+    "Task.owner": "user.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
     # teams (issue 21): the territory is a rule, which integrations do not read

@@ -86,6 +86,13 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "orderBy.COMPANY": ("Lead.company",),
         "orderBy.STATUS": ("Lead.status",),
     },
+    "tasks": {
+        "filter.ownerId": ("Task.owner",),
+        "filter.status": ("Task.status",),
+        "filter.dueBefore": ("Task.dueAt",),
+        "filter.accountId": ("Task.account",),
+        "filter.leadId": ("Task.lead",),
+    },
     "coverageReport": {
         "filter.managerType": ("CoverageRow.managerType",),
         "filter.classification": ("CoverageRow.classification",),

@@ -146,4 +146,10 @@ TYPE_RULES: dict[str, str] = {
     "ContactSuggestion": "assignment.read",
     "ContactSuggestionConnection": "assignment.read",
     "ContactSuggestionEdge": "assignment.read",
+    # tasks and figures (issue 21)
+    "Task": "task.read",
+    "TaskConnection": "task.read",
+    "TaskEdge": "task.read",
+    "TaskPayload": "payload",
+    "UserFigures": "user.read",
 }

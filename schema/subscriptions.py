@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -30,6 +31,7 @@ from schema.context import Context, Info
 from schema.engine.ws_limits import check_cost, rate_limited
 from schema.handoff.types import StageEvent, load_event
 from schema.relay import decode_optional, to_global_id
+from schema.tasks import Task, load_task
 
 T = TypeVar("T")
 Close = Callable[[int, str], Awaitable[None]]
@@ -104,6 +106,7 @@ async def _stream(
                 if change is None:
                     continue
                 context.session = session
+                context.now = datetime.now(UTC)  # each message is answered as of its own time
                 context._loaders.clear()
                 found = await load(context, pk_of(change.data["id"]))
                 if found is not None:
@@ -178,4 +181,16 @@ class Subscription:
         keep = _data_is("accountId", account_id)
         types = frozenset({EventType.ACTIVITY_LOGGED.value})
         async for found in _stream(context, live, action, types, keep, load_activity):
+            yield found
+
+    @strawberry.subscription(
+        description="The viewer's tasks as their reminder (or due) time comes; managers hear all."
+    )
+    async def task_due(self, info: Info) -> AsyncGenerator[Task, None]:
+        action = "task.read"
+        context, live = _live(info, action)
+        everyone = permissions.allowed(context, "task.read_any")
+        keep = _data_is("ownerId", None if everyone else to_global_id("User", context.viewer.id))
+        types = frozenset({EventType.TASK_DUE.value})
+        async for found in _stream(context, live, action, types, keep, load_task):
             yield found

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Self
 
 import strawberry
@@ -7,6 +8,7 @@ import strawberry
 from app.auth import service
 from app.kit.pagination import count, keyset_page
 from app.models import auth as models
+from app.tasks.figures import user_figures
 from schema import permissions
 from schema.cadence import UserCadenceFields
 from schema.context import Context, Info
@@ -21,6 +23,21 @@ from schema.relay import (
     register_node,
     to_global_id,
 )
+
+
+@strawberry.type(description="A user's own figures as of now (app/tasks/figures.py).")
+class UserFigures:
+    assigned_accounts: int
+    overdue: int
+    due_soon: int = strawberry.field(description="Assignments due within 7 days, not overdue.")
+    contacts_last_30_days: int = strawberry.field(
+        description="The user's own activities of the last 30 days, NOTEs left out."
+    )
+    contacts_due_next_30_days: int = strawberry.field(
+        description="Assignments due within 30 days, not overdue."
+    )
+    open_tasks: int
+    overdue_tasks: int
 
 
 @strawberry.type
@@ -43,6 +60,15 @@ class User(UserCadenceFields, Node):
             max_accounts=row.max_accounts,
             is_active=row.is_active,
         )
+
+    @strawberry.field(description="Readable by the user and by managers (others: FORBIDDEN).")
+    async def figures(self, info: Info) -> UserFigures | None:
+        context = info.context
+        if self.pk != context.viewer_id and not permissions.allowed(context, "figures.read_any"):
+            raise permissions.forbidden()
+        async with context.db() as session:
+            found = await user_figures(session, user_id=self.pk, now=context.now)
+        return UserFigures(**asdict(found))
 
 
 async def load_user(context: Context, pk: int | None) -> User | None:

@@ -1,9 +1,14 @@
-WITH overdue AS (
-    UPDATE assignments SET overdue_notified_due = next_contact_due
+WITH due AS (
+    SELECT id FROM assignments
     WHERE next_contact_due < :now
       AND overdue_notified_due IS DISTINCT FROM next_contact_due
-    RETURNING id, account_id, user_id, manager_type, contact_frequency_days,
-              last_contact_at, next_contact_due
+    ORDER BY id
+    FOR UPDATE SKIP LOCKED
+), overdue AS (
+    UPDATE assignments a SET overdue_notified_due = a.next_contact_due
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.account_id, a.user_id, a.manager_type, a.contact_frequency_days,
+              a.last_contact_at, a.next_contact_due
 )
 INSERT INTO outbox (type, object_key, account_id, data)
 SELECT 'cadence.overdue', 'Account:' || account_id, account_id, json_build_object(

@@ -1,6 +1,7 @@
 """CADENCE_OVERDUE reminders: one event per assignment each time it becomes overdue, sent
-by the daily refresh that the servers run themselves (app.upkeep) or cron runs
-(`accountflow refresh-balances`): once per UTC day whoever runs it, under one lock."""
+within a reminder interval of it by every server's reminder loop (app.tasks.reminders), and
+by the daily refresh (app.upkeep, or cron's `accountflow refresh-balances`). Each claims the
+due rows with FOR UPDATE SKIP LOCKED and marks them, so no two send one reminder twice."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ async def remind_overdue(session: AsyncSession, *, now: datetime) -> int:
     """Emit CADENCE_OVERDUE for assignments that went overdue since the last run."""
     result = await session.execute(_OVERDUE, {"now": now})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def remind_overdue_recorded(
+    session: AsyncSession, *, now: datetime, actor: Actor = SYSTEM
+) -> int:
+    """remind_overdue with one audit row for the round when it reminded of any (the events
+    are written by its statement)."""
+    reminded = await remind_overdue(session, now=now)
+    if reminded:
+        await changes.record(
+            session,
+            actor=actor,
+            audit=changes.Audit("cadence.remind", "Assignment", None, {"reminded": reminded}),
+            events=changes.IN_STATEMENT,
+        )
+    return reminded
 
 
 async def refresh_and_remind(

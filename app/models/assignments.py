@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, FetchedValue, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +47,13 @@ class Assignment(IdMixin, TimestampMixin, Base):
         Index(None, "balance_status", "next_contact_due", "id"),
         Index(None, "user_id", "balance_status", "next_contact_due", "id"),
         Index(None, "balance_as_of"),
+        # The reminder loop's queue (app/activities/remind_overdue.sql): not yet reminded of
+        # the current due date.
+        Index(
+            "ix_assignments_overdue_queue",
+            "next_contact_due",
+            postgresql_where=text("overdue_notified_due IS DISTINCT FROM next_contact_due"),
+        ),
     )
     # The trigger writes the derived columns; RETURNING brings them back on every flush.
     __mapper_args__ = {"eager_defaults": True}

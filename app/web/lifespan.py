@@ -21,6 +21,7 @@ from app.kit import cursor, keys
 from app.replica import ReportDatabase
 from app.reports import upkeep
 from app.settings import Settings
+from app.tasks.reminders import reminding
 from app.upkeep import daily_upkeep
 from app.web import database, gauges
 from app.web.ingest import ActivityIngest
@@ -137,6 +138,7 @@ async def _start_jobs(
     sessions = db.create_sessionmaker(anchors)
     await stack.enter_async_context(_task(upkeep.run_forever(sessions, interval=UPKEEP_INTERVAL)))
     await stack.enter_async_context(daily_upkeep(sessions, settings.daily))  # no cron needed
+    await stack.enter_async_context(reminding(sessions, settings.daily))
     await stack.enter_async_context(_delivery_worker(settings, sessionmaker))
 
 
