@@ -75,7 +75,10 @@ async def database_url(pg_dir: Path) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"ACCOUNTFLOW_DATA_DIR": str(tmp_path)})
+    # No reminder loop in the in-process apps: a round could add a cadence.overdue event to a
+    # test counting events. tests/tasks/test_reminder_servers.py runs it in real servers.
+    env = {"ACCOUNTFLOW_DATA_DIR": str(tmp_path), "ACCOUNTFLOW_REMINDERS": "0"}
+    return Settings.from_env(env)
 
 
 @pytest.fixture
