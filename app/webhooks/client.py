@@ -138,15 +138,14 @@ class Connection:
         return bool(answer.parser.should_keep_alive())
 
     async def _feed(self, answer: _Answer) -> None:
+        failure: str = "EOF"
         try:
             data = await self.reader.read(65_536)
         except ConnectionError as error:
-            data, failure = b"", error
-        else:
-            failure = None
+            data, failure = b"", str(error)
         if not data:
             kind = ReadError if answer.started else _StaleError
-            raise kind(f"the connection closed before the answer ended ({failure or 'EOF'})")
+            raise kind(f"the connection closed before the answer ended ({failure})")
         answer.started = True
         try:
             answer.parser.feed_data(data)
