@@ -159,7 +159,9 @@ class Connection:
 
 
 class Client:
-    """POSTs to receivers over kept connections, at most `per_host` at once per origin."""
+    """POSTs to receivers over kept connections. A caller holds `slot(url)` around each
+    post: at most `per_host` exchanges at once per receiver host, so that one slow
+    receiver does not take every connection, and a deadline starts once a slot is held."""
 
     def __init__(
         self,
@@ -175,7 +177,7 @@ class Client:
         self.per_host = per_host
         self.max_body = max_body
         self.tls = verify or ssl.create_default_context(cafile=certifi.where())
-        self._gates: dict[Origin, asyncio.Semaphore] = {}
+        self._slots: dict[str, asyncio.Semaphore] = {}
         self._idle: dict[Origin, deque[Connection]] = {}
         self._closed = False
 
@@ -184,15 +186,17 @@ class Client:
         within the client's timeout, whichever comes first."""
         deadline = min(deadline, asyncio.get_running_loop().time() + self.timeout)
         found = target(url)
-        gate = self._gates.setdefault(found.origin, asyncio.Semaphore(self.per_host))
-        async with gate:
-            with _span(url, headers):
-                data = request(found, headers, body)
-                async with asyncio.timeout_at(deadline):
-                    connection, answer = await self._exchange(found.origin, data)
-            await self._settle(found.origin, connection, answer, deadline)
+        with _span(url, headers):
+            data = request(found, headers, body)
+            async with asyncio.timeout_at(deadline):
+                connection, answer = await self._exchange(found.origin, data)
+        await self._settle(found.origin, connection, answer, deadline)
         assert answer.status is not None
         return answer.status
+
+    def slot(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc
+        return self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
 
     async def _exchange(self, origin: Origin, data: bytes) -> tuple[Connection, _Answer]:
         kept = self._kept(origin)

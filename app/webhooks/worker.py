@@ -168,6 +168,10 @@ class Deliverer:
         return len(claimed)
 
     async def _post(self, claimed: Claimed) -> Outcome:
+        async with self.client.slot(claimed.url):
+            return await self._post_now(claimed)
+
+    async def _post_now(self, claimed: Claimed) -> Outcome:
         started = time.perf_counter()
         code: int | None = None
         try:

@@ -1,4 +1,4 @@
-"""What a delivery costs the worker, and kept connections a receiver closed.
+"""What a delivery costs the worker; kept connections a receiver closed; slots per host.
 
 The receiver is bench/push_receiver.py under uvicorn in a process of its own (HTTP/1.1,
 keep-alive), so the CPU counted here is the deliverer's alone: claiming, signing, posting
@@ -21,9 +21,11 @@ from sqlalchemy import text
 
 from app.models.auth import Role
 from app.models.webhooks import DeliveryStatus
+from app.webhooks import worker
 from app.webhooks.worker import Deliverer
 from tests.support import Api
-from tests.webhooks.support import create_webhook, deliveries
+from tests.webhooks.receiver import Receiver
+from tests.webhooks.support import attempts, create_webhook, deliveries
 from tests.webhooks.test_hostile_receivers import NO_CONTENT, RawReceiver, Reply, raw_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +119,17 @@ async def _more(api: Api) -> None:
     """
     await api.session.execute(text(statement))
     await api.session.commit()
+
+
+async def test_a_delivery_waiting_for_a_slot_still_gets_its_whole_deadline(
+    api: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    """PER_HOST + 1 deliveries to a receiver answering in 0.6 s, a 1 s deadline: the last
+    one waits 0.6 s for a slot, then has its full second."""
+    receiver.delay = 0.6
+    await _queue(api, receiver.url, worker.PER_HOST + 1)
+    assert await deliverer.run_once() == worker.PER_HOST + 1
+    assert len(receiver.received) == worker.PER_HOST + 1
+    found = [(d.status, d.response_status) for d in await deliveries(api.session)]
+    assert found == [(DeliveryStatus.SUCCEEDED, 204)] * (worker.PER_HOST + 1)
+    assert all(a.latency_ms < 1_000 for a in await attempts(api.session))
