@@ -1,9 +1,18 @@
-"""Committed changes to this process's subscribers, through PostgreSQL LISTEN/NOTIFY.
+"""Committed changes to this process's subscribers, read from the outbox by polling.
 
-One dedicated asyncpg connection per process LISTENs on the outbox channel (the ids are
-NOTIFYed by the outbox trigger and sent at commit), reads the new outbox rows and hands
-each to the subscribers that want its type. Every process hears every commit, whichever
-process made it.
+Writers do not NOTIFY: PostgreSQL serialises the commits of transactions that NOTIFY (a
+cluster-wide lock held through the commit's WAL flush), which cost 32 concurrent writers
+a share of their commits per second (bench/README.md, "NOTIFY at scale"). Instead one
+dedicated asyncpg connection per process polls the outbox every POLL_SECONDS while the
+process has subscribers, and hands each new row to the subscribers that want its type.
+Every process hears every commit, whichever process made it.
+
+Sequence ids (and feed positions) commit out of order, so a poll remembers two places in
+(feed_position, id) order: `seen`, the last row handed out, and `final`, below which every
+row is committed or never will be (positions up to the oldest running transaction id, as
+app.feed explains). New rows past `seen` go out at once; a row that commits behind `seen`
+(its transaction started earlier) is found between `final` and the horizon once it is
+committed, and goes out then. Nothing is missed, nothing is sent twice.
 
 Both ends are bounded: a subscription holds at most `queue_size` events waiting to be sent
 (a subscriber that falls further behind is dropped and told through `on_overflow`, never
@@ -25,14 +34,28 @@ import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
 
-from app.events import CHANNEL
-
 log = logging.getLogger(__name__)
 
-_FETCH = """
-    SELECT id, type, account_id, data::text FROM outbox
-    WHERE id = ANY($1::bigint[]) AND type = ANY($2::varchar[]) ORDER BY id
+POLL_SECONDS = 0.025
+BATCH = 1000
+_LAST = 2**63 - 1
+
+_HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+_NEW = f"""
+    SELECT id, type, account_id, data::text, feed_position, {_HORIZON} FROM outbox
+    WHERE (feed_position, id) > ($1, $2) AND type = ANY($3::varchar[])
+    ORDER BY feed_position, id LIMIT {BATCH}
 """
+_LATE = f"""
+    SELECT o.id, o.type, o.account_id, o.data::text, o.feed_position, h.horizon
+    FROM (SELECT {_HORIZON} AS horizon) h LEFT JOIN LATERAL (
+        SELECT id, type, account_id, data, feed_position FROM outbox
+        WHERE (feed_position, id) > ($1, $2) AND (feed_position, id) <= ($3, $4)
+          AND feed_position <= h.horizon AND type = ANY($5::varchar[])
+        ORDER BY feed_position, id LIMIT {BATCH}) o ON true
+"""
+
+Place = tuple[int, int]  # (feed_position, id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +87,29 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
     return url.render_as_string(False)
 
 
+@dataclass(slots=True)
+class Cursor:
+    """Where the polls stand: rows up to `final` are done; those handed out past it, `sent`."""
+
+    final: Place
+    seen: Place
+    sent: dict[int, Place] = field(default_factory=dict)
+
+    def settle(self, final: Place) -> None:
+        self.final = final
+        self.sent = {i: place for i, place in self.sent.items() if place > final}
+
+
 class Hub:
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, poll_seconds: float = POLL_SECONDS) -> None:
         self.dsn = dsn
+        self.poll_seconds = poll_seconds
         self._subscribers: set[Subscriber] = set()
         self._held: Counter[int] = Counter()
-        self._pending: list[int] = []
-        self._wake = asyncio.Event()
         self._start_lock = asyncio.Lock()
+        self._reading = asyncio.Lock()  # one statement at a time on the connection
         self._connection: Any = None
+        self._cursor: Cursor | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -81,12 +118,12 @@ class Hub:
         return len(self._subscribers)
 
     async def start(self) -> None:
-        """Listen (once; later calls return at once)."""
+        """Start polling (once; later calls return at once)."""
         async with self._start_lock:
             if self._task is not None and not self._task.done():
                 return
-            self._connection = await self._listen()
-            self._task = asyncio.create_task(self._pump(), name="accountflow-fanout")
+            self._connection = await asyncpg.connect(self.dsn)
+            self._task = asyncio.create_task(self._polls(), name="accountflow-fanout")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -109,7 +146,10 @@ class Hub:
         """Hear the changes of these types; more than `queue_size` unread drops the subscriber."""
         await self.start()
         subscriber = Subscriber(types, asyncio.Queue(queue_size), on_overflow)
-        self._subscribers.add(subscriber)
+        async with self._reading:  # it hears every commit after this
+            if self._cursor is None:
+                self._cursor = await self._now()
+            self._subscribers.add(subscriber)
         try:
             yield subscriber
         finally:
@@ -137,45 +177,62 @@ class Hub:
                 self._subscribers.discard(subscriber)  # it hears nothing more
                 subscriber.on_overflow()
 
-    async def _listen(self) -> Any:
-        """A new listening connection; none is left open when this is cancelled (a subscriber
-        that went away while the hub started)."""
-        connection = await asyncpg.connect(self.dsn)
-        try:
-            await connection.add_listener(CHANNEL, self._notified)
-        except BaseException:
-            connection.terminate()
-            raise
-        return connection
+    async def _now(self) -> Cursor:
+        """A cursor at the present: what committed before it is not heard."""
+        horizon = int(await self._connection.fetchval(f"SELECT {_HORIZON}"))
+        return Cursor(final=(horizon, _LAST), seen=(horizon, _LAST))
 
-    def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        if self._subscribers:
-            self._pending.extend(int(i) for i in payload.split(","))
-            self._wake.set()
-
-    async def _pump(self) -> None:
+    async def _polls(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            ids, self._pending = self._pending, []
-            types = set().union(*(s.types for s in self._subscribers))
-            if not ids or not types:
-                continue
+            busy = False
             try:
-                rows = await self._connection.fetch(_FETCH, ids, list(types))
+                async with self._reading:
+                    busy = await self._poll()
             except (OSError, asyncpg.PostgresError):
                 log.exception("fan-out: reading the outbox failed; reconnecting")
-                await self._reconnect()
+                async with self._reading:
+                    await self._reconnect()
+            if not busy:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _poll(self) -> bool:
+        """Hand out what committed since the last poll; True when a batch was full."""
+        types = sorted(set().union(*(s.types for s in self._subscribers)))
+        cursor = self._cursor
+        if not types or cursor is None:
+            self._cursor = None  # no subscriber: nothing to read until the next one
+            return False
+        new = await self._connection.fetch(_NEW, *cursor.seen, types)
+        self._hand_out(cursor, new)
+        if new:
+            cursor.seen = (new[-1][4], new[-1][0])
+        if cursor.final < cursor.seen:
+            await self._late(cursor, types)
+        return len(new) == BATCH
+
+    async def _late(self, cursor: Cursor, types: list[str]) -> None:
+        """Rows that committed behind `seen`, now that no running transaction precedes them."""
+        rows = await self._connection.fetch(_LATE, *cursor.final, *cursor.seen, types)
+        found = [row for row in rows if row[0] is not None]
+        self._hand_out(cursor, found)
+        if len(found) == BATCH:
+            cursor.settle((found[-1][4], found[-1][0]))
+        else:
+            cursor.settle(min(cursor.seen, (int(rows[0][5]), _LAST)))
+
+    def _hand_out(self, cursor: Cursor, rows: list[Any]) -> None:
+        for row in rows:
+            if row[0] in cursor.sent:
                 continue
-            for row in rows:
-                self._deliver(Change(row[0], row[1], row[2], orjson.loads(row[3])))
+            cursor.sent[row[0]] = (row[4], row[0])
+            self._deliver(Change(row[0], row[1], row[2], orjson.loads(row[3])))
 
     async def _reconnect(self) -> None:
         with contextlib.suppress(Exception):
             await self._connection.close()
         while True:
             try:
-                self._connection = await self._listen()
+                self._connection = await asyncpg.connect(self.dsn)
                 return
             except (OSError, asyncpg.PostgresError):
                 await asyncio.sleep(1)

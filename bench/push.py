@@ -122,16 +122,26 @@ async def _seed_deliveries(url: str, receiver: str, events: int) -> None:
         await connection.close()
 
 
+# Pairs of deliveries of one object whose later event was delivered first (must be none).
+_OUT_OF_ORDER = """
+    SELECT count(*) FROM webhook_deliveries a JOIN webhook_deliveries b
+    ON a.webhook_id = b.webhook_id AND a.object_key = b.object_key AND a.id < b.id
+    WHERE a.delivered_at >= b.delivered_at
+"""
+
+
 async def _attempt_latency(url: str) -> dict[str, float]:
     connection = await raw_connection(url)
     try:
         rows = await connection.fetch("SELECT latency_ms FROM webhook_attempts")
+        out_of_order = await connection.fetchval(_OUT_OF_ORDER)
     finally:
         await connection.close()
     values = sorted(float(r[0]) for r in rows)
     return {
         "attempt_latency_p50_ms": round(statistics.median(values), 1),
         "attempt_latency_p99_ms": round(values[int(len(values) * 0.99) - 1], 1),
+        "objects_out_of_order": int(out_of_order),
     }
 
 

@@ -19,18 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import orjson
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import DateTime, Integer, Interval, Text
 
-from app import tracing
 from app.db import session_scope
 from app.kit.sql import sql_file
 from app.webhooks import egress, signing
+from app.webhooks.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +136,7 @@ class Deliverer:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        client: httpx.AsyncClient,
+        client: Client,
         *,
         deadline_seconds: float = 10.0,
         batch: int = 100,
@@ -153,9 +151,6 @@ class Deliverer:
         self.lease = lease or batch_lease(deadline_seconds, batch)
         self.clock = clock
         self.rng = rng or random.Random()
-        # In flight per receiver host: httpx's CPU per request grows with the requests in
-        # its pool, and one receiver should not take every connection.
-        self._per_host: dict[str, asyncio.Semaphore] = {}
 
     async def run_once(self) -> int:
         """Claim a batch of due deliveries, post them at once, record the outcomes."""
@@ -173,9 +168,7 @@ class Deliverer:
         return len(claimed)
 
     async def _post(self, claimed: Claimed) -> Outcome:
-        host = urlsplit(claimed.url).netloc
-        gate = self._per_host.setdefault(host, asyncio.Semaphore(PER_HOST))
-        async with gate:
+        async with self.client.slot(claimed.url):
             return await self._post_now(claimed)
 
     async def _post_now(self, claimed: Claimed) -> Outcome:
@@ -186,7 +179,7 @@ class Deliverer:
             error = None if 200 <= code < 300 else f"HTTP {code}"
         except TimeoutError:
             error = f"TimeoutError: no answer within {self.deadline:g} s"
-        except httpx.HTTPError as failure:
+        except (OSError, egress.EgressError) as failure:
             error = f"{type(failure).__name__}: {failure}"[:500]
         latency = (time.perf_counter() - started) * 1000
         attempts = claimed.attempts + 1
@@ -202,33 +195,14 @@ class Deliverer:
         )
 
     async def _exchange(self, claimed: Claimed) -> int:
-        """The receiver's status. One deadline covers the whole attempt (httpx's timeouts
-        are per read: a receiver trickling a byte a second would hold it for ever); the
-        body is read only to keep the connection, up to MAX_RESPONSE_BYTES, and dropped."""
+        """The receiver's status. One deadline covers the whole attempt (a per-read timeout
+        would let a receiver trickling a byte a second hold it for ever); the answer's body
+        is read only to keep the connection, up to MAX_RESPONSE_BYTES, and dropped."""
         payload = body(claimed)
         msg_id = message_id(claimed.event_id)
         headers = signing.headers(claimed.secret, msg_id, int(time.time()), payload)
-        request = self.client.build_request("POST", claimed.url, content=payload, headers=headers)
         deadline = asyncio.get_running_loop().time() + self.deadline
-        async with asyncio.timeout_at(deadline):
-            response = await self.client.send(request, stream=True)
-        try:
-            with contextlib.suppress(TimeoutError, httpx.HTTPError):
-                async with asyncio.timeout_at(deadline):
-                    await _drain(response)
-        finally:
-            await response.aclose()
-        return response.status_code
-
-
-async def _drain(response: httpx.Response) -> None:
-    """Read and drop the body; one longer than MAX_RESPONSE_BYTES is cut off, and with it
-    the connection. Raw bytes: a compressed body is never inflated."""
-    seen = 0
-    async for chunk in response.aiter_raw():
-        seen += len(chunk)
-        if seen > MAX_RESPONSE_BYTES:
-            return
+        return await self.client.post(claimed.url, headers, payload, deadline)
 
 
 def batch_lease(deadline_seconds: float, batch: int) -> timedelta:
@@ -257,16 +231,16 @@ def _with_next(outcome: Outcome, now: datetime, rng: random.Random) -> dict[str,
 
 def http_client(
     timeout_seconds: float, *, allow_private: bool = False, verify: ssl.SSLContext | None = None
-) -> httpx.AsyncClient:
+) -> Client:
     """Connects only to the addresses it checked (app.webhooks.egress); redirects are not
-    followed (a 3xx is a failed attempt); no proxies from the env."""
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    transport = egress.GuardedTransport(allow_private=allow_private, limits=limits, verify=verify)
-    client = httpx.AsyncClient(
-        timeout=timeout_seconds, follow_redirects=False, trust_env=False, transport=transport
+    followed (a 3xx is a failed attempt); no proxies; no exchange lasts `timeout_seconds`."""
+    return Client(
+        allow_private=allow_private,
+        per_host=PER_HOST,
+        max_body=MAX_RESPONSE_BYTES,
+        timeout_seconds=timeout_seconds,
+        verify=verify,
     )
-    tracing.instrument_client(client)  # each delivery a client span passing `traceparent` on
-    return client
 
 
 async def run(

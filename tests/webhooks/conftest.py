@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import db
 from app.settings import Settings
+from app.webhooks.client import Client
 from app.webhooks.worker import Deliverer, http_client
 from tests.webhooks.receiver import Receiver
 
@@ -53,13 +53,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def client_out() -> AsyncIterator[httpx.AsyncClient]:
+async def client_out() -> AsyncIterator[Client]:
     async with http_client(timeout_seconds=1.0, allow_private=True) as client:
         yield client
 
 
 @pytest.fixture
-def deliverer(engine: AsyncEngine, client_out: httpx.AsyncClient, clock: Clock) -> Deliverer:
+def deliverer(engine: AsyncEngine, client_out: Client, clock: Clock) -> Deliverer:
     return Deliverer(
         db.create_sessionmaker(engine),
         client_out,
