@@ -124,6 +124,9 @@ FIELD_RULES: dict[str, str] = {
     # (permissions.require): a guard checks only rules narrower than the type's.
     "Activity.user": "user.read",
     "Lead.owner": "user.read",
+    # a lead's activities: those who read activities (the lead reaches an integration as
+    # logActivity's payload)
+    "Lead.activities": "activity.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
 }

@@ -16,6 +16,7 @@ from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
 from schema import permissions
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
+from schema.activities import Activity, lead_activities_connection
 from schema.context import Context, Info
 from schema.enums import AccountSource
 from schema.errors import UserError
@@ -52,6 +53,7 @@ class Lead(Node):
     version: int
     created_at: datetime
     converted_at: datetime | None
+    pk: strawberry.Private[int]
     owner_pk: strawberry.Private[int | None]
     account_pk: strawberry.Private[int | None]
 
@@ -59,6 +61,7 @@ class Lead(Node):
     def from_model(cls, row: LeadModel | Row[Any]) -> Self:
         return cls(
             id=to_global_id("Lead", row.id),
+            pk=row.id,
             company=row.company,
             contact_name=row.contact_name,
             email=row.email,
@@ -87,6 +90,15 @@ class Lead(Node):
     @strawberry.field
     async def account(self, info: Info) -> Account | None:
         return await load_account(info.context, self.account_pk)
+
+    @strawberry.field(
+        description="Its calls, e-mails and meetings, newest first; kept after conversion."
+    )
+    async def activities(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Activity]:
+        permissions.require(info.context, "Lead.activities")
+        return await lead_activities_connection(info, self.pk, first, after)
 
 
 async def load_lead(context: Context, pk: int) -> Lead | None:
