@@ -24,7 +24,7 @@ async def test_a_merge_re_points_the_duplicates_leads(api: Api) -> None:
     await api.op("ConvertLead", {"input": into}, caller=manager)
     await api.op("CreateLead", {"input": {"company": "Someone else"}}, caller=manager)
 
-    ids = {"survivorId": survivor.id, "duplicateId": duplicate.id}
+    survivor_id, ids = survivor.id, {"survivorId": survivor.id, "duplicateId": duplicate.id}
     merged = await api.op(
         "MergeAccounts",
         {"input": {k: to_global_id("Account", v) for k, v in ids.items()}},
@@ -34,12 +34,12 @@ async def test_a_merge_re_points_the_duplicates_leads(api: Api) -> None:
     assert merged["mergeAccounts"]["errors"] == []
     api.session.expire_all()
     leads = dict((await api.session.execute(select(Lead.company, Lead.account_id))).all())
-    assert leads == {"Meyer": survivor.id, "Someone else": None}
+    assert leads == {"Meyer": survivor_id, "Someone else": None}
     query = select(OutboxEvent).where(OutboxEvent.type == "lead.updated")
     (event,) = await api.session.scalars(query)
     assert (event.object_key, event.account_id) == (
         f"Lead:{decode_id(lead_id, 'Lead')}",
-        survivor.id,
+        survivor_id,
     )
     assert event.data["changed"] == ["account_id"]
     assert event.data["version"] == 5  # created, working, qualified, converted, re-pointed

@@ -98,7 +98,7 @@ async def test_a_manager_logs_on_any_lead_and_an_integration_too(api: Api) -> No
     lead_id = await _lead(api, rep)
 
     by_manager = await _log(api, manager, **CALL, leadId=lead_id)
-    by_phone = await _log(api, integration, **CALL, leadId=lead_id, kind="CALL_INBOUND")
+    by_phone = await _log(api, integration, **{**CALL, "kind": "CALL_INBOUND"}, leadId=lead_id)
 
     assert by_manager["errors"] == by_phone["errors"] == []
     assert by_phone["activity"]["lead"] == {"id": lead_id}

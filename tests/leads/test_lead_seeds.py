@@ -105,10 +105,10 @@ async def test_convert_lead_without_an_owner_keeps_todays_behaviour(api: Api) ->
 async def test_rule_made_assignments_use_the_frequency_defaults(api: Api) -> None:
     manager = await api.caller(Role.MANAGER)
     rep = await api.caller(Role.REP)
-    for classification, days in (("A", 14), ("B", 60)):
+    for name, days in (("A", 14), ("B", 60)):
         input = {
             "managerType": "SALES",
-            "classification": classification,
+            "classification": name,
             "contactFrequencyDays": days,
         }
         await api.op("SetContactFrequencyDefault", {"input": input}, caller=manager)
@@ -122,7 +122,7 @@ async def test_rule_made_assignments_use_the_frequency_defaults(api: Api) -> Non
     defined = await api.op("DefineAssignmentRule", {"input": rule}, caller=manager)
     assert defined["defineAssignmentRule"]["errors"] == []
 
-    ids = {}
+    ids: dict[int, Classification | None] = {}
     for classification in (Classification.A, Classification.B, Classification.C, None):
         account = await create_account(
             api.session,
