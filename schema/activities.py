@@ -75,9 +75,7 @@ class Activity(Node):
     ) -> Annotated[Account, strawberry.lazy("schema.accounts")] | None:
         from schema.accounts import load_account
 
-        return (
-            None if self.account_pk is None else await load_account(info.context, self.account_pk)
-        )
+        return await load_account(info.context, self.account_pk)
 
     @strawberry.field(description="The lead it was logged on (kept after the lead's conversion).")
     async def lead(self, info: Info) -> Annotated[Lead, strawberry.lazy("schema.leads")] | None:
@@ -122,15 +120,6 @@ class AccountActivityFields:
         args = page_args(info, first, after)
         page, total = await info.context.loader(service.activity_pages).load((self.pk, args))
         return list_connection(page, Activity.from_model, total)
-
-
-async def lead_activities_connection(
-    info: Info, lead_pk: int, first: int | None, after: str | None
-) -> Connection[Activity]:
-    """A lead's activities, newest first (Lead.activities)."""
-    args = page_args(info, first, after)
-    page, total = await info.context.loader(service.lead_activity_pages).load((lead_pk, args))
-    return list_connection(page, Activity.from_model, total)
 
 
 @strawberry.type

@@ -10,13 +10,14 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from app.activities import service as activities
 from app.kit.pagination import count, keyset_page
 from app.leads import conversion, reports, service
 from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
 from schema import permissions
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
-from schema.activities import Activity, lead_activities_connection
+from schema.activities import Activity
 from schema.context import Context, Info
 from schema.enums import AccountSource
 from schema.errors import UserError
@@ -26,6 +27,7 @@ from schema.relay import (
     connection,
     decode_id,
     decode_optional,
+    list_connection,
     page_args,
     register_node,
     to_global_id,
@@ -98,7 +100,10 @@ class Lead(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Activity]:
         permissions.require(info.context, "Lead.activities")
-        return await lead_activities_connection(info, self.pk, first, after)
+        args = page_args(info, first, after)
+        loader = info.context.loader(activities.lead_activity_pages)
+        page, total = await loader.load((self.pk, args))
+        return list_connection(page, Activity.from_model, total)
 
 
 async def load_lead(context: Context, pk: int) -> Lead | None:
