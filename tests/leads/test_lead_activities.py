@@ -178,3 +178,22 @@ async def test_conversion_onto_an_existing_account_folds_them_into_its_cadence(a
     assert await api.session.scalar(query.execution_options(populate_existing=True)) == noon(2)
     moved = await api.session.scalar(select(Activity.account_id))
     assert moved == account.id
+
+
+async def test_the_activity_mix_counts_lead_activities_but_no_account_for_them(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    lead_id = await _lead(api, manager)
+    account = await create_account(api.session, name="Farm")
+    await _log(api, manager, lead_id, "CALL_OUTBOUND", noon(2))
+    await _log(api, manager, lead_id, "CALL_OUTBOUND", noon(1))
+    on_account = {
+        "kind": "CALL_OUTBOUND",
+        "occurredAt": noon(1).isoformat(),
+        "accountId": to_global_id("Account", account.id),
+    }
+    await api.data(LOG, {"input": on_account}, caller=manager)
+    window = {"from": noon(5).isoformat(), "to": noon(0).isoformat()}
+
+    (row,) = (await api.op("ActivityMix", window, caller=manager))["activityMix"]
+
+    assert row == {"kind": "CALL_OUTBOUND", "count": 3, "accounts": 1, "share": 1.0}
