@@ -197,3 +197,23 @@ async def test_the_activity_mix_counts_lead_activities_but_no_account_for_them(a
     (row,) = (await api.op("ActivityMix", window, caller=manager))["activityMix"]
 
     assert row == {"kind": "CALL_OUTBOUND", "count": 3, "accounts": 1, "share": 1.0}
+
+
+async def test_a_changed_repeat_conflicts_and_a_rep_logs_only_as_themselves(api: Api) -> None:
+    rep, other = await api.caller(Role.REP), await api.caller(Role.REP)
+    lead_id = await _lead(api, rep)
+    keyed = {"kind": "CALL_OUTBOUND", "occurredAt": noon(1).isoformat(), "leadId": lead_id}
+    keyed |= {"source": "phone", "externalId": "c-7"}
+    await api.data(LOG, {"input": {**keyed, "summary": "Spoke to Jane"}}, caller=rep)
+
+    changed = await api.data(LOG, {"input": {**keyed, "summary": "Other"}}, caller=rep)
+    as_other = await api.data(
+        LOG, {"input": {**keyed, "externalId": "c-8", "userId": other.id}}, caller=rep
+    )
+
+    errors = [changed["logActivity"]["errors"], as_other["logActivity"]["errors"]]
+    assert [[(e["code"], e["field"]) for e in found] for found in errors] == [
+        [("IDEMPOTENCY_CONFLICT", "externalId")],
+        [("FORBIDDEN", "userId")],
+    ]
+    assert list(await api.session.scalars(select(Activity.summary))) == ["Spoke to Jane"]
