@@ -9,6 +9,7 @@ import strawberry
 
 from app.activities import ingest, rules, service, voiding
 from app.errors import AppError
+from app.leads import activities as lead_activities
 from app.models import activities as models
 from schema import permissions
 from schema.context import Context, Info
@@ -28,6 +29,7 @@ from schema.relay import (
 
 if TYPE_CHECKING:
     from schema.accounts import Account, Contact
+    from schema.leads import Lead
     from schema.users import User
 
 
@@ -42,7 +44,8 @@ class Activity(Node):
     voided_at: datetime | None
     void_reason: str | None
     pk: strawberry.Private[int]
-    account_pk: strawberry.Private[int]
+    account_pk: strawberry.Private[int | None]
+    lead_pk: strawberry.Private[int | None]
     user_pk: strawberry.Private[int | None]
     contact_pk: strawberry.Private[int | None]
 
@@ -58,19 +61,26 @@ class Activity(Node):
             source=row.source,
             external_id=row.external_id,
             account_pk=row.account_id,
+            lead_pk=row.lead_id,
             user_pk=row.user_id,
             contact_pk=row.contact_id,
             voided_at=row.voided_at,
             void_reason=row.void_reason,
         )
 
-    @strawberry.field
-    async def account(self, info: Info) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
+    @strawberry.field(description="None while the activity is on a lead not converted yet.")
+    async def account(
+        self, info: Info
+    ) -> Annotated[Account, strawberry.lazy("schema.accounts")] | None:
         from schema.accounts import load_account
 
-        found = await load_account(info.context, self.account_pk)
-        assert found is not None
-        return found
+        return await load_account(info.context, self.account_pk)
+
+    @strawberry.field(description="The lead it was logged on (kept after the lead's conversion).")
+    async def lead(self, info: Info) -> Annotated[Lead, strawberry.lazy("schema.leads")] | None:
+        from schema.leads import load_lead
+
+        return None if self.lead_pk is None else await load_lead(info.context, self.lead_pk)
 
     @strawberry.field
     async def user(self, info: Info) -> Annotated[User, strawberry.lazy("schema.users")] | None:
@@ -143,6 +153,10 @@ class LogActivityInput:
     amount: Decimal | None = None
     source: str | None = None
     external_id: str | None = None
+    lead_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="On a lead instead of an account (logActivity only; no contact or amount).",
+    )
 
     def to_args(self) -> ingest.ActivityInput:
         return ingest.ActivityInput(
@@ -157,6 +171,7 @@ class LogActivityInput:
             amount=self.amount,
             source=self.source,
             external_id=self.external_id,
+            lead_id=decode_optional(self.lead_id, "Lead", field="leadId"),
         )
 
 
@@ -199,6 +214,7 @@ def item_from_coerced(value: Mapping[str, Any]) -> ingest.ActivityInput | AppErr
             amount=value["amount"],
             source=value["source"],
             external_id=value["externalId"],
+            lead_id=decode_optional(value.get("leadId"), "Lead", field="leadId"),
         )
     except AppError as error:
         return error
@@ -333,9 +349,9 @@ class Mutation:
     @strawberry.mutation
     @permissions.mutation("activity.log")
     async def log_activity(self, info: Info, input: LogActivityInput) -> LogActivityPayload:
-        row, duplicate = await ingest.log_activity(
-            info.context.session, actor=info.context.actor, item=input.to_args()
-        )
+        item = input.to_args()
+        log = ingest.log_activity if item.lead_id is None else lead_activities.log_lead_activity
+        row, duplicate = await log(info.context.session, actor=info.context.actor, item=item)
         if duplicate and not _may_see(info.context, row):
             return LogActivityPayload(activity=None, duplicate=True)
         return LogActivityPayload(activity=Activity.from_model(row), duplicate=duplicate)

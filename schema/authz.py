@@ -138,6 +138,9 @@ FIELD_RULES: dict[str, str] = {
     "Activity.user": "user.read",
     "Lead.owner": "user.read",
     "Task.owner": "user.read",
+    # a lead's activities: those who read activities (the lead reaches an integration as
+    # logActivity's payload)
+    "Lead.activities": "activity.read",
     # records: revenue is no account scalar an integration may read
     "Account.revenueLast12Months": "plan.read",
     # teams (issue 21): the territory is a rule, which integrations do not read

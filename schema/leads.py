@@ -10,11 +10,13 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
 
+from app.activities import service as activities
 from app.leads import conversion, reports, service
 from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
 from schema import permissions
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
+from schema.activities import Activity
 from schema.context import Context, Info
 from schema.enums import AccountSource
 from schema.errors import UserError
@@ -24,6 +26,8 @@ from schema.relay import (
     Node,
     decode_id,
     decode_optional,
+    list_connection,
+    page_args,
     register_node,
     to_global_id,
 )
@@ -50,6 +54,7 @@ class Lead(Node):
     version: int
     created_at: datetime
     converted_at: datetime | None
+    pk: strawberry.Private[int]
     owner_pk: strawberry.Private[int | None]
     account_pk: strawberry.Private[int | None]
 
@@ -57,6 +62,7 @@ class Lead(Node):
     def from_model(cls, row: LeadModel | Row[Any]) -> Self:
         return cls(
             id=to_global_id("Lead", row.id),
+            pk=row.id,
             company=row.company,
             contact_name=row.contact_name,
             email=row.email,
@@ -85,6 +91,18 @@ class Lead(Node):
     @strawberry.field
     async def account(self, info: Info) -> Account | None:
         return await load_account(info.context, self.account_pk)
+
+    @strawberry.field(
+        description="Its calls, e-mails and meetings, newest first; kept after conversion."
+    )
+    async def activities(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Activity]:
+        permissions.require(info.context, "Lead.activities")
+        args = page_args(info, first, after)
+        loader = info.context.loader(activities.lead_activity_pages)
+        page, total = await loader.load((self.pk, args))
+        return list_connection(page, Activity.from_model, total)
 
 
 async def load_lead(context: Context, pk: int) -> Lead | None:

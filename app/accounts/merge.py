@@ -1,10 +1,10 @@
 """Merging a duplicate account into its survivor, in one transaction.
 
 Everything hanging on the duplicate moves: contacts, activities (the revenue trigger moves
-their yearly sums), assignments (the survivor's win per manager type), plans with their
-items, branches, pipeline entries (the survivor's win per pipeline) and stage history.
-The survivor's empty fields are filled from the duplicate; the duplicate is archived with
-a pointer to the survivor. Both accounts are locked in id order first.
+their yearly sums), the leads converted into it, assignments (the survivor's win per manager
+type), plans with their items, branches, pipeline entries (the survivor's win per pipeline)
+and stage history. The survivor's empty fields are filled from the duplicate; the duplicate
+is archived with a pointer to the survivor. Both accounts are locked in id order first.
 
 The duplicate's externalRef moves to a survivor that has none; otherwise the duplicate keeps
 it, so no other account can take it, and every lookup by ref (logActivities, bulk ingest,
@@ -47,6 +47,7 @@ class MergeCounts:
     assignments: int = 0
     plans: int = 0
     branches: int = 0
+    leads: int = 0
 
 
 async def _lock(session: AsyncSession, survivor_id: int, duplicate_id: int) -> dict[int, Account]:
@@ -146,6 +147,7 @@ async def merge_accounts(
     s, d = survivor_id, duplicate_id
     contacts, moved_contacts = await merge_moves.move_contacts(session, s, d)
     assignments, dropped = await merge_moves.move_assignments(session, s, d)
+    moved_leads = await merge_moves.move_leads(session, s, d)
     counts = MergeCounts(
         contacts=contacts,
         activities=await _move(session, Activity, s, d),
@@ -170,6 +172,7 @@ async def merge_accounts(
         *moved_contacts,
         *dropped,
         *await merge_moves.moved_assignment_events(session, assignments),
+        *moved_leads,
     ]
     filled = _fill(survivor, duplicate)
     moved_ref = survivor.external_ref is None and duplicate.external_ref is not None
@@ -196,6 +199,7 @@ async def merge_accounts(
             "assignments": counts.assignments,
             "plans": counts.plans,
             "branches": counts.branches,
+            "leads": counts.leads,
         },
         "filled": changes.diff(before, filled),
     }

@@ -4,13 +4,15 @@ A moved contact is contact.updated (its accountId changed); one whose externalRe
 survivor's contacts hold already keeps no ref (it is unique per account). A duplicate's
 assignment of a manager type the survivor has is dropped (assignment.changed "removed");
 the others move (assignment.changed "moved", as they are after the cadence recompute).
+A lead converted into the duplicate names the survivor (lead.updated, changed accountId).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
@@ -18,6 +20,7 @@ from app.accounts.service import contact_event
 from app.events import Event, EventType
 from app.models.accounts import Contact
 from app.models.assignments import Assignment
+from app.models.leads import Lead
 
 
 async def move_contacts(
@@ -84,3 +87,28 @@ async def moved_assignment_events(session: AsyncSession, ids: Sequence[int]) -> 
 def _assignment_event(row: Assignment, change: str) -> Event:
     data = events.assignment_data(row, change)
     return Event(EventType.ASSIGNMENT_CHANGED, data, account_id=row.account_id)
+
+
+async def move_leads(session: AsyncSession, survivor_id: int, duplicate_id: int) -> list[Event]:
+    """The lead.updated events of the leads that named the duplicate and now the survivor."""
+    moving = (
+        update(Lead)
+        .where(Lead.account_id == duplicate_id)
+        .values(account_id=survivor_id, version=Lead.version + 1, updated_at=func.now())
+        .returning(Lead.id, Lead.company, Lead.status, Lead.owner_id, Lead.version)
+    )
+    moved = sorted((await session.execute(moving)).all(), key=lambda row: row.id)
+    return [_lead_event(row, survivor_id) for row in moved]
+
+
+def _lead_event(row: Any, survivor_id: int) -> Event:
+    # The data of app.leads' lead.updated (this package may not import app.leads: it imports us).
+    data = {
+        "id": events.global_id("Lead", row.id),
+        "company": row.company,
+        "status": row.status.value,
+        "ownerId": events.global_id("User", row.owner_id),
+        "version": row.version,
+        "changed": ["account_id"],
+    }
+    return Event(EventType.LEAD_UPDATED, data, account_id=survivor_id, object_key=f"Lead:{row.id}")

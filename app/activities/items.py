@@ -3,7 +3,8 @@
 Every logging path (logActivities, bulk ingest, imports) validates items here, so each
 reports the same errors for the same item; a bad item is rejected by its index.
 A REP logs only on accounts they hold, attributed to themselves; an item outside that scope
-is rejected like any other bad item.
+is rejected like any other bad item. An item on a lead (`lead_id`) is logActivity's alone
+(app.leads.activities): the batch paths reject it by its index.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class ActivityInput:
     amount: Decimal | None = None
     source: str | None = None
     external_id: str | None = None
+    lead_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -65,8 +67,15 @@ class ActivityRow:
 
 def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, Any]]:
     checks = Checks()
-    if (item.account_id is None) == (item.account_external_ref is None):
+    if item.lead_id is not None:
+        checks.fail("leadId", "Log a lead's activities one at a time, with logActivity.")
+    elif (item.account_id is None) == (item.account_external_ref is None):
         checks.fail("accountId", "Give accountId or accountExternalRef (exactly one).")
+    return checks, check_values(checks, item, now)
+
+
+def check_values(checks: Checks, item: ActivityInput, now: datetime) -> dict[str, Any]:
+    """Every check of an item but its account: the clean text values by name."""
     if item.user_id is not None and item.user_email is not None:
         checks.fail("userId", "Give userId or userEmail, not both.")
     occurred_at = checks.moment("occurredAt", item.occurred_at)
@@ -89,7 +98,7 @@ def _check_item(item: ActivityInput, now: datetime) -> tuple[Checks, dict[str, A
     }
     if clean["external_id"] is not None and clean["source"] is None:
         checks.fail("source", "source is required with externalId.")
-    return checks, clean
+    return clean
 
 
 @dataclass(slots=True)
@@ -139,6 +148,38 @@ async def _lookup(
     return {found: other for found, other in rows if found is not None}
 
 
+def _resolve_user(
+    item: ActivityInput,
+    checks: Checks,
+    clean: dict[str, Any],
+    refs: _References,
+    reads_people: bool,
+) -> int | None:
+    user_id = item.user_id
+    if user_id is not None and user_id not in refs.user_ids:
+        checks.add(NotFoundError("Unknown user.", field="userId"))
+    if clean["user_email"] is not None:
+        user_id = refs.user_emails.get(clean["user_email"].lower())
+        # Who may not read people (an integration) learns nothing of an email: one that is
+        # no user's leaves the activity without a user, as if none was named.
+        if user_id is None and reads_people:
+            checks.add(NotFoundError("No user has this email.", field="userEmail"))
+    return user_id
+
+
+async def resolve_user(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    item: ActivityInput,
+    checks: Checks,
+    clean: dict[str, Any],
+) -> int | None:
+    """The user an item names (by id or email), checked as the batch paths check it."""
+    refs = await _load_references(session, [(item, clean)])
+    return _resolve_user(item, checks, clean, refs, actor.may("user.read"))
+
+
 def _resolve(
     index: int,
     item: ActivityInput,
@@ -156,15 +197,7 @@ def _resolve(
             checks.add(
                 NotFoundError("No account has this externalRef.", field="accountExternalRef")
             )
-    user_id = item.user_id
-    if user_id is not None and user_id not in refs.user_ids:
-        checks.add(NotFoundError("Unknown user.", field="userId"))
-    if clean["user_email"] is not None:
-        user_id = refs.user_emails.get(clean["user_email"].lower())
-        # Who may not read people (an integration) learns nothing of an email: one that is
-        # no user's leaves the activity without a user, as if none was named.
-        if user_id is None and reads_people:
-            checks.add(NotFoundError("No user has this email.", field="userEmail"))
+    user_id = _resolve_user(item, checks, clean, refs, reads_people)
     if item.contact_id is not None and refs.contacts.get(item.contact_id) != account_id:
         checks.add(NotFoundError("Unknown contact for this account.", field="contactId"))
     if checks.errors or account_id is None:

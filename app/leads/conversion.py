@@ -1,14 +1,22 @@
-"""A qualified lead becomes an account (or a contact on one), all in the caller's transaction."""
+"""A qualified lead becomes an account (or a contact on one), all in the caller's transaction.
+
+A new account stays with the lead's owner: they own its pipeline entries and hold its SALES
+assignment, unless a territory rule gave that to someone already (the rules are the
+company's routing; the owner takes what they leave). Without an owner (an integration's
+lead) the converting user owns the entry, as createAccount does. The lead's activities move
+to the account (app.leads.activities.move_to_account).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import service as accounts
+from app.assignments import service as assignments
 from app.errors import AppError, InvalidTransitionError
 from app.events import Event
 from app.handoff import service as handoff
@@ -16,8 +24,12 @@ from app.handoff.errors import AlreadyInPipelineError
 from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
+from app.leads.activities import move_to_account
 from app.leads.service import get_lead_for_update
 from app.models.accounts import Account, AccountSource, Contact
+from app.models.assignments import Assignment, ManagerType
+from app.models.auth import Role, User
+from app.models.handoff import PipelineEntry
 from app.models.leads import Lead, LeadStatus
 from app.territories import roundrobin
 
@@ -53,8 +65,10 @@ async def convert_lead(
         raise InvalidTransitionError(
             f"Only a QUALIFIED lead converts; this one is {lead.status.value}.", field="leadId"
         )
+    owner_id: int | None = None
     if existing_account_id is None:
         account = await _new_account(session, actor, lead)
+        owner_id = await _keep_owner(session, actor, lead, account)
     else:
         account = await _fill_account(session, actor, lead, existing_account_id)
     if enter_pipeline:
@@ -62,6 +76,7 @@ async def convert_lead(
     contact = await _contact(session, actor, lead, account.id)
     if apply_rules:
         await roundrobin.apply_rules(session, actor=actor, account_ids=[account.id])
+    moved = await move_to_account(session, lead_id=lead.id, account_id=account.id)
     lead.status = LeadStatus.CONVERTED
     lead.converted_at = func.now()
     lead.account_id = account.id
@@ -74,11 +89,15 @@ async def convert_lead(
         "status": LeadStatus.CONVERTED,
         "accountId": account.id,
         "contactId": lead.contact_id,
+        "ownerId": owner_id,
+        "movedActivities": moved,
     }
     data = {
         "id": events.global_id("Lead", lead.id),
         "accountId": events.global_id("Account", account.id),
         "contactId": events.global_id("Contact", lead.contact_id),
+        "ownerId": events.global_id("User", owner_id),
+        "movedActivities": moved,
     }
     kind, key = events.EventType.LEAD_CONVERTED, f"Lead:{lead.id}"
     await changes.record(
@@ -99,6 +118,37 @@ async def _new_account(session: AsyncSession, actor: Actor, lead: Lead) -> Accou
         source=lead.source or AccountSource.LEAD,
         **fields,
     )
+
+
+async def _keep_owner(
+    session: AsyncSession, actor: Actor, lead: Lead, account: Account
+) -> int | None:
+    """The lead's owner takes the new account (see the module's docstring); their id, or None
+    when the lead has no owner who may hold accounts (today's behaviour then)."""
+    owner = None if lead.owner_id is None else await session.get(User, lead.owner_id)
+    if owner is None or not owner.is_active or owner.role is Role.INTEGRATION:
+        return None
+    await session.execute(
+        update(PipelineEntry)
+        .where(PipelineEntry.account_id == account.id)
+        .values(owner_id=owner.id)
+    )
+    held = select(Assignment.id).where(
+        Assignment.account_id == account.id, Assignment.manager_type == ManagerType.SALES
+    )
+    if await session.scalar(held) is None:
+        defaults = await roundrobin.frequency_defaults(session)
+        await assignments.assign_account(
+            session,
+            actor=actor,
+            account_id=account.id,
+            user_id=owner.id,
+            manager_type=ManagerType.SALES,
+            contact_frequency_days=roundrobin.frequency_days(
+                defaults, ManagerType.SALES, account.classification
+            ),
+        )
+    return owner.id
 
 
 async def _fill_account(

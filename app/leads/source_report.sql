@@ -1,5 +1,6 @@
 -- Which sources pay: per lead source, leads created in [from, to), how many converted, how
--- fast, and the last 12 months' revenue of the accounts they became (each account once).
+-- fast, and the last 12 months' revenue of the accounts they became (each account once;
+-- voided events count for nothing).
 WITH window_leads AS (
     SELECT source, created_at, converted_at, account_id
     FROM leads
@@ -25,6 +26,7 @@ revenue AS (
     JOIN activities AS a ON a.account_id = c.account_id
     WHERE a.kind IN ('INVOICE', 'PARTS_PURCHASE', 'SERVICE_ORDER')
       AND a.amount IS NOT NULL
+      AND a.voided_at IS NULL
       AND a.occurred_at > now() - interval '12 months'
       AND a.occurred_at <= now()
     GROUP BY c.source

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Index,
     Numeric,
@@ -53,9 +54,21 @@ class Activity(IdMixin, TimestampMixin, Base):
         ),
         Index(None, "account_id", "occurred_at", "id"),
         Index(None, "occurred_at", "id"),
+        Index(
+            "ix_activities_lead_id_occurred_at_id",
+            "lead_id",
+            "occurred_at",
+            "id",
+            postgresql_where=text("lead_id IS NOT NULL"),
+        ),
+        # On an account or a lead (migration 0024); money only on an account (revenue).
+        CheckConstraint("account_id IS NOT NULL OR lead_id IS NOT NULL", name="account_or_lead"),
+        CheckConstraint("account_id IS NOT NULL OR amount IS NULL", name="amount_needs_account"),
     )
 
-    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    # None while the activity is on a lead that is not converted yet.
+    account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    lead_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("leads.id"))
     kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind, "activity_kind"))
     occurred_at: Mapped[datetime]
     user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))

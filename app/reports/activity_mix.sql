@@ -11,7 +11,7 @@ WITH per_account AS (
 )
 SELECT kind,
        sum(n)::int AS events,
-       count(*)::int,
+       count(account_id)::int,  -- a lead's activities (no account yet) are no account
        sum(n)::float8 / sum(sum(n)) OVER ()
 FROM per_account
 GROUP BY kind

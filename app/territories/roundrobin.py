@@ -26,13 +26,16 @@ from app.kit import changes
 from app.kit.actor import Actor
 from app.kit.changes import Audit
 from app.kit.sql import sql_file
-from app.models.accounts import Account
-from app.models.assignments import Assignment, ManagerType
+from app.models.accounts import Account, Classification
+from app.models.assignments import Assignment, ContactFrequencyDefault, ManagerType
 from app.models.auth import Role, User
 from app.models.leads import AssignmentRule, AssignmentRuleMember
 
-# When a rule names no frequency: the cadence a new assignment starts with.
+# When neither the rule nor the defaults per manager type and classification
+# (contact_frequency_defaults) name a frequency: the cadence a new assignment starts with.
 DEFAULT_CONTACT_FREQUENCY_DAYS = 30
+
+Defaults = dict[tuple[ManagerType, Classification], int]
 
 
 @dataclass(slots=True)
@@ -151,6 +154,28 @@ def _ids(ids: Sequence[int]) -> Any:
     return bindparam("ids", list(ids), type_=ARRAY(BigInteger))
 
 
+async def frequency_defaults(session: AsyncSession) -> Defaults:
+    table = ContactFrequencyDefault
+    rows = await session.execute(
+        select(table.manager_type, table.classification, table.contact_frequency_days)
+    )
+    return {(manager_type, cls): days for manager_type, cls, days in rows}
+
+
+def frequency_days(
+    defaults: Defaults,
+    manager_type: ManagerType,
+    classification: Classification | None,
+    named: int | None = None,
+) -> int:
+    """The frequency a rule-made assignment starts with: the rule's own, else the default
+    for the manager type and the account's classification, else 30 days."""
+    if named:
+        return named
+    found = defaults.get((manager_type, classification)) if classification else None
+    return found or DEFAULT_CONTACT_FREQUENCY_DAYS
+
+
 async def _held_counts(session: AsyncSession, user_ids: set[int]) -> dict[int, int]:
     query = (
         select(Assignment.user_id, func.count(func.distinct(Assignment.account_id)))
@@ -197,6 +222,7 @@ async def apply_rules(
         )
     )
     taken = {(a, t) for a, t in existing}
+    defaults = await frequency_defaults(session)
     holders: dict[int, set[int]] = {}
     new_rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
@@ -224,8 +250,12 @@ async def apply_rules(
                     "account_id": account.id,
                     "user_id": member.user_id,
                     "manager_type": manager_type,
-                    "contact_frequency_days": rule.row.contact_frequency_days
-                    or DEFAULT_CONTACT_FREQUENCY_DAYS,
+                    "contact_frequency_days": frequency_days(
+                        defaults,
+                        manager_type,
+                        account.classification,
+                        rule.row.contact_frequency_days,
+                    ),
                     "started_at": now,
                     "rule_id": rule.row.id,
                 }
