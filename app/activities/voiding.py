@@ -135,6 +135,7 @@ async def _record(session: AsyncSession, actor: Actor, found: Activity, reason: 
     data = {
         "id": events.global_id("Activity", found.id),
         "accountId": events.global_id("Account", found.account_id),
+        "leadId": events.global_id("Lead", found.lead_id),
         "kind": found.kind.value,
         "source": found.source,
         "externalId": found.external_id,
@@ -142,11 +143,13 @@ async def _record(session: AsyncSession, actor: Actor, found: Activity, reason: 
         "voidReason": reason,
         "voidedById": events.global_id("User", actor.user_id),
     }
+    # An activity on a lead not yet converted has no account: its events are the lead's.
+    key = None if found.account_id is not None else f"Lead:{found.lead_id}"
     await changes.record(
         session,
         actor=actor,
         audit=Audit("activity.void", "Activity", found.id, delta),
-        events=Event(EventType.ACTIVITY_VOIDED, data, account_id=found.account_id),
+        events=Event(EventType.ACTIVITY_VOIDED, data, account_id=found.account_id, object_key=key),
     )
 
 

@@ -217,3 +217,19 @@ async def test_a_changed_repeat_conflicts_and_a_rep_logs_only_as_themselves(api:
         [("FORBIDDEN", "userId")],
     ]
     assert list(await api.session.scalars(select(Activity.summary))) == ["Spoke to Jane"]
+
+
+async def test_voiding_a_lead_activity_is_announced_on_the_lead(api: Api) -> None:
+    rep, manager = await api.caller(Role.REP), await api.caller(Role.MANAGER)
+    lead_id = await _lead(api, rep)
+    logged = await _log(api, rep, lead_id, "CALL_OUTBOUND", noon(2))
+    void = "mutation($i: VoidActivityInput!) { voidActivity(input: $i) { errors { code } } }"
+    input = {"id": logged["activity"]["id"], "reason": "wrong lead"}
+
+    data = await api.data(void, {"i": input}, caller=manager)
+
+    assert data["voidActivity"]["errors"] == []
+    query = select(OutboxEvent).where(OutboxEvent.type == "activity.voided")
+    (event,) = await api.session.scalars(query)
+    assert (event.object_key, event.account_id) == (f"Lead:{decode_id(lead_id, 'Lead')}", None)
+    assert (event.data["leadId"], event.data["accountId"]) == (lead_id, None)
