@@ -1,8 +1,8 @@
 """The change events: written to the outbox in the transaction of the change.
 
-The outbox's insert trigger (migration 0010) queues a delivery per subscribed webhook and
-NOTIFYs the new ids, which PostgreSQL sends only when the transaction commits: a change
-that rolls back is neither delivered nor heard by a subscription.
+The outbox's insert trigger (migrations 0010, 0028) queues a delivery per subscribed webhook;
+app.fanout polls the outbox for subscriptions. Both see a row only once its transaction
+commits: a change that rolls back is neither delivered nor heard by a subscription.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ sampler, batch sizes, resource attributes) from the environment itself. Spans: o
 request continuing the caller's `traceparent` (the ASGI middleware, added by create_app),
 one per GraphQL operation (`operation_span`: name, cost, compiled or not; no per-field hook,
 which would turn the fast paths off), one per SQL statement (asyncpg, so the compiled
-reads' raw statements too), and one per outgoing HTTP request such as a webhook delivery
-(httpx, which passes `traceparent` on). Off, nothing is imported, wrapped or added.
+reads' raw statements too), and one per webhook delivery (app/webhooks/client.py) and per other
+outgoing httpx request, each passing `traceparent` on. Off, nothing is imported, wrapped or added.
 """
 
 from __future__ import annotations
@@ -60,15 +60,6 @@ def setup(env: Mapping[str, str] | None = None) -> bool:
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _state["enabled"] = True
     return True
-
-
-def instrument_client(client: Any) -> None:
-    """An httpx client on a transport of its own (the webhook worker's, which connects only
-    to checked addresses): `instrument()` patches httpx's own transports, not this one."""
-    if _state["enabled"]:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-
-        HTTPXClientInstrumentor.instrument_client(client)
 
 
 def _sql_in_traces_only(sampler: Any) -> Any:

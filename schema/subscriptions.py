@@ -1,4 +1,4 @@
-"""graphql-transport-ws subscriptions, fed by the outbox through LISTEN/NOTIFY (app.fanout).
+"""graphql-transport-ws subscriptions, fed by the outbox, which app.fanout polls.
 
 Each message is resolved like a query of its own: a fresh session and fresh DataLoaders,
 the token checked again (a revoked token's connection is closed), the role rules of every

@@ -84,7 +84,7 @@ async def _open(stack: contextlib.AsyncExitStack, setup: Setup) -> State:
     cursor.use_key(await keys.cursor_key(engine, settings.cursor_key))
     reports = await _reports(stack, settings)
     await stack.enter_async_context(imports.running(engine, setup.url, settings))
-    hub = Hub(asyncpg_dsn(settings.direct_url or setup.url))  # LISTENs: needs a session
+    hub = Hub(asyncpg_dsn(settings.direct_url or setup.url))  # one connection of its own, polling
     stack.push_async_callback(hub.stop)
     graphql = GraphQLEndpoint(
         setup.schema,
