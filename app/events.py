@@ -66,6 +66,9 @@ class EventType(StrEnum):
     IMPORT_STARTED = "import.started"
     # Reminders of the tasks feature (the tasks issue) as they fall due.
     TASK_DUE = "task.due"
+    # Teams and the record visibility (issue 21, part V).
+    TEAM_DEFINED = "team.defined"
+    RECORD_VISIBILITY_CHANGED = "record_visibility.changed"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:

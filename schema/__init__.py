@@ -28,6 +28,7 @@ from schema import (
     planning,
     reports,
     subscriptions,
+    teams,
     territories,
     tokens,
     upsert,
@@ -62,6 +63,7 @@ Query = merge_types(
         events.Query,
         leads.Query,
         territories.Query,
+        teams.Query,
     ),
 )
 Mutation = merge_types(
@@ -83,6 +85,7 @@ Mutation = merge_types(
         upsert.Mutation,
         contact_upsert.Mutation,
         webhooks.Mutation,
+        teams.Mutation,
     ),
 )
 

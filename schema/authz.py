@@ -112,6 +112,11 @@ POLICY: dict[str, Rule] = {
     "event.read": Rule(frozenset({Role.ADMIN, Role.INTEGRATION})),
     "contact.upsert": Rule(frozenset({Role.ADMIN, Role.MANAGER, Role.INTEGRATION})),
     "activity.void_any": Rule(MANAGERS),
+    # teams (issue 21): managers read every team, a REP the teams they are in
+    "team.read": Rule(STAFF),
+    "team.read_all": Rule(MANAGERS),
+    "team.define": Rule(ADMINS),
+    "visibility.set": Rule(ADMINS),
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

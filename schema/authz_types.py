@@ -142,4 +142,8 @@ TYPE_RULES: dict[str, str] = {
     "EventEdge": "event.read",
     "EventConnection": "event.read",
     "UpsertContactsPayload": "payload",
+    # teams (issue 21)
+    "Team": "team.read",
+    "TeamPayload": "payload",
+    "RecordVisibilityPayload": "payload",
 }

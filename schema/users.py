@@ -21,10 +21,11 @@ from schema.relay import (
     register_node,
     to_global_id,
 )
+from schema.teams import UserTeamFields
 
 
 @strawberry.type
-class User(UserCadenceFields, Node):
+class User(UserCadenceFields, UserTeamFields, Node):
     email: str
     name: str
     role: Role
