@@ -11,7 +11,7 @@ from app.accounts import lifecycle, merge, service
 from app.accounts.search import search_query
 from app.kit.pagination import count, keyset_page
 from app.models.accounts import Contact as ContactRow
-from schema import permissions
+from schema import permissions, visibility
 from schema.accounts import Account, AccountPayload, Contact, ContactPayload
 from schema.context import Info
 from schema.enums import BuyingRole
@@ -114,6 +114,7 @@ class Query:
     ) -> Connection[Contact]:
         args = page_args(info, first, after)
         query = filter.to_query() if filter else contacts_query()
+        query = await visibility.scoped(info.context, query, ContactRow.account_id)
         async with info.context.db() as session:
             page = await keyset_page(
                 session,

@@ -11,7 +11,7 @@ from app.activities import ingest, rules, service, voiding
 from app.errors import AppError
 from app.kit.pagination import count, keyset_page
 from app.models import activities as models
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Context, Info
 from schema.engine.inputs import build_input_with, input_fields
 from schema.enums import ActivityKind, ManagerType
@@ -318,6 +318,7 @@ class Query:
     ) -> Connection[Activity]:
         args = page_args(info, first, after)
         query = voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter())
+        query = await visibility.scoped(info.context, query, models.Activity.account_id)
         async with info.context.db() as session:
             page = await keyset_page(
                 session, query, order=voiding.ACTIVITY_ORDER, args=args, descending=True

@@ -13,7 +13,7 @@ from app.assignments import bulk, service
 from app.kit.pagination import count, keyset_page
 from app.models import assignments as models
 from app.models.assignments import BalanceStatus, BulkMode
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Context, Info
 from schema.enums import CadenceStatus, ManagerType
 from schema.errors import UserError
@@ -248,6 +248,7 @@ class Query:
         query = service.assignments_query(
             filter.to_args() if filter else service.AssignmentFilter(), now
         )
+        query = await visibility.scoped(info.context, query, models.Assignment.account_id)
         async with info.context.db() as session:
             page = await keyset_page(session, query, order=service.ASSIGNMENT_ORDER, args=args)
 

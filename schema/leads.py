@@ -14,7 +14,7 @@ from app.kit.pagination import count, keyset_page
 from app.leads import conversion, reports, service
 from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
-from schema import permissions
+from schema import permissions, visibility
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
 from schema.context import Context, Info
 from schema.enums import AccountSource
@@ -220,6 +220,7 @@ class Query:
     ) -> Connection[Lead]:
         args = page_args(info, first, after)
         query = service.leads_query(filter.to_args() if filter else service.LeadFilter())
+        query = await visibility.scoped_leads(info.context, query)
         async with info.context.db() as session:
             page = await keyset_page(
                 session, query, order=service.LEAD_ORDER, args=args, whole_row=True

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from app.accounts import read, service
 from app.models import accounts as models
 from app.planning import revenue
+from schema import visibility
 from schema.activities import AccountActivityFields
 from schema.cadence import AccountCadenceFields
 from schema.context import Context, Info
@@ -162,13 +163,17 @@ class Account(
 async def load_account(context: Context, pk: int | None) -> Account | None:
     if pk is None:
         return None
+    if not await visibility.shows_account(context, pk):
+        return None
     row = await context.loader(service.accounts_by_id).load(pk)
     return None if row is None else Account.from_model(row)
 
 
 async def load_contact(context: Context, pk: int) -> Contact | None:
     row = await context.loader(service.contacts_by_id).load(pk)
-    return None if row is None else Contact.from_model(row)
+    if row is None or not await visibility.shows_account(context, row.account_id):
+        return None
+    return Contact.from_model(row)
 
 
 register_node("Account", "account.read", load_account)
