@@ -29,6 +29,15 @@ async def of(context: Context) -> RecordVisibility:
     return context.visibility
 
 
+async def seen(context: Context) -> visibility.Seen | None:
+    """(the REP's user id, the visibility) when it restricts what the caller reads, else None
+    (a key part of the DataLoaders whose batches apply it)."""
+    current = await of(context)
+    if visibility.readers(context.actor, current) is None:
+        return None
+    return (context.viewer_id, current)
+
+
 async def account_clause(context: Context) -> ColumnElement[bool] | None:
     """A condition keeping the Account rows the caller reads; None when all are."""
     return visibility.account_clause(context.actor, await of(context))

@@ -65,6 +65,15 @@ def account_clause(actor: Actor, visibility: RecordVisibility) -> ColumnElement[
     return None if users is None else Account.id.in_(held_by(users))
 
 
+Seen = tuple[int, RecordVisibility]  # a REP's user id, and a visibility other than ALL
+
+
+def seen_clause(column: Any, seen: Seen) -> ColumnElement[bool]:
+    """A condition on an account id column keeping what the REP of `seen` reads."""
+    result: ColumnElement[bool] = column.in_(held_by(readers_of(*seen)))
+    return result
+
+
 def account_id_clause(
     column: Any, actor: Actor, visibility: RecordVisibility
 ) -> ColumnElement[bool] | None:

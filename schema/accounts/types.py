@@ -156,7 +156,12 @@ class Account(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Account]:
         args = page_args(info, first, after)
-        page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
+        seen = await visibility.seen(info.context)
+        if seen is None:
+            page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
+        else:
+            key = (self.pk, args, seen)
+            page, total = await info.context.loader(service.seen_branch_pages).load(key)
         return list_connection(page, Account.from_model, total)
 
 
