@@ -20,6 +20,6 @@ class Query:
         if not permissions.type_allowed(info.context, type_name):
             raise permissions.forbidden()
         loaded = await load(info.context, pk)
-        if loaded is None or not await visibility.shows_row(info.context, type_name, loaded):
+        if loaded is None or not await visibility.shows_row(info.context, type_name, pk, loaded):
             return None
         return loaded

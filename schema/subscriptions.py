@@ -107,8 +107,9 @@ async def _stream(
                 context.session = session
                 context._loaders.clear()
                 context.visibility = None  # read again: an ADMIN may have changed it
-                found = await load(context, pk_of(change.data["id"]))
-                if found is not None and await visibility.shows_row(context, type_name, found):
+                pk = pk_of(change.data["id"])
+                found = await load(context, pk)
+                if found is not None and await visibility.shows_row(context, type_name, pk, found):
                     # The message is resolved with this session before the loop resumes.
                     yield found
 

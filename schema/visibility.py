@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select
 
 from app.models.teams import RecordVisibility
 from app.teams import visibility
+from schema.authz import ROW_SCOPE
 from schema.context import Context
 
 Q = TypeVar("Q", bound=Select[Any])
@@ -83,12 +84,18 @@ async def scoped_leads(context: Context, query: Q) -> Q:
     return query if clause is None else query.where(clause)
 
 
-async def shows_row(context: Context, type_name: str, loaded: Any) -> bool:
-    """Whether the caller reads a loaded object: a row follows its account, a lead its owner."""
+async def shows_row(context: Context, type_name: str, pk: int, loaded: Any) -> bool:
+    """Whether the caller reads a loaded object: a row follows its account, a lead its owner.
+    The account is the object's own `account_pk` (or its row's), else the rule table's row
+    scope (plan goals, action items, white space)."""
     if type_name == "Lead":
         return await shows_owner(context, loaded.owner_pk)
     account_pk = getattr(loaded, "account_pk", None)
     row = getattr(loaded, "row", None)
     if account_pk is None and row is not None:
         account_pk = getattr(row, "account_id", None)
+    scope = ROW_SCOPE.get(type_name)
+    if account_pk is None and scope is not None and await of(context) is not RecordVisibility.ALL:
+        async with context.db() as session:
+            account_pk = await scope(session, pk, "id")
     return await shows_account(context, account_pk)
