@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select
 
 from app.models.teams import RecordVisibility
 from app.teams import visibility
-from schema.authz import ROW_SCOPE
+from schema.authz import POLICY, ROW_SCOPE
 from schema.context import Context
 
 Q = TypeVar("Q", bound=Select[Any])
@@ -22,7 +22,7 @@ Q = TypeVar("Q", bound=Select[Any])
 async def of(context: Context) -> RecordVisibility:
     """The company's setting, read at most once per request (never under the session's lock:
     call it before taking `context.db()`)."""
-    if context.actor.may(visibility.READ_ALL):
+    if context.role in POLICY[visibility.READ_ALL].roles:
         return RecordVisibility.ALL
     if context.visibility is None:
         async with context.db() as session:
@@ -34,9 +34,7 @@ async def seen(context: Context) -> visibility.Seen | None:
     """(the REP's user id, the visibility) when it restricts what the caller reads, else None
     (a key part of the DataLoaders whose batches apply it)."""
     current = await of(context)
-    if visibility.readers(context.actor, current) is None:
-        return None
-    return (context.viewer_id, current)
+    return None if current is RecordVisibility.ALL else (context.viewer_id, current)
 
 
 async def account_clause(context: Context) -> ColumnElement[bool] | None:
@@ -59,7 +57,7 @@ async def shows_account(context: Context, pk: int | None) -> bool:
     if pk is None:
         return True
     seen = await of(context)
-    if visibility.readers(context.actor, seen) is None:
+    if seen is RecordVisibility.ALL:
         return True
     return await context.loader(visibility.visible_among).load((pk, context.viewer_id, seen))
 
@@ -67,7 +65,7 @@ async def shows_account(context: Context, pk: int | None) -> bool:
 async def shows_owner(context: Context, owner_pk: int | None) -> bool:
     """Whether the caller reads the rows (leads) of the user `owner_pk`."""
     seen = await of(context)
-    if visibility.readers(context.actor, seen) is None:
+    if seen is RecordVisibility.ALL:
         return True
     return await context.loader(visibility.reads_user).load((owner_pk, context.viewer_id, seen))
 
