@@ -78,7 +78,7 @@ async def _checked(
         checks.fail("memberIds", f"A team has at most {MAX_MEMBERS} members.")
     checks.raise_if_any()
     assert clean is not None
-    roles = dict((await session.execute(_roles_of({lead_id, *member_ids}))).tuples().all())
+    roles = {pk: role for pk, role in await session.execute(_roles_of({lead_id, *member_ids}))}
     if lead_id not in roles:
         checks.add(NotFoundError("No user with this id.", field="leadId"))
     elif roles[lead_id] is not Role.MANAGER:
@@ -140,7 +140,7 @@ async def members_by_team(session: AsyncSession, ids: Sequence[int]) -> list[lis
         .order_by(User.name, User.id)
     )
     found: dict[int, list[User]] = {i: [] for i in ids}
-    for team_id, user in (await session.execute(query)).tuples():
+    for team_id, user in await session.execute(query):
         found[team_id].append(user)
     return [found[i] for i in ids]
 
@@ -153,7 +153,7 @@ async def teams_by_user(session: AsyncSession, ids: Sequence[int]) -> list[list[
         .order_by(Team.name, Team.id)
     )
     found: dict[int, list[Team]] = {i: [] for i in ids}
-    for user_id, team in (await session.execute(query)).tuples():
+    for user_id, team in await session.execute(query):
         found[user_id].append(team)
     return [found[i] for i in ids]
 
