@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.events import pk_of
 from app.models.audit import AuditEntry
 from app.models.teams import OrgSetting, RecordVisibility, Team
 from app.models.webhooks import OutboxEvent
@@ -64,7 +65,8 @@ async def define(api: Api, caller: Caller, **input: Any) -> dict[str, Any]:
 
 async def written(api: Api, model: Any) -> int:
     api.session.expire_all()
-    return int(await api.session.scalar(select(func.count()).select_from(model)))
+    found = await api.session.scalar(select(func.count()).select_from(model))
+    return int(found or 0)
 
 
 async def test_define_team_creates_then_replaces_a_team(api: Api, town: Town) -> None:
@@ -90,15 +92,9 @@ async def test_define_team_creates_then_replaces_a_team(api: Api, town: Town) ->
     # two from the town's North and South, then this test's two
     assert list(actions) == ["team.create", "team.create", "team.create", "team.update"]
     types = await api.session.scalars(
-        select(OutboxEvent.type).where(OutboxEvent.object_key == f"Team:{_pk(team['id'])}")
+        select(OutboxEvent.type).where(OutboxEvent.object_key == f"Team:{pk_of(team['id'])}")
     )
     assert list(types) == ["team.defined", "team.defined"]
-
-
-def _pk(global_id: str) -> int:
-    import base64
-
-    return int(base64.b64decode(global_id).decode().split(":")[1])
 
 
 async def test_define_team_refuses_a_lead_who_is_no_manager(api: Api, town: Town) -> None:
