@@ -69,6 +69,9 @@ class EventType(StrEnum):
     TASK_CREATED = "task.created"
     TASK_COMPLETED = "task.completed"
     TASK_CANCELLED = "task.cancelled"
+    # Teams and the record visibility (issue 21, part V).
+    TEAM_DEFINED = "team.defined"
+    RECORD_VISIBILITY_CHANGED = "record_visibility.changed"
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:

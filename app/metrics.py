@@ -57,7 +57,8 @@ COMPILED = Counter(
     "accountflow_compiled_reads",
     "Queries the compiled read path answered (compiled) or left to strawberry, and why:"
     " not_compilable (a field or argument without SQL, or the role may not read it),"
-    " refused (an argument strawberry answers with an error), error (the statement failed).",
+    " refused (an argument strawberry answers with an error), error (the statement failed),"
+    " visibility (a REP under TEAM or OWN record visibility).",
     ["outcome"],
     registry=REGISTRY,
 )

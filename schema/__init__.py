@@ -30,6 +30,7 @@ from schema import (
     subscriptions,
     suggestions,
     tasks,
+    teams,
     territories,
     tokens,
     upsert,
@@ -66,6 +67,7 @@ Query = merge_types(
         territories.Query,
         suggestions.Query,
         tasks.Query,
+        teams.Query,
     ),
 )
 Mutation = merge_types(
@@ -88,6 +90,7 @@ Mutation = merge_types(
         contact_upsert.Mutation,
         webhooks.Mutation,
         tasks.Mutation,
+        teams.Mutation,
     ),
 )
 

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from app.accounts import lifecycle, merge, read, service
 from app.accounts.search import search_query
 from app.models.accounts import Contact as ContactRow
-from schema import permissions
+from schema import permissions, visibility
 from schema.accounts import Account, AccountPayload, Contact, ContactPayload
 from schema.context import Info
 from schema.enums import BuyingRole
@@ -115,9 +115,10 @@ class Query:
         before: str | None = None,
         order_by: ContactOrder | None = None,
     ) -> Connection[Contact]:
+        query = filter.to_query() if filter else contacts_query()
         return await ordered_connection(
             info,
-            filter.to_query() if filter else contacts_query(),
+            await visibility.scoped(info.context, query, ContactRow.account_id),
             orders=read.CONTACT_ORDERS,
             order_by=order_by,
             pages=(first, after, last, before),

@@ -11,7 +11,7 @@ from app.activities import ingest, rules, service, voiding
 from app.errors import AppError
 from app.leads import activities as lead_activities
 from app.models import activities as models
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Context, Info
 from schema.engine.inputs import build_input_with, input_fields
 from schema.enums import ActivityKind, ManagerType
@@ -334,9 +334,10 @@ class Query:
         before: str | None = None,
         order_by: ActivityOrder | None = None,
     ) -> Connection[Activity]:
+        query = voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter())
         return await ordered_connection(
             info,
-            voiding.activities_query(filter.to_args() if filter else voiding.ActivityFilter()),
+            await visibility.scoped(info.context, query, models.Activity.account_id),
             orders=voiding.ACTIVITY_ORDERS,
             order_by=order_by,
             pages=(first, after, last, before),

@@ -125,6 +125,11 @@ POLICY: dict[str, Rule] = {
     "task.read_any": Rule(MANAGERS),
     # User.figures: one's own, or anyone's for managers
     "figures.read_any": Rule(MANAGERS),
+    # teams (issue 21): managers read every team, a REP the teams they are in
+    "team.read": Rule(STAFF),
+    "team.read_all": Rule(MANAGERS),
+    "team.define": Rule(ADMINS),
+    "visibility.set": Rule(ADMINS),
 }
 
 # Overrides for one field ("Type.field"), checked instead of the type's rule.

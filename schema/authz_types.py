@@ -152,4 +152,8 @@ TYPE_RULES: dict[str, str] = {
     "TaskEdge": "task.read",
     "TaskPayload": "payload",
     "UserFigures": "user.read",
+    # teams (issue 21)
+    "Team": "team.read",
+    "TeamPayload": "payload",
+    "RecordVisibilityPayload": "payload",
 }

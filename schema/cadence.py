@@ -12,7 +12,7 @@ from app.activities import cadence
 from app.assignments import bulk, service
 from app.models import assignments as models
 from app.models.assignments import BalanceStatus, BulkMode
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Context, Info
 from schema.enums import CadenceStatus, ManagerType
 from schema.errors import UserError
@@ -250,7 +250,7 @@ class Query:
         )
         return await ordered_connection(
             info,
-            query,
+            await visibility.scoped(info.context, query, models.Assignment.account_id),
             orders=service.ASSIGNMENT_ORDERS,
             order_by=order_by,
             pages=(first, after, last, before),

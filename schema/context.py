@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from app.kit.actor import Actor
 from app.models.auth import Role, User
+from app.models.teams import RecordVisibility
 from app.replica import ReportDatabase
 from app.settings import Settings
 from schema.authz import grants
@@ -36,6 +37,8 @@ class Context:
     # The request's instant: every time-dependent field (cadence status, seconds in stage)
     # of one answer is computed against it, on both read paths.
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The company's record visibility, read once per request by schema.visibility.
+    visibility: RecordVisibility | None = None
     # Run once the mutation's transaction has committed (e.g. start an import job).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from app.activities import service as activities
 from app.leads import conversion, reports, service
 from app.models.leads import Lead as LeadModel
 from app.models.leads import LeadStatus
-from schema import permissions
+from schema import permissions, visibility
 from schema.accounts import Account, Address, AddressInput, Contact, load_account
 from schema.activities import Activity
 from schema.context import Context, Info
@@ -237,9 +237,10 @@ class Query:
         before: str | None = None,
         order_by: LeadOrder | None = None,
     ) -> Connection[Lead]:
+        query = service.leads_query(filter.to_args() if filter else service.LeadFilter())
         return await ordered_connection(
             info,
-            service.leads_query(filter.to_args() if filter else service.LeadFilter()),
+            await visibility.scoped_leads(info.context, query),
             orders=service.LEAD_ORDERS,
             order_by=order_by,
             pages=(first, after, last, before),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Info
 from schema.relay import NODE_LOADERS, Node, from_global_id
 
@@ -19,4 +19,7 @@ class Query:
         _, load = found
         if not permissions.type_allowed(info.context, type_name):
             raise permissions.forbidden()
-        return await load(info.context, pk)
+        loaded = await load(info.context, pk)
+        if loaded is None or not await visibility.shows_row(info.context, type_name, pk, loaded):
+            return None
+        return loaded

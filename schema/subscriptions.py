@@ -24,7 +24,7 @@ from app.auth.tokens import Principal
 from app.errors import AppError
 from app.events import EventType, pk_of
 from app.fanout import Change, Hub, Subscriber
-from schema import permissions
+from schema import permissions, visibility
 from schema.activities import Activity, load_activity
 from schema.cadence import Assignment, load_assignment
 from schema.context import Context, Info
@@ -87,6 +87,7 @@ async def _stream(
     types: frozenset[str],
     keep: Callable[[Change], bool],
     load: Callable[[Context, int], Awaitable[T | None]],
+    type_name: str,
 ) -> AsyncIterator[T]:
     checked = time.monotonic()
     listening = live.hub.subscribe(types, queue_size=live.queue_size, on_overflow=live.slow)
@@ -108,8 +109,10 @@ async def _stream(
                 context.session = session
                 context.now = datetime.now(UTC)  # each message is answered as of its own time
                 context._loaders.clear()
-                found = await load(context, pk_of(change.data["id"]))
-                if found is not None:
+                context.visibility = None  # read again: an ADMIN may have changed it
+                pk = pk_of(change.data["id"])
+                found = await load(context, pk)
+                if found is not None and await visibility.shows_row(context, type_name, pk, found):
                     # The message is resolved with this session before the loop resumes.
                     yield found
 
@@ -145,7 +148,7 @@ class Subscription:
         context, live = _live(info, action)
         keep = _data_is("pipeline", pipeline or "default")
         types = frozenset({EventType.STAGE_CHANGED.value})
-        async for found in _stream(context, live, action, types, keep, load_event):
+        async for found in _stream(context, live, action, types, keep, load_event, "StageEvent"):
             yield found
 
     @strawberry.subscription(description="Handoffs to the viewer, as they are requested.")
@@ -154,7 +157,7 @@ class Subscription:
         context, live = _live(info, action)
         keep = _data_is("toOwnerId", to_global_id("User", context.viewer.id))
         types = frozenset({EventType.HANDOFF_REQUESTED.value})
-        async for found in _stream(context, live, action, types, keep, load_event):
+        async for found in _stream(context, live, action, types, keep, load_event, "StageEvent"):
             yield found
 
     @strawberry.subscription(
@@ -168,7 +171,9 @@ class Subscription:
         user_pk = _pk(user_id, "User", field="userId") or context.viewer.id
         keep = _data_is("userId", to_global_id("User", user_pk))
         types = frozenset({EventType.ASSIGNMENT_CHANGED.value, EventType.CADENCE_OVERDUE.value})
-        async for found in _stream(context, live, action, types, keep, load_assignment):
+        async for found in _stream(
+            context, live, action, types, keep, load_assignment, "Assignment"
+        ):
             yield found
 
     @strawberry.subscription(description="Logged activities, of one account or all.")
@@ -180,7 +185,7 @@ class Subscription:
         _pk(account_id, "Account", field="accountId")
         keep = _data_is("accountId", account_id)
         types = frozenset({EventType.ACTIVITY_LOGGED.value})
-        async for found in _stream(context, live, action, types, keep, load_activity):
+        async for found in _stream(context, live, action, types, keep, load_activity, "Activity"):
             yield found
 
     @strawberry.subscription(

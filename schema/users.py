@@ -23,6 +23,7 @@ from schema.relay import (
     register_node,
     to_global_id,
 )
+from schema.teams import UserTeamFields
 
 
 @strawberry.type(description="A user's own figures as of now (app/tasks/figures.py).")
@@ -41,7 +42,7 @@ class UserFigures:
 
 
 @strawberry.type
-class User(UserCadenceFields, Node):
+class User(UserCadenceFields, UserTeamFields, Node):
     email: str
     name: str
     role: Role

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select
+from sqlalchemy import ColumnElement, Row, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
@@ -24,6 +24,7 @@ from app.kit.changes import Audit
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.kit.validation import Checks
 from app.models.accounts import Account, BuyingRole, Contact
+from app.teams.visibility import Seen, seen_clause
 from app.territories import roundrobin as territories
 
 UNSET = versioned.UNSET
@@ -331,7 +332,7 @@ contacts_by_id = rows_by_id(Contact)
 
 
 async def branch_pages(
-    session: AsyncSession, keys: Sequence[tuple[int, PageArgs]]
+    session: AsyncSession, keys: Sequence[tuple[int, PageArgs]], *where: ColumnElement[bool]
 ) -> list[tuple[Page[Account], int]]:
     return await partitioned_pages(
         session,
@@ -339,5 +340,13 @@ async def branch_pages(
         partition="parent_id",
         order=("name", "id"),
         keys=keys,
-        where=[Account.archived_at.is_(None)],
+        where=[Account.archived_at.is_(None), *where],
     )
+
+
+async def seen_branch_pages(
+    session: AsyncSession, keys: Sequence[tuple[int, PageArgs, Seen]]
+) -> list[tuple[Page[Account], int]]:
+    """branch_pages of a REP under TEAM or OWN record visibility: the branches they read."""
+    shown = seen_clause(Account.id, keys[0][2])
+    return await branch_pages(session, [(pk, args) for pk, args, _ in keys], shown)

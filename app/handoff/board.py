@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.handoff.service import get_pipeline
 from app.kit.pagination import Page, PageArgs, partitioned_pages
 from app.models.handoff import Pipeline, PipelineEntry
+from app.teams.visibility import Seen, seen_clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +24,12 @@ class Column:
     median_seconds_in_stage: float | None
 
 
-async def board(session: AsyncSession, pipeline_key: str, now: datetime) -> list[Column]:
+async def board(
+    session: AsyncSession, pipeline_key: str, now: datetime, seen: Seen | None = None
+) -> list[Column]:
     """Every stage of the pipeline in its order, with its current entries' count and median
-    time in stage at `now` (one statement besides the pipeline's row)."""
+    time in stage at `now` (one statement besides the pipeline's row); of the entries a REP
+    reads when the record visibility restricts them (`seen`)."""
     pipeline: Pipeline = await get_pipeline(session, pipeline_key)
     at = bindparam("now", now, type_=DateTime(timezone=True))
     seconds = func.extract("epoch", at - PipelineEntry.entered_at)
@@ -38,6 +42,8 @@ async def board(session: AsyncSession, pipeline_key: str, now: datetime) -> list
         .where(PipelineEntry.pipeline_id == pipeline.id)
         .group_by(PipelineEntry.stage)
     )
+    if seen is not None:
+        query = query.where(seen_clause(PipelineEntry.account_id, seen))
     found = {stage: (int(n), median) for stage, n, median in await session.execute(query)}
     columns = []
     for stage in pipeline.stages:
@@ -47,8 +53,16 @@ async def board(session: AsyncSession, pipeline_key: str, now: datetime) -> list
     return columns
 
 
+async def seen_entry_pages(
+    session: AsyncSession, keys: Sequence[tuple[int, str, PageArgs, Seen]]
+) -> list[tuple[Page[PipelineEntry], int]]:
+    """entry_pages of a REP under TEAM or OWN record visibility: the entries they read."""
+    shown = seen_clause(PipelineEntry.account_id, keys[0][3])
+    return await entry_pages(session, [(p, stage, args) for p, stage, args, _ in keys], shown)
+
+
 async def entry_pages(
-    session: AsyncSession, keys: Sequence[tuple[int, str, PageArgs]]
+    session: AsyncSession, keys: Sequence[tuple[int, str, PageArgs]], *where: Any
 ) -> list[tuple[Page[PipelineEntry], int]]:
     """A page of each (pipeline, stage), longest waiting first, in one statement per pipeline."""
     found: dict[tuple[int, str, PageArgs], tuple[Page[PipelineEntry], int]] = {}
@@ -60,7 +74,7 @@ async def entry_pages(
             partition="stage",
             order=("entered_at", "id"),
             keys=cast(Any, wanted),
-            where=[PipelineEntry.pipeline_id == pipeline_id],
+            where=[PipelineEntry.pipeline_id == pipeline_id, *where],
         )
         for (stage, args), page in zip(wanted, pages, strict=True):
             found[(pipeline_id, stage, args)] = page

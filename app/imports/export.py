@@ -33,6 +33,7 @@ from app.imports.assignments import AssignmentImporter
 from app.imports.contacts import ContactImporter
 from app.imports.export_filters import FilterValues
 from app.imports.leads import LeadImporter
+from app.kit.actor import Actor
 from app.kit.csv_cells import neutralised
 from app.leads.service import LeadFilter, leads_query
 from app.models.accounts import Account, AccountSource, Contact
@@ -40,6 +41,8 @@ from app.models.activities import Activity, ActivityKind
 from app.models.assignments import Assignment, ManagerType
 from app.models.imports import ImportKind
 from app.models.leads import Lead, LeadStatus
+from app.models.teams import RecordVisibility
+from app.teams import visibility as teams
 
 PAGE_ROWS = 2000
 Rows = Select[*tuple[Any, ...]]
@@ -202,25 +205,41 @@ class ExportRows:
 
 
 def export_query(
-    kind: ImportKind, filter: dict[str, Any] | None, *, raw_cells: bool = False
+    kind: ImportKind,
+    filter: dict[str, Any] | None,
+    *,
+    raw_cells: bool = False,
+    actor: Actor | None = None,
+    visibility: RecordVisibility = RecordVisibility.ALL,
 ) -> ExportRows:
     """Checked before streaming starts, so a bad filter is a 400, not a broken download.
 
     Every cell is made text by PostgreSQL (ids as the API's global ids, null as empty, a
     text a spreadsheet would run as a formula quoted unless `raw_cells`: app.kit.csv_cells),
     so Python only hands rows to the csv writer: converting 1.6 million cells one by one in
-    Python was most of an export's time.
+    Python was most of an export's time. A caller the record visibility applies to (`actor`)
+    gets the rows it reads through GraphQL.
     """
     if filter is not None and not isinstance(filter, dict):
         raise InvalidInputError("The filter is a JSON object.", field="filter")
     spec = EXPORTS[kind]
     query = spec.query(filter or {})
+    scope = None if actor is None else _scope(kind, actor, visibility)
+    if scope is not None:
+        query = query.where(scope)
     key = query.selected_columns[0]  # every export's id, which it is ordered by
     cells = [
         _cell(column, spec.ids.get(name), guard=not raw_cells)
         for column, name in zip(query.selected_columns, spec.columns, strict=True)
     ]
     return ExportRows(query.with_only_columns(*cells, key, maintain_column_froms=True), key)
+
+
+def _scope(kind: ImportKind, actor: Actor, visibility: RecordVisibility) -> Any:
+    """Leads follow their owner; every other export's rows join their account."""
+    if kind is ImportKind.LEADS:
+        return teams.lead_clause(actor, visibility)
+    return teams.account_clause(actor, visibility)
 
 
 # Types whose text never starts like a formula (a negative number stays a number).

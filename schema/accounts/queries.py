@@ -8,7 +8,7 @@ from app.accounts import read, service
 from app.accounts.read import AccountFilter as AccountFilterArgs
 from app.accounts.search import search_query
 from app.kit.pagination import count, sorted_page, window
-from schema import permissions
+from schema import permissions, visibility
 from schema.accounts.inputs import AccountFilter, AccountOrder
 from schema.accounts.types import Account
 from schema.context import Info
@@ -43,6 +43,9 @@ class Query:
         order = read.account_order(field, descending, search=args.search)
         now = info.context.now
         query = read.accounts_query(args, now=now, columns=service.ACCOUNT_COLUMNS)
+        visible = await visibility.account_clause(info.context)
+        if visible is not None:
+            query = query.where(visible)
         with_total = selects(info, "totalCount")
         async with info.context.db() as session:
             page = await sorted_page(

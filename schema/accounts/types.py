@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from app.accounts import read, service
 from app.models import accounts as models
 from app.planning import revenue
+from schema import visibility
 from schema.activities import AccountActivityFields
 from schema.cadence import AccountCadenceFields
 from schema.context import Context, Info
@@ -170,12 +171,19 @@ class Account(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Account]:
         args = page_args(info, first, after)
-        page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
+        seen = await visibility.seen(info.context)
+        if seen is None:
+            page, total = await info.context.loader(service.branch_pages).load((self.pk, args))
+        else:
+            key = (self.pk, args, seen)
+            page, total = await info.context.loader(service.seen_branch_pages).load(key)
         return list_connection(page, Account.from_model, total)
 
 
 async def load_account(context: Context, pk: int | None) -> Account | None:
     if pk is None:
+        return None
+    if not await visibility.shows_account(context, pk):
         return None
     row = await context.loader(service.accounts_by_id).load(pk)
     return None if row is None else Account.from_model(row)
@@ -183,7 +191,9 @@ async def load_account(context: Context, pk: int | None) -> Account | None:
 
 async def load_contact(context: Context, pk: int) -> Contact | None:
     row = await context.loader(service.contacts_by_id).load(pk)
-    return None if row is None else Contact.from_model(row)
+    if row is None or not await visibility.shows_account(context, row.account_id):
+        return None
+    return Contact.from_model(row)
 
 
 register_node("Account", "account.read", load_account)

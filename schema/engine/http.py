@@ -33,7 +33,7 @@ from app.settings import Settings
 from schema import AccountflowSchema
 from schema.context import Context
 from schema.engine import graphiql, graphql_schema, multipart
-from schema.engine.compiled import CompiledReads, Statement, forbidden_paths
+from schema.engine.compiled import VISIBILITY_FALLBACK, CompiledReads, Statement, forbidden_paths
 from schema.engine.documents import Documents, TooManyTokensError
 from schema.engine.errors import error_order, format_error
 from schema.engine.http_request import (
@@ -285,6 +285,9 @@ class GraphQLEndpoint:
         except (DBAPIError, asyncpg.PostgresError, OSError):
             log.exception("compiled statement failed; strawberry answers instead")
             metrics.COMPILED.labels("error").inc()
+            return None
+        if text == VISIBILITY_FALLBACK:  # a REP under TEAM or OWN: strawberry filters
+            metrics.COMPILED.labels("visibility").inc()
             return None
         if text is None:  # a bug in the compiler: let strawberry answer, and say so
             log.error("compiled statement gave no data: %s", statement.sql)

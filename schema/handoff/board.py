@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.handoff import board
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Info
 from schema.handoff.types import DEFAULT, PipelineEntry
 from schema.relay import Connection, connection, page_args
@@ -25,8 +25,13 @@ class BoardColumn:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[PipelineEntry]:
         args = page_args(info, first, after)
-        key = (self.pipeline_pk, self.stage, args)
-        page, total = await info.context.loader(board.entry_pages).load(key)
+        seen = await visibility.seen(info.context)
+        if seen is None:
+            key = (self.pipeline_pk, self.stage, args)
+            page, total = await info.context.loader(board.entry_pages).load(key)
+        else:
+            seen_key = (self.pipeline_pk, self.stage, args, seen)
+            page, total = await info.context.loader(board.seen_entry_pages).load(seen_key)
 
         async def counted() -> int:
             return total
@@ -40,8 +45,9 @@ class Query:
     @strawberry.field
     @permissions.query("pipeline.read")
     async def pipeline_board(self, info: Info, pipeline: str | None = DEFAULT) -> list[BoardColumn]:
+        seen = await visibility.seen(info.context)
         async with info.context.db() as session:
-            columns = await board.board(session, pipeline or DEFAULT, info.context.now)
+            columns = await board.board(session, pipeline or DEFAULT, info.context.now, seen)
         return [
             BoardColumn(
                 stage=c.stage,

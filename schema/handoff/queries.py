@@ -9,7 +9,8 @@ import strawberry
 
 from app.handoff import queries, reports, service
 from app.kit.pagination import count, keyset_page
-from schema import permissions
+from app.models.handoff import StageEvent as StageEventRow
+from schema import permissions, visibility
 from schema.context import Info
 from schema.handoff.reports import (
     HandoffReport,
@@ -42,9 +43,11 @@ class Query:
         after: str | None = None,
     ) -> Connection[StageEvent]:
         args = page_args(info, first, after)
+        visible = await visibility.account_id_clause(info.context, StageEventRow.account_id)
         async with info.context.db() as session:
             found = await service.get_pipeline(session, pipeline or DEFAULT)
             query = queries.pending_handoffs_query(found.id)
+            query = query if visible is None else query.where(visible)
             page = await keyset_page(session, query, order=queries.PENDING_ORDER, args=args)
 
         async def total() -> int:

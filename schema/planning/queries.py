@@ -13,7 +13,7 @@ from app.kit.pagination import count, keyset_page
 from app.models import planning as models
 from app.planning import churn, figures, segments
 from app.planning.figures import ForecastGrouping
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Info
 from schema.planning.reports import ChurnEstimate, ClassificationSuggestion, ForecastRow
 from schema.planning.types import AccountPlan
@@ -24,6 +24,7 @@ async def _plan_page(
     info: Info, query: Select[Any], order: Sequence[Any], first: int | None, after: str | None
 ) -> Connection[AccountPlan]:
     args = page_args(info, first, after)
+    query = await visibility.scoped(info.context, query, models.AccountPlan.account_id)
     async with info.context.db() as session:
         page = await keyset_page(session, query, order=order, args=args)
 

@@ -21,7 +21,7 @@ from app.models.planning import (
     WhiteSpace as WhiteSpaceRow,
 )
 from app.planning import statuses
-from schema import permissions
+from schema import permissions, visibility
 from schema.context import Info
 from schema.planning.inputs import ActionPayload, GoalPayload, WhiteSpacePayload
 from schema.planning.types import ActionItem, PlanGoal, WhiteSpace
@@ -78,6 +78,7 @@ class Query:
     ) -> Connection[ActionItem]:
         args = page_args(info, first, after)
         query = statuses.actions_query(filter.to_args() if filter else statuses.ActionFilter())
+        query = await visibility.scoped(info.context, query, PlanAction.account_id)
         async with info.context.db() as session:
             page = await keyset_page(session, query, order=statuses.ACTION_ORDER, args=args)
 

@@ -41,11 +41,13 @@ from app import metrics
 from app.errors import AppError
 from app.models.auth import Role
 from app.settings import Limits
+from app.teams.visibility import READ_ALL
 from schema.engine.analysis import int_variables
 from schema.engine.compiled.compiler import Bind, Binder, Compiler, NotCompilable, Refused
 from schema.engine.compiled.specs import SPECS, covered
 from schema.engine.documents import Documents
 from schema.engine.limits import Analysis, prices, validation_rules
+from schema.permissions import POLICY
 from schema.relay import from_global_id
 
 log = logging.getLogger(__name__)
@@ -232,11 +234,28 @@ class CompiledReads:
             log.debug("not compiled: %s", why)
             return Plan(None, (), tuple(compiler.decisions))
         return Plan(
-            f"SELECT {data}",
+            _guarded(data, role),
             tuple(compiler.binders),
             tuple(compiler.decisions),
             tuple(compiler.forbidden),
         )
+
+
+# Returned instead of the data when a REP's answer depends on the record visibility: then
+# strawberry answers (schema.visibility), as the statement alone cannot tell TEAM from OWN
+# cheaply. Under ALL the guard is one probe of org_settings's primary key in the statement.
+VISIBILITY_FALLBACK = ""
+_RESTRICTED = (
+    "EXISTS (SELECT 1 FROM org_settings WHERE name = 'record_visibility' AND value <> 'ALL')"
+)
+
+
+def _guarded(data: str, role: Role) -> str:
+    """The statement: the data, or for a role the record visibility applies to, the fallback
+    when the visibility is not ALL."""
+    if role in POLICY[READ_ALL].roles:
+        return f"SELECT {data}"
+    return f"SELECT CASE WHEN {_RESTRICTED} THEN '{VISIBILITY_FALLBACK}' ELSE {data} END"
 
 
 def forbidden_paths(
@@ -293,4 +312,4 @@ def _shape(operation: OperationDefinitionNode, values: dict[str, Any]) -> Hashab
     return tuple(shape)
 
 
-__all__ = ["COVERED", "CompiledReads", "Statement", "forbidden_paths"]
+__all__ = ["COVERED", "VISIBILITY_FALLBACK", "CompiledReads", "Statement", "forbidden_paths"]

@@ -28,11 +28,12 @@ from app.leads import conversion
 from app.leads import service as leads
 from app.models.accounts import AccountSource, BuyingRole, Classification
 from app.models.activities import Activity, ActivityKind
-from app.models.assignments import ManagerType
+from app.models.assignments import Assignment, ManagerType
 from app.models.auth import Role
 from app.models.leads import LeadStatus
 from app.planning import items
 from app.planning import service as planning
+from app.teams import service as teams
 
 # The pinned request instant: a whole minute ahead of the data, with microseconds.
 CLOCK = (datetime.now(UTC) + timedelta(hours=1)).replace(second=7, microsecond=654321)
@@ -94,6 +95,9 @@ class World:
     ids: dict[str, list[int]] = field(default_factory=dict)
     cursors: dict[str, list[str]] = field(default_factory=dict)
     plans: list[int] = field(default_factory=list)
+    # The REP's team (with `teammate`) and another (with `outsider`): record visibility.
+    teammate: int = 0
+    outsider: int = 0
 
     def __repr__(self) -> str:
         return f"World({len(self.accounts)} accounts)"  # hypothesis prints the strategy
@@ -452,6 +456,39 @@ async def _leads(session: AsyncSession, actor: Actor, world: World) -> None:
         await session.commit()
 
 
+async def _teams(session: AsyncSession, actor: Actor, world: World) -> None:
+    """Two more REPs holding a few accounts each: one in the REP's team, one in another."""
+    for attribute, name, team, held in (
+        ("teammate", "Tess Teammate", "Front 🚜", world.accounts[1:4]),
+        ("outsider", "Otto Outsider", "Back", world.accounts[14:17]),
+    ):
+        email = f"world.{attribute}@example.org"
+        user = await auth.create_user(session, actor=actor, email=email, name=name, role=Role.REP)
+        setattr(world, attribute, user.id)
+        for account_id in held:
+            query = select(Assignment.manager_type).where(Assignment.account_id == account_id)
+            taken = set(await session.scalars(query))
+            await assignments.assign_account(
+                session,
+                actor=actor,
+                account_id=account_id,
+                user_id=user.id,
+                manager_type=next(t for t in ManagerType if t not in taken),
+                contact_frequency_days=45,
+                started_at=_at(20),
+            )
+        members = [user.id, world.users[Role.REP]] if attribute == "teammate" else [user.id]
+        await teams.define_team(
+            session,
+            actor=actor,
+            team_id=None,
+            name=team,
+            lead_id=world.users[Role.MANAGER],
+            member_ids=members,
+        )
+    await session.commit()
+
+
 async def build_world(session: AsyncSession, *, accounts_count: int = 30) -> World:
     world = World()
     bootstrap = Actor(user_id=None, role=Role.ADMIN)
@@ -465,6 +502,7 @@ async def build_world(session: AsyncSession, *, accounts_count: int = 30) -> Wor
     await _lifecycle(session, actor, world)
     await _plans(session, actor, world)
     await _leads(session, actor, world)
+    await _teams(session, actor, world)
     for type_name, table in ID_TABLES.items():
         found = await session.scalars(text(f"SELECT id FROM {table} ORDER BY id LIMIT 60"))
         world.ids[type_name] = list(found)
