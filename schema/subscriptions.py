@@ -197,5 +197,5 @@ class Subscription:
         everyone = permissions.allowed(context, "task.read_any")
         keep = _data_is("ownerId", None if everyone else to_global_id("User", context.viewer.id))
         types = frozenset({EventType.TASK_DUE.value})
-        async for found in _stream(context, live, action, types, keep, load_task):
+        async for found in _stream(context, live, action, types, keep, load_task, "Task"):
             yield found
