@@ -33,11 +33,10 @@ class Assignment(IdMixin, TimestampMixin, Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("account_id", "manager_type", "user_id"),
-        Index(None, "user_id", "next_contact_due", "id"),
+        # Few indexes: an ingest that moves an assignment's last contact writes into each.
         Index(None, "next_contact_due", "id"),
-        Index(None, "balance_status", "next_contact_due", "id"),
         Index(None, "user_id", "balance_status", "next_contact_due", "id"),
-        Index(None, "balance_as_of"),
+        Index(None, "balance_as_of", "balance_status", "next_contact_due", "id"),
     )
     # The trigger writes the derived columns; RETURNING brings them back on every flush.
     __mapper_args__ = {"eager_defaults": True}
