@@ -1,4 +1,5 @@
-"""ingest speed: a touched assignment is written through five indexes, not seven
+"""ingest speed: a touched assignment is written through five indexes, not seven, and the
+cadence trigger runs only when it has something to change
 
 Every activity that counts moves its assignments' last contact, so the update of each
 touched assignment is not HOT and writes an entry into every index of the table. Two go:
@@ -9,6 +10,11 @@ touched assignment is not HOT and writes an entry into every index of the table.
   stored status as of today (equality on both leading columns) or for rows not computed
   today (a range on the first), which a bitmap over this one index answers as it did over
   the two.
+- assignments_cadence (migration 0002) gets a WHEN: it fires only when the row's derived
+  columns differ from what it would set, so a writer that sets them itself (the ingest
+  statements, set-based, one pass for the whole statement) spares a PL/pgSQL call per row,
+  and every other writer gets the trigger as before. Skipping a trigger that would change
+  nothing changes nothing.
 
 Revision ID: 0027
 Revises: 0020
@@ -26,6 +32,18 @@ depends_on: str | Sequence[str] | None = None
 
 BALANCE = ["balance_as_of", "balance_status", "next_contact_due", "id"]
 
+TODAY = "(now() AT TIME ZONE 'UTC')::date"
+CADENCE_TRIGGER = "CREATE TRIGGER assignments_cadence BEFORE INSERT OR UPDATE ON assignments "
+CADENCE_CALL = "FOR EACH ROW {when}EXECUTE FUNCTION assignments_cadence()"
+# True unless NEW already holds what assignments_cadence() would write into it.
+STALE = f"""WHEN (
+    NEW.next_contact_due IS DISTINCT FROM coalesce(NEW.last_contact_at, NEW.started_at)
+        + make_interval(hours => 24 * NEW.contact_frequency_days)
+    OR NEW.balance_as_of IS DISTINCT FROM {TODAY}
+    OR NEW.balance_status IS DISTINCT FROM cadence_balance(
+        NEW.contact_days, NEW.started_at, NEW.contact_frequency_days, {TODAY}, 365, 1.5, 0.5)
+) """
+
 
 def upgrade() -> None:
     op.drop_index(op.f("ix_assignments_user_id_next_contact_due_id"), table_name="assignments")
@@ -38,9 +56,13 @@ def upgrade() -> None:
         "assignments",
         BALANCE,
     )
+    op.execute("DROP TRIGGER assignments_cadence ON assignments")
+    op.execute(CADENCE_TRIGGER + CADENCE_CALL.format(when=STALE))
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER assignments_cadence ON assignments")
+    op.execute(CADENCE_TRIGGER + CADENCE_CALL.format(when=""))
     op.drop_index(
         op.f("ix_assignments_balance_as_of_balance_status_next_contact_due_id"),
         table_name="assignments",
