@@ -220,7 +220,7 @@ async def copy_floor(url: str, unique: list[dict[str, Any]], prefix: str) -> flo
             )
             for e in unique
         ]
-        await connection.execute("TRUNCATE activities")
+        await connection.execute("TRUNCATE activities CASCADE")  # tasks may name one
         started = time.perf_counter()
         await connection.copy_records_to_table("activities", records=records, columns=COLUMNS)
         return time.perf_counter() - started
@@ -277,7 +277,7 @@ async def count_activities(url: str) -> int:
 async def reset(url: str) -> None:
     connection = await raw_connection(url)
     try:
-        await connection.execute("TRUNCATE activities")
+        await connection.execute("TRUNCATE activities CASCADE")  # tasks may name one
         await connection.execute(
             "UPDATE assignments SET last_contact_at = NULL, contact_days = '{}'"
         )

@@ -98,7 +98,7 @@ def balance_condition(statuses: Sequence[BalanceStatus]) -> ColumnElement[bool]:
     """Default-window balance: the stored status when computed today, else computed now.
 
     "Today" is the database's, as in the trigger that stores the status. Both branches are
-    index ranges (balance_status; balance_as_of), so a fresh table answers from indexes.
+    ranges of one index (balance_as_of, balance_status, …), so a fresh table answers from it.
     """
     today = cast(func.timezone("UTC", func.now()), Date)
     wanted = [s.value for s in dict.fromkeys(statuses)]

@@ -48,27 +48,36 @@ contact_hits AS MATERIALIZED (
     GROUP BY a.id
 ),
 -- Only rows that change are locked and written (a known day or an older event is a
--- no-op), in id order, so concurrent batches never deadlock.
+-- no-op), in id order, so concurrent batches never deadlock. The lock returns the newest
+-- version of a row updated meanwhile (not a snapshot), so the new values merge into it, not
+-- over it. contact_days stays sorted and distinct: unchanged when it holds every new day
+-- already, appended when every new day is later than its last one, else merged with a sort.
 contact_locks AS MATERIALIZED (
-    SELECT a.id, h.last, h.days FROM assignments a JOIN contact_hits h ON h.id = a.id
+    SELECT a.id, greatest(a.last_contact_at, h.last) AS last,
+           CASE
+               WHEN h.days <@ a.contact_days THEN a.contact_days
+               WHEN h.days[1] > coalesce(a.contact_days[array_upper(a.contact_days, 1)],
+                                         '-infinity'::date)
+                   THEN a.contact_days || h.days
+               ELSE ARRAY(SELECT DISTINCT d FROM unnest(a.contact_days || h.days) d ORDER BY d)
+           END AS days
+    FROM assignments a JOIN contact_hits h ON h.id = a.id
     WHERE a.last_contact_at IS NULL OR h.last > a.last_contact_at
        OR NOT h.days <@ a.contact_days
     ORDER BY a.id FOR UPDATE OF a
 ),
--- SET reads `a`, the newest version of a row updated meanwhile (not a snapshot): it is
--- merged, not overwritten. contact_days stays sorted and distinct: unchanged when it holds
--- every new day already, appended when every new day is later than its last one, else
--- merged with a sort.
+-- The derived columns too, as the assignments_cadence trigger computes them (migration
+-- 0002), for every row in one pass: the trigger then has nothing to change and its WHEN
+-- (migration 0027) skips it.
 contacts_applied AS (
     UPDATE assignments a
-    SET last_contact_at = greatest(a.last_contact_at, h.last),
-        contact_days = CASE
-            WHEN h.days <@ a.contact_days THEN a.contact_days
-            WHEN h.days[1] > coalesce(a.contact_days[array_upper(a.contact_days, 1)],
-                                      '-infinity'::date)
-                THEN a.contact_days || h.days
-            ELSE ARRAY(SELECT DISTINCT d FROM unnest(a.contact_days || h.days) d ORDER BY d)
-        END
+    SET last_contact_at = h.last,
+        contact_days = h.days,
+        next_contact_due = coalesce(h.last, a.started_at)
+                           + make_interval(hours => 24 * a.contact_frequency_days),
+        balance_status = cadence_balance(h.days, a.started_at, a.contact_frequency_days,
+                                         (now() AT TIME ZONE 'UTC')::date, 365, 1.5, 0.5),
+        balance_as_of = (now() AT TIME ZONE 'UTC')::date
     FROM contact_locks h
     WHERE a.id = h.id
 )

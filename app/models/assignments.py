@@ -11,7 +11,6 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,18 +41,10 @@ class Assignment(IdMixin, TimestampMixin, Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("account_id", "manager_type", "user_id"),
-        Index(None, "user_id", "next_contact_due", "id"),
+        # Few indexes: an ingest that moves an assignment's last contact writes into each.
         Index(None, "next_contact_due", "id"),
-        Index(None, "balance_status", "next_contact_due", "id"),
         Index(None, "user_id", "balance_status", "next_contact_due", "id"),
-        Index(None, "balance_as_of"),
-        # The reminder loop's queue (app/activities/remind_overdue.sql): not yet reminded of
-        # the current due date.
-        Index(
-            "ix_assignments_overdue_queue",
-            "next_contact_due",
-            postgresql_where=text("overdue_notified_due IS DISTINCT FROM next_contact_due"),
-        ),
+        Index(None, "balance_as_of", "balance_status", "next_contact_due", "id"),
     )
     # The trigger writes the derived columns; RETURNING brings them back on every flush.
     __mapper_args__ = {"eager_defaults": True}
