@@ -4,22 +4,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db import rows_by_id
 from app.models.handoff import Pipeline, PipelineEntry, StageEvent
 
 
-def pending_handoffs_query(pipeline_id: int) -> Select[StageEvent]:
-    return select(StageEvent).where(
+def pending_handoffs_query(pipeline_id: int, receiver_id: int | None = None) -> Select[StageEvent]:
+    query = select(StageEvent).where(
         StageEvent.pipeline_id == pipeline_id,
         StageEvent.is_handoff,
         StageEvent.accepted_at.is_(None),
     )
+    if receiver_id is not None:
+        query = query.where(StageEvent.to_owner_id == receiver_id)
+    return query
 
 
 PENDING_ORDER = (StageEvent.occurred_at, StageEvent.id)
+
+
+def overdue_next_steps_query(
+    pipeline_id: int, receiver_id: int | None = None
+) -> Select[StageEvent]:
+    """Accepted handoffs whose next step fell due before now while the entry stayed where the
+    handoff put it: once the entry moves again, that next step is no longer owed."""
+    later = aliased(StageEvent)
+    moved_on = exists().where(
+        later.account_id == StageEvent.account_id,
+        later.pipeline_id == StageEvent.pipeline_id,
+        later.id > StageEvent.id,
+    )
+    query = select(StageEvent).where(
+        StageEvent.pipeline_id == pipeline_id,
+        StageEvent.is_handoff,
+        StageEvent.accepted_at.is_not(None),
+        StageEvent.next_step_due < func.now(),
+        ~moved_on,
+    )
+    if receiver_id is not None:
+        query = query.where(StageEvent.to_owner_id == receiver_id)
+    return query
+
+
+NEXT_STEP_ORDER = (StageEvent.next_step_due, StageEvent.id)
 
 
 pipelines_by_id = rows_by_id(Pipeline)
