@@ -30,6 +30,7 @@ from app.models.imports import ImportKind
 from app.settings import Settings
 from schema import schema
 from tests.kit import more_cases
+from tests.kit import plan_item_cases as plan_item_cases  # registers its CASES
 from tests.kit.mutation_cases import CASES
 from tests.kit.writers import Expect, World, gid, yesterday
 from tests.support import Api, contract_operations
