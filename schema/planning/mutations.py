@@ -70,7 +70,9 @@ def _sent(input: object, *names: str) -> dict[str, Any]:
     return {name: value for name, value in found.items() if value is not strawberry.UNSET}
 
 
-async def _remove(info: Info, input: RemovePlanItemInput, model: Any, type_name: str) -> str:
+async def _remove(
+    info: Info, input: RemovePlanItemInput, model: Any, type_name: str
+) -> strawberry.ID:
     item_id = decode_id(input.id, type_name)
     actor = info.context.actor
     await edits.remove_item(info.context.session, actor=actor, model=model, item_id=item_id)
