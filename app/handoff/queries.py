@@ -4,30 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db import rows_by_id
+from app.models.accounts import Account
 from app.models.handoff import Pipeline, PipelineEntry, StageEvent
 
+Visible = ColumnElement[bool] | None  # app.teams.visibility's condition on accounts
 
-def pending_handoffs_query(pipeline_id: int, receiver_id: int | None = None) -> Select[StageEvent]:
+
+def _scoped(
+    query: Select[StageEvent], receiver_id: int | None, visible: Visible
+) -> Select[StageEvent]:
+    if receiver_id is not None:
+        query = query.where(StageEvent.to_owner_id == receiver_id)
+    if visible is not None:
+        query = query.where(StageEvent.account_id.in_(select(Account.id).where(visible)))
+    return query
+
+
+def pending_handoffs_query(
+    pipeline_id: int, receiver_id: int | None = None, visible: Visible = None
+) -> Select[StageEvent]:
     query = select(StageEvent).where(
         StageEvent.pipeline_id == pipeline_id,
         StageEvent.is_handoff,
         StageEvent.accepted_at.is_(None),
     )
-    if receiver_id is not None:
-        query = query.where(StageEvent.to_owner_id == receiver_id)
-    return query
+    return _scoped(query, receiver_id, visible)
 
 
 PENDING_ORDER = (StageEvent.occurred_at, StageEvent.id)
 
 
 def overdue_next_steps_query(
-    pipeline_id: int, receiver_id: int | None = None
+    pipeline_id: int, receiver_id: int | None = None, visible: Visible = None
 ) -> Select[StageEvent]:
     """Accepted handoffs whose next step fell due before now while the entry stayed where the
     handoff put it: once the entry moves again, that next step is no longer owed."""
@@ -44,9 +57,7 @@ def overdue_next_steps_query(
         StageEvent.next_step_due < func.now(),
         ~moved_on,
     )
-    if receiver_id is not None:
-        query = query.where(StageEvent.to_owner_id == receiver_id)
-    return query
+    return _scoped(query, receiver_id, visible)
 
 
 NEXT_STEP_ORDER = (StageEvent.next_step_due, StageEvent.id)

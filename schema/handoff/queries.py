@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from app.errors import ForbiddenError
 from app.handoff import queries, reports, service
 from app.kit.pagination import count, keyset_page
+from app.teams.visibility import account_filter
 from schema import permissions
 from schema.context import Info
 from schema.handoff.reports import (
@@ -49,9 +50,11 @@ async def _event_page(
     return connection(page, StageEvent.from_model, total)
 
 
-async def _pipeline_id(info: Info, key: str | None) -> int:
+async def _scope(info: Info, key: str | None) -> tuple[int, queries.Visible]:
+    """The pipeline's id, and the condition on the accounts the caller reads."""
     async with info.context.db() as session:
-        return (await service.get_pipeline(session, key or DEFAULT)).id
+        pipeline = await service.get_pipeline(session, key or DEFAULT)
+        return pipeline.id, await account_filter(session, info.context.actor)
 
 
 @strawberry.type
@@ -77,7 +80,8 @@ class Query:
         receiver_id: strawberry.ID | None = None,
     ) -> Connection[StageEvent]:
         receiver = _receiver(info, receiver_id)
-        query = queries.pending_handoffs_query(await _pipeline_id(info, pipeline), receiver)
+        pipeline_id, visible = await _scope(info, pipeline)
+        query = queries.pending_handoffs_query(pipeline_id, receiver, visible)
         return await _event_page(info, query, queries.PENDING_ORDER, first, after)
 
     @strawberry.field(
@@ -95,7 +99,8 @@ class Query:
         after: str | None = None,
     ) -> Connection[StageEvent]:
         receiver = _receiver(info, receiver_id)
-        query = queries.overdue_next_steps_query(await _pipeline_id(info, pipeline), receiver)
+        pipeline_id, visible = await _scope(info, pipeline)
+        query = queries.overdue_next_steps_query(pipeline_id, receiver, visible)
         return await _event_page(info, query, queries.NEXT_STEP_ORDER, first, after)
 
     @strawberry.field

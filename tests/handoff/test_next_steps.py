@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.models.auth import Role
+from app.models.teams import OrgSetting
 from schema.relay import to_global_id
 from tests.handoff.factories import qualified_account
 from tests.support import Api, Caller
@@ -122,3 +123,24 @@ async def test_overdue_next_steps_most_overdue_first_until_the_entry_moves(api: 
         "edges": [],
         "pageInfo": {"hasNextPage": False, "endCursor": None},
     }
+
+
+async def test_a_rep_lists_the_handoffs_record_visibility_shows(api: Api) -> None:
+    manager = await api.caller(Role.MANAGER)
+    ae, other = await api.caller(Role.REP), await api.caller(Role.REP)
+    await _hand_off(api, manager, "Alpha", ae)
+    _, beta = await _hand_off(api, manager, "Beta", other)
+    await _hand_off(api, manager, "Gamma", other)
+    await _accept(api, other, beta, "Visit", -1)
+    pending = (await _pending(api, ae, None))["data"]["pendingHandoffs"]
+    assert _names(pending) == ["Alpha", "Gamma"]
+    assert _names((await api.data(OVERDUE, {}, caller=ae))["overdueNextSteps"]) == ["Beta"]
+
+    api.session.add(OrgSetting(name="record_visibility", value="OWN"))
+    await api.session.commit()
+    pending = (await _pending(api, ae, None))["data"]["pendingHandoffs"]
+    assert (pending["totalCount"], _names(pending)) == (1, ["Alpha"])
+    assert (await api.data(OVERDUE, {}, caller=ae))["overdueNextSteps"]["totalCount"] == 0
+    assert _names((await api.data(OVERDUE, {}, caller=other))["overdueNextSteps"]) == ["Beta"]
+    everyone = (await _pending(api, manager, None))["data"]["pendingHandoffs"]
+    assert _names(everyone) == ["Alpha", "Gamma"]
