@@ -58,6 +58,8 @@ POLICY: dict[str, Rule] = {
     "contact_rule.read": Rule(STAFF),
     "pipeline.read": Rule(STAFF),
     "handoff.read": Rule(STAFF),
+    # Row rule (schema/handoff/queries.py): anyone's handoffs by receiver, not just one's own.
+    "handoff.read_any_receiver": Rule(MANAGERS),
     "report.read": Rule(MANAGERS),
     "plan.read": Rule(STAFF),
     # tokens: a token's owner or an ADMIN (checked again in app.auth.tokens)
@@ -274,6 +276,12 @@ MUTATION_RULES: dict[str, tuple[InputRule, ...]] = {
     "setGoalStatus": (Holds("id", "PlanGoal"),),
     "cancelActionItem": (Holds("id", "ActionItem"),),
     "setWhiteSpaceStatus": (Holds("id", "WhiteSpace"),),
+    "updatePlanGoal": (Holds("id", "PlanGoal"),),
+    "removePlanGoal": (Holds("id", "PlanGoal"),),
+    "updateActionItem": (Holds("id", "ActionItem"),),
+    "removeActionItem": (Holds("id", "ActionItem"),),
+    "updateWhiteSpace": (Holds("id", "WhiteSpace"),),
+    "removeWhiteSpace": (Holds("id", "WhiteSpace"),),
 }
 
 # The same for each item of a batch mutation: a refused item is rejected by its index, and

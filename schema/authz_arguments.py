@@ -77,6 +77,12 @@ ARGUMENT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "filter.status": ("ActionItem.status",),
         "filter.dueBefore": ("ActionItem.due",),
     },
+    "plans": {
+        "filter.status": ("AccountPlan.status",),
+        "filter.accountId": ("AccountPlan.account",),
+        "filter.ownerId": ("AccountPlan.owner",),
+        "filter.periodIncludes": ("AccountPlan.periodStart", "AccountPlan.periodEnd"),
+    },
     "leads": {
         "filter.status": ("Lead.status",),
         "filter.source": ("Lead.source",),

@@ -68,6 +68,8 @@ TYPE_RULES: dict[str, str] = {
     "PlanGoal": "plan.read",
     "ActionItem": "plan.read",
     "WhiteSpace": "plan.read",
+    "PlanReview": "plan.read",
+    "RemovePlanItemPayload": "payload",
     "ContactMap": "plan.read",
     "AccountRollup": "plan.read",
     "PlanPayload": "payload",

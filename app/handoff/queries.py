@@ -4,22 +4,63 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db import rows_by_id
+from app.models.accounts import Account
 from app.models.handoff import Pipeline, PipelineEntry, StageEvent
 
+Visible = ColumnElement[bool] | None  # app.teams.visibility's condition on accounts
 
-def pending_handoffs_query(pipeline_id: int) -> Select[StageEvent]:
-    return select(StageEvent).where(
+
+def _scoped(
+    query: Select[StageEvent], receiver_id: int | None, visible: Visible
+) -> Select[StageEvent]:
+    if receiver_id is not None:
+        query = query.where(StageEvent.to_owner_id == receiver_id)
+    if visible is not None:
+        query = query.where(StageEvent.account_id.in_(select(Account.id).where(visible)))
+    return query
+
+
+def pending_handoffs_query(
+    pipeline_id: int, receiver_id: int | None = None, visible: Visible = None
+) -> Select[StageEvent]:
+    query = select(StageEvent).where(
         StageEvent.pipeline_id == pipeline_id,
         StageEvent.is_handoff,
         StageEvent.accepted_at.is_(None),
     )
+    return _scoped(query, receiver_id, visible)
 
 
 PENDING_ORDER = (StageEvent.occurred_at, StageEvent.id)
+
+
+def overdue_next_steps_query(
+    pipeline_id: int, receiver_id: int | None = None, visible: Visible = None
+) -> Select[StageEvent]:
+    """Accepted handoffs whose next step fell due before now while the entry stayed where the
+    handoff put it: once the entry moves again, that next step is no longer owed."""
+    later = aliased(StageEvent)
+    moved_on = exists().where(
+        later.account_id == StageEvent.account_id,
+        later.pipeline_id == StageEvent.pipeline_id,
+        later.id > StageEvent.id,
+    )
+    query = select(StageEvent).where(
+        StageEvent.pipeline_id == pipeline_id,
+        StageEvent.is_handoff,
+        StageEvent.accepted_at.is_not(None),
+        StageEvent.next_step_due < func.now(),
+        ~moved_on,
+    )
+    return _scoped(query, receiver_id, visible)
+
+
+NEXT_STEP_ORDER = (StageEvent.next_step_due, StageEvent.id)
 
 
 pipelines_by_id = rows_by_id(Pipeline)

@@ -1,4 +1,8 @@
-"""Requirement names (`field:industry`, `contact_role:DECISION_MAKER`, ...) as SQL facts."""
+"""Requirement names (`field:industry`, `contact_role:DECISION_MAKER`, ...) as SQL facts.
+
+`activity_within:<days>` counts any activity in the last days; `activity_within:30:MEETING,VISIT`
+only those of the kinds named (seed 004: what actions the prospect takes).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.accounts import Account, BuyingRole, Contact
-from app.models.activities import Activity
+from app.models.activities import Activity, ActivityKind
 from app.models.assignments import Assignment, ManagerType
 from app.models.planning import AccountPlan, PlanStatus
 
@@ -46,11 +50,14 @@ ACCOUNT_FIELDS = frozenset(
     }
 )
 MAX_DAYS = 3650
+MAX_NAME = 100  # stage events and blocked attempts keep missing names as varchar(100)
 
 
 def problem(name: str) -> str | None:
     """Why a requirement name is not understood, or None when it is."""
     kind, sep, arg = name.partition(":")
+    if len(name) > MAX_NAME:
+        return f"requirement {name[:40]!r}... is longer than {MAX_NAME} characters"
     if not sep or not arg:
         return f"requirement {name!r} must look like 'kind:argument'"
     if kind == "field":
@@ -60,13 +67,38 @@ def problem(name: str) -> str | None:
     if kind == "contact_role":
         return None if arg in BuyingRole.__members__ else f"unknown buying role in {name!r}"
     if kind == "activity_within":
-        ok = arg.isdigit() and 1 <= int(arg) <= MAX_DAYS
-        return None if ok else f"{name!r} needs a number of days from 1 to {MAX_DAYS}"
+        return _activity_problem(name, arg)
     if kind == "plan":
         return None if arg == "active" else f"unknown plan requirement {name!r}"
     if kind == "assignment":
         return None if arg in ManagerType.__members__ else f"unknown manager type in {name!r}"
     return f"unknown requirement kind in {name!r}"
+
+
+def _activity_problem(name: str, arg: str) -> str | None:
+    """`activity_within:<days>` or `activity_within:<days>:<KIND>,<KIND>...`."""
+    days, sep, kinds = arg.partition(":")
+    if not (days.isdigit() and 1 <= int(days) <= MAX_DAYS):
+        return f"{name!r} needs a number of days from 1 to {MAX_DAYS}"
+    if not sep:
+        return None
+    unknown = [k for k in kinds.split(",") if k not in ActivityKind.__members__]
+    if unknown:
+        return f"unknown activity kind {', '.join(map(repr, unknown))} in {name!r}"
+    return None
+
+
+def _activity_within(arg: str) -> ColumnElement[bool]:
+    days, _, kinds = arg.partition(":")
+    since = func.now() - func.make_interval(0, 0, 0, int(days))
+    conditions = [
+        Activity.account_id == Account.id,
+        Activity.occurred_at >= since,
+        Activity.voided_at.is_(None),
+    ]
+    if kinds:
+        conditions.append(Activity.kind.in_([ActivityKind(k) for k in kinds.split(",")]))
+    return exists().where(*conditions)
 
 
 def _non_empty(value: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -90,12 +122,7 @@ def fact(name: str) -> ColumnElement[bool]:
             Contact.removed_at.is_(None),
         )
     if kind == "activity_within":
-        since = func.now() - func.make_interval(0, 0, 0, int(arg))
-        return exists().where(
-            Activity.account_id == account_id,
-            Activity.occurred_at >= since,
-            Activity.voided_at.is_(None),
-        )
+        return _activity_within(arg)
     if kind == "plan":
         today = func.date(func.timezone("UTC", func.now()))
         return exists().where(

@@ -102,6 +102,15 @@ class StageEvent(IdMixin, Base):
             "id",
             postgresql_where=text("is_handoff AND accepted_at IS NULL"),
         ),
+        # Accepted handoffs by next step due: the overdue next steps list (migration 0025).
+        Index(
+            "ix_stage_events_next_steps",
+            "next_step_due",
+            "id",
+            postgresql_where=text(
+                "is_handoff AND accepted_at IS NOT NULL AND next_step_due IS NOT NULL"
+            ),
+        ),
     )
 
     account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))

@@ -100,6 +100,8 @@ class AccountPlan(IdMixin, TimestampMixin, Base):
     last_reviewed_at: Mapped[datetime | None]
     next_review_at: Mapped[datetime | None]
     renewal_date: Mapped[date | None]
+    challenges: Mapped[str | None] = mapped_column(Text)
+    strategy: Mapped[str | None] = mapped_column(Text)
 
 
 class PlanGoal(IdMixin, TimestampMixin, Base):

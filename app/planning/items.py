@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
+from app.db import rows_by_id
 from app.errors import InvalidTransitionError, NotFoundError
 from app.events import Event, EventType
 from app.kit import changes
@@ -194,3 +195,8 @@ async def white_space_by_plan(
     session: AsyncSession, plan_ids: Sequence[int]
 ) -> list[list[WhiteSpace]]:
     return await _by_plan(session, WhiteSpace, plan_ids)
+
+
+goals_by_id = rows_by_id(PlanGoal)
+actions_by_id = rows_by_id(PlanAction)
+white_space_by_id = rows_by_id(WhiteSpace)

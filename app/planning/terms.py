@@ -26,7 +26,11 @@ TERM_FIELDS = (
     "satisfaction",
     "review_frequency_days",
     "renewal_date",
+    "challenges",
+    "strategy",
 )
+# The plan's narrative: free text, an empty one clears it.
+TEXT_LIMITS = {"challenges": 4000, "strategy": 4000}
 
 
 def camel(name: str) -> str:
@@ -75,6 +79,8 @@ def clean_terms(checks: Checks, values: dict[str, Any]) -> dict[str, Any]:
         elif key in INT_RANGES:
             low_i, high_i = INT_RANGES[key]
             clean[key] = checks.int_range(field, value, low=low_i, high=high_i)
+        elif key in TEXT_LIMITS:
+            clean[key] = checks.text(field, value, max_length=TEXT_LIMITS[key])
         else:
             clean[key] = value
     return clean

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import Select
 
+from app.errors import ForbiddenError
 from app.handoff import queries, reports, service
 from app.kit.pagination import count, keyset_page
-from app.models.handoff import StageEvent as StageEventRow
-from schema import permissions, visibility
+from app.teams.visibility import account_filter
+from schema import permissions
 from schema.context import Info
 from schema.handoff.reports import (
     HandoffReport,
@@ -19,9 +21,40 @@ from schema.handoff.reports import (
     StageThroughputReport,
 )
 from schema.handoff.types import DEFAULT, Pipeline, StageEvent
-from schema.relay import Connection, connection, page_args
+from schema.relay import Connection, connection, decode_optional, page_args
 
 From = Annotated[datetime, strawberry.argument(name="from")]
+RECEIVER = "A REP may list only the handoffs made to them."
+
+
+def _receiver(info: Info, receiver_id: strawberry.ID | None) -> int | None:
+    """The receiver's user id; naming someone else needs handoff.read_any_receiver."""
+    pk = decode_optional(receiver_id, "User", field="receiverId")
+    mine = pk is None or pk == info.context.viewer_id
+    if not mine and not permissions.allowed(info.context, "handoff.read_any_receiver"):
+        raise ForbiddenError(RECEIVER, field="receiverId")
+    return pk
+
+
+async def _event_page(
+    info: Info, query: Select[Any], order: tuple[Any, ...], first: int | None, after: str | None
+) -> Connection[StageEvent]:
+    args = page_args(info, first, after)
+    async with info.context.db() as session:
+        page = await keyset_page(session, query, order=order, args=args)
+
+    async def total() -> int:
+        async with info.context.db() as session:
+            return await count(session, query)
+
+    return connection(page, StageEvent.from_model, total)
+
+
+async def _scope(info: Info, key: str | None) -> tuple[int, queries.Visible]:
+    """The pipeline's id, and the condition on the accounts the caller reads."""
+    async with info.context.db() as session:
+        pipeline = await service.get_pipeline(session, key or DEFAULT)
+        return pipeline.id, await account_filter(session, info.context.actor)
 
 
 @strawberry.type
@@ -33,7 +66,10 @@ class Query:
             rows = await queries.list_pipelines(session)
         return [Pipeline.from_model(row) for row in rows]
 
-    @strawberry.field(description="Handoffs not accepted yet, oldest first.")
+    @strawberry.field(
+        description="Handoffs not accepted yet, oldest first; with receiverId, those made to"
+        " that user (a REP may name only themselves)."
+    )
     @permissions.query("handoff.read")
     async def pending_handoffs(
         self,
@@ -41,20 +77,31 @@ class Query:
         pipeline: str | None = DEFAULT,
         first: int | None = None,
         after: str | None = None,
+        receiver_id: strawberry.ID | None = None,
     ) -> Connection[StageEvent]:
-        args = page_args(info, first, after)
-        visible = await visibility.account_id_clause(info.context, StageEventRow.account_id)
-        async with info.context.db() as session:
-            found = await service.get_pipeline(session, pipeline or DEFAULT)
-            query = queries.pending_handoffs_query(found.id)
-            query = query if visible is None else query.where(visible)
-            page = await keyset_page(session, query, order=queries.PENDING_ORDER, args=args)
+        receiver = _receiver(info, receiver_id)
+        pipeline_id, visible = await _scope(info, pipeline)
+        query = queries.pending_handoffs_query(pipeline_id, receiver, visible)
+        return await _event_page(info, query, queries.PENDING_ORDER, first, after)
 
-        async def total() -> int:
-            async with info.context.db() as session:
-                return await count(session, query)
-
-        return connection(page, StageEvent.from_model, total)
+    @strawberry.field(
+        description="Accepted handoffs whose nextStepDue has passed while the entry stayed in"
+        " the stage the handoff moved it to, most overdue first; with receiverId, those made"
+        " to that user (a REP may name only themselves)."
+    )
+    @permissions.query("handoff.read")
+    async def overdue_next_steps(
+        self,
+        info: Info,
+        pipeline: str | None = DEFAULT,
+        receiver_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[StageEvent]:
+        receiver = _receiver(info, receiver_id)
+        pipeline_id, visible = await _scope(info, pipeline)
+        query = queries.overdue_next_steps_query(pipeline_id, receiver, visible)
+        return await _event_page(info, query, queries.NEXT_STEP_ORDER, first, after)
 
     @strawberry.field
     @permissions.query("report.read")

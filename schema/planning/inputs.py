@@ -26,6 +26,8 @@ class CreatePlanInput:
     satisfaction: int | None = None
     review_frequency_days: int | None = None
     renewal_date: date | None = None
+    challenges: str | None = None
+    strategy: str | None = None
 
 
 @strawberry.input
@@ -41,6 +43,8 @@ class UpdatePlanInput:
     renewal_date: date | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
     executive_sponsor_id: strawberry.ID | None = strawberry.UNSET
+    challenges: str | None = strawberry.UNSET
+    strategy: str | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -79,6 +83,36 @@ class AddWhiteSpaceInput:
     estimated_value: Decimal | None = None
 
 
+@strawberry.input(description="Fields left out keep their values; null clears one.")
+class UpdatePlanGoalInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    metric: str | None = strawberry.UNSET
+    target: Decimal | None = strawberry.UNSET
+    due: date | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out keep their values; null clears one.")
+class UpdateActionItemInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    due: date | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out keep their values; null clears one.")
+class UpdateWhiteSpaceInput:
+    id: strawberry.ID
+    kind: WhiteSpaceKind | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    estimated_value: Decimal | None = strawberry.UNSET
+
+
+@strawberry.input
+class RemovePlanItemInput:
+    id: strawberry.ID
+
+
 @strawberry.input
 class RecordReviewInput:
     plan_id: strawberry.ID
@@ -115,6 +149,12 @@ class ActionPayload:
 @strawberry.type
 class WhiteSpacePayload:
     white_space: WhiteSpace | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemovePlanItemPayload:
+    removed_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

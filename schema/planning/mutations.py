@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 
-from app.planning import items, segments, service
+from app.models import planning as models
+from app.planning import edits, items, segments, service
 from schema import permissions
 from schema.context import Info
 from schema.planning.inputs import (
@@ -21,8 +22,13 @@ from schema.planning.inputs import (
     GoalPayload,
     PlanPayload,
     RecordReviewInput,
+    RemovePlanItemInput,
+    RemovePlanItemPayload,
     SetPlanStatusInput,
+    UpdateActionItemInput,
+    UpdatePlanGoalInput,
     UpdatePlanInput,
+    UpdateWhiteSpaceInput,
     WhiteSpacePayload,
 )
 from schema.planning.types import AccountPlan, ActionItem, PlanGoal, WhiteSpace
@@ -36,6 +42,8 @@ TERMS = (
     "satisfaction",
     "review_frequency_days",
     "renewal_date",
+    "challenges",
+    "strategy",
 )
 
 
@@ -54,6 +62,21 @@ async def _plan_scope(info: Info, plan_global_id: str, *, field: str) -> int:
     plan_id = decode_id(plan_global_id, "AccountPlan", field=field)
     await service.plan_account_id(info.context.session, plan_id, field=field)
     return plan_id
+
+
+def _sent(input: object, *names: str) -> dict[str, Any]:
+    """The input's fields the client sent (null included), by their Python names."""
+    found = {name: getattr(input, name) for name in names}
+    return {name: value for name, value in found.items() if value is not strawberry.UNSET}
+
+
+async def _remove(
+    info: Info, input: RemovePlanItemInput, model: Any, type_name: str
+) -> strawberry.ID:
+    item_id = decode_id(input.id, type_name)
+    actor = info.context.actor
+    await edits.remove_item(info.context.session, actor=actor, model=model, item_id=item_id)
+    return input.id
 
 
 @strawberry.type
@@ -157,6 +180,64 @@ class Mutation:
             estimated_value=input.estimated_value,
         )
         return WhiteSpacePayload(white_space=WhiteSpace.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def update_plan_goal(self, info: Info, input: UpdatePlanGoalInput) -> GoalPayload:
+        goal_id = decode_id(input.id, "PlanGoal")
+        fields = _sent(input, *edits.GOAL_FIELDS)
+        row = await edits.update_goal(
+            info.context.session, actor=info.context.actor, goal_id=goal_id, **fields
+        )
+        return GoalPayload(goal=PlanGoal.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def remove_plan_goal(
+        self, info: Info, input: RemovePlanItemInput
+    ) -> RemovePlanItemPayload:
+        removed = await _remove(info, input, models.PlanGoal, "PlanGoal")
+        return RemovePlanItemPayload(removed_id=removed)
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def update_action_item(self, info: Info, input: UpdateActionItemInput) -> ActionPayload:
+        action_id = decode_id(input.id, "ActionItem")
+        fields = _sent(input, *edits.ACTION_FIELDS)
+        if "owner_id" in fields:
+            fields["owner_id"] = decode_optional(fields["owner_id"], "User", field="ownerId")
+        row = await edits.update_action(
+            info.context.session, actor=info.context.actor, action_id=action_id, **fields
+        )
+        return ActionPayload(action=ActionItem.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def remove_action_item(
+        self, info: Info, input: RemovePlanItemInput
+    ) -> RemovePlanItemPayload:
+        removed = await _remove(info, input, models.PlanAction, "ActionItem")
+        return RemovePlanItemPayload(removed_id=removed)
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def update_white_space(
+        self, info: Info, input: UpdateWhiteSpaceInput
+    ) -> WhiteSpacePayload:
+        item_id = decode_id(input.id, "WhiteSpace")
+        fields = _sent(input, *edits.WHITE_SPACE_FIELDS)
+        row = await edits.update_white_space(
+            info.context.session, actor=info.context.actor, white_space_id=item_id, **fields
+        )
+        return WhiteSpacePayload(white_space=WhiteSpace.from_model(row))
+
+    @strawberry.mutation
+    @permissions.mutation("plan.write")
+    async def remove_white_space(
+        self, info: Info, input: RemovePlanItemInput
+    ) -> RemovePlanItemPayload:
+        removed = await _remove(info, input, models.WhiteSpace, "WhiteSpace")
+        return RemovePlanItemPayload(removed_id=removed)
 
     @strawberry.mutation(description="Set classifications to the suggestions, all or nothing.")
     @permissions.mutation("classification.apply")

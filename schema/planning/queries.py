@@ -11,13 +11,15 @@ from sqlalchemy import Select
 
 from app.kit.pagination import count, keyset_page
 from app.models import planning as models
-from app.planning import churn, figures, segments
+from app.models.planning import PlanStatus
+from app.planning import churn, figures, listing, segments
 from app.planning.figures import ForecastGrouping
+from app.teams.visibility import account_filter
 from schema import permissions, visibility
 from schema.context import Info
 from schema.planning.reports import ChurnEstimate, ClassificationSuggestion, ForecastRow
 from schema.planning.types import AccountPlan
-from schema.relay import Connection, connection, page_args
+from schema.relay import Connection, connection, decode_optional, page_args
 
 
 async def _plan_page(
@@ -35,8 +37,50 @@ async def _plan_page(
     return connection(page, AccountPlan.from_model, total)
 
 
+@strawberry.input
+class PlanFilter:
+    status: list[PlanStatus] | None = None
+    account_id: strawberry.ID | None = None
+    owner_id: strawberry.ID | None = None
+    period_includes: date | None = strawberry.field(
+        default=None, description="Plans whose period (start to end, inclusive) holds the day."
+    )
+
+    def to_args(self) -> listing.PlanFilter:
+        return listing.PlanFilter(
+            status=self.status,
+            account_id=decode_optional(self.account_id, "Account", field="filter.accountId"),
+            owner_id=decode_optional(self.owner_id, "User", field="filter.ownerId"),
+            period_includes=self.period_includes,
+        )
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="Plans of the accounts the caller reads, newest period first.")
+    @permissions.query("plan.read")
+    async def plans(
+        self,
+        info: Info,
+        filter: PlanFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AccountPlan]:
+        args = page_args(info, first, after)
+        wanted = filter.to_args() if filter else listing.PlanFilter()
+        async with info.context.db() as session:
+            visible = await account_filter(session, info.context.actor)
+            query = listing.plans_query(wanted, visible)
+            page = await keyset_page(
+                session, query, order=listing.PLAN_ORDER, args=args, descending=True
+            )
+
+        async def total() -> int:
+            async with info.context.db() as session:
+                return await count(session, query)
+
+        return connection(page, AccountPlan.from_model, total)
+
     @strawberry.field
     @permissions.query("report.read")
     async def churn_estimate(self, info: Info, years: int | None = 3) -> ChurnEstimate:

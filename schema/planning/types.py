@@ -17,6 +17,7 @@ from app.models.planning import (
     WhiteSpaceStatus,
 )
 from app.planning import figures, items, service
+from app.planning.reviews import reviews_by_plan
 from schema.context import Context, Info
 from schema.relay import Node, register_node, to_global_id
 
@@ -122,6 +123,17 @@ class WhiteSpace(Node):
         )
 
 
+@strawberry.type(description="A review of a plan (recordReview): who, when, and the notes.")
+class PlanReview:
+    at: datetime
+    notes: str | None
+    reviewer_pk: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def reviewer(self, info: Info) -> UserRef | None:
+        return await _user(info, self.reviewer_pk)
+
+
 @strawberry.type
 class AccountPlan(Node):
     status: PlanStatus
@@ -136,6 +148,8 @@ class AccountPlan(Node):
     last_reviewed_at: datetime | None
     next_review_at: datetime | None
     renewal_date: date | None
+    challenges: str | None
+    strategy: str | None
     pk: strawberry.Private[int]
     account_pk: strawberry.Private[int]
     owner_pk: strawberry.Private[int | None]
@@ -161,6 +175,8 @@ class AccountPlan(Node):
             last_reviewed_at=row.last_reviewed_at,
             next_review_at=row.next_review_at,
             renewal_date=row.renewal_date,
+            challenges=row.challenges,
+            strategy=row.strategy,
         )
 
     async def _figures(self, info: Info) -> figures.PlanFigures:
@@ -217,6 +233,11 @@ class AccountPlan(Node):
         rows = await info.context.loader(items.white_space_by_plan).load(self.pk)
         return [WhiteSpace.from_model(r) for r in rows]
 
+    @strawberry.field(description="The plan's reviews, newest first.")
+    async def reviews(self, info: Info) -> list[PlanReview]:
+        rows = await info.context.loader(reviews_by_plan).load(self.pk)
+        return [PlanReview(at=r.at, notes=r.notes, reviewer_pk=r.reviewer_id) for r in rows]
+
 
 async def load_plan(context: Context, pk: int) -> AccountPlan | None:
     row = await context.loader(service.plans_by_id).load(pk)
@@ -224,3 +245,23 @@ async def load_plan(context: Context, pk: int) -> AccountPlan | None:
 
 
 register_node("AccountPlan", "plan.read", load_plan)
+
+
+async def load_goal(context: Context, pk: int) -> PlanGoal | None:
+    row = await context.loader(items.goals_by_id).load(pk)
+    return None if row is None else PlanGoal.from_model(row)
+
+
+async def load_action(context: Context, pk: int) -> ActionItem | None:
+    row = await context.loader(items.actions_by_id).load(pk)
+    return None if row is None else ActionItem.from_model(row)
+
+
+async def load_white_space(context: Context, pk: int) -> WhiteSpace | None:
+    row = await context.loader(items.white_space_by_id).load(pk)
+    return None if row is None else WhiteSpace.from_model(row)
+
+
+register_node("PlanGoal", "plan.read", load_goal)
+register_node("ActionItem", "plan.read", load_action)
+register_node("WhiteSpace", "plan.read", load_white_space)

@@ -29,7 +29,12 @@ from app.models.auth import Role
 from app.models.imports import ImportKind
 from app.settings import Settings
 from schema import schema
-from tests.kit import more_cases, task_cases, team_cases  # noqa: F401 (registers their cases)
+from tests.kit import (  # noqa: F401 (registers their cases)
+    more_cases,
+    plan_item_cases,
+    task_cases,
+    team_cases,
+)
 from tests.kit.mutation_cases import CASES
 from tests.kit.writers import Expect, World, gid, yesterday
 from tests.support import Api, contract_operations
