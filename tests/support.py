@@ -19,14 +19,26 @@ from app.models.auth import Role
 from schema.relay import to_global_id
 
 CONTRACT = Path(__file__).parent / "contract"
+# Operations no outside client has sent yet, written by us (not part of ../shared/contract).
+OWN_OPERATIONS = Path(__file__).parent / "operations"
 _emails = itertools.count()
 
 
 @functools.cache
 def contract_operations() -> dict[str, str]:
     """Every named operation of the contract files, as standalone documents."""
+    return _operations(CONTRACT)
+
+
+@functools.cache
+def operations() -> dict[str, str]:
+    """The contract's operations and our own (tests/operations), by name."""
+    return {**contract_operations(), **_operations(OWN_OPERATIONS)}
+
+
+def _operations(folder: Path) -> dict[str, str]:
     operations: dict[str, str] = {}
-    for path in sorted(CONTRACT.glob("*.graphql")):
+    for path in sorted(folder.glob("*.graphql")):
         for definition in parse(path.read_text()).definitions:
             assert isinstance(definition, OperationDefinitionNode)
             assert definition.name is not None
@@ -91,5 +103,5 @@ class Api:
     async def op(
         self, name: str, variables: dict[str, Any] | None = None, *, caller: Caller
     ) -> dict[str, Any]:
-        """Run a contract operation exactly as written; returns its data."""
-        return await self.data(contract_operations()[name], variables, caller=caller)
+        """Run a contract operation (or one of ours) exactly as written; returns its data."""
+        return await self.data(operations()[name], variables, caller=caller)

@@ -22,7 +22,7 @@ from schema.relay import to_global_id
 from tests.accounts.factories import create_account
 from tests.handoff.factories import qualified_account
 from tests.planning.factories import create_plan
-from tests.support import Api, Caller, contract_operations
+from tests.support import Api, Caller, operations
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class World:
 
     async def op(self, operation_name: str, /, **input: Any) -> dict[str, Any]:
         """Run the mutation's contract operation; its payload must carry no errors."""
-        operation = contract_operations()[operation_name]
+        operation = operations()[operation_name]
         data = await self.api.data(operation, {"input": input}, caller=self.admin)
         (payload,) = data.values()
         assert payload.get("errors", []) == [], payload["errors"]

@@ -111,6 +111,18 @@ VARIABLES: dict[str, Callable[[World], list[Variables]]] = {
     "ActivityMix": lambda w: [PERIOD],
     "ExposureByIndustry": lambda w: [{"periodStart": f"{CLOCK.year}-01-01"}],
     "EventFeed": lambda w: [{}, {"first": 3}, {"types": ["ACCOUNT_CREATED", "STAGE_CHANGED"]}],
+    "VisibleAccounts": lambda w: [
+        {},
+        {"first": 5},
+        {"first": 3, "after": w.cursors["accounts"][4]},
+    ],
+    "TeamCoverage": lambda w: [
+        {"teamId": to_global_id("Team", w.ids["Team"][0])},
+        {"teamId": to_global_id("Team", w.ids["Team"][1])},
+        {"teamId": to_global_id("Team", 999_999)},
+    ],
+    "MyTasks": lambda w: [{}, {"first": 5}, {"filter": {"status": ["OPEN"]}, "first": 2}],
+    "ContactSuggestions": lambda w: [{}, {"userId": _user(w, Role.REP), "first": 5}],
 }
 
 

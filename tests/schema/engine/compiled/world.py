@@ -78,6 +78,7 @@ ID_TABLES = {
     "StageEvent": "stage_events",
     "Lead": "leads",
     "AuditEntry": "audit_log",  # a Node the compiler does not cover
+    "Team": "teams",  # the REP's team first (contract TeamCoverage)
 }
 
 
