@@ -1,6 +1,6 @@
 """The change events: written to the outbox in the transaction of the change.
 
-The outbox's insert trigger (migrations 0010, 0028) queues a delivery per subscribed webhook;
+The outbox's insert trigger (migrations 0010, 0023) queues a delivery per subscribed webhook;
 app.fanout polls the outbox for subscriptions. Both see a row only once its transaction
 commits: a change that rolls back is neither delivered nor heard by a subscription.
 """

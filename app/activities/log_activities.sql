@@ -68,7 +68,7 @@ contact_locks AS MATERIALIZED (
 ),
 -- The derived columns too, as the assignments_cadence trigger computes them (migration
 -- 0002), for every row in one pass: the trigger then has nothing to change and its WHEN
--- (migration 0027) skips it.
+-- (migration 0025) skips it.
 contacts_applied AS (
     UPDATE assignments a
     SET last_contact_at = h.last,

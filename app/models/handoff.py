@@ -102,7 +102,7 @@ class StageEvent(IdMixin, Base):
             "id",
             postgresql_where=text("is_handoff AND accepted_at IS NULL"),
         ),
-        # Accepted handoffs by next step due: the overdue next steps list (migration 0025).
+        # Accepted handoffs by next step due: the overdue next steps list (migration 0026).
         Index(
             "ix_stage_events_next_steps",
             "next_step_due",

@@ -6,7 +6,7 @@ without an account carries no amount: the revenue trigger (planning_account_reve
 and everything summed per account never see an account-less row with money.
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0023
 Create Date: 2026-12-08 01:20:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0028"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

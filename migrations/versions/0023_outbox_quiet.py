@@ -5,8 +5,8 @@ held through the commit's WAL flush), so with 32 concurrent writers the outbox t
 NOTIFY cost a share of the commits per second (bench/README.md, "NOTIFY at scale").
 The trigger now only queues the deliveries; app.fanout polls the outbox instead.
 
-Revision ID: 0028
-Revises: 0020
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-08 01:20:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0028"
-down_revision: str | Sequence[str] | None = "0023"
+revision: str = "0023"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,8 @@
 - accounts.territory_id: set when an assignment rule first assigns the account; a rule
   removed later leaves the account without one (ON DELETE SET NULL).
 
-Revision ID: 0023
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-08 01:35:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | Sequence[str] | None = "0026"
+revision: str = "0022"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

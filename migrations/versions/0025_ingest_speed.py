@@ -16,8 +16,8 @@ touched assignment is not HOT and writes an entry into every index of the table.
   and every other writer gets the trigger as before. Skipping a trigger that would change
   nothing changes nothing.
 
-Revision ID: 0027
-Revises: 0020
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-08 01:20:00.000000
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0027"
+revision: str = "0025"
 down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -3,8 +3,8 @@
 - account_plans.challenges and .strategy: free text, settable on createPlan/updatePlan.
 - ix_stage_events_next_steps: accepted handoffs by next step due, the overdue list's order.
 
-Revision ID: 0025
-Revises: 0020
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-08 01:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0027"
+revision: str = "0026"
+down_revision: str | Sequence[str] | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@
   --ignore-unknown-columns), kept with the job so the server process that runs it skips
   the columns no field matches instead of refusing the file.
 
-Revision ID: 0026
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-08 01:30:00.000000
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
+revision: str = "0021"
 down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
