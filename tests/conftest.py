@@ -42,6 +42,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pg_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("pg")
     server = db.embedded_server(path, cleanup_mode="delete")
+    # A throwaway cluster: no waiting for the disk at each commit (what a crash would lose is
+    # thrown away anyway). The failover tests build clusters of their own, durable ones.
+    for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+        server.psql(f"ALTER SYSTEM SET {setting} = off;")
+    server.psql("SELECT pg_reload_conf();")
     server.psql(f"CREATE DATABASE {TEMPLATE};")
     migrate(_url(path, TEMPLATE))
     yield path
